@@ -1,0 +1,107 @@
+# ringseed: one non-recursive Makefile.
+#
+#   make              build bin/ringseed
+#   make test         build and run every test; ends with "N passed, M failed"
+#   make SAN=1 test   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make deps         install the Debian packages needed to build and test
+#   make check-deps   fail when an #include crosses the direction in DESIGN.md
+#   make fuzz         build the libFuzzer targets (clang)
+#
+# Objects go to build/rel (build/san with SAN=1); the sanitized binary is
+# build/san/bin/ringseed so that both builds can live side by side.
+
+SAN ?= 0
+CC ?= gcc
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 30
+PKGS := liburing libcrypto libcurl inih
+
+ifeq ($(SAN),1)
+O := build/san
+BINDIR := $(O)/bin
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT := -O1
+else
+O := build/rel
+BINDIR := bin
+SANFLAGS :=
+OPT := -O2
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
+CFLAGS := -std=gnu11 $(OPT) -g $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) $(SANFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
+LDLIBS := $(PKG_LIBS) -lpthread
+
+PROTO_SRC := $(wildcard proto/*.c)
+CONF_SRC := $(wildcard conf/*.c)
+IOCORE_SRC := $(wildcard iocore/*.c)
+WORKER_SRC := $(wildcard worker/*.c)
+MASTER_SRC := $(filter-out master/main.c,$(wildcard master/*.c))
+LIB_SRC := $(PROTO_SRC) $(CONF_SRC) $(IOCORE_SRC) $(WORKER_SRC) $(MASTER_SRC)
+LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
+LIB := $(O)/libringseed.a
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_FLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -Wall -Wextra -Werror
+
+.PHONY: all test check-deps deps fuzz clean run
+.DEFAULT_GOAL := all
+
+all: $(BINDIR)/ringseed
+
+$(BINDIR)/ringseed: $(O)/master/main.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+# The fuzz targets compile the proto sources they need themselves, with
+# coverage instrumentation; proto/ depends on libcrypto only.
+build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(wildcard proto/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(PROTO_SRC) $(shell pkg-config --libs libcrypto)
+
+fuzz: $(FUZZ_BIN)
+
+# Fuzz targets are built only where clang can; the runner reports them as
+# skipped (with the reason) where it cannot.
+HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) >/dev/null 2>&1 && echo 1)
+TEST_FUZZ := $(if $(HAVE_FUZZ_CC),$(FUZZ_BIN))
+
+test: $(BINDIR)/ringseed $(UNIT_BIN) $(TEST_FUZZ)
+	@RINGSEED=$(CURDIR)/$(BINDIR)/ringseed UNIT_DIR=$(O)/tests FUZZ_DIR=build/fuzz \
+		FUZZ_SECONDS=$(FUZZ_SECONDS) LOG_DIR=$(O)/test-logs SAN=$(SAN) \
+		tests/run-tests.sh $(TESTS)
+
+check-deps:
+	@tests/check-deps.sh .
+
+deps:
+	tests/install-deps.sh
+
+run: $(BINDIR)/ringseed
+	@echo "ringseed: 'make run' arrives with the seeding issue; try: $(BINDIR)/ringseed --help"
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,54 @@
+/*
+ * main.c - bin/ringseed: dispatch to a subcommand.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "iocore/log.h"
+#include "master/cmd.h"
+
+#define RINGSEED_VERSION "0.1.0"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ringseed COMMAND [ARGS]\n"
+		   "       ringseed COMMAND --help\n\n"
+		   "ringseed is a BitTorrent seeder appliance.\n\ncommands:\n");
+	for (const struct command *c = commands; c->name; c++)
+		fprintf(f, "  %-14s %s\n", c->name, c->summary);
+	fprintf(f, "\n  --version      print the version\n  --help         this text\n");
+}
+
+int main(int argc, char **argv)
+{
+	log_init("ringseed", LOG_LVL_INFO);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("ringseed %s\n", RINGSEED_VERSION);
+		return 0;
+	}
+	for (const struct command *c = commands; c->name; c++) {
+		if (strcmp(argv[1], c->name) == 0)
+			return c->run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "ringseed: unknown command '%s' (see ringseed --help)\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Runs every ringseed test, each under its own timeout, and ends with the line
+# "N passed, M failed, K skipped". Exit status is non-zero if any test failed.
+#
+# Tests and their conventions (exit 0 pass, 77 skip, anything else fail):
+#   $UNIT_DIR/test_*        C unit tests, 60 s each
+#   $FUZZ_DIR/fuzz_*        libFuzzer smoke runs, FUZZ_SECONDS each (plus margin),
+#                           seeded from tests/fuzz/corpus/<name>/
+#   tests/e2e/*.sh          end-to-end scripts; a line "# timeout: N" sets the limit
+# A test whose log has a line with " alert: " fails even if it exited 0.
+#
+# Arguments, if any, are name filters (substring match) for running a subset.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+: "${RINGSEED:?RINGSEED must name the ringseed binary}"
+: "${UNIT_DIR:=$top/build/rel/tests}"
+: "${FUZZ_DIR:=$top/build/fuzz}"
+: "${FUZZ_SECONDS:=30}"
+: "${LOG_DIR:=$top/build/test-logs}"
+export RINGSEED TOP="$top" FUZZ_SECONDS
+
+rm -rf "$LOG_DIR"
+mkdir -p "$LOG_DIR"
+passed=0 failed=0 skipped=0
+failures=()
+
+wanted() {
+	[ $# -eq 1 ] && return 0
+	local name=$1 f
+	shift
+	for f in "$@"; do
+		case "$name" in *"$f"*) return 0 ;; esac
+	done
+	return 1
+}
+
+# run NAME TIMEOUT CMD...: run one test with its output in $LOG_DIR/NAME.log
+run() {
+	local name=$1 limit=$2
+	shift 2
+	local log="$LOG_DIR/$name.log" start end rc secs
+	mkdir -p "$(dirname "$log")"
+	start=$(date +%s.%N)
+	timeout --kill-after=10 "$limit" "$@" >"$log" 2>&1 </dev/null
+	rc=$?
+	end=$(date +%s.%N)
+	secs=$(printf '%.1f' "$(echo "$end - $start" | bc)")
+	if [ $rc -eq 0 ] && grep -q ' alert: ' "$log"; then
+		rc=1
+		echo "(alert-level line in log)" >>"$log"
+	fi
+	case $rc in
+	0)
+		passed=$((passed + 1))
+		printf 'PASS  %-40s %6ss\n' "$name" "$secs"
+		;;
+	77)
+		skipped=$((skipped + 1))
+		printf 'SKIP  %-40s %s\n' "$name" "$(grep -m1 -i 'skip' "$log" || tail -n 1 "$log")"
+		;;
+	*)
+		failed=$((failed + 1))
+		failures+=("$name")
+		[ $rc -eq 124 ] || [ $rc -eq 137 ] && rc="$rc (timeout after ${limit}s)"
+		printf 'FAIL  %-40s %6ss  exit %s\n' "$name" "$secs" "$rc"
+		sed 's/^/      | /' "$log" | tail -n 40
+		;;
+	esac
+}
+
+for t in "$UNIT_DIR"/test_*; do
+	[ -x "$t" ] || continue
+	name=unit/$(basename "$t")
+	wanted "$name" "$@" || continue
+	run "$name" 60 "$t"
+done
+
+for f in "$FUZZ_DIR"/fuzz_*; do
+	[ -x "$f" ] || continue
+	base=$(basename "$f")
+	name=fuzz/$base
+	wanted "$name" "$@" || continue
+	seeds="$top/tests/fuzz/corpus/${base#fuzz_}"
+	work=$(mktemp -d)
+	# New inputs go to a scratch directory, never into the tree's corpus.
+	run "$name" $((FUZZ_SECONDS + 60)) "$f" -max_total_time="$FUZZ_SECONDS" \
+		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$LOG_DIR/$base-" "$work" "$seeds"
+	rm -rf "$work"
+done
+if [ -z "$(ls "$FUZZ_DIR"/fuzz_* 2>/dev/null)" ] && wanted fuzz "$@"; then
+	skipped=$((skipped + 1))
+	printf 'SKIP  %-40s %s\n' "fuzz/*" "fuzz targets not built (clang missing: run 'make deps')"
+fi
+
+for s in "$top"/tests/e2e/*.sh; do
+	[ -f "$s" ] || continue
+	name=e2e/$(basename "$s" .sh)
+	wanted "$name" "$@" || continue
+	limit=$(sed -n 's/^# timeout: *\([0-9][0-9]*\).*/\1/p' "$s" | head -n 1)
+	run "$name" "${limit:-120}" bash "$s"
+done
+
+[ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]} (logs in $LOG_DIR)"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ $failed -eq 0 ]
