@@ -89,7 +89,8 @@ for f in "$FUZZ_DIR"/fuzz_*; do
 		-artifact_prefix="$LOG_DIR/$base-" "$work" "$seeds"
 	rm -rf "$work"
 done
-if [ -z "$(ls "$FUZZ_DIR"/fuzz_* 2>/dev/null)" ] && wanted fuzz "$@"; then
+if [ -z "$(ls "$FUZZ_DIR"/fuzz_* 2>/dev/null)" ] && [ -n "$(ls "$top"/tests/fuzz/fuzz_*.c 2>/dev/null)" ] &&
+	wanted fuzz "$@"; then
 	skipped=$((skipped + 1))
 	printf 'SKIP  %-40s %s\n' "fuzz/*" "fuzz targets not built (clang missing: run 'make deps')"
 fi
