@@ -1,0 +1,111 @@
+/*
+ * metainfo.h - BEP 3 .torrent files (v1), loaded into one struct.
+ *
+ * mi_parse() validates a whole .torrent and copies what it keeps into one
+ * allocation owned by struct metainfo, so the caller's buffer can be freed
+ * afterwards. It refuses, with one precise reason naming the key, anything a
+ * seeder cannot serve safely: a `pieces` string that is not a multiple of 20,
+ * a piece count that does not match the total length, negative or absurd
+ * sizes, and any path that could leave the data directory (an empty, `.` or
+ * `..` component, one containing `/` or NUL, an absolute path) or that two
+ * files share. Every path in a loaded metainfo is therefore a plain relative
+ * path below the torrent's name.
+ *
+ * The info-hash is the SHA-1 of the info dictionary exactly as it appears in
+ * the file. That dictionary must be canonical bencoding; keys outside it may
+ * be unsorted (real .torrent files sometimes are), which is accepted with a
+ * warning.
+ *
+ * Pure: libcrypto for SHA-1 is the only dependency; no syscalls, no globals.
+ */
+#ifndef RINGSEED_METAINFO_H
+#define RINGSEED_METAINFO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MI_HASH_LEN	    20
+#define MI_MAX_PIECE_LENGTH (256u << 20) /* absurd beyond this */
+#define MI_MAX_TOTAL_LENGTH (1ull << 53) /* 8 PiB */
+#define MI_MAX_COMPONENT    255		 /* NAME_MAX */
+#define MI_MAX_PATH	    4095	 /* PATH_MAX - 1, joined with '/' */
+#define MI_MAX_TRACKERS	    1024	 /* further announce URLs are dropped */
+#define MI_MAX_WEB_SEEDS    256
+
+struct mi_file {
+	const char *path; /* relative to the torrent's root; see mi_file_path() */
+	uint64_t length;
+	uint64_t offset; /* where the file starts in the torrent's byte stream */
+	bool pad;	 /* BEP 47 padding: zeros, never on disk */
+};
+
+struct mi_tracker {
+	const char *url;
+	uint32_t tier; /* BEP 12 tier, 0-based; one tier for a plain `announce` */
+};
+
+struct metainfo {
+	uint8_t info_hash[MI_HASH_LEN];
+	const char *name;
+	uint32_t piece_length;
+	uint32_t piece_count;
+	uint64_t total_length;
+	const uint8_t *pieces;	 /* piece_count * 20 bytes of SHA-1 */
+	const uint8_t *info_raw; /* the info dictionary as in the file (BEP 9) */
+	size_t info_len;
+	bool multi_file;      /* `files` rather than `length` */
+	bool private_torrent; /* BEP 27 */
+
+	struct mi_file *files; /* in torrent order; one entry for single-file */
+	uint32_t file_count;
+	struct mi_tracker *trackers; /* tier by tier, in file order */
+	uint32_t tracker_count;
+	uint32_t tier_count;
+	const char **web_seeds; /* BEP 19 url-list */
+	uint32_t web_seed_count;
+
+	const char *comment; /* NULL when absent */
+	const char *created_by;
+	const char *source;    /* info.source, as private trackers use it */
+	int64_t creation_date; /* 0 when absent */
+
+	unsigned warning_count; /* things accepted but worth saying */
+	char warning[192];	/* the first of them */
+
+	void *arena; /* the one allocation behind every pointer above */
+};
+
+struct mi_err {
+	char msg[256]; /* "key: reason", e.g. "info.pieces: 41 bytes is not a multiple of 20" */
+};
+
+/* Returns 0, or -EINVAL (bad file) / -ENOMEM with err->msg set. */
+int mi_parse(const uint8_t *buf, size_t len, struct metainfo *mi, struct mi_err *err);
+void mi_free(struct metainfo *mi);
+
+/* The size of one piece: piece_length, except for a shorter last piece. */
+uint32_t mi_piece_size(const struct metainfo *mi, uint32_t piece);
+
+/*
+ * A run of bytes inside one file. A block maps to one extent per file it
+ * touches; empty files are skipped.
+ */
+struct mi_extent {
+	uint32_t file;
+	uint64_t offset; /* inside that file */
+	uint32_t length;
+};
+
+/*
+ * Maps the block (piece, begin, length) to file extents. Returns how many it
+ * wrote to out, -EINVAL if the block is empty or not inside the piece, or
+ * -ENOSPC if it needs more than max extents.
+ */
+int mi_map(const struct metainfo *mi, uint32_t piece, uint32_t begin, uint32_t length,
+	   struct mi_extent *out, unsigned max);
+
+/* Lower-case hex of a 20-byte hash; out must hold 41 bytes. */
+void mi_hex(const uint8_t hash[MI_HASH_LEN], char out[2 * MI_HASH_LEN + 1]);
+
+#endif
