@@ -16,6 +16,8 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "check-config", cmd_check_config, "validate a configuration file" },
+	{ "print-config", cmd_print_config, "print every configuration key with its default" },
 	{ 0 },
 };
 

@@ -1,0 +1,963 @@
+/*
+ * conf.c - configuration: one table of keys, inih for the syntax.
+ *
+ * Every key is a row of conf_keys[] below. The inih handler looks keys up in it,
+ * conf_set does the same for command-line overrides, conf_defaults feeds each
+ * row's default text through the same parser as a file value, and conf_print
+ * walks it to write a loadable file. The machinery takes any table over any
+ * struct (struct conf_table), which is how the unit test reaches every type.
+ *
+ * Why a reader of our own around inih: Debian's inih does not give the handler a
+ * line number, and ini_parse_stream returns only the first syntax error. So the
+ * reader counts lines, strips indentation (an indented key is an ordinary key
+ * here, never a continuation of the previous value, which is the classic trap of
+ * INI multiline values), reads [section] lines itself so an unknown or empty
+ * section is reported with its line, and notices afterwards each key line for
+ * which inih did not call the handler: that line was a syntax error.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#include "conf/conf.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define CONF_KEYS_MAX 64   /* rows in one table; bounds the duplicate tracking */
+#define CONF_LINE_MAX 4096 /* bytes of a line we look at; inih takes fewer anyway */
+#define CONF_WHY_LEN  200  /* a reason, before "FILE:LINE: KEY: " is put in front */
+
+enum conf_type {
+	CONF_INT,    /* int, min..max; with allow_auto the word "auto" stores 0 */
+	CONF_BOOL,   /* bool: yes/no, true/false, on/off, 1/0 */
+	CONF_ENUM,   /* int: index into words */
+	CONF_STRING, /* char[]: any printable text, may be empty */
+	CONF_PATH,   /* char[]: an absolute path */
+	CONF_SIZE,   /* uint64_t: bytes, optional K/M/G suffix (powers of 1024), min..max */
+	CONF_ADDRS,  /* struct conf_addrs: repeatable ADDR:PORT */
+};
+
+struct conf_key {
+	const char *section;
+	const char *key;
+	enum conf_type type;
+	int64_t min, max;	  /* CONF_INT, CONF_SIZE */
+	bool allow_auto;	  /* CONF_INT */
+	const char *const *words; /* CONF_ENUM, NULL-terminated */
+	const char *def;	  /* as written in a file; list entries separated by spaces */
+	const char *help;	  /* one line, for the operator */
+	size_t off, size;	  /* the field in the struct the table describes */
+};
+
+struct conf_table {
+	const struct conf_key *keys;
+	size_t n;
+	size_t base_size; /* sizeof the struct the rows point into */
+};
+
+/* The field must have the C type the row's parser writes: a mistyped row does not compile. */
+#define CONF_FIELD(st, field, ctype)                                                              \
+	.off = offsetof(st, field) +                                                              \
+	       0 * sizeof(struct {                                                                \
+		       _Static_assert(                                                            \
+			       __builtin_types_compatible_p(__typeof__(((st *)0)->field), ctype), \
+			       #field " is not " #ctype);                                         \
+		       int unused_;                                                               \
+	       }),                                                                                \
+	.size = sizeof(((st *)0)->field)
+
+#define CONF_ROW(st, sec, name, t, field, ctype, def_, help_)                         \
+	.section = (sec), .key = (name), .type = (t), .def = (def_), .help = (help_), \
+	CONF_FIELD(st, field, ctype)
+
+#define CONF_INT_ROW(st, sec, name, field, lo, hi, auto_, def_, help_)      \
+	{                                                                   \
+		CONF_ROW(st, sec, name, CONF_INT, field, int, def_, help_), \
+			.min = (lo), .max = (hi), .allow_auto = (auto_)     \
+	}
+#define CONF_BOOL_ROW(st, sec, name, field, def_, help_)                     \
+	{                                                                    \
+		CONF_ROW(st, sec, name, CONF_BOOL, field, bool, def_, help_) \
+	}
+#define CONF_ENUM_ROW(st, sec, name, field, words_, def_, help_)                               \
+	{                                                                                      \
+		CONF_ROW(st, sec, name, CONF_ENUM, field, int, def_, help_), .words = (words_) \
+	}
+#define CONF_STRING_ROW(st, sec, name, field, def_, help_)                       \
+	{                                                                        \
+		CONF_ROW(st, sec, name, CONF_STRING, field, char[], def_, help_) \
+	}
+#define CONF_PATH_ROW(st, sec, name, field, def_, help_)                       \
+	{                                                                      \
+		CONF_ROW(st, sec, name, CONF_PATH, field, char[], def_, help_) \
+	}
+#define CONF_SIZE_ROW(st, sec, name, field, lo, hi, def_, help_)                               \
+	{                                                                                      \
+		CONF_ROW(st, sec, name, CONF_SIZE, field, uint64_t, def_, help_), .min = (lo), \
+										  .max = (hi)  \
+	}
+#define CONF_ADDRS_ROW(st, sec, name, field, def_, help_)                                  \
+	{                                                                                  \
+		CONF_ROW(st, sec, name, CONF_ADDRS, field, struct conf_addrs, def_, help_) \
+	}
+
+/* Same order as enum conf_log_level; the names iocore/log.c uses. */
+static const char *const conf_log_words[] = { "debug", "info", "notice", "warning", "error", NULL };
+
+/*
+ * The configuration. Rows of one section stay together (conf_print writes each
+ * section header once); conf/ringseed.conf lists the same keys in the same order,
+ * which the unit test checks.
+ */
+static const struct conf_key conf_keys[] = {
+	CONF_INT_ROW(struct conf, "core", "workers", workers, 1, 256, true, "auto",
+		     "Worker processes serving peers, each pinned to one CPU; auto starts one "
+		     "per online CPU."),
+	CONF_ENUM_ROW(struct conf, "core", "log_level", log_level, conf_log_words, "info",
+		      "Least important messages that are still logged (debug is the most "
+		      "verbose)."),
+	CONF_ADDRS_ROW(struct conf, "net", "listen", listen, "0.0.0.0:6881 [::]:6881",
+		       "Where peers connect: IPv4 ADDR:PORT or [IPv6]:PORT, one line per "
+		       "address."),
+	CONF_PATH_ROW(struct conf, "paths", "data_dir", data_dir, "/var/lib/ringseed/data",
+		      "Content of the torrents, read-only: the files and directories they "
+		      "describe."),
+	CONF_PATH_ROW(struct conf, "paths", "torrents_dir", torrents_dir,
+		      "/var/lib/ringseed/torrents",
+		      "The .torrent files to seed; re-read on SIGHUP."),
+	CONF_PATH_ROW(struct conf, "paths", "state_dir", state_dir, "/var/lib/ringseed/state",
+		      "Where ringseed keeps what it learned between runs, such as which "
+		      "torrents were verified."),
+};
+
+_Static_assert(ARRAY_SIZE(conf_keys) <= CONF_KEYS_MAX, "raise CONF_KEYS_MAX");
+
+static const struct conf_table conf_table = {
+	.keys = conf_keys,
+	.n = ARRAY_SIZE(conf_keys),
+	.base_size = sizeof(struct conf),
+};
+
+enum conf_mode {
+	CONF_MODE_SET, /* the key takes this value; a list becomes this one entry */
+	CONF_MODE_ADD, /* a list gains this entry */
+};
+
+enum conf_line {
+	CONF_LINE_NONE,	   /* blank, comment, or already dealt with */
+	CONF_LINE_SECTION, /* [name] */
+	CONF_LINE_KEY,	   /* must reach the handler, or it was a syntax error */
+};
+
+/* The state of one conf_load, shared by the reader and the handler. */
+struct conf_parse {
+	const struct conf_table *t;
+	void *base;
+	const char *path;
+	FILE *f;
+	struct conf_errors *errs; /* may be NULL */
+	unsigned nerr;		  /* every error, kept or not */
+	unsigned lineno;	  /* of the line inih is working on */
+	unsigned handled;	  /* the last line the handler was called for */
+	enum conf_line kind;	  /* of line lineno */
+	bool bad_section;	  /* keys under a broken or unknown [section] are skipped */
+	int read_errno;
+	bool too_long, has_nul;
+	unsigned set_on[CONF_KEYS_MAX]; /* line where each row was first given, or 0 */
+	char line[CONF_LINE_MAX];
+};
+
+static void conf_err(struct conf_parse *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void conf_err(struct conf_parse *p, const char *fmt, ...)
+{
+	struct conf_errors *e = p->errs;
+	va_list ap;
+
+	p->nerr++;
+	if (!e)
+		return;
+	if (e->n == CONF_ERRORS_MAX) {
+		e->dropped++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(e->msg[e->n++], CONF_ERROR_LEN, fmt, ap);
+	va_end(ap);
+}
+
+static const struct conf_key *conf_find(const struct conf_table *t, const char *section,
+					const char *key)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (strcmp(t->keys[i].section, section) == 0 && strcmp(t->keys[i].key, key) == 0)
+			return &t->keys[i];
+	}
+	return NULL;
+}
+
+static bool conf_section_known(const struct conf_table *t, const char *name, size_t len)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (strlen(t->keys[i].section) == len && memcmp(t->keys[i].section, name, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* ---- values: text to field, one parser per type ---- */
+
+/* Leading digits (after an optional '-') or -EINVAL; -ERANGE when they overflow. */
+static int conf_strtoll(const char *v, long long *out, const char **end)
+{
+	char *e;
+
+	if (!isdigit((unsigned char)v[v[0] == '-']))
+		return -EINVAL;
+	errno = 0;
+	*out = strtoll(v, &e, 10);
+	*end = e;
+	return errno == ERANGE ? -ERANGE : 0;
+}
+
+static int conf_parse_int(const struct conf_key *k, const char *v, int *dst, char *why, size_t n)
+{
+	const char *end;
+	long long x;
+	int r;
+
+	if (k->allow_auto && strcasecmp(v, "auto") == 0) {
+		*dst = 0; /* allow_auto rows have min >= 1, so 0 cannot mean a number */
+		return 0;
+	}
+	r = conf_strtoll(v, &x, &end);
+	if (r == -EINVAL || *end) {
+		snprintf(why, n, "'%s' is not a number%s", v, k->allow_auto ? " or auto" : "");
+		return -EINVAL;
+	}
+	if (r == -ERANGE || x < k->min || x > k->max) {
+		snprintf(why, n, "%s is out of range %lld..%lld", v, (long long)k->min,
+			 (long long)k->max);
+		return -EINVAL;
+	}
+	*dst = (int)x;
+	return 0;
+}
+
+static const char *const conf_true_words[] = { "yes", "true", "on", "1" };
+static const char *const conf_false_words[] = { "no", "false", "off", "0" };
+
+static int conf_parse_bool(const char *v, bool *dst, char *why, size_t n)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(conf_true_words); i++) {
+		if (strcasecmp(v, conf_true_words[i]) == 0) {
+			*dst = true;
+			return 0;
+		}
+		if (strcasecmp(v, conf_false_words[i]) == 0) {
+			*dst = false;
+			return 0;
+		}
+	}
+	snprintf(why, n, "'%s' is not yes or no (nor true/false, on/off, 1/0)", v);
+	return -EINVAL;
+}
+
+/* "a, b, c" from a NULL-terminated word list. */
+static void conf_join_words(const char *const *words, char *buf, size_t n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; words[i] && len < n; i++)
+		len += snprintf(buf + len, n - len, "%s%s", i ? ", " : "", words[i]);
+}
+
+static int conf_parse_enum(const struct conf_key *k, const char *v, int *dst, char *why, size_t n)
+{
+	char list[CONF_WHY_LEN / 2];
+
+	for (int i = 0; k->words[i]; i++) {
+		if (strcasecmp(v, k->words[i]) == 0) {
+			*dst = i;
+			return 0;
+		}
+	}
+	conf_join_words(k->words, list, sizeof(list));
+	snprintf(why, n, "'%s' is not one of %s", v, list);
+	return -EINVAL;
+}
+
+/*
+ * The longest text a row takes: it must fit its field, and "key = text" must fit
+ * one line of inih's buffer (INI_MAX_LINE with the NUL), or conf_print would
+ * write a file that does not load.
+ */
+static size_t conf_text_max(const struct conf_key *k)
+{
+	size_t line = INI_MAX_LINE - 1 - strlen(k->key) - strlen(" = ");
+
+	return k->size - 1 < line ? k->size - 1 : line;
+}
+
+/*
+ * Text must survive conf_print and a reload unchanged, so refuse what a file
+ * cannot carry: control characters, outer spaces, and ';' after a space (inih
+ * cuts an inline comment there). A file never gets these past inih; conf_set can.
+ */
+static int conf_parse_text(const struct conf_key *k, const char *v, char *dst, char *why, size_t n)
+{
+	size_t len = strlen(v);
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (ch < 0x20 || ch == 0x7f) {
+			snprintf(why, n, "'%s' has a control character", v);
+			return -EINVAL;
+		}
+		if (ch == ';' && i > 0 && isspace((unsigned char)v[i - 1])) {
+			snprintf(why, n, "'%s' has ';' after a space, which starts a comment", v);
+			return -EINVAL;
+		}
+	}
+	if (len && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[len - 1]))) {
+		snprintf(why, n, "'%s' starts or ends with a space", v);
+		return -EINVAL;
+	}
+	if (k->type == CONF_PATH && v[0] != '/') {
+		snprintf(why, n, "'%s' is not an absolute path", v);
+		return -EINVAL;
+	}
+	if (len > conf_text_max(k)) {
+		snprintf(why, n, "'%.40s...' is longer than %zu characters", v, conf_text_max(k));
+		return -EINVAL;
+	}
+	memset(dst, 0, k->size); /* so two equal configurations are equal bytes */
+	memcpy(dst, v, len);
+	return 0;
+}
+
+static const char conf_size_suffix[] = "KMG"; /* 2^10, 2^20, 2^30 */
+
+/* The shortest exact form: 4194304 is "4M", 1536 stays "1536". */
+static void conf_format_size(uint64_t x, char *buf, size_t n)
+{
+	int s = -1;
+
+	while (x && x % 1024 == 0 && s + 1 < (int)strlen(conf_size_suffix)) {
+		x /= 1024;
+		s++;
+	}
+	if (s < 0)
+		snprintf(buf, n, "%llu", (unsigned long long)x);
+	else
+		snprintf(buf, n, "%llu%c", (unsigned long long)x, conf_size_suffix[s]);
+}
+
+static int conf_parse_size(const struct conf_key *k, const char *v, uint64_t *dst, char *why,
+			   size_t n)
+{
+	unsigned long long x, mult = 1;
+	char lo[24], hi[24], *e;
+	const char *s;
+	bool range;
+
+	if (!isdigit((unsigned char)v[0]))
+		goto not_size;
+	errno = 0;
+	x = strtoull(v, &e, 10);
+	range = errno == ERANGE;
+	s = *e ? strchr(conf_size_suffix, toupper((unsigned char)*e)) : NULL;
+	if (s) {
+		mult = 1ULL << (10 * (s - conf_size_suffix + 1));
+		e++;
+	}
+	if (*e)
+		goto not_size;
+	if (range || __builtin_mul_overflow(x, mult, &x) || x < (uint64_t)k->min ||
+	    x > (uint64_t)k->max) {
+		conf_format_size((uint64_t)k->min, lo, sizeof(lo));
+		conf_format_size((uint64_t)k->max, hi, sizeof(hi));
+		snprintf(why, n, "%s is out of range %s..%s", v, lo, hi);
+		return -EINVAL;
+	}
+	*dst = x;
+	return 0;
+not_size:
+	snprintf(why, n, "'%s' is not a size (a number, then K, M or G for 2^10, 2^20, 2^30)", v);
+	return -EINVAL;
+}
+
+/* "ADDR:PORT" or "[ADDR6]:PORT": finds the address text and the port text. */
+static int conf_split_addr(const char *v, const char **host, size_t *hostlen, const char **port,
+			   int *family, char *why, size_t n)
+{
+	const char *c;
+
+	if (v[0] == '[') {
+		c = strchr(v, ']');
+		if (!c) {
+			snprintf(why, n, "'%s' lacks ']'", v);
+			return -EINVAL;
+		}
+		*family = AF_INET6;
+		*host = v + 1;
+		*hostlen = (size_t)(c - v - 1);
+		c++;
+	} else {
+		c = strchr(v, ':');
+		if (c && strchr(c + 1, ':')) {
+			snprintf(why, n,
+				 "'%s': write an IPv6 address in brackets, as in [::1]:6881", v);
+			return -EINVAL;
+		}
+		if (!c)
+			c = v + strlen(v);
+		*family = AF_INET;
+		*host = v;
+		*hostlen = (size_t)(c - v);
+	}
+	if (*c != ':') {
+		snprintf(why, n, "'%s' lacks :PORT", v);
+		return -EINVAL;
+	}
+	*port = c + 1;
+	return 0;
+}
+
+static int conf_parse_addr(const char *v, struct conf_addr *a, char *why, size_t n)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *h, *p, *end;
+	size_t hlen;
+	long long port;
+	int family, r;
+	void *dst;
+
+	if (strspn(v, "0123456789") == strlen(v))
+		goto no_address; /* a bare port */
+	if (conf_split_addr(v, &h, &hlen, &p, &family, why, n) < 0)
+		return -EINVAL;
+	if (family == AF_INET && hlen == 0)
+		goto no_address;
+	memset(a, 0, sizeof(*a));
+	dst = family == AF_INET ? (void *)&a->in4.sin_addr : (void *)&a->in6.sin6_addr;
+	if (hlen < sizeof(host)) {
+		memcpy(host, h, hlen);
+		host[hlen] = '\0';
+	}
+	if (hlen == 0 || hlen >= sizeof(host) || inet_pton(family, host, dst) != 1) {
+		snprintf(why, n, "'%.*s' is not an %s address (names are not resolved)", (int)hlen,
+			 h, family == AF_INET ? "IPv4" : "IPv6");
+		return -EINVAL;
+	}
+	r = conf_strtoll(p, &port, &end);
+	if (r == -EINVAL || *end || p[0] == '-') {
+		snprintf(why, n, "'%s': '%s' is not a port number", v, p);
+		return -EINVAL;
+	}
+	if (r == -ERANGE || port < 1 || port > 65535) {
+		snprintf(why, n, "'%s': port %s is out of range 1..65535", v, p);
+		return -EINVAL;
+	}
+	a->sa.sa_family = (sa_family_t)family;
+	if (family == AF_INET) {
+		a->in4.sin_port = htons((uint16_t)port);
+		a->len = sizeof(a->in4);
+	} else {
+		a->in6.sin6_port = htons((uint16_t)port);
+		a->len = sizeof(a->in6);
+	}
+	return 0;
+no_address:
+	snprintf(why, n, "'%s' lacks an address, as in 0.0.0.0:6881 or [::]:6881", v);
+	return -EINVAL;
+}
+
+static void conf_format_addr(const struct conf_addr *a, char *buf, size_t n)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (a->sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a->in6.sin6_addr, host, sizeof(host));
+		snprintf(buf, n, "[%s]:%u", host, ntohs(a->in6.sin6_port));
+	} else {
+		inet_ntop(AF_INET, &a->in4.sin_addr, host, sizeof(host));
+		snprintf(buf, n, "%s:%u", host, ntohs(a->in4.sin_port));
+	}
+}
+
+/* Same family, address and port: binding both would fail with EADDRINUSE. */
+static bool conf_addr_equal(const struct conf_addr *a, const struct conf_addr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET6)
+		return a->in6.sin6_port == b->in6.sin6_port &&
+		       memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, sizeof(struct in6_addr)) == 0;
+	return a->in4.sin_port == b->in4.sin_port &&
+	       a->in4.sin_addr.s_addr == b->in4.sin_addr.s_addr;
+}
+
+static int conf_apply_addr(const char *v, struct conf_addrs *list, enum conf_mode mode, char *why,
+			   size_t n)
+{
+	struct conf_addr a;
+
+	if (conf_parse_addr(v, &a, why, n) < 0)
+		return -EINVAL;
+	if (mode == CONF_MODE_SET) {
+		memset(list, 0, sizeof(*list));
+	} else {
+		for (unsigned i = 0; i < list->n; i++) {
+			if (conf_addr_equal(&list->addr[i], &a)) {
+				snprintf(why, n, "'%s' is listed twice", v);
+				return -EINVAL;
+			}
+		}
+		if (list->n == CONF_LISTEN_MAX) {
+			snprintf(why, n, "more than %d addresses", CONF_LISTEN_MAX);
+			return -EINVAL;
+		}
+	}
+	list->addr[list->n++] = a;
+	return 0;
+}
+
+/* Text to the row's field, through the parser of its type; the field changes only on success. */
+static int conf_apply(const struct conf_key *k, void *base, const char *v, enum conf_mode mode,
+		      char *why, size_t n)
+{
+	void *dst = (char *)base + k->off;
+
+	if (!*v && k->type != CONF_STRING) {
+		snprintf(why, n, "empty value");
+		return -EINVAL;
+	}
+	/*
+	 * inih ends a value at " ;" only: "/srv/data # disk 2" would be a path with
+	 * a space in it, where the operator surely meant a comment.
+	 */
+	for (const char *h = strchr(v, '#'); h; h = strchr(h + 1, '#')) {
+		if (h > v && isspace((unsigned char)h[-1])) {
+			snprintf(why, n, "'%s': a comment after a value starts with ';', not '#'",
+				 v);
+			return -EINVAL;
+		}
+	}
+	switch (k->type) {
+	case CONF_INT:
+		return conf_parse_int(k, v, dst, why, n);
+	case CONF_BOOL:
+		return conf_parse_bool(v, dst, why, n);
+	case CONF_ENUM:
+		return conf_parse_enum(k, v, dst, why, n);
+	case CONF_STRING:
+	case CONF_PATH:
+		return conf_parse_text(k, v, dst, why, n);
+	case CONF_SIZE:
+		return conf_parse_size(k, v, dst, why, n);
+	case CONF_ADDRS:
+		return conf_apply_addr(v, dst, mode, why, n);
+	}
+	snprintf(why, n, "row of unknown type %d", (int)k->type);
+	return -EINVAL;
+}
+
+/* ---- the table-wide operations, on any table ---- */
+
+/*
+ * A default that does not parse is a bug in the table, found by the first test
+ * run: fail loudly rather than run with a zeroed setting.
+ */
+static void conf_bad_default(const struct conf_key *k, const char *why)
+{
+	fprintf(stderr, "conf: default of %s.%s: %s\n", k->section, k->key, why);
+	abort();
+}
+
+static void conf_table_defaults(const struct conf_table *t, void *base)
+{
+	char why[CONF_WHY_LEN], entry[CONF_LINE_MAX];
+	const char *s, *e;
+
+	memset(base, 0, t->base_size);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct conf_key *k = &t->keys[i];
+		enum conf_mode mode = CONF_MODE_SET;
+
+		if (k->type != CONF_ADDRS) {
+			if (conf_apply(k, base, k->def, mode, why, sizeof(why)) < 0)
+				conf_bad_default(k, why);
+			continue;
+		}
+		for (s = k->def; *s; s = e + strspn(e, " "), mode = CONF_MODE_ADD) {
+			e = s + strcspn(s, " ");
+			snprintf(entry, sizeof(entry), "%.*s", (int)(e - s), s);
+			if (conf_apply(k, base, entry, mode, why, sizeof(why)) < 0)
+				conf_bad_default(k, why);
+		}
+	}
+}
+
+static int conf_table_set(const struct conf_table *t, void *base, const char *section,
+			  const char *key, const char *value, enum conf_mode mode, char *why,
+			  size_t n)
+{
+	const struct conf_key *k = conf_find(t, section, key);
+
+	if (!k) {
+		snprintf(why, n, "unknown %s",
+			 conf_section_known(t, section, strlen(section)) ? "key" : "section");
+		return -ENOENT;
+	}
+	if (mode == CONF_MODE_ADD && k->type != CONF_ADDRS) {
+		snprintf(why, n, "takes one value, not a list");
+		return -EINVAL;
+	}
+	return conf_apply(k, base, value, mode, why, n);
+}
+
+/* ---- loading: the line reader and the inih handler ---- */
+
+/* One line into p->line, whatever its length: the rest of a long line is skipped, not split. */
+static int conf_read_line(struct conf_parse *p)
+{
+	size_t len = 0;
+	bool any = false;
+	int ch;
+
+	p->too_long = p->has_nul = false;
+	while ((ch = getc_unlocked(p->f)) != EOF) {
+		any = true;
+		if (ch == '\n')
+			break;
+		if (ch == '\0')
+			p->has_nul = true;
+		if (len < sizeof(p->line) - 1)
+			p->line[len++] = (char)ch;
+		else
+			p->too_long = true;
+	}
+	if (ch == EOF && ferror(p->f))
+		p->read_errno = errno ? errno : EIO;
+	if (!any)
+		return -1;
+	p->line[len] = '\0';
+	p->lineno++;
+	return 0;
+}
+
+/* The line just read, without a UTF-8 byte order mark, indentation or trailing space. */
+static char *conf_trim(struct conf_parse *p)
+{
+	char *s = p->line, *e;
+
+	if (p->lineno == 1 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/*
+ * "[name]" opens a section; what follows ']' may only be a comment. A broken
+ * or unknown header sets bad_section so the keys under it are not reported one
+ * by one, or checked against the section above it.
+ */
+static void conf_section_line(struct conf_parse *p, const char *s)
+{
+	const char *end = strchr(s, ']'), *rest;
+
+	p->bad_section = true;
+	if (!end) {
+		conf_err(p, "%s:%u: syntax error", p->path, p->lineno);
+		return;
+	}
+	rest = end + 1 + strspn(end + 1, " \t");
+	if (*rest && *rest != ';' && *rest != '#') {
+		conf_err(p, "%s:%u: syntax error", p->path, p->lineno);
+		return;
+	}
+	if (!conf_section_known(p->t, s + 1, (size_t)(end - s - 1))) {
+		conf_err(p, "%s:%u: [%.*s]: unknown section", p->path, p->lineno,
+			 (int)(end - s - 1), s + 1);
+		return;
+	}
+	p->bad_section = false;
+}
+
+/* A key line inih did not hand to the handler had no '=' or ':' in it. */
+static void conf_end_line(struct conf_parse *p)
+{
+	if (p->kind == CONF_LINE_KEY && p->handled != p->lineno)
+		conf_err(p, "%s:%u: syntax error", p->path, p->lineno);
+	p->kind = CONF_LINE_NONE;
+}
+
+/* inih's fgets: gives it one cleaned line at a time, and keeps the count. */
+static char *conf_reader(char *str, int num, void *stream)
+{
+	struct conf_parse *p = stream;
+	const char *s;
+	size_t len;
+
+	conf_end_line(p);
+	if (p->read_errno || conf_read_line(p) < 0)
+		return NULL;
+	s = conf_trim(p);
+	len = strlen(s);
+	str[0] = '\0';
+	if (len == 0 || s[0] == ';' || s[0] == '#')
+		return str; /* a comment may be of any length */
+	if (p->too_long || p->has_nul || len >= (size_t)num) {
+		if (p->has_nul)
+			conf_err(p, "%s:%u: line has a NUL byte", p->path, p->lineno);
+		else
+			conf_err(p, "%s:%u: line is longer than %d characters", p->path, p->lineno,
+				 num - 1);
+		p->bad_section |= s[0] == '[';
+		return str;
+	}
+	if (s[0] == '[') {
+		p->kind = CONF_LINE_SECTION;
+		conf_section_line(p, s);
+	} else {
+		p->kind = CONF_LINE_KEY;
+	}
+	memcpy(str, s, len + 1);
+	return str;
+}
+
+static void conf_unknown_key(struct conf_parse *p, const char *section, const char *name)
+{
+	for (size_t i = 0; i < p->t->n; i++) {
+		if (strcmp(p->t->keys[i].key, name) == 0) {
+			conf_err(p, "%s:%u: %s.%s: unknown key; %s belongs in [%s]", p->path,
+				 p->lineno, section, name, name, p->t->keys[i].section);
+			return;
+		}
+	}
+	conf_err(p, "%s:%u: %s.%s: unknown key", p->path, p->lineno, section, name);
+}
+
+/* Always returns 1: every error is recorded here, and inih's own count is not used. */
+static int conf_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct conf_parse *p = user;
+	const struct conf_key *k;
+	enum conf_mode mode = CONF_MODE_SET;
+	char why[CONF_WHY_LEN];
+	unsigned *set_on;
+
+	p->handled = p->lineno;
+	if (p->bad_section)
+		return 1;
+	if (!*name) {
+		conf_err(p, "%s:%u: syntax error", p->path, p->lineno);
+		return 1;
+	}
+	if (!*section) {
+		conf_err(p, "%s:%u: %s: key before any [section]", p->path, p->lineno, name);
+		return 1;
+	}
+	k = conf_find(p->t, section, name);
+	if (!k) {
+		conf_unknown_key(p, section, name);
+		return 1;
+	}
+	set_on = &p->set_on[k - p->t->keys];
+	if (*set_on && k->type == CONF_ADDRS)
+		mode = CONF_MODE_ADD;
+	else if (*set_on)
+		conf_err(p, "%s:%u: %s.%s: already set on line %u", p->path, p->lineno, section,
+			 name, *set_on);
+	else
+		*set_on = p->lineno;
+	if (conf_apply(k, p->base, value, mode, why, sizeof(why)) < 0)
+		conf_err(p, "%s:%u: %s.%s: %s", p->path, p->lineno, section, name, why);
+	return 1;
+}
+
+static int conf_table_load(const struct conf_table *t, void *base, const char *path,
+			   struct conf_errors *errs)
+{
+	struct conf_parse p = { .t = t, .base = base, .path = path, .errs = errs };
+	int r;
+
+	if (t->n > CONF_KEYS_MAX)
+		abort(); /* a test table larger than set_on[]; the real one is checked statically */
+	if (errs)
+		errs->n = errs->dropped = 0;
+	conf_table_defaults(t, base);
+	p.f = fopen(path, "re");
+	if (!p.f) {
+		r = -errno;
+		conf_err(&p, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	r = ini_parse_stream(conf_reader, &p, conf_handler, &p);
+	conf_end_line(&p);
+	fclose(p.f);
+	if (p.read_errno) {
+		conf_err(&p, "%s: %s", path, strerror(p.read_errno));
+		return -p.read_errno;
+	}
+	if (r == -2) {
+		conf_err(&p, "%s: %s", path, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	return p.nerr ? -EINVAL : 0;
+}
+
+/* ---- printing ---- */
+
+/* The value of entry i (lists) or of the row, as a file would write it. */
+static void conf_format(const struct conf_key *k, const void *base, unsigned i, char *buf, size_t n)
+{
+	const void *src = (const char *)base + k->off;
+	int x;
+
+	switch (k->type) {
+	case CONF_INT:
+		x = *(const int *)src;
+		if (k->allow_auto && x == 0)
+			snprintf(buf, n, "auto");
+		else
+			snprintf(buf, n, "%d", x);
+		return;
+	case CONF_BOOL:
+		snprintf(buf, n, "%s", *(const bool *)src ? "yes" : "no");
+		return;
+	case CONF_ENUM:
+		snprintf(buf, n, "%s", k->words[*(const int *)src]);
+		return;
+	case CONF_STRING:
+	case CONF_PATH:
+		snprintf(buf, n, "%s", (const char *)src);
+		return;
+	case CONF_SIZE:
+		conf_format_size(*(const uint64_t *)src, buf, n);
+		return;
+	case CONF_ADDRS:
+		conf_format_addr(&((const struct conf_addrs *)src)->addr[i], buf, n);
+		return;
+	}
+	buf[0] = '\0';
+}
+
+/* What values the row takes, for the comment above it. */
+static void conf_describe(const struct conf_key *k, char *buf, size_t n)
+{
+	char lo[24], hi[24], words[CONF_WHY_LEN / 2];
+
+	switch (k->type) {
+	case CONF_INT:
+		snprintf(buf, n, "%s%lld..%lld", k->allow_auto ? "auto or " : "", (long long)k->min,
+			 (long long)k->max);
+		return;
+	case CONF_BOOL:
+		snprintf(buf, n, "yes or no");
+		return;
+	case CONF_ENUM:
+		conf_join_words(k->words, words, sizeof(words));
+		snprintf(buf, n, "one of %s", words);
+		return;
+	case CONF_STRING:
+		snprintf(buf, n, "text, may be empty");
+		return;
+	case CONF_PATH:
+		snprintf(buf, n, "an absolute path");
+		return;
+	case CONF_SIZE:
+		conf_format_size((uint64_t)k->min, lo, sizeof(lo));
+		conf_format_size((uint64_t)k->max, hi, sizeof(hi));
+		snprintf(buf, n, "a size in bytes, K/M/G for 2^10/2^20/2^30, %s..%s", lo, hi);
+		return;
+	case CONF_ADDRS:
+		snprintf(buf, n, "up to %d lines; the first replaces the default", CONF_LISTEN_MAX);
+		return;
+	}
+	buf[0] = '\0';
+}
+
+static void conf_print_key(FILE *f, const struct conf_key *k, const void *base)
+{
+	char desc[CONF_WHY_LEN], value[CONF_PATH_MAX];
+	unsigned count = 1;
+
+	conf_describe(k, desc, sizeof(desc));
+	fprintf(f, "\n# %s\n# %s; default: %s\n", k->help, desc, k->def);
+	if (k->type == CONF_ADDRS)
+		count = ((const struct conf_addrs *)((const char *)base + k->off))->n;
+	for (unsigned i = 0; i < count; i++) {
+		conf_format(k, base, i, value, sizeof(value));
+		fprintf(f, "%s = %s\n", k->key, value);
+	}
+}
+
+static int conf_table_print(const struct conf_table *t, FILE *f, const void *base)
+{
+	const char *section = NULL;
+
+	fprintf(f, "# ringseed configuration: every key, with what it does, the values it\n"
+		   "# takes and its default. Lines starting with '#' or ';' are comments;\n"
+		   "# after a value, ' ;' starts one.\n");
+	for (size_t i = 0; i < t->n; i++) {
+		const struct conf_key *k = &t->keys[i];
+
+		if (!section || strcmp(section, k->section) != 0) {
+			section = k->section;
+			fprintf(f, "\n[%s]\n", section);
+		}
+		conf_print_key(f, k, base);
+	}
+	if (fflush(f) != 0 || ferror(f))
+		return -EIO;
+	return 0;
+}
+
+/* ---- the public API, on the one real table ---- */
+
+void conf_defaults(struct conf *c)
+{
+	conf_table_defaults(&conf_table, c);
+}
+
+int conf_load(struct conf *c, const char *path, struct conf_errors *errs)
+{
+	return conf_table_load(&conf_table, c, path, errs);
+}
+
+int conf_set(struct conf *c, const char *section, const char *key, const char *value, char *why,
+	     size_t whylen)
+{
+	return conf_table_set(&conf_table, c, section, key, value, CONF_MODE_SET, why, whylen);
+}
+
+int conf_add(struct conf *c, const char *section, const char *key, const char *value, char *why,
+	     size_t whylen)
+{
+	return conf_table_set(&conf_table, c, section, key, value, CONF_MODE_ADD, why, whylen);
+}
+
+int conf_print(FILE *f, const struct conf *c)
+{
+	struct conf defaults;
+
+	if (!c) {
+		conf_defaults(&defaults);
+		c = &defaults;
+	}
+	return conf_table_print(&conf_table, f, c);
+}

@@ -1,0 +1,112 @@
+/*
+ * conf.h - ringseed's configuration: settings, loading, overrides, printing.
+ *
+ * Every key is one row of a table in conf.c (section, key, type, bounds, default,
+ * help, place in struct conf). Loading a file, overriding a key from the command
+ * line, filling in defaults and printing a loadable file all walk that table, so a
+ * new setting is a new field here plus a new row there.
+ *
+ * conf never logs: errors come back to the caller as text, one per problem, in
+ * the form "FILE:LINE: SECTION.KEY: REASON".
+ */
+#ifndef RINGSEED_CONF_H
+#define RINGSEED_CONF_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#define CONF_LISTEN_MAX 16   /* listen addresses kept; one more is an error */
+#define CONF_PATH_MAX	4096 /* PATH_MAX, including the terminating NUL */
+#define CONF_ERRORS_MAX 32   /* messages kept by conf_load; the rest are counted */
+#define CONF_ERROR_LEN	256  /* one message, including the NUL */
+
+/*
+ * [core] log_level. The value is the index of its word in the row's word list in
+ * conf.c, so the two are in the same order; the words are the level names of
+ * iocore/log.c.
+ */
+enum conf_log_level {
+	CONF_LOG_DEBUG,
+	CONF_LOG_INFO,
+	CONF_LOG_NOTICE,
+	CONF_LOG_WARNING,
+	CONF_LOG_ERROR,
+};
+
+/* One address to listen on, ready for bind(fd, &a.sa, a.len). */
+struct conf_addr {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in4;
+		struct sockaddr_in6 in6;
+	};
+	socklen_t len;
+};
+
+struct conf_addrs {
+	unsigned n;
+	struct conf_addr addr[CONF_LISTEN_MAX];
+};
+
+struct conf {
+	/* [core] */
+	int workers;   /* 1..256, or 0 for auto: the caller starts one per online CPU */
+	int log_level; /* enum conf_log_level */
+
+	/* [net] */
+	struct conf_addrs listen;
+
+	/* [paths] */
+	char data_dir[CONF_PATH_MAX];
+	char torrents_dir[CONF_PATH_MAX];
+	char state_dir[CONF_PATH_MAX];
+};
+
+/* What conf_load found wrong, in file order. */
+struct conf_errors {
+	unsigned n;	  /* messages in msg[] */
+	unsigned dropped; /* further errors, counted but not kept */
+	char msg[CONF_ERRORS_MAX][CONF_ERROR_LEN];
+};
+
+/* Fills every key with its default. */
+void conf_defaults(struct conf *c);
+
+/*
+ * Sets c to the defaults, then applies the file at path. Reads the whole file and
+ * reports every problem into errs (which may be NULL), rather than the first.
+ * Returns 0, -EINVAL when the file has errors, or -errno when it cannot be read
+ * ("FILE: <strerror>" is then in errs). c is written even on failure, so load into
+ * a scratch struct and keep the running configuration when this fails.
+ *
+ * In a file, a list key (net.listen) replaces the defaults on its first line and
+ * adds on later lines; any other key given twice is an error naming both lines.
+ */
+int conf_load(struct conf *c, const char *path, struct conf_errors *errs);
+
+/*
+ * Sets section.key from text, through the same parser as the file, e.g. for a
+ * command-line override. A list key becomes exactly this one entry. Returns 0,
+ * -ENOENT for an unknown section or key, -EINVAL for a bad value; why (may be
+ * NULL) then says why, without the key name, e.g. "999 is out of range 1..256".
+ * On failure c is unchanged.
+ */
+int conf_set(struct conf *c, const char *section, const char *key, const char *value, char *why,
+	     size_t whylen);
+
+/* Like conf_set, but adds one entry to a list key; -EINVAL for a key that is not a list. */
+int conf_add(struct conf *c, const char *section, const char *key, const char *value, char *why,
+	     size_t whylen);
+
+/*
+ * Prints c (the defaults when c is NULL) as a configuration file that conf_load
+ * reads back to the same values: every section and key, each with its help, its
+ * allowed values and its default as comments. Returns 0 or -EIO on a write error.
+ */
+int conf_print(FILE *f, const struct conf *c);
+
+#endif
