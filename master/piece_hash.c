@@ -1,0 +1,314 @@
+/*
+ * piece_hash.c - parallel SHA-1 over a torrent's pieces; see piece_hash.h.
+ *
+ * Work is handed out in batches of consecutive pieces (about 16 MiB each)
+ * from one atomic counter, so each thread reads long sequential runs that
+ * the kernel's readahead can follow, and fast threads take more batches.
+ * Each thread has its own piece buffer and its own descriptor for the file
+ * it is in, so threads never share a file position or readahead state.
+ *
+ *   main thread:  start N hashers -> [draw progress every 200 ms] -> join
+ *   hasher:       batch = next++ -> for each piece: read extents, SHA-1
+ *                 -> until no batches are left or another hasher failed
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/sha.h>
+
+#include "master/piece_hash.h"
+
+#define PH_BATCH_BYTES (16u << 20)
+#define PH_MAX_THREADS 256
+
+struct ph_shared {
+	struct ph_job *job;
+	uint64_t *offsets; /* where each file starts in the byte stream */
+	uint64_t total;
+	uint32_t batch_pieces;
+	uint32_t batch_count;
+	atomic_uint next_batch;
+	atomic_uint_fast64_t done_bytes;
+	atomic_bool failed;
+	int failed_rc; /* the first failure's -errno, under err_lock */
+	atomic_uint running;
+	pthread_mutex_t err_lock;
+};
+
+struct ph_thread {
+	struct ph_shared *sh;
+	pthread_t tid;
+	uint8_t *buf;
+	int fd; /* open descriptor of file fd_index, or -1 */
+	uint32_t fd_index;
+};
+
+static double ph_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+unsigned ph_cpu_count(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && (n = CPU_COUNT(&set)) > 0)
+		return (unsigned)n;
+	n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+/* The first failure is the one reported; the others stop quietly. */
+__attribute__((format(printf, 3, 4))) static int ph_fail(struct ph_shared *sh, int rc,
+							 const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&sh->err_lock);
+	if (!atomic_exchange(&sh->failed, true)) {
+		sh->failed_rc = rc;
+		va_start(ap, fmt);
+		vsnprintf(sh->job->err, sizeof(sh->job->err), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&sh->err_lock);
+	return rc;
+}
+
+/* Makes t->fd the descriptor of file i, checking the file has its size. */
+static int ph_open(struct ph_thread *t, uint32_t i)
+{
+	const struct ph_file *f = &t->sh->job->files[i];
+	struct stat st;
+	int fd;
+
+	if (t->fd >= 0 && t->fd_index == i)
+		return 0;
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	fd = openat(t->sh->job->dirfd, f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return ph_fail(t->sh, -errno, "%s: %s", f->path, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != f->length) {
+		int rc = S_ISREG(st.st_mode) ? -EIO : -EINVAL;
+
+		close(fd);
+		if (rc == -EINVAL)
+			return ph_fail(t->sh, rc, "%s: not a regular file", f->path);
+		return ph_fail(t->sh, rc, "%s: size is %lld bytes, expected %llu", f->path,
+			       (long long)st.st_size, (unsigned long long)f->length);
+	}
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	t->fd = fd;
+	t->fd_index = i;
+	return 0;
+}
+
+/* Reads length bytes at offset of file i into dst. */
+static int ph_read(struct ph_thread *t, uint32_t i, uint64_t offset, uint8_t *dst, size_t length)
+{
+	const struct ph_file *f = &t->sh->job->files[i];
+	ssize_t n;
+	int rc;
+
+	if (f->zero) {
+		memset(dst, 0, length);
+		return 0;
+	}
+	rc = ph_open(t, i);
+	if (rc)
+		return rc;
+	while (length > 0) {
+		n = pread(t->fd, dst, length, (off_t)offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ph_fail(t->sh, -errno, "%s: read at offset %llu: %s", f->path,
+				       (unsigned long long)offset, strerror(errno));
+		if (n == 0)
+			return ph_fail(t->sh, -EIO, "%s: ends early, at offset %llu", f->path,
+				       (unsigned long long)offset);
+		dst += n;
+		offset += (uint64_t)n;
+		length -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Hashes piece p: gathers its bytes from every file it covers. */
+static int ph_piece(struct ph_thread *t, uint32_t p)
+{
+	struct ph_shared *sh = t->sh;
+	const struct ph_job *job = sh->job;
+	uint64_t pos = (uint64_t)p * job->piece_length;
+	uint64_t size = sh->total - pos < job->piece_length ? sh->total - pos : job->piece_length;
+	uint32_t lo = 0, hi = job->file_count;
+	size_t got = 0;
+	int rc;
+
+	while (lo < hi) { /* the first file that ends after pos */
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (sh->offsets[mid] + job->files[mid].length <= pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (uint32_t i = lo; got < size && i < job->file_count; i++) {
+		uint64_t off = pos + got - sh->offsets[i];
+		uint64_t chunk = job->files[i].length - off;
+
+		if (job->files[i].length == 0)
+			continue;
+		if (chunk > size - got)
+			chunk = size - got;
+		rc = ph_read(t, i, off, t->buf + got, (size_t)chunk);
+		if (rc)
+			return rc;
+		got += (size_t)chunk;
+	}
+	SHA1(t->buf, (size_t)size, job->digests + (size_t)p * SHA_DIGEST_LENGTH);
+	atomic_fetch_add(&sh->done_bytes, size);
+	return 0;
+}
+
+static void *ph_thread_main(void *arg)
+{
+	struct ph_thread *t = arg;
+	struct ph_shared *sh = t->sh;
+	unsigned b;
+
+	while (!atomic_load(&sh->failed) &&
+	       (b = atomic_fetch_add(&sh->next_batch, 1)) < sh->batch_count) {
+		uint32_t first = b * sh->batch_pieces;
+		uint32_t last = first + sh->batch_pieces;
+
+		if (last > sh->job->piece_count)
+			last = sh->job->piece_count;
+		for (uint32_t p = first; p < last && !atomic_load(&sh->failed); p++) {
+			if (ph_piece(t, p))
+				break;
+		}
+	}
+	if (t->fd >= 0)
+		close(t->fd);
+	atomic_fetch_sub(&sh->running, 1);
+	return NULL;
+}
+
+static void ph_human(double bytes, char *out, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	int u = 0;
+
+	while (bytes >= 1024 && u < 5) {
+		bytes /= 1024;
+		u++;
+	}
+	snprintf(out, len, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+}
+
+static void ph_draw(struct ph_shared *sh, double start, bool last)
+{
+	uint64_t done = atomic_load(&sh->done_bytes);
+	double secs = ph_now() - start, rate = secs > 0 ? done / secs : 0;
+	double frac = sh->total ? (double)done / sh->total : 1;
+	char bar[31], d[16], t[16], r[16];
+	int fill = (int)(frac * 30), eta = rate > 0 ? (int)((sh->total - done) / rate) : 0;
+
+	for (int i = 0; i < 30; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[30] = '\0';
+	ph_human((double)done, d, sizeof(d));
+	ph_human((double)sh->total, t, sizeof(t));
+	ph_human(rate, r, sizeof(r));
+	fprintf(stderr, "\r%s [%s] %3d%% %s / %s  %s/s  ETA %d:%02d \033[K%s",
+		sh->job->label ? sh->job->label : "hashing", bar, (int)(frac * 100), d, t, r,
+		eta / 60, eta % 60, last ? "\n" : "");
+}
+
+static int ph_start(struct ph_shared *sh, struct ph_thread *threads, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		threads[i] = (struct ph_thread){ .sh = sh, .fd = -1 };
+		threads[i].buf = malloc(sh->job->piece_length);
+		if (!threads[i].buf)
+			return ph_fail(sh, -ENOMEM, "out of memory for piece buffers");
+	}
+	for (unsigned i = 0; i < n; i++) {
+		atomic_fetch_add(&sh->running, 1);
+		int rc = pthread_create(&threads[i].tid, NULL, ph_thread_main, &threads[i]);
+		if (rc) {
+			atomic_fetch_sub(&sh->running, 1);
+			/* Threads already started see the failure and stop. */
+			ph_fail(sh, -rc, "cannot start a hashing thread: %s", strerror(rc));
+			return (int)i;
+		}
+	}
+	return (int)n;
+}
+
+int ph_run(struct ph_job *job)
+{
+	struct ph_shared sh = { .job = job, .err_lock = PTHREAD_MUTEX_INITIALIZER };
+	struct ph_thread *threads = NULL;
+	unsigned n = job->threads ? job->threads : ph_cpu_count();
+	double start = ph_now();
+	int started = 0, rc = -ENOMEM;
+
+	job->err[0] = '\0';
+	sh.offsets = malloc((job->file_count + 1) * sizeof(*sh.offsets));
+	if (!sh.offsets)
+		goto out;
+	for (uint32_t i = 0; i < job->file_count; i++) {
+		sh.offsets[i] = sh.total;
+		sh.total += job->files[i].length;
+	}
+	sh.batch_pieces =
+		PH_BATCH_BYTES / job->piece_length ? PH_BATCH_BYTES / job->piece_length : 1;
+	sh.batch_count = (job->piece_count + sh.batch_pieces - 1) / sh.batch_pieces;
+	if (n > PH_MAX_THREADS)
+		n = PH_MAX_THREADS;
+	if (n > sh.batch_count)
+		n = sh.batch_count ? sh.batch_count : 1;
+	threads = calloc(n, sizeof(*threads));
+	if (!threads)
+		goto out_offsets;
+	started = ph_start(&sh, threads, n);
+	while (job->progress && atomic_load(&sh.running) > 0) {
+		ph_draw(&sh, start, false);
+		nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(threads[i].tid, NULL);
+	if (job->progress)
+		ph_draw(&sh, start, true);
+	job->bytes = atomic_load(&sh.done_bytes);
+	job->seconds = ph_now() - start;
+	job->threads_used = n;
+	rc = atomic_load(&sh.failed) ? sh.failed_rc : 0;
+	for (unsigned i = 0; i < n; i++)
+		free(threads[i].buf);
+	free(threads);
+out_offsets:
+	free(sh.offsets);
+out:
+	if (rc == -ENOMEM && !job->err[0])
+		snprintf(job->err, sizeof(job->err), "out of memory");
+	return rc;
+}

@@ -1,0 +1,44 @@
+/*
+ * piece_hash.h - SHA-1 of every piece of a file layout, on all cores.
+ *
+ * Used by `ringseed create` to fill `pieces`, and by the seeder to verify
+ * content before serving it. The files are opened relative to a directory
+ * descriptor, so the caller decides what they can reach.
+ */
+#ifndef RINGSEED_PIECE_HASH_H
+#define RINGSEED_PIECE_HASH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ph_file {
+	const char *path; /* relative to ph_job.dirfd (or absolute with AT_FDCWD) */
+	uint64_t length;  /* the size the file must have */
+	bool zero;	  /* BEP 47 pad file: hashed as zeros, never opened */
+};
+
+struct ph_job {
+	int dirfd;
+	const struct ph_file *files; /* in torrent order */
+	uint32_t file_count;
+	uint32_t piece_length;
+	uint32_t piece_count; /* must be ceil(total / piece_length) */
+	unsigned threads;     /* 0: one per CPU this process may run on */
+	bool progress;	      /* draw a progress bar on stderr */
+	const char *label;    /* shown beside the bar */
+	uint8_t *digests;     /* out: piece_count * 20 bytes */
+
+	/* Results. */
+	uint64_t bytes; /* bytes hashed */
+	double seconds; /* wall time */
+	unsigned threads_used;
+	char err[512]; /* on failure: "path: what" */
+};
+
+/* Returns 0, or -errno with job->err naming the file and what went wrong. */
+int ph_run(struct ph_job *job);
+
+/* How many CPUs this process may run on (at least 1). */
+unsigned ph_cpu_count(void);
+
+#endif

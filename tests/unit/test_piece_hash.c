@@ -1,0 +1,151 @@
+/*
+ * test_piece_hash.c - the parallel hasher against a one-buffer reference.
+ *
+ * Lays out random files (empty ones, pad files, pieces spanning several
+ * files) in a temporary directory, hashes them with 1..4 threads and several
+ * piece sizes, and compares every digest with SHA-1 over the concatenation.
+ * Then the failures: a missing file, a short one, a directory in its place.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/sha.h>
+
+#include "master/piece_hash.h"
+#include "tests/unit/test.h"
+
+#define NFILES 7
+
+static const uint64_t sizes[NFILES] = { 5000, 0, 1, 16384, 0, 70001, 123457 };
+static const bool pads[NFILES] = { false, false, false, true, false, false, false };
+static const char *const names[NFILES] = { "a", "e1", "b", "pad", "e2", "sub/c", "sub/d" };
+
+static uint8_t *stream;
+static uint64_t stream_len;
+
+static void write_file(int dirfd, const char *name, const uint8_t *data, size_t len)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	REQUIRE(fd >= 0);
+	REQUIRE(write(fd, data, len) == (ssize_t)len);
+	close(fd);
+}
+
+/* The files on disk and the same bytes as one stream (pad files are zeros). */
+static void make_tree(int dirfd)
+{
+	uint64_t off = 0;
+
+	for (int i = 0; i < NFILES; i++)
+		stream_len += sizes[i];
+	stream = calloc(1, stream_len);
+	REQUIRE(stream);
+	REQUIRE(mkdirat(dirfd, "sub", 0755) == 0);
+	for (int i = 0; i < NFILES; i++) {
+		for (uint64_t j = 0; j < sizes[i] && !pads[i]; j++)
+			stream[off + j] = (uint8_t)random();
+		if (!pads[i])
+			write_file(dirfd, names[i], stream + off, sizes[i]);
+		off += sizes[i];
+	}
+}
+
+static void set_files(struct ph_file *files)
+{
+	for (int i = 0; i < NFILES; i++)
+		files[i] =
+			(struct ph_file){ .path = names[i], .length = sizes[i], .zero = pads[i] };
+}
+
+static void check_layout(int dirfd, uint32_t plen, unsigned threads)
+{
+	uint32_t count = (uint32_t)((stream_len + plen - 1) / plen);
+	uint8_t *got = calloc(count, 20), want[20];
+	struct ph_file files[NFILES];
+	struct ph_job job = { .dirfd = dirfd,
+			      .files = files,
+			      .file_count = NFILES,
+			      .piece_length = plen,
+			      .piece_count = count,
+			      .threads = threads,
+			      .digests = got };
+	int bad = 0;
+
+	REQUIRE(got);
+	set_files(files);
+	CHECK_EQ_INT(ph_run(&job), 0);
+	CHECK_EQ_INT(job.bytes, stream_len);
+	for (uint32_t p = 0; p < count; p++) {
+		uint64_t start = (uint64_t)p * plen;
+		uint64_t n = stream_len - start < plen ? stream_len - start : plen;
+
+		SHA1(stream + start, n, want);
+		bad += memcmp(want, got + 20 * p, 20) != 0;
+	}
+	if (bad)
+		fprintf(stderr, "piece length %u, %u threads: %d bad digests\n", plen, threads,
+			bad);
+	CHECK_EQ_INT(bad, 0);
+	free(got);
+}
+
+static void check_failure(int dirfd, const char *damage, const char *want_text)
+{
+	struct ph_file files[NFILES];
+	uint8_t digests[20 * 64];
+	struct ph_job job = { .dirfd = dirfd,
+			      .files = files,
+			      .file_count = NFILES,
+			      .piece_length = 4096,
+			      .threads = 2,
+			      .digests = digests };
+
+	job.piece_count = (uint32_t)((stream_len + 4095) / 4096);
+	REQUIRE(job.piece_count <= 64);
+	set_files(files);
+	CHECK(ph_run(&job) < 0);
+	if (!strstr(job.err, want_text)) {
+		fprintf(stderr, "%s: error \"%s\" lacks \"%s\"\n", damage, job.err, want_text);
+		CHECK(false);
+	}
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/ringseed-test-ph-XXXXXX";
+	static const uint32_t plens[] = { 1, 1000, 4096, 16384, 65536, 1 << 20 };
+	uint8_t one = 'x';
+	int dirfd;
+
+	srandom(7);
+	REQUIRE(mkdtemp(dir));
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+	REQUIRE(dirfd >= 0);
+	make_tree(dirfd);
+	for (size_t i = 0; i < sizeof(plens) / sizeof(plens[0]); i++)
+		for (unsigned t = 1; t <= 4; t++)
+			check_layout(dirfd, plens[i], t);
+	CHECK(ph_cpu_count() >= 1);
+
+	/* Shrink sub/c by one byte, then make it a directory, then remove it. */
+	write_file(dirfd, "sub/c", stream + 5000 + 1 + 16384, sizes[5] - 1);
+	check_failure(dirfd, "short file", "sub/c: size is 70000 bytes, expected 70001");
+	write_file(dirfd, "sub/c", &one, 0);
+	REQUIRE(unlinkat(dirfd, "sub/c", 0) == 0);
+	REQUIRE(mkdirat(dirfd, "sub/c", 0755) == 0);
+	check_failure(dirfd, "directory", "sub/c: not a regular file");
+	REQUIRE(unlinkat(dirfd, "sub/c", AT_REMOVEDIR) == 0);
+	check_failure(dirfd, "missing file", "sub/c: No such file or directory");
+
+	for (int i = 0; i < NFILES; i++)
+		unlinkat(dirfd, names[i], 0);
+	unlinkat(dirfd, "sub", AT_REMOVEDIR);
+	close(dirfd);
+	rmdir(dir);
+	free(stream);
+	return test_done("test_piece_hash");
+}
