@@ -16,6 +16,8 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "create", cmd_create, "make a .torrent from a file or a directory" },
+	{ "info", cmd_info, "show what a .torrent holds (or why it is bad)" },
 	{ "check-config", cmd_check_config, "validate a configuration file" },
 	{ "print-config", cmd_print_config, "print every configuration key with its default" },
 	{ 0 },

@@ -1,0 +1,696 @@
+/*
+ * cmd_create.c - `ringseed create`: make a v1 .torrent from a file or a tree.
+ *
+ * Policy for what goes in (also in --help):
+ *   - every regular file below the directory, hidden ones included: a
+ *     release's dot-files are content like any other;
+ *   - a symbolic link to a regular file is followed (the seeder will follow
+ *     it too when it opens the path); a link to a directory, a dangling link
+ *     and any other kind of file (fifo, socket, device) is an error naming it;
+ *   - files are listed in path order, comparing component by component, so
+ *     a directory's files stay together.
+ * The result is checked by loading it back with the same parser the seeder
+ * uses before it is renamed into place.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "master/cmd.h"
+#include "master/piece_hash.h"
+#include "proto/bencode.h"
+#include "proto/metainfo.h"
+
+#define CREATE_MIN_PIECE     (16u << 10)
+#define CREATE_MAX_PIECE     (16u << 20)
+#define CREATE_TARGET_PIECES 2500 /* auto: fewest pieces above half this */
+#define CREATE_MAX_DEPTH     64
+#define CREATE_MAX_FILES     1000000
+#define CREATE_MAX_URLS	     256
+
+struct create_entry {
+	char *path; /* relative to the root, '/'-separated */
+	uint64_t length;
+};
+
+struct create {
+	/* options */
+	const char *input;
+	const char *output;
+	const char *urls[CREATE_MAX_URLS]; /* -a values, one tier each (commas inside) */
+	unsigned tiers;
+	const char *web[CREATE_MAX_URLS];
+	unsigned web_count;
+	const char *comment;
+	const char *source;
+	uint32_t piece_length; /* 0: automatic */
+	unsigned threads;
+	bool private_flag;
+	bool quiet;
+
+	/* what was found */
+	char name[NAME_MAX + 1];
+	bool single;
+	struct create_entry *entries;
+	uint32_t count;
+	uint32_t cap;
+	uint64_t total;
+};
+
+static void create_usage(FILE *f)
+{
+	fprintf(f, "usage: ringseed create PATH [-o FILE.torrent] [options]\n"
+		   "\n"
+		   "Makes a v1 .torrent from the file or directory PATH.\n"
+		   "\n"
+		   "  -o, --output FILE     where to write it (default: NAME.torrent here)\n"
+		   "  -a, --announce URL    a tracker; each -a is one tier (BEP 12), and\n"
+		   "                        comma-separated URLs in one -a share a tier\n"
+		   "  -w, --web-seed URL    an HTTP(S) web seed (BEP 19); repeatable\n"
+		   "  -l, --piece-length N  piece size, a power of two from 16K to 16M\n"
+		   "                        (default: chosen for about 1250-2500 pieces)\n"
+		   "  -p, --private         set the private flag (BEP 27)\n"
+		   "  -c, --comment TEXT    a comment\n"
+		   "  -s, --source TEXT     info.source (makes the info-hash unique to a site)\n"
+		   "  -t, --threads N       hashing threads (default: one per CPU)\n"
+		   "  -q, --quiet           no progress bar\n"
+		   "  -h, --help            this text\n"
+		   "\n"
+		   "A directory's regular files are all included, hidden ones too, in path\n"
+		   "order. A symbolic link to a regular file is followed; a link to a\n"
+		   "directory, a dangling link or a special file is an error.\n");
+}
+
+/* "256K", "1M", "1048576" -> bytes; a power of two in range. */
+static int create_parse_piece_length(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	if (*end == 'k' || *end == 'K')
+		v <<= 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		v <<= 20, end++;
+	if (*end != '\0' || v < CREATE_MIN_PIECE || v > CREATE_MAX_PIECE || (v & (v - 1)))
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static bool create_url_ok(const char *url, bool tracker)
+{
+	if (!*url || strpbrk(url, " \t\r\n"))
+		return false;
+	return strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0 ||
+	       (tracker && strncmp(url, "udp://", 6) == 0);
+}
+
+static int create_options(struct create *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "announce", required_argument, NULL, 'a' },
+		{ "web-seed", required_argument, NULL, 'w' },
+		{ "piece-length", required_argument, NULL, 'l' },
+		{ "private", no_argument, NULL, 'p' },
+		{ "comment", required_argument, NULL, 'c' },
+		{ "source", required_argument, NULL, 's' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt;
+	char *end;
+
+	while ((opt = getopt_long(argc, argv, "o:a:w:l:pc:s:t:qh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			c->output = optarg;
+			break;
+		case 'a':
+		case 'w':
+			if ((opt == 'a' ? c->tiers : c->web_count) == CREATE_MAX_URLS) {
+				fprintf(stderr, "ringseed create: too many -%c (at most %d)\n", opt,
+					CREATE_MAX_URLS);
+				return 2;
+			}
+			if (opt == 'a')
+				c->urls[c->tiers++] = optarg;
+			else
+				c->web[c->web_count++] = optarg;
+			break;
+		case 'l':
+			if (create_parse_piece_length(optarg, &c->piece_length)) {
+				fprintf(stderr,
+					"ringseed create: -l %s: want a power of two from "
+					"16K to 16M\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'p':
+			c->private_flag = true;
+			break;
+		case 'c':
+			c->comment = optarg;
+			break;
+		case 's':
+			c->source = optarg;
+			break;
+		case 't':
+			c->threads = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || c->threads < 1 || c->threads > 256) {
+				fprintf(stderr, "ringseed create: -t %s: want 1..256\n", optarg);
+				return 2;
+			}
+			break;
+		case 'q':
+			c->quiet = true;
+			break;
+		case 'h':
+			create_usage(stdout);
+			return -1;
+		default:
+			create_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		create_usage(stderr);
+		return 2;
+	}
+	c->input = argv[optind];
+	return 0;
+}
+
+/* Every URL named by -a and -w has a scheme we can announce to or fetch from. */
+static int create_check_urls(const struct create *c)
+{
+	char buf[4096];
+
+	for (unsigned t = 0; t < c->tiers; t++) {
+		snprintf(buf, sizeof(buf), "%s", c->urls[t]);
+		for (char *save, *u = strtok_r(buf, ",", &save); u;
+		     u = strtok_r(NULL, ",", &save)) {
+			if (!create_url_ok(u, true)) {
+				fprintf(stderr,
+					"ringseed create: -a '%s': not an http://, https:// "
+					"or udp:// URL\n",
+					u);
+				return 2;
+			}
+		}
+	}
+	for (unsigned i = 0; i < c->web_count; i++) {
+		if (!create_url_ok(c->web[i], false)) {
+			fprintf(stderr,
+				"ringseed create: -w '%s': not an http:// or https:// URL\n",
+				c->web[i]);
+			return 2;
+		}
+	}
+	return 0;
+}
+
+static int create_add(struct create *c, const char *path, uint64_t length)
+{
+	if (c->count == c->cap) {
+		uint32_t cap = c->cap ? c->cap * 2 : 64;
+		struct create_entry *e;
+
+		if (c->count >= CREATE_MAX_FILES) {
+			fprintf(stderr, "ringseed create: more than %d files\n", CREATE_MAX_FILES);
+			return -E2BIG;
+		}
+		e = realloc(c->entries, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		c->entries = e;
+		c->cap = cap;
+	}
+	c->entries[c->count].path = strdup(path);
+	if (!c->entries[c->count].path)
+		return -ENOMEM;
+	c->entries[c->count++].length = length;
+	c->total += length;
+	return 0;
+}
+
+static int create_scan_dir(struct create *c, int fd, const char *rel, unsigned depth);
+
+/* One directory entry: a file to add, a directory to descend, or an error. */
+static int create_scan_entry(struct create *c, int dirfd, const char *rel, const char *name,
+			     unsigned depth)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int n = snprintf(path, sizeof(path), "%s%s%s", rel, *rel ? "/" : "", name);
+
+	if (n < 0 || n > MI_MAX_PATH) {
+		fprintf(stderr, "ringseed create: %s/%s: path too long\n", c->input, rel);
+		return -ENAMETOOLONG;
+	}
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		goto fail_errno;
+	if (S_ISDIR(st.st_mode)) {
+		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (fd < 0)
+			goto fail_errno;
+		return create_scan_dir(c, fd, path, depth + 1);
+	}
+	if (S_ISLNK(st.st_mode)) {
+		if (fstatat(dirfd, name, &st, 0) != 0) {
+			fprintf(stderr, "ringseed create: %s/%s: dangling symbolic link\n",
+				c->input, path);
+			return -ENOENT;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			fprintf(stderr,
+				"ringseed create: %s/%s: symbolic link to something "
+				"other than a regular file (not followed)\n",
+				c->input, path);
+			return -EINVAL;
+		}
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fprintf(stderr, "ringseed create: %s/%s: not a regular file\n", c->input, path);
+		return -EINVAL;
+	}
+	return create_add(c, path, (uint64_t)st.st_size);
+fail_errno:
+	fprintf(stderr, "ringseed create: %s/%s: %s\n", c->input, path, strerror(errno));
+	return -errno;
+}
+
+/* Adds the files below the open directory fd (closed here), rel being its path. */
+static int create_scan_dir(struct create *c, int fd, const char *rel, unsigned depth)
+{
+	struct dirent *de;
+	DIR *dir;
+	int rc = 0;
+
+	if (depth > CREATE_MAX_DEPTH) {
+		fprintf(stderr, "ringseed create: %s/%s: nested more than %d directories deep\n",
+			c->input, rel, CREATE_MAX_DEPTH);
+		close(fd);
+		return -ELOOP;
+	}
+	dir = fdopendir(fd);
+	if (!dir) {
+		rc = -errno;
+		fprintf(stderr, "ringseed create: %s/%s: %s\n", c->input, rel, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	while (!rc && (errno = 0, de = readdir(dir))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		rc = create_scan_entry(c, fd, rel, de->d_name, depth);
+	}
+	if (!rc && errno) {
+		rc = -errno;
+		fprintf(stderr, "ringseed create: %s/%s: %s\n", c->input, rel, strerror(errno));
+	}
+	closedir(dir);
+	return rc;
+}
+
+/* Path order, component by component: '/' sorts before every other byte. */
+static int create_entry_cmp(const void *x, const void *y)
+{
+	const unsigned char *a = (const unsigned char *)((const struct create_entry *)x)->path;
+	const unsigned char *b = (const unsigned char *)((const struct create_entry *)y)->path;
+
+	for (;; a++, b++) {
+		unsigned ca = *a == '/' ? 1 : *a ? *a + 1u : 0;
+		unsigned cb = *b == '/' ? 1 : *b ? *b + 1u : 0;
+
+		if (ca != cb || ca == 0)
+			return (int)ca - (int)cb;
+	}
+}
+
+/* Finds what to put in the torrent: one file, or a tree's files in order. */
+static int create_scan(struct create *c)
+{
+	char real[PATH_MAX], *base;
+	struct stat st;
+	int rc;
+
+	if (stat(c->input, &st) != 0 || !realpath(c->input, real)) {
+		fprintf(stderr, "ringseed create: %s: %s\n", c->input, strerror(errno));
+		return -errno;
+	}
+	base = strrchr(real, '/');
+	base = base && base[1] ? base + 1 : real;
+	if (strcmp(base, "/") == 0) {
+		fprintf(stderr, "ringseed create: refusing to share the root directory\n");
+		return -EINVAL;
+	}
+	if (strlen(base) > NAME_MAX) {
+		fprintf(stderr, "ringseed create: %s: name longer than %d bytes\n", c->input,
+			NAME_MAX);
+		return -ENAMETOOLONG;
+	}
+	memcpy(c->name, base, strlen(base) + 1);
+	if (S_ISREG(st.st_mode)) {
+		c->single = true;
+		return create_add(c, c->input, (uint64_t)st.st_size);
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "ringseed create: %s: not a regular file or a directory\n",
+			c->input);
+		return -EINVAL;
+	}
+	rc = open(c->input, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rc < 0) {
+		fprintf(stderr, "ringseed create: %s: %s\n", c->input, strerror(errno));
+		return -errno;
+	}
+	rc = create_scan_dir(c, rc, "", 0);
+	if (rc)
+		return rc;
+	if (c->count == 0) {
+		fprintf(stderr, "ringseed create: %s: no files to share\n", c->input);
+		return -ENOENT;
+	}
+	qsort(c->entries, c->count, sizeof(*c->entries), create_entry_cmp);
+	return 0;
+}
+
+/* The smallest power of two in range that keeps the count at or below target. */
+static uint32_t create_auto_piece_length(uint64_t total)
+{
+	uint32_t p = CREATE_MIN_PIECE;
+
+	while (p < CREATE_MAX_PIECE && (total + p - 1) / p > CREATE_TARGET_PIECES)
+		p <<= 1;
+	return p;
+}
+
+static int create_hash(struct create *c, uint8_t *digests, uint32_t pieces)
+{
+	struct ph_file *files = calloc(c->count, sizeof(*files));
+	struct ph_job job = {
+		.dirfd = AT_FDCWD,
+		.file_count = c->count,
+		.piece_length = c->piece_length,
+		.piece_count = pieces,
+		.threads = c->threads,
+		.progress = !c->quiet && isatty(STDERR_FILENO),
+		.label = c->name,
+		.digests = digests,
+	};
+	int rc;
+
+	if (!files)
+		return -ENOMEM;
+	if (!c->single) {
+		job.dirfd = open(c->input, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (job.dirfd < 0) {
+			rc = -errno;
+			fprintf(stderr, "ringseed create: %s: %s\n", c->input, strerror(errno));
+			goto out;
+		}
+	}
+	for (uint32_t i = 0; i < c->count; i++)
+		files[i] = (struct ph_file){ .path = c->entries[i].path,
+					     .length = c->entries[i].length };
+	job.files = files;
+	rc = ph_run(&job);
+	if (rc)
+		fprintf(stderr, "ringseed create: %s%s%s (did it change while hashing?)\n",
+			c->single ? "" : c->input, c->single ? "" : "/", job.err);
+	else if (!c->quiet)
+		fprintf(stderr, "hashed %llu bytes in %.2f s: %.0f MiB/s on %u threads\n",
+			(unsigned long long)job.bytes, job.seconds,
+			job.seconds > 0 ? job.bytes / job.seconds / 1048576 : 0.0,
+			job.threads_used);
+	if (job.dirfd >= 0 && job.dirfd != AT_FDCWD)
+		close(job.dirfd);
+out:
+	free(files);
+	return rc;
+}
+
+/* Writes the tiers: each -a is a list of its comma-separated URLs. */
+static void create_encode_trackers(struct bc_enc *e, const struct create *c)
+{
+	char buf[4096], first[4096];
+	unsigned total = 0;
+
+	for (unsigned t = 0; t < c->tiers; t++) {
+		snprintf(buf, sizeof(buf), "%s", c->urls[t]);
+		for (char *save, *u = strtok_r(buf, ",", &save); u; u = strtok_r(NULL, ",", &save))
+			if (total++ == 0)
+				snprintf(first, sizeof(first), "%s", u);
+	}
+	if (total == 0)
+		return;
+	bc_enc_cstr(e, "announce");
+	bc_enc_cstr(e, first);
+	if (total == 1)
+		return;
+	bc_enc_cstr(e, "announce-list");
+	bc_enc_list(e);
+	for (unsigned t = 0; t < c->tiers; t++) {
+		snprintf(buf, sizeof(buf), "%s", c->urls[t]);
+		bc_enc_list(e);
+		for (char *save, *u = strtok_r(buf, ",", &save); u; u = strtok_r(NULL, ",", &save))
+			bc_enc_cstr(e, u);
+		bc_enc_end(e);
+	}
+	bc_enc_end(e);
+}
+
+static void create_encode_files(struct bc_enc *e, const struct create *c)
+{
+	char buf[PATH_MAX];
+
+	bc_enc_cstr(e, "files");
+	bc_enc_list(e);
+	for (uint32_t i = 0; i < c->count; i++) {
+		bc_enc_dict(e);
+		bc_enc_cstr(e, "length");
+		bc_enc_int(e, (int64_t)c->entries[i].length);
+		bc_enc_cstr(e, "path");
+		bc_enc_list(e);
+		snprintf(buf, sizeof(buf), "%s", c->entries[i].path);
+		for (char *save, *p = strtok_r(buf, "/", &save); p; p = strtok_r(NULL, "/", &save))
+			bc_enc_cstr(e, p);
+		bc_enc_end(e);
+		bc_enc_end(e);
+	}
+	bc_enc_end(e);
+}
+
+/* Keys in sorted order, as bencoding demands: the encoder checks it. */
+static ssize_t create_encode(const struct create *c, const uint8_t *digests, uint32_t pieces,
+			     uint8_t *out, size_t cap)
+{
+	struct bc_enc e;
+
+	bc_enc_init(&e, out, cap);
+	bc_enc_dict(&e);
+	create_encode_trackers(&e, c);
+	if (c->comment) {
+		bc_enc_cstr(&e, "comment");
+		bc_enc_cstr(&e, c->comment);
+	}
+	bc_enc_cstr(&e, "created by");
+	bc_enc_cstr(&e, "ringseed");
+	bc_enc_cstr(&e, "creation date");
+	bc_enc_int(&e, (int64_t)time(NULL));
+	bc_enc_cstr(&e, "info");
+	bc_enc_dict(&e);
+	if (c->single) {
+		bc_enc_cstr(&e, "length");
+		bc_enc_int(&e, (int64_t)c->total);
+	} else {
+		create_encode_files(&e, c);
+	}
+	bc_enc_cstr(&e, "name");
+	bc_enc_cstr(&e, c->name);
+	bc_enc_cstr(&e, "piece length");
+	bc_enc_int(&e, c->piece_length);
+	bc_enc_cstr(&e, "pieces");
+	bc_enc_str(&e, digests, (size_t)pieces * MI_HASH_LEN);
+	if (c->private_flag) {
+		bc_enc_cstr(&e, "private");
+		bc_enc_int(&e, 1);
+	}
+	if (c->source) {
+		bc_enc_cstr(&e, "source");
+		bc_enc_cstr(&e, c->source);
+	}
+	bc_enc_end(&e);
+	if (c->web_count) {
+		bc_enc_cstr(&e, "url-list");
+		bc_enc_list(&e);
+		for (unsigned i = 0; i < c->web_count; i++)
+			bc_enc_cstr(&e, c->web[i]);
+		bc_enc_end(&e);
+	}
+	bc_enc_end(&e);
+	return bc_enc_finish(&e);
+}
+
+/* An upper bound on the encoded size: every string plus generous framing. */
+static size_t create_encoded_bound(const struct create *c, uint32_t pieces)
+{
+	size_t n = 4096 + (size_t)pieces * MI_HASH_LEN + strlen(c->name);
+
+	for (uint32_t i = 0; i < c->count; i++)
+		n += 2 * strlen(c->entries[i].path) + 64;
+	for (unsigned i = 0; i < c->tiers; i++)
+		n += 2 * strlen(c->urls[i]) + 64;
+	for (unsigned i = 0; i < c->web_count; i++)
+		n += strlen(c->web[i]) + 32;
+	n += c->comment ? strlen(c->comment) + 32 : 0;
+	n += c->source ? strlen(c->source) + 32 : 0;
+	return n;
+}
+
+/* Writes to a temporary name beside the target, then renames it into place. */
+static int create_write(const char *path, const uint8_t *buf, size_t len)
+{
+	char tmp[PATH_MAX];
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		n = write(fd, buf + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	if (rename(tmp, path) != 0)
+		goto fail_unlink;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+fail_unlink:
+	n = -errno;
+	unlink(tmp);
+	return (int)n;
+}
+
+/* Loads what was encoded with the seeder's own parser: create must never
+ * write a torrent the seeder would refuse. */
+static int create_self_check(const struct create *c, const uint8_t *buf, size_t len,
+			     struct metainfo *mi)
+{
+	struct mi_err err;
+
+	if (mi_parse(buf, len, mi, &err) != 0) {
+		fprintf(stderr, "ringseed create: %s: the result does not load: %s\n", c->name,
+			err.msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int create_build(struct create *c, const char *output)
+{
+	uint32_t pieces = (uint32_t)((c->total + c->piece_length - 1) / c->piece_length);
+	uint8_t *digests = malloc((size_t)pieces * MI_HASH_LEN);
+	size_t cap = create_encoded_bound(c, pieces);
+	uint8_t *out = malloc(cap);
+	struct metainfo mi;
+	char hex[41];
+	ssize_t len;
+	int rc = -ENOMEM;
+
+	if (!digests || !out) {
+		fprintf(stderr, "ringseed create: out of memory\n");
+		goto out;
+	}
+	rc = create_hash(c, digests, pieces);
+	if (rc)
+		goto out;
+	len = create_encode(c, digests, pieces, out, cap);
+	if (len < 0) {
+		rc = (int)len;
+		fprintf(stderr, "ringseed create: encoding failed: %s\n", strerror((int)-len));
+		goto out;
+	}
+	rc = create_self_check(c, out, (size_t)len, &mi);
+	if (rc)
+		goto out;
+	rc = create_write(output, out, (size_t)len);
+	if (rc) {
+		fprintf(stderr, "ringseed create: %s: %s\n", output, strerror(-rc));
+	} else {
+		mi_hex(mi.info_hash, hex);
+		printf("%s: %s, %u file%s, %llu bytes, %u pieces of %u, info-hash %s\n", output,
+		       mi.name, mi.file_count, mi.file_count == 1 ? "" : "s",
+		       (unsigned long long)mi.total_length, mi.piece_count, mi.piece_length, hex);
+	}
+	mi_free(&mi);
+out:
+	free(out);
+	free(digests);
+	return rc;
+}
+
+int cmd_create(int argc, char **argv)
+{
+	struct create c = { 0 };
+	char output[PATH_MAX];
+	int rc;
+
+	rc = create_options(&c, argc, argv);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	rc = create_check_urls(&c);
+	if (rc)
+		return rc;
+	rc = create_scan(&c);
+	if (rc)
+		goto out;
+	if (c.total == 0) {
+		fprintf(stderr, "ringseed create: %s: nothing to share (total size is 0)\n",
+			c.input);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (c.piece_length == 0)
+		c.piece_length = create_auto_piece_length(c.total);
+	if (c.output)
+		snprintf(output, sizeof(output), "%s", c.output);
+	else
+		snprintf(output, sizeof(output), "%s.torrent", c.name);
+	rc = create_build(&c, output);
+out:
+	for (uint32_t i = 0; i < c.count; i++)
+		free(c.entries[i].path);
+	free(c.entries);
+	return rc ? 1 : 0;
+}

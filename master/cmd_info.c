@@ -1,0 +1,250 @@
+/*
+ * cmd_info.c - `ringseed info`: what a .torrent holds, for people or scripts.
+ *
+ * A bad file gives exactly one line on stderr, "ringseed info: FILE: key:
+ * reason", and exit status 1.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "master/cmd.h"
+#include "master/torrent_file.h"
+
+static void info_usage(FILE *f)
+{
+	fprintf(f, "usage: ringseed info [--json] FILE.torrent\n"
+		   "\n"
+		   "Prints the name, info-hash, magnet link, piece layout, files and trackers\n"
+		   "of a .torrent, or one line saying why it cannot be served.\n"
+		   "\n"
+		   "  -j, --json   one JSON object on stdout, for scripts\n"
+		   "  -h, --help   this text\n");
+}
+
+/* RFC 3986 percent-encoding of everything but unreserved characters. */
+static void info_put_urlenc(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p))
+			fputc(*p, f);
+		else
+			fprintf(f, "%%%02X", *p);
+	}
+}
+
+static void info_put_magnet(FILE *f, const struct metainfo *mi)
+{
+	char hex[41];
+
+	mi_hex(mi->info_hash, hex);
+	fprintf(f, "magnet:?xt=urn:btih:%s&dn=", hex);
+	info_put_urlenc(f, mi->name);
+	for (uint32_t i = 0; i < mi->tracker_count; i++) {
+		fputs("&tr=", f);
+		info_put_urlenc(f, mi->trackers[i].url);
+	}
+}
+
+/* Length of the valid UTF-8 sequence at p, or 0 if it is not one. */
+static int info_utf8_len(const unsigned char *p)
+{
+	int n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+
+	if (p[0] >= 0xf8)
+		return 0;
+	for (int i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	}
+	return n;
+}
+
+/* A JSON string; bytes that are not UTF-8 become U+FFFD. */
+static void info_put_json_str(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	while (*p) {
+		int n;
+
+		if (*p == '"' || *p == '\\') {
+			fprintf(f, "\\%c", *p++);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			fprintf(f, "\\u%04x", *p++);
+		} else if (*p < 0x80) {
+			fputc(*p++, f);
+		} else if ((n = info_utf8_len(p)) > 0) {
+			fwrite(p, 1, (size_t)n, f);
+			p += n;
+		} else {
+			fputs("\\ufffd", f);
+			p++;
+		}
+	}
+	fputc('"', f);
+}
+
+static void info_json_trackers(FILE *f, const struct metainfo *mi)
+{
+	fputs("  \"trackers\": [", f);
+	for (uint32_t i = 0; i < mi->tracker_count; i++) {
+		bool new_tier = i == 0 || mi->trackers[i].tier != mi->trackers[i - 1].tier;
+
+		if (new_tier)
+			fputs(i ? "], [" : "[", f);
+		else
+			fputs(", ", f);
+		info_put_json_str(f, mi->trackers[i].url);
+	}
+	fputs(mi->tracker_count ? "]],\n" : "],\n", f);
+	fputs("  \"web_seeds\": [", f);
+	for (uint32_t i = 0; i < mi->web_seed_count; i++) {
+		fputs(i ? ", " : "", f);
+		info_put_json_str(f, mi->web_seeds[i]);
+	}
+	fputs("],\n", f);
+}
+
+static void info_json(FILE *f, const struct metainfo *mi)
+{
+	char hex[41];
+
+	mi_hex(mi->info_hash, hex);
+	fputs("{\n  \"name\": ", f);
+	info_put_json_str(f, mi->name);
+	fprintf(f, ",\n  \"info_hash\": \"%s\",\n  \"magnet\": \"", hex);
+	info_put_magnet(f, mi); /* percent-encoded: nothing JSON must escape */
+	fprintf(f,
+		"\",\n  \"piece_length\": %u,\n  \"piece_count\": %u,\n"
+		"  \"total_size\": %llu,\n  \"private\": %s,\n  \"multi_file\": %s,\n",
+		mi->piece_length, mi->piece_count, (unsigned long long)mi->total_length,
+		mi->private_torrent ? "true" : "false", mi->multi_file ? "true" : "false");
+	fputs("  \"files\": [", f);
+	for (uint32_t i = 0; i < mi->file_count; i++) {
+		fputs(i ? ",\n    {\"path\": " : "\n    {\"path\": ", f);
+		info_put_json_str(f, mi->files[i].path);
+		fprintf(f, ", \"length\": %llu, \"offset\": %llu%s}",
+			(unsigned long long)mi->files[i].length,
+			(unsigned long long)mi->files[i].offset,
+			mi->files[i].pad ? ", \"pad\": true" : "");
+	}
+	fputs("\n  ],\n", f);
+	info_json_trackers(f, mi);
+	fputs("  \"comment\": ", f);
+	info_put_json_str(f, mi->comment);
+	fputs(",\n  \"created_by\": ", f);
+	info_put_json_str(f, mi->created_by);
+	fputs(",\n  \"source\": ", f);
+	info_put_json_str(f, mi->source);
+	fprintf(f, ",\n  \"creation_date\": %lld,\n  \"warnings\": %u\n}\n",
+		(long long)mi->creation_date, mi->warning_count);
+}
+
+static void info_size(char *out, size_t len, uint64_t bytes)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)bytes;
+	int u = -1;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(out, len, "%llu bytes", (unsigned long long)bytes);
+	else
+		snprintf(out, len, "%.1f %s (%llu bytes)", v, units[u], (unsigned long long)bytes);
+}
+
+static void info_text(FILE *f, const struct metainfo *mi)
+{
+	char hex[41], size[64], plen[64];
+
+	mi_hex(mi->info_hash, hex);
+	info_size(size, sizeof(size), mi->total_length);
+	info_size(plen, sizeof(plen), mi->piece_length);
+	fprintf(f, "name:          %s\ninfo-hash:     %s\nmagnet:        ", mi->name, hex);
+	info_put_magnet(f, mi);
+	fprintf(f,
+		"\nsize:          %s\npieces:        %u of %s, the last %u bytes\n"
+		"private:       %s\n",
+		size, mi->piece_count, plen, mi_piece_size(mi, mi->piece_count - 1),
+		mi->private_torrent ? "yes" : "no");
+	if (mi->comment)
+		fprintf(f, "comment:       %s\n", mi->comment);
+	if (mi->created_by)
+		fprintf(f, "created by:    %s\n", mi->created_by);
+	if (mi->creation_date) {
+		time_t t = (time_t)mi->creation_date;
+		struct tm tm;
+		char when[64];
+
+		if (gmtime_r(&t, &tm) && strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm))
+			fprintf(f, "creation date: %s\n", when);
+	}
+	if (mi->source)
+		fprintf(f, "source:        %s\n", mi->source);
+	fprintf(f, "files:         %u\n", mi->file_count);
+	for (uint32_t i = 0; i < mi->file_count; i++)
+		fprintf(f, "  %15llu  %s%s\n", (unsigned long long)mi->files[i].length,
+			mi->files[i].path, mi->files[i].pad ? "  (padding)" : "");
+	fprintf(f, "trackers:      %u\n", mi->tracker_count);
+	for (uint32_t i = 0; i < mi->tracker_count; i++)
+		fprintf(f, "  tier %-3u %s\n", mi->trackers[i].tier, mi->trackers[i].url);
+	if (mi->web_seed_count)
+		fprintf(f, "web seeds:     %u\n", mi->web_seed_count);
+	for (uint32_t i = 0; i < mi->web_seed_count; i++)
+		fprintf(f, "  %s\n", mi->web_seeds[i]);
+}
+
+int cmd_info(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct metainfo mi;
+	char err[512];
+	bool json = false;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			info_usage(stdout);
+			return 0;
+		default:
+			info_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		info_usage(stderr);
+		return 2;
+	}
+	if (torrent_file_load(argv[optind], &mi, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ringseed info: %s\n", err);
+		return 1;
+	}
+	if (mi.warning_count)
+		fprintf(stderr, "ringseed info: %s: warning: %s%s\n", argv[optind], mi.warning,
+			mi.warning_count > 1 ? " (and more)" : "");
+	if (json)
+		info_json(stdout, &mi);
+	else
+		info_text(stdout, &mi);
+	mi_free(&mi);
+	return 0;
+}
