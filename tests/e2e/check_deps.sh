@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# timeout: 60
+# The include-direction checker passes on the tree and catches each kind of
+# violation when one is planted in a copy.
+set -eu
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+"$TOP/tests/check-deps.sh" "$TOP"
+
+plant() { # DIR FILE LINE: copy the tree, add LINE to DIR/FILE, expect failure
+	rm -rf "$work/t"
+	mkdir -p "$work/t"
+	for d in proto conf iocore worker master bench; do
+		[ -d "$TOP/$d" ] && cp -r "$TOP/$d" "$work/t/"
+		mkdir -p "$work/t/$d"
+	done
+	printf '%s\n' "$3" >>"$work/t/$1/$2"
+	if "$TOP/tests/check-deps.sh" "$work/t" >"$work/out" 2>&1; then
+		echo "check-deps missed: $1/$2: $3"
+		exit 1
+	fi
+	grep -q "$1/$2" "$work/out" || { cat "$work/out"; exit 1; }
+}
+plant proto planted.c '#include "iocore/log.h"'
+plant proto planted.c '#include <unistd.h>'
+plant proto planted.h '#include <liburing.h>'
+plant iocore planted.c '#include "proto/bencode.h"'
+plant iocore planted.c '#include <openssl/sha.h>'
+plant conf planted.c '#include "iocore/log.h"'
+plant worker planted.c '#include "master/cmd.h"'
+plant worker planted.c '#include <curl/curl.h>'
+plant master planted.c '#include "worker/peer.h"'
+plant bench planted.c '#include "conf/conf.h"'
+echo "check-deps catches every planted violation"
