@@ -28,6 +28,8 @@ struct mi_ctx {
 	uint8_t *arena;
 	size_t used;
 	size_t cap;
+	size_t tracker_cap; /* room in mi->trackers and mi->web_seeds */
+	size_t web_cap;
 };
 
 __attribute__((format(printf, 2, 3))) static int mi_fail(struct mi_ctx *c, const char *fmt, ...)
@@ -183,6 +185,33 @@ static int mi_path_cmp(const void *x, const void *y)
 	}
 }
 
+/*
+ * A path from the file, made safe for a one-line message: control bytes,
+ * quotes and backslashes become \xNN, and a long one is cut with "...".
+ */
+static const char *mi_quote(const char *s, char *out, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (; *s && o + 8 < n; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch < 0x20 || ch == 0x7f || ch == '\'' || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		} else {
+			out[o++] = (char)ch;
+		}
+	}
+	if (*s)
+		memcpy(out + o, "...", 3), o += 3;
+	out[o] = '\0';
+	return out;
+}
+
 /* Two files with one path, or a file that is also another's directory. */
 static int mi_check_paths(struct mi_ctx *c)
 {
@@ -201,12 +230,14 @@ static int mi_check_paths(struct mi_ctx *c)
 	for (uint32_t i = 1; i < mi->file_count && !rc; i++) {
 		const char *a = sorted[i - 1]->path, *b = sorted[i]->path;
 		size_t an = strlen(a);
+		char qa[100], qb[100];
 
 		if (strcmp(a, b) == 0)
-			rc = mi_fail(c, "info.files: two files have the path '%s'", a);
+			rc = mi_fail(c, "info.files: two files have the path '%s'",
+				     mi_quote(a, qa, sizeof(qa)));
 		else if (strncmp(a, b, an) == 0 && b[an] == '/')
 			rc = mi_fail(c, "info.files: '%s' is a file and also the directory of '%s'",
-				     a, b);
+				     mi_quote(a, qa, sizeof(qa)), mi_quote(b, qb, sizeof(qb)));
 	}
 	free(sorted);
 	return rc;
@@ -342,7 +373,7 @@ static int mi_add_tracker(struct mi_ctx *c, const char *key, const struct bc_val
 		mi_warn(c, "%s: an entry of tier %u is not a usable URL (skipped)", key, tier);
 		return 0;
 	}
-	if (mi->tracker_count == MI_MAX_TRACKERS) {
+	if (mi->tracker_count == c->tracker_cap) {
 		mi_warn(c, "%s: more than %d URLs, the rest are ignored", key, MI_MAX_TRACKERS);
 		return 0;
 	}
@@ -397,7 +428,7 @@ static int mi_add_web_seed(struct mi_ctx *c, const struct bc_val *url)
 		mi_warn(c, "url-list: an entry is not a usable URL (skipped)");
 		return 0;
 	}
-	if (mi->web_seed_count == MI_MAX_WEB_SEEDS)
+	if (mi->web_seed_count == c->web_cap)
 		return 0;
 	s = mi_strdup(c, url->str, url->str_len);
 	if (!s)
@@ -417,6 +448,10 @@ static int mi_load_web_seeds(struct mi_ctx *c, const struct bc_val *root)
 		return 0;
 	if (list.type == BC_STR)
 		return list.str_len ? mi_add_web_seed(c, &list) : 0;
+	if (list.type != BC_LIST) {
+		mi_warn(c, "url-list: neither a URL nor a list of them (ignored)");
+		return 0;
+	}
 	bc_iter_init(&it, &list);
 	while (bc_next(&it, NULL, &url)) {
 		rc = mi_add_web_seed(c, &url);
@@ -478,7 +513,7 @@ static size_t mi_arena_size(struct metainfo *mi, const struct bc_val *root,
 		*trackers = MI_MAX_TRACKERS;
 	*web = 0;
 	if (bc_dict_get(root, "url-list", &v))
-		*web = v.type == BC_LIST ? mi_count(&v) : 1;
+		*web = v.type == BC_LIST ? mi_count(&v) : v.type == BC_STR;
 	if (*web > MI_MAX_WEB_SEEDS)
 		*web = MI_MAX_WEB_SEEDS;
 	/*
@@ -498,6 +533,8 @@ static int mi_setup(struct mi_ctx *c, const struct bc_val *root, const struct bc
 	uint8_t *copy;
 
 	c->cap = mi_arena_size(mi, root, info, input_len, &trackers, &web);
+	c->tracker_cap = trackers;
+	c->web_cap = web;
 	c->arena = malloc(c->cap);
 	if (!c->arena)
 		return -ENOMEM;
