@@ -48,18 +48,49 @@ static void info_put_magnet(FILE *f, const struct metainfo *mi)
 	}
 }
 
-/* Length of the valid UTF-8 sequence at p, or 0 if it is not one. */
+/*
+ * Length of the well-formed UTF-8 sequence at p (Unicode 15, table 3-7), or
+ * 0: no overlong forms, no surrogates, nothing above U+10FFFF.
+ */
 static int info_utf8_len(const unsigned char *p)
 {
-	int n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+	unsigned char lo = 0x80, hi = 0xbf;
+	int n;
 
-	if (p[0] >= 0xf8)
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
 		return 0;
-	for (int i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
+	if (p[0] == 0xe0)
+		lo = 0xa0; /* overlong below U+0800 */
+	else if (p[0] == 0xed)
+		hi = 0x9f; /* surrogates */
+	else if (p[0] == 0xf0)
+		lo = 0x90; /* overlong below U+10000 */
+	else if (p[0] == 0xf4)
+		hi = 0x8f; /* above U+10FFFF */
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (int i = 2; i < n; i++) {
+		if (p[i] < 0x80 || p[i] > 0xbf)
 			return 0;
 	}
 	return n;
+}
+
+/* Text for a terminal: control bytes shown as \xNN, never sent raw. */
+static void info_put_text(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
 }
 
 /* A JSON string; bytes that are not UTF-8 become U+FFFD. */
@@ -164,14 +195,45 @@ static void info_size(char *out, size_t len, uint64_t bytes)
 		snprintf(out, len, "%.1f %s (%llu bytes)", v, units[u], (unsigned long long)bytes);
 }
 
+/* "label: value\n" with the value made safe for a terminal. */
+static void info_line(FILE *f, const char *label, const char *value)
+{
+	fprintf(f, "%-15s", label);
+	info_put_text(f, value);
+	fputc('\n', f);
+}
+
+static void info_text_lists(FILE *f, const struct metainfo *mi)
+{
+	fprintf(f, "files:         %u\n", mi->file_count);
+	for (uint32_t i = 0; i < mi->file_count; i++) {
+		fprintf(f, "  %15llu  ", (unsigned long long)mi->files[i].length);
+		info_put_text(f, mi->files[i].path);
+		fputs(mi->files[i].pad ? "  (padding)\n" : "\n", f);
+	}
+	fprintf(f, "trackers:      %u\n", mi->tracker_count);
+	for (uint32_t i = 0; i < mi->tracker_count; i++) {
+		fprintf(f, "  tier %-3u ", mi->trackers[i].tier);
+		info_put_text(f, mi->trackers[i].url);
+		fputc('\n', f);
+	}
+	if (mi->web_seed_count)
+		fprintf(f, "web seeds:     %u\n", mi->web_seed_count);
+	for (uint32_t i = 0; i < mi->web_seed_count; i++)
+		info_line(f, "", mi->web_seeds[i]);
+}
+
 static void info_text(FILE *f, const struct metainfo *mi)
 {
-	char hex[41], size[64], plen[64];
+	char hex[41], size[64], plen[64], when[64];
+	time_t t = (time_t)mi->creation_date;
+	struct tm tm;
 
 	mi_hex(mi->info_hash, hex);
 	info_size(size, sizeof(size), mi->total_length);
 	info_size(plen, sizeof(plen), mi->piece_length);
-	fprintf(f, "name:          %s\ninfo-hash:     %s\nmagnet:        ", mi->name, hex);
+	info_line(f, "name:", mi->name);
+	fprintf(f, "info-hash:     %s\nmagnet:        ", hex);
 	info_put_magnet(f, mi);
 	fprintf(f,
 		"\nsize:          %s\npieces:        %u of %s, the last %u bytes\n"
@@ -179,30 +241,15 @@ static void info_text(FILE *f, const struct metainfo *mi)
 		size, mi->piece_count, plen, mi_piece_size(mi, mi->piece_count - 1),
 		mi->private_torrent ? "yes" : "no");
 	if (mi->comment)
-		fprintf(f, "comment:       %s\n", mi->comment);
+		info_line(f, "comment:", mi->comment);
 	if (mi->created_by)
-		fprintf(f, "created by:    %s\n", mi->created_by);
-	if (mi->creation_date) {
-		time_t t = (time_t)mi->creation_date;
-		struct tm tm;
-		char when[64];
-
-		if (gmtime_r(&t, &tm) && strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm))
-			fprintf(f, "creation date: %s\n", when);
-	}
+		info_line(f, "created by:", mi->created_by);
+	if (mi->creation_date && gmtime_r(&t, &tm) &&
+	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm))
+		fprintf(f, "creation date: %s\n", when);
 	if (mi->source)
-		fprintf(f, "source:        %s\n", mi->source);
-	fprintf(f, "files:         %u\n", mi->file_count);
-	for (uint32_t i = 0; i < mi->file_count; i++)
-		fprintf(f, "  %15llu  %s%s\n", (unsigned long long)mi->files[i].length,
-			mi->files[i].path, mi->files[i].pad ? "  (padding)" : "");
-	fprintf(f, "trackers:      %u\n", mi->tracker_count);
-	for (uint32_t i = 0; i < mi->tracker_count; i++)
-		fprintf(f, "  tier %-3u %s\n", mi->trackers[i].tier, mi->trackers[i].url);
-	if (mi->web_seed_count)
-		fprintf(f, "web seeds:     %u\n", mi->web_seed_count);
-	for (uint32_t i = 0; i < mi->web_seed_count; i++)
-		fprintf(f, "  %s\n", mi->web_seeds[i]);
+		info_line(f, "source:", mi->source);
+	info_text_lists(f, mi);
 }
 
 int cmd_info(int argc, char **argv)
