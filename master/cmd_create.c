@@ -45,7 +45,11 @@ struct create {
 	/* options */
 	const char *input;
 	const char *output;
-	const char *urls[CREATE_MAX_URLS]; /* -a values, one tier each (commas inside) */
+	char *tier_text[CREATE_MAX_URLS]; /* copies of the -a values, split in place */
+	unsigned text_count;
+	const char *urls[CREATE_MAX_URLS]; /* every tracker URL, tier by tier */
+	unsigned url_tier[CREATE_MAX_URLS];
+	unsigned url_count;
 	unsigned tiers;
 	const char *web[CREATE_MAX_URLS];
 	unsigned web_count;
@@ -89,15 +93,24 @@ static void create_usage(FILE *f)
 		   "directory, a dangling link or a special file is an error.\n");
 }
 
+/* Decimal digits only (no sign, no spaces), at most max. */
+static int create_parse_uint(const char *s, char **end, unsigned long long max,
+			     unsigned long long *out)
+{
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	*out = strtoull(s, end, 10);
+	return errno || *out > max ? -EINVAL : 0;
+}
+
 /* "256K", "1M", "1048576" -> bytes; a power of two in range. */
 static int create_parse_piece_length(const char *s, uint32_t *out)
 {
-	char *end;
 	unsigned long long v;
+	char *end;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
+	if (create_parse_uint(s, &end, CREATE_MAX_PIECE, &v))
 		return -EINVAL;
 	if (*end == 'k' || *end == 'K')
 		v <<= 10, end++;
@@ -117,6 +130,38 @@ static bool create_url_ok(const char *url, bool tracker)
 	       (tracker && strncmp(url, "udp://", 6) == 0);
 }
 
+/* One -a: a tier of comma-separated URLs, each of which must be usable. */
+static int create_add_tier(struct create *c, const char *arg)
+{
+	char *text, *p, *url;
+
+	if (c->tiers == CREATE_MAX_URLS)
+		goto too_many;
+	text = strdup(arg);
+	if (!text)
+		return -ENOMEM;
+	c->tier_text[c->text_count++] = text;
+	for (p = text; (url = strsep(&p, ",")) != NULL;) {
+		if (!create_url_ok(url, true)) {
+			fprintf(stderr,
+				"ringseed create: -a '%s': '%s' is not an http://, "
+				"https:// or udp:// URL\n",
+				arg, url);
+			return -EINVAL;
+		}
+		if (c->url_count == CREATE_MAX_URLS)
+			goto too_many;
+		c->url_tier[c->url_count] = c->tiers;
+		c->urls[c->url_count++] = url;
+	}
+	c->tiers++;
+	return 0;
+too_many:
+	fprintf(stderr, "ringseed create: more than %d tracker URLs\n", CREATE_MAX_URLS);
+	return -E2BIG;
+}
+
+
 static int create_options(struct create *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -132,6 +177,7 @@ static int create_options(struct create *c, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	unsigned long long n;
 	int opt;
 	char *end;
 
@@ -141,16 +187,23 @@ static int create_options(struct create *c, int argc, char **argv)
 			c->output = optarg;
 			break;
 		case 'a':
+			if (create_add_tier(c, optarg))
+				return 2;
+			break;
 		case 'w':
-			if ((opt == 'a' ? c->tiers : c->web_count) == CREATE_MAX_URLS) {
-				fprintf(stderr, "ringseed create: too many -%c (at most %d)\n", opt,
+			if (c->web_count == CREATE_MAX_URLS) {
+				fprintf(stderr, "ringseed create: more than %d -w\n",
 					CREATE_MAX_URLS);
 				return 2;
 			}
-			if (opt == 'a')
-				c->urls[c->tiers++] = optarg;
-			else
-				c->web[c->web_count++] = optarg;
+			if (!create_url_ok(optarg, false)) {
+				fprintf(stderr,
+					"ringseed create: -w '%s': not an http:// or https:// "
+					"URL\n",
+					optarg);
+				return 2;
+			}
+			c->web[c->web_count++] = optarg;
 			break;
 		case 'l':
 			if (create_parse_piece_length(optarg, &c->piece_length)) {
@@ -171,11 +224,11 @@ static int create_options(struct create *c, int argc, char **argv)
 			c->source = optarg;
 			break;
 		case 't':
-			c->threads = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || c->threads < 1 || c->threads > 256) {
+			if (create_parse_uint(optarg, &end, 256, &n) || *end || n < 1) {
 				fprintf(stderr, "ringseed create: -t %s: want 1..256\n", optarg);
 				return 2;
 			}
+			c->threads = (unsigned)n;
 			break;
 		case 'q':
 			c->quiet = true;
@@ -193,35 +246,6 @@ static int create_options(struct create *c, int argc, char **argv)
 		return 2;
 	}
 	c->input = argv[optind];
-	return 0;
-}
-
-/* Every URL named by -a and -w has a scheme we can announce to or fetch from. */
-static int create_check_urls(const struct create *c)
-{
-	char buf[4096];
-
-	for (unsigned t = 0; t < c->tiers; t++) {
-		snprintf(buf, sizeof(buf), "%s", c->urls[t]);
-		for (char *save, *u = strtok_r(buf, ",", &save); u;
-		     u = strtok_r(NULL, ",", &save)) {
-			if (!create_url_ok(u, true)) {
-				fprintf(stderr,
-					"ringseed create: -a '%s': not an http://, https:// "
-					"or udp:// URL\n",
-					u);
-				return 2;
-			}
-		}
-	}
-	for (unsigned i = 0; i < c->web_count; i++) {
-		if (!create_url_ok(c->web[i], false)) {
-			fprintf(stderr,
-				"ringseed create: -w '%s': not an http:// or https:// URL\n",
-				c->web[i]);
-			return 2;
-		}
-	}
 	return 0;
 }
 
@@ -344,29 +368,54 @@ static int create_entry_cmp(const void *x, const void *y)
 	}
 }
 
-/* Finds what to put in the torrent: one file, or a tree's files in order. */
-static int create_scan(struct create *c)
+/*
+ * The torrent's name: the last component of PATH as given, so a symbolic
+ * link keeps its own name; ".", ".." and the like are resolved first.
+ */
+static int create_name(struct create *c)
 {
-	char real[PATH_MAX], *base;
-	struct stat st;
-	int rc;
+	char buf[PATH_MAX], *base;
+	size_t n = strlen(c->input);
 
-	if (stat(c->input, &st) != 0 || !realpath(c->input, real)) {
-		fprintf(stderr, "ringseed create: %s: %s\n", c->input, strerror(errno));
-		return -errno;
+	if (n >= sizeof(buf))
+		goto too_long;
+	memcpy(buf, c->input, n + 1);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	base = strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
+	if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0 || *base == '\0') {
+		if (!realpath(c->input, buf)) {
+			fprintf(stderr, "ringseed create: %s: %s\n", c->input, strerror(errno));
+			return -errno;
+		}
+		base = strrchr(buf, '/') + 1;
 	}
-	base = strrchr(real, '/');
-	base = base && base[1] ? base + 1 : real;
-	if (strcmp(base, "/") == 0) {
+	if (*base == '\0') {
 		fprintf(stderr, "ringseed create: refusing to share the root directory\n");
 		return -EINVAL;
 	}
-	if (strlen(base) > NAME_MAX) {
-		fprintf(stderr, "ringseed create: %s: name longer than %d bytes\n", c->input,
-			NAME_MAX);
-		return -ENAMETOOLONG;
-	}
+	if (strlen(base) > NAME_MAX)
+		goto too_long;
 	memcpy(c->name, base, strlen(base) + 1);
+	return 0;
+too_long:
+	fprintf(stderr, "ringseed create: %s: name too long\n", c->input);
+	return -ENAMETOOLONG;
+}
+
+/* Finds what to put in the torrent: one file, or a tree's files in order. */
+static int create_scan(struct create *c)
+{
+	struct stat st;
+	int rc;
+
+	if (stat(c->input, &st) != 0) {
+		fprintf(stderr, "ringseed create: %s: %s\n", c->input, strerror(errno));
+		return -errno;
+	}
+	rc = create_name(c);
+	if (rc)
+		return rc;
 	if (S_ISREG(st.st_mode)) {
 		c->single = true;
 		return create_add(c, c->input, (uint64_t)st.st_size);
@@ -447,33 +496,26 @@ out:
 	return rc;
 }
 
-/* Writes the tiers: each -a is a list of its comma-separated URLs. */
+/* announce is the first URL; announce-list (BEP 12) only when there are more. */
 static void create_encode_trackers(struct bc_enc *e, const struct create *c)
 {
-	char buf[4096], first[4096];
-	unsigned total = 0;
-
-	for (unsigned t = 0; t < c->tiers; t++) {
-		snprintf(buf, sizeof(buf), "%s", c->urls[t]);
-		for (char *save, *u = strtok_r(buf, ",", &save); u; u = strtok_r(NULL, ",", &save))
-			if (total++ == 0)
-				snprintf(first, sizeof(first), "%s", u);
-	}
-	if (total == 0)
+	if (c->url_count == 0)
 		return;
 	bc_enc_cstr(e, "announce");
-	bc_enc_cstr(e, first);
-	if (total == 1)
+	bc_enc_cstr(e, c->urls[0]);
+	if (c->url_count == 1)
 		return;
 	bc_enc_cstr(e, "announce-list");
 	bc_enc_list(e);
-	for (unsigned t = 0; t < c->tiers; t++) {
-		snprintf(buf, sizeof(buf), "%s", c->urls[t]);
-		bc_enc_list(e);
-		for (char *save, *u = strtok_r(buf, ",", &save); u; u = strtok_r(NULL, ",", &save))
-			bc_enc_cstr(e, u);
-		bc_enc_end(e);
+	for (unsigned i = 0; i < c->url_count; i++) {
+		if (i == 0 || c->url_tier[i] != c->url_tier[i - 1]) {
+			if (i)
+				bc_enc_end(e);
+			bc_enc_list(e);
+		}
+		bc_enc_cstr(e, c->urls[i]);
 	}
+	bc_enc_end(e);
 	bc_enc_end(e);
 }
 
@@ -556,7 +598,7 @@ static size_t create_encoded_bound(const struct create *c, uint32_t pieces)
 
 	for (uint32_t i = 0; i < c->count; i++)
 		n += 2 * strlen(c->entries[i].path) + 64;
-	for (unsigned i = 0; i < c->tiers; i++)
+	for (unsigned i = 0; i < c->url_count; i++)
 		n += 2 * strlen(c->urls[i]) + 64;
 	for (unsigned i = 0; i < c->web_count; i++)
 		n += strlen(c->web[i]) + 32;
@@ -664,14 +706,13 @@ int cmd_create(int argc, char **argv)
 {
 	struct create c = { 0 };
 	char output[PATH_MAX];
-	int rc;
+	int rc, status = 1;
 
 	rc = create_options(&c, argc, argv);
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	rc = create_check_urls(&c);
-	if (rc)
-		return rc;
+	if (rc) {
+		status = rc < 0 ? 0 : rc; /* --help, or a usage error */
+		goto out;
+	}
 	rc = create_scan(&c);
 	if (rc)
 		goto out;
@@ -688,9 +729,12 @@ int cmd_create(int argc, char **argv)
 	else
 		snprintf(output, sizeof(output), "%s.torrent", c.name);
 	rc = create_build(&c, output);
+	status = rc ? 1 : 0;
 out:
 	for (uint32_t i = 0; i < c.count; i++)
 		free(c.entries[i].path);
 	free(c.entries);
-	return rc ? 1 : 0;
+	for (unsigned i = 0; i < c.text_count; i++)
+		free(c.tier_text[i]);
+	return status;
 }
