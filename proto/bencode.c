@@ -423,6 +423,8 @@ static void bc_put(struct bc_enc *e, const void *p, size_t n)
 		e->err = -ENOSPC;
 		return;
 	}
+	if (n == 0)
+		return; /* p may be NULL for an empty string */
 	memcpy(e->buf + e->len, p, n);
 	e->len += n;
 }

@@ -64,7 +64,7 @@ struct bc_err {
 	size_t offset;		/* where the error is (or where the value ended) */
 	const char *what;	/* static text; NULL on success */
 	size_t unsorted;	/* dictionaries accepted with unsorted keys */
-	size_t unsorted_offset; /* where the first one starts */
+	size_t unsorted_offset; /* where the first one found starts (inner before outer) */
 };
 
 /* Returns 0 and fills *root, or -EINVAL with err->what and err->offset. */
