@@ -1,0 +1,194 @@
+#!/usr/bin/python3
+"""Writes the seed corpora for fuzz_bencode and fuzz_metainfo.
+
+    /usr/bin/python3 tests/fuzz/make-corpus.py
+
+Everything in tests/fuzz/corpus/bencode/ and tests/fuzz/corpus/metainfo/ is
+this script's output: it empties both directories and writes them again, so
+that the seeds in the tree are always what this file says. Seeds are small
+(well under 64 KiB): valid documents to grow from, and near misses on each
+rule the parsers enforce, so the fuzzer starts at the edges.
+
+Standard library only, with a minimal bencoder of its own.
+"""
+
+import hashlib
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "corpus")
+MAX_SEED = 64 * 1024
+
+
+def benc(v, sort=True):
+    """Bencodes ints, bytes/str, lists and dicts (keys sorted unless told)."""
+    if isinstance(v, bool):
+        raise TypeError("bool is not a bencode type")
+    if isinstance(v, int):
+        return b"i%de" % v
+    if isinstance(v, str):
+        v = v.encode()
+    if isinstance(v, bytes):
+        return b"%d:%s" % (len(v), v)
+    if isinstance(v, list):
+        return b"l" + b"".join(benc(x, sort) for x in v) + b"e"
+    if isinstance(v, dict):
+        items = [(k.encode() if isinstance(k, str) else k, x) for k, x in v.items()]
+        if sort:
+            items.sort(key=lambda kv: kv[0])
+        return b"d" + b"".join(benc(k) + benc(x, sort) for k, x in items) + b"e"
+    raise TypeError(type(v))
+
+
+def pieces_for(total, piece_length):
+    """SHA-1 of each piece of a deterministic byte stream of `total` bytes."""
+    data = bytes((i * 7 + 3) & 0xFF for i in range(total))
+    return b"".join(hashlib.sha1(data[i:i + piece_length]).digest()
+                    for i in range(0, total, piece_length))
+
+
+def info_single(name="file.bin", length=100, piece_length=16, **extra):
+    info = {"name": name, "length": length, "piece length": piece_length,
+            "pieces": pieces_for(length, piece_length)}
+    info.update(extra)
+    return info
+
+
+def info_multi(files, name="dir", piece_length=32, **extra):
+    total = sum(f[1] for f in files)
+    entries = []
+    for f in files:
+        e = {"length": f[1], "path": f[0].split("/")}
+        if len(f) > 2:
+            e["attr"] = f[2]
+        entries.append(e)
+    info = {"name": name, "files": entries, "piece length": piece_length,
+            "pieces": pieces_for(total, piece_length)}
+    info.update(extra)
+    return info
+
+
+def torrent(info, **top):
+    t = {"info": info}
+    t.update(top)
+    return benc(t)
+
+
+def bencode_seeds():
+    s = {}
+    s["int-zero"] = b"i0e"
+    s["int-minus-one"] = b"i-1e"
+    s["int-max"] = b"i9223372036854775807e"
+    s["int-min"] = b"i-9223372036854775808e"
+    s["str-empty"] = b"0:"
+    s["str-binary"] = b"8:\x00\x01\xffa\x00e:d"
+    s["str-long"] = benc(bytes(range(256)) * 4)
+    s["list-empty"] = b"le"
+    s["dict-empty"] = b"de"
+    s["list-mixed"] = benc([0, -5, b"", b"spam", [], {}, [[1]], {"k": [b"v"]}])
+    s["dict-prefix-keys"] = benc({"a": 1, "ab": 2, "abc": [3], b"\xff": b"hi", "": 0})
+    s["dict-nested"] = benc({"a": {"b": {"c": {"d": [1, 2, {"e": b"f"}]}}}})
+    s["depth-64"] = b"l" * 64 + b"e" * 64
+    s["torrent-like"] = torrent(info_single(), announce="http://t.example/a")
+    # Accepted only with BC_ALLOW_UNSORTED / BC_ALLOW_TRAILING.
+    s["relaxed-unsorted"] = b"d1:b0:1:a0:e"
+    s["relaxed-unsorted-nested"] = b"ld1:z0:1:y0:ed1:ai1e1:bi2eee"
+    s["relaxed-trailing"] = b"d1:ai1ee trailing"
+    # Malformed: one rule each.
+    s["bad-int-leading-zero"] = b"i01e"
+    s["bad-int-negative-zero"] = b"i-0e"
+    s["bad-int-empty"] = b"ie"
+    s["bad-int-minus-only"] = b"i-e"
+    s["bad-int-overflow"] = b"i9223372036854775808e"
+    s["bad-int-underflow"] = b"i-9223372036854775809e"
+    s["bad-str-leading-zero"] = b"03:abc"
+    s["bad-str-overlong"] = b"5:abc"
+    s["bad-str-huge-length"] = b"99999999999999999999:x"
+    s["bad-depth-65"] = b"l" * 65 + b"e" * 65
+    s["bad-dict-duplicate"] = b"d1:a0:1:a0:e"
+    s["bad-dict-duplicate-unsorted"] = b"d1:b0:1:a0:1:b0:e"
+    s["bad-dict-int-key"] = b"di1e0:e"
+    s["bad-dict-key-without-value"] = b"d1:ae"
+    s["bad-truncated"] = b"d4:spaml1:a1:b"
+    s["bad-value-start"] = b"lxe"
+    return s
+
+
+def metainfo_seeds():
+    s = {}
+    s["single"] = torrent(info_single(), announce="http://tracker.example/announce")
+    s["single-extras"] = torrent(
+        info_single(length=40, piece_length=16, private=1, source="SRC"),
+        announce="udp://tracker.example:6969",
+        comment="a comment", **{"created by": "make-corpus.py",
+                                "creation date": 1700000000,
+                                "url-list": "http://seed.example/file.bin"})
+    s["single-exact-pieces"] = torrent(info_single(length=64, piece_length=16))
+    s["multi"] = torrent(info_multi([("a.txt", 50), ("sub/empty", 0), ("sub/c", 30),
+                                     ("z", 100)]),
+                         **{"announce-list": [["http://a1.example/a"],
+                                              ["http://b1.example/a", "udp://b2.example:1"]],
+                            "url-list": ["http://w1.example/", "http://w2.example/"]})
+    s["single-web-seeds"] = torrent(
+        info_single(), **{"url-list": ["http://w1.example/", "http://w2.example/",
+                                       "ftp://w3.example/", "http://w4.example/"]})
+    s["multi-pad"] = torrent(info_multi([("a", 20), (".pad/12", 12, "p"), ("b", 40)],
+                                        piece_length=16))
+    s["multi-deep"] = torrent(info_multi([("x/y/z/1", 7), ("x/y/2", 0), ("x/3", 9),
+                                          ("4", 1)], piece_length=8))
+    s["hybrid-v1v2"] = torrent(info_single(**{"meta version": 2}))
+    # Keys outside info may be out of order: accepted with a warning.
+    info = benc(info_single())
+    s["unsorted-top-level"] = (b"d4:info" + info + b"8:announce" +
+                               benc("http://t.example/a") + b"e")
+    # Odd shapes for optional keys: skipped, never trusted.
+    s["odd-url-list-dict"] = torrent(
+        info_single(), **{"url-list": {"http://w1.example/": "http://w2.example/",
+                                       "http://w3.example/": "http://w4.example/"}})
+    s["odd-url-list-int"] = torrent(info_single(), **{"url-list": 7})
+    s["odd-announce-list-shapes"] = torrent(
+        info_single(), announce=5,
+        **{"announce-list": [[], ["", "a b"], "http://x.example/", {"k": "v"},
+                             ["http://y.example/"]]})
+    # Near misses: each breaks one rule.
+    bad = info_single()
+    bad["pieces"] = bad["pieces"] + b"x"
+    s["bad-pieces-41"] = torrent(bad)
+    bad = info_single()
+    bad["pieces"] = bad["pieces"] + b"\x00" * 20
+    s["bad-piece-count-plus-one"] = torrent(bad)
+    s["bad-path-dotdot"] = torrent(info_multi([("a", 50), ("../etc/passwd", 50)]))
+    s["bad-path-duplicate"] = torrent(info_multi([("a/b", 50), ("a/b", 50)]))
+    s["bad-path-file-and-dir"] = torrent(info_multi([("a", 50), ("a/b", 50)]))
+    s["bad-name-slash"] = torrent(info_single(name="a/b"))
+    s["bad-negative-length"] = torrent(info_single(length=-1))
+    both = info_single()
+    both["files"] = [{"length": 100, "path": ["x"]}]
+    s["bad-length-and-files"] = torrent(both)
+    s["bad-info-unsorted"] = (b"d4:infod4:name1:t6:lengthi16e12:piece lengthi16e6:pieces20:" +
+                              b"A" * 20 + b"ee")
+    s["bad-not-a-dict"] = benc([{"info": info_single()}])
+    return s
+
+
+def write(name, seeds):
+    d = os.path.join(CORPUS, name)
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(d):
+        os.unlink(os.path.join(d, f))
+    for k, v in sorted(seeds.items()):
+        if len(v) >= MAX_SEED:
+            sys.exit("seed %s/%s is %d bytes, over %d" % (name, k, len(v), MAX_SEED))
+        with open(os.path.join(d, k), "wb") as out:
+            out.write(v)
+    print("%s: %d seeds" % (d, len(seeds)))
+
+
+def main():
+    write("bencode", bencode_seeds())
+    write("metainfo", metainfo_seeds())
+
+
+if __name__ == "__main__":
+    main()
