@@ -26,24 +26,8 @@ if ! command -v transmission-show >/dev/null; then
 	TRANSMISSION=
 fi
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. "$TOP/tests/lib/e2e.sh"
 cd "$work" || exit 1
-
-fails=0
-fail() {
-	fails=$((fails + 1))
-	echo "FAIL: $*"
-}
-show() {
-	sed -e 's/^/    | /' "$1" | head -n 20
-}
-sanitizer_clean() {
-	! grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error|Segmentation fault|core dumped' "$@"
-}
-one_line() {
-	[ -s "$1" ] && [ "$(wc -l <"$1")" -eq 1 ] && [ -z "$(tail -c 1 "$1" | tr -d '\n')" ]
-}
 
 T1=http://127.0.0.1:6881/announce
 T2=http://127.0.0.1:6882/announce

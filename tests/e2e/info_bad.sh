@@ -26,30 +26,9 @@ if [ ! -x "$PY" ]; then
 	exit 77
 fi
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. "$TOP/tests/lib/e2e.sh"
 
-fails=0
 checked=0
-fail() {
-	fails=$((fails + 1))
-	echo "FAIL: $*"
-}
-
-# show FILE: the captured output, indented, for a failure report
-show() {
-	sed -e 's/^/    | /' "$1" | head -n 20
-}
-
-sanitizer_clean() {
-	! grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error|Segmentation fault|core dumped' "$@"
-}
-
-# one_line FILE: FILE holds exactly one line, newline-terminated
-one_line() {
-	[ -s "$1" ] && [ "$(wc -l <"$1")" -eq 1 ] && [ -z "$(tail -c 1 "$1" | tr -d '\n')" ]
-}
-
 # expect_refusal PATH SUBSTRING [INFO-ARGS...]
 expect_refusal() {
 	local path=$1 want=$2 rc

@@ -19,21 +19,8 @@ if [ ! -x "$PY" ]; then
 	exit 77
 fi
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. "$TOP/tests/lib/e2e.sh"
 cd "$work" || exit 1
-
-fails=0
-fail() {
-	fails=$((fails + 1))
-	echo "FAIL: $*"
-}
-show() {
-	sed -e 's/^/    | /' "$1" | head -n 20
-}
-sanitizer_clean() {
-	! grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error|Segmentation fault|core dumped' "$@"
-}
 
 # run WANT_RC STDOUT_PATTERN STDERR_PATTERN ARGS...: patterns are grep -E on the
 # whole output; "-" means that stream must be empty, "" means anything.
