@@ -161,7 +161,6 @@ too_many:
 	return -E2BIG;
 }
 
-
 static int create_options(struct create *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -353,19 +352,11 @@ static int create_scan_dir(struct create *c, int fd, const char *rel, unsigned d
 	return rc;
 }
 
-/* Path order, component by component: '/' sorts before every other byte. */
+/* Files go in the torrent's path order (see mi_path_cmp()). */
 static int create_entry_cmp(const void *x, const void *y)
 {
-	const unsigned char *a = (const unsigned char *)((const struct create_entry *)x)->path;
-	const unsigned char *b = (const unsigned char *)((const struct create_entry *)y)->path;
-
-	for (;; a++, b++) {
-		unsigned ca = *a == '/' ? 1 : *a ? *a + 1u : 0;
-		unsigned cb = *b == '/' ? 1 : *b ? *b + 1u : 0;
-
-		if (ca != cb || ca == 0)
-			return (int)ca - (int)cb;
-	}
+	return mi_path_cmp(((const struct create_entry *)x)->path,
+			   ((const struct create_entry *)y)->path);
 }
 
 /*

@@ -167,22 +167,24 @@ static int mi_load_file(struct mi_ctx *c, const struct bc_val *entry, uint32_t i
 	return 0;
 }
 
-/*
- * Path order where '/' sorts before every other byte, so that a directory's
- * entries come right after a file of the same name: "a" < "a/b" < "a-b".
- */
-static int mi_path_cmp(const void *x, const void *y)
+int mi_path_cmp(const char *x, const char *y)
 {
-	const unsigned char *a = (const unsigned char *)(*(const struct mi_file *const *)x)->path;
-	const unsigned char *b = (const unsigned char *)(*(const struct mi_file *const *)y)->path;
+	const unsigned char *a = (const unsigned char *)x, *b = (const unsigned char *)y;
 
 	for (;; a++, b++) {
+		/* NUL ends a path, '/' comes next, then every byte in order. */
 		unsigned ca = *a == '/' ? 1 : *a ? *a + 1u : 0;
 		unsigned cb = *b == '/' ? 1 : *b ? *b + 1u : 0;
 
 		if (ca != cb || ca == 0)
 			return (int)ca - (int)cb;
 	}
+}
+
+static int mi_file_ptr_cmp(const void *x, const void *y)
+{
+	return mi_path_cmp((*(const struct mi_file *const *)x)->path,
+			   (*(const struct mi_file *const *)y)->path);
 }
 
 /*
@@ -226,7 +228,7 @@ static int mi_check_paths(struct mi_ctx *c)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < mi->file_count; i++)
 		sorted[i] = &mi->files[i];
-	qsort(sorted, mi->file_count, sizeof(*sorted), mi_path_cmp);
+	qsort(sorted, mi->file_count, sizeof(*sorted), mi_file_ptr_cmp);
 	for (uint32_t i = 1; i < mi->file_count && !rc; i++) {
 		const char *a = sorted[i - 1]->path, *b = sorted[i]->path;
 		size_t an = strlen(a);

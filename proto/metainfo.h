@@ -105,6 +105,14 @@ struct mi_extent {
 int mi_map(const struct metainfo *mi, uint32_t piece, uint32_t begin, uint32_t length,
 	   struct mi_extent *out, unsigned max);
 
+/*
+ * The order of paths in a torrent: byte order, except that '/' sorts before
+ * every other byte, so a directory's files follow each other and come right
+ * after a file of the same name ("a" < "a/b" < "a-b"). `ringseed create`
+ * lists files in this order; mi_parse() uses it to find clashes.
+ */
+int mi_path_cmp(const char *a, const char *b);
+
 /* Lower-case hex of a 20-byte hash; out must hold 41 bytes. */
 void mi_hex(const uint8_t hash[MI_HASH_LEN], char out[2 * MI_HASH_LEN + 1]);
 
