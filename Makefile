@@ -76,7 +76,7 @@ $(O)/tests/%: tests/unit/%.c $(LIB)
 
 # The fuzz targets compile the proto sources they need themselves, with
 # coverage instrumentation; proto/ depends on libcrypto only.
-build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(wildcard proto/*.h)
+build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(wildcard proto/*.h tests/fuzz/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(PROTO_SRC) $(shell pkg-config --libs libcrypto)
 
