@@ -114,6 +114,8 @@ static const char *const conf_log_words[] = { "debug", "info", "notice", "warnin
  * section header once); conf/ringseed.conf lists the same keys in the same order,
  * which the unit test checks.
  */
+static const char *const conf_send_words[] = { "copy", "splice", NULL };
+
 static const struct conf_key conf_keys[] = {
 	CONF_INT_ROW(struct conf, "core", "workers", workers, 1, 256, true, "auto",
 		     "Worker processes serving peers, each pinned to one CPU; auto starts one "
@@ -133,6 +135,22 @@ static const struct conf_key conf_keys[] = {
 	CONF_PATH_ROW(struct conf, "paths", "state_dir", state_dir, "/var/lib/ringseed/state",
 		      "Where ringseed keeps what it learned between runs, such as which "
 		      "torrents were verified."),
+	CONF_ENUM_ROW(struct conf, "serve", "send_strategy", send_strategy, conf_send_words,
+		      "copy", "How blocks go from the content files to the sockets."),
+	CONF_SIZE_ROW(struct conf, "serve", "max_request", max_request, 16384, 131072, "16K",
+		      "Longest block a peer may request; longer ones are rejected."),
+	CONF_INT_ROW(struct conf, "serve", "unchoke_slots", unchoke_slots, 0, 1000000, false, "0",
+		     "Peers each worker unchokes at once; 0 unchokes every interested peer."),
+	CONF_INT_ROW(struct conf, "serve", "handshake_timeout", handshake_timeout, 1, 300, false,
+		     "10", "Seconds a new connection has to send its handshake."),
+	CONF_INT_ROW(struct conf, "serve", "idle_timeout", idle_timeout, 5, 3600, false, "120",
+		     "Seconds a peer may stay silent before it is dropped."),
+	CONF_INT_ROW(struct conf, "serve", "reqq", reqq, 1, 4096, false, "500",
+		     "Requests a peer may have queued; more is a flood and drops it."),
+	CONF_INT_ROW(struct conf, "serve", "max_peers", max_peers, 16, 1000000, false, "20000",
+		     "Connections each worker holds at most."),
+	CONF_INT_ROW(struct conf, "serve", "stats_interval", stats_interval, 0, 86400, false,
+		     "10", "Seconds between the stats lines in the log; 0 turns them off."),
 };
 
 _Static_assert(ARRAY_SIZE(conf_keys) <= CONF_KEYS_MAX, "raise CONF_KEYS_MAX");

@@ -29,6 +29,11 @@
  * conf.c, so the two are in the same order; the words are the level names of
  * iocore/log.c.
  */
+enum conf_send_strategy {
+	CONF_SEND_COPY,   /* read into a buffer, then send: the baseline */
+	CONF_SEND_SPLICE, /* file -> pipe -> socket, no copy through user space */
+};
+
 enum conf_log_level {
 	CONF_LOG_DEBUG,
 	CONF_LOG_INFO,
@@ -64,6 +69,16 @@ struct conf {
 	char data_dir[CONF_PATH_MAX];
 	char torrents_dir[CONF_PATH_MAX];
 	char state_dir[CONF_PATH_MAX];
+
+	/* [serve] */
+	int send_strategy;     /* enum conf_send_strategy */
+	uint64_t max_request;  /* longest block a peer may request, bytes */
+	int unchoke_slots;     /* peers unchoked at once per worker; 0 = every interested one */
+	int handshake_timeout; /* seconds for a peer's 68-byte handshake */
+	int idle_timeout;      /* seconds of silence before a peer is dropped */
+	int reqq;              /* requests queued per peer; more is a flood */
+	int max_peers;         /* connections per worker */
+	int stats_interval;    /* seconds between stats lines; 0 = off */
 };
 
 /* What conf_load found wrong, in file order. */
