@@ -6,6 +6,8 @@
  * the kernel's readahead can follow, and fast threads take more batches.
  * Each thread has its own piece buffer and its own descriptor for the file
  * it is in, so threads never share a file position or readahead state.
+ * With job->only, a batch's unselected pieces are skipped, so a recheck of
+ * the pieces of one changed file reads that file and nothing else.
  *
  *   main thread:  start N hashers -> [draw progress every 200 ms] -> join
  *   hasher:       batch = next++ -> for each piece: read extents, SHA-1
@@ -35,10 +37,12 @@ struct ph_shared {
 	struct ph_job *job;
 	uint64_t *offsets; /* where each file starts in the byte stream */
 	uint64_t total;
+	uint64_t goal; /* bytes of the selected pieces: what the progress bar counts */
 	uint32_t batch_pieces;
 	uint32_t batch_count;
 	atomic_uint next_batch;
 	atomic_uint_fast64_t done_bytes;
+	atomic_uint done_pieces;
 	atomic_bool failed;
 	int failed_rc; /* the first failure's -errno, under err_lock */
 	atomic_uint running;
@@ -59,6 +63,11 @@ static double ph_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static bool ph_selected(const struct ph_job *job, uint32_t p)
+{
+	return !job->only || (job->only[p / 8] & (0x80u >> (p % 8)));
 }
 
 unsigned ph_cpu_count(void)
@@ -101,7 +110,8 @@ static int ph_open(struct ph_thread *t, uint32_t i)
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
-	fd = openat(t->sh->job->dirfd, f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO in the file's place must fail the size check, not hang. */
+	fd = openat(t->sh->job->dirfd, f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return ph_fail(t->sh, -errno, "%s: %s", f->path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != f->length) {
@@ -184,6 +194,7 @@ static int ph_piece(struct ph_thread *t, uint32_t p)
 	}
 	SHA1(t->buf, (size_t)size, job->digests + (size_t)p * SHA_DIGEST_LENGTH);
 	atomic_fetch_add(&sh->done_bytes, size);
+	atomic_fetch_add(&sh->done_pieces, 1);
 	return 0;
 }
 
@@ -201,7 +212,7 @@ static void *ph_thread_main(void *arg)
 		if (last > sh->job->piece_count)
 			last = sh->job->piece_count;
 		for (uint32_t p = first; p < last && !atomic_load(&sh->failed); p++) {
-			if (ph_piece(t, p))
+			if (ph_selected(sh->job, p) && ph_piece(t, p))
 				break;
 		}
 	}
@@ -227,15 +238,15 @@ static void ph_draw(struct ph_shared *sh, double start, bool last)
 {
 	uint64_t done = atomic_load(&sh->done_bytes);
 	double secs = ph_now() - start, rate = secs > 0 ? done / secs : 0;
-	double frac = sh->total ? (double)done / sh->total : 1;
+	double frac = sh->goal ? (double)done / sh->goal : 1;
 	char bar[31], d[16], t[16], r[16];
-	int fill = (int)(frac * 30), eta = rate > 0 ? (int)((sh->total - done) / rate) : 0;
+	int fill = (int)(frac * 30), eta = rate > 0 ? (int)((sh->goal - done) / rate) : 0;
 
 	for (int i = 0; i < 30; i++)
 		bar[i] = i < fill ? '#' : '.';
 	bar[30] = '\0';
 	ph_human((double)done, d, sizeof(d));
-	ph_human((double)sh->total, t, sizeof(t));
+	ph_human((double)sh->goal, t, sizeof(t));
 	ph_human(rate, r, sizeof(r));
 	fprintf(stderr, "\r%s [%s] %3d%% %s / %s  %s/s  ETA %d:%02d \033[K%s",
 		sh->job->label ? sh->job->label : "hashing", bar, (int)(frac * 100), d, t, r,
@@ -263,6 +274,26 @@ static int ph_start(struct ph_shared *sh, struct ph_thread *threads, unsigned n)
 	return (int)n;
 }
 
+/* The bytes and the number of the selected pieces. */
+static uint64_t ph_goal(const struct ph_job *job, uint64_t total, uint32_t *count)
+{
+	uint64_t goal = 0;
+
+	*count = job->piece_count;
+	if (!job->only)
+		return total;
+	*count = 0;
+	for (uint32_t p = 0; p < job->piece_count; p++) {
+		uint64_t pos = (uint64_t)p * job->piece_length;
+
+		if (!ph_selected(job, p))
+			continue;
+		goal += total - pos < job->piece_length ? total - pos : job->piece_length;
+		(*count)++;
+	}
+	return goal;
+}
+
 int ph_run(struct ph_job *job)
 {
 	struct ph_shared sh = { .job = job, .err_lock = PTHREAD_MUTEX_INITIALIZER };
@@ -270,8 +301,11 @@ int ph_run(struct ph_job *job)
 	unsigned n = job->threads ? job->threads : ph_cpu_count();
 	double start = ph_now();
 	int started = 0, rc = -ENOMEM;
+	uint32_t selected;
 
 	job->err[0] = '\0';
+	job->bytes = 0;
+	job->pieces = 0;
 	sh.offsets = malloc((job->file_count + 1) * sizeof(*sh.offsets));
 	if (!sh.offsets)
 		goto out;
@@ -279,13 +313,18 @@ int ph_run(struct ph_job *job)
 		sh.offsets[i] = sh.total;
 		sh.total += job->files[i].length;
 	}
+	sh.goal = ph_goal(job, sh.total, &selected);
 	sh.batch_pieces =
 		PH_BATCH_BYTES / job->piece_length ? PH_BATCH_BYTES / job->piece_length : 1;
 	sh.batch_count = (job->piece_count + sh.batch_pieces - 1) / sh.batch_pieces;
 	if (n > PH_MAX_THREADS)
 		n = PH_MAX_THREADS;
 	if (n > sh.batch_count)
-		n = sh.batch_count ? sh.batch_count : 1;
+		n = sh.batch_count;
+	if (n > selected) /* a recheck of a few pieces needs few piece buffers */
+		n = selected;
+	if (n == 0)
+		n = 1;
 	threads = calloc(n, sizeof(*threads));
 	if (!threads)
 		goto out_offsets;
@@ -299,6 +338,7 @@ int ph_run(struct ph_job *job)
 	if (job->progress)
 		ph_draw(&sh, start, true);
 	job->bytes = atomic_load(&sh.done_bytes);
+	job->pieces = atomic_load(&sh.done_pieces);
 	job->seconds = ph_now() - start;
 	job->threads_used = n;
 	rc = atomic_load(&sh.failed) ? sh.failed_rc : 0;

@@ -27,10 +27,18 @@ struct ph_job {
 	bool progress;	      /* draw a progress bar on stderr */
 	const char *label;    /* shown beside the bar */
 	uint8_t *digests;     /* out: piece_count * 20 bytes */
+	/*
+	 * NULL: hash every piece. Otherwise a bitfield in BEP 3 order (piece 0 is
+	 * the high bit of byte 0): only the pieces whose bit is set are hashed, and
+	 * the digests of the others are left as they were. Files that only
+	 * unselected pieces touch are not opened.
+	 */
+	const uint8_t *only;
 
 	/* Results. */
-	uint64_t bytes; /* bytes hashed */
-	double seconds; /* wall time */
+	uint64_t bytes;	 /* bytes hashed */
+	uint32_t pieces; /* pieces hashed */
+	double seconds;	 /* wall time */
 	unsigned threads_used;
 	char err[512]; /* on failure: "path: what" */
 };

@@ -5,6 +5,8 @@
  * files) in a temporary directory, hashes them with 1..4 threads and several
  * piece sizes, and compares every digest with SHA-1 over the concatenation.
  * Then the failures: a missing file, a short one, a directory in its place.
+ * With an `only` mask, just the selected pieces are hashed, the other digests
+ * are left alone, and files that only unselected pieces touch are not opened.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -93,6 +95,74 @@ static void check_layout(int dirfd, uint32_t plen, unsigned threads)
 	free(got);
 }
 
+/* Hashes every third piece and the last one; the other digests keep their 0xaa. */
+static void check_only(int dirfd, uint32_t plen, unsigned threads)
+{
+	uint32_t count = (uint32_t)((stream_len + plen - 1) / plen), want_pieces = 0;
+	uint8_t *got = malloc((size_t)count * 20), *only = calloc(1, (count + 7) / 8), want[20];
+	struct ph_file files[NFILES];
+	struct ph_job job = { .dirfd = dirfd,
+			      .files = files,
+			      .file_count = NFILES,
+			      .piece_length = plen,
+			      .piece_count = count,
+			      .threads = threads,
+			      .digests = got,
+			      .only = only };
+	uint64_t want_bytes = 0;
+	int bad = 0;
+
+	REQUIRE(got && only);
+	memset(got, 0xaa, (size_t)count * 20);
+	for (uint32_t p = 0; p < count; p++)
+		if (p % 3 == 1 || p == count - 1)
+			only[p / 8] |= (uint8_t)(0x80u >> (p % 8));
+	set_files(files);
+	CHECK_EQ_INT(ph_run(&job), 0);
+	for (uint32_t p = 0; p < count; p++) {
+		uint64_t start = (uint64_t)p * plen;
+		uint64_t n = stream_len - start < plen ? stream_len - start : plen;
+
+		if (only[p / 8] & (0x80u >> (p % 8))) {
+			SHA1(stream + start, n, want);
+			want_pieces++;
+			want_bytes += n;
+		} else {
+			memset(want, 0xaa, sizeof(want));
+		}
+		bad += memcmp(want, got + 20 * p, 20) != 0;
+	}
+	CHECK_EQ_INT(bad, 0);
+	CHECK_EQ_INT(job.pieces, want_pieces);
+	CHECK_EQ_INT(job.bytes, want_bytes);
+	CHECK(job.threads_used >= 1 && job.threads_used <= want_pieces);
+	free(got);
+	free(only);
+}
+
+/* Only the first piece (inside "a"): a missing sub/c is never opened. */
+static void check_only_avoids(int dirfd)
+{
+	struct ph_file files[NFILES];
+	uint8_t digests[20 * 64], only[8] = { 0x80 }, want[20];
+	struct ph_job job = { .dirfd = dirfd,
+			      .files = files,
+			      .file_count = NFILES,
+			      .piece_length = 4096,
+			      .threads = 4,
+			      .digests = digests,
+			      .only = only };
+
+	job.piece_count = (uint32_t)((stream_len + 4095) / 4096);
+	REQUIRE(job.piece_count <= 64);
+	set_files(files);
+	CHECK_EQ_INT(ph_run(&job), 0);
+	CHECK_EQ_INT(job.pieces, 1);
+	CHECK_EQ_INT(job.threads_used, 1);
+	SHA1(stream, 4096, want);
+	CHECK(memcmp(want, digests, 20) == 0);
+}
+
 static void check_failure(int dirfd, const char *damage, const char *want_text)
 {
 	struct ph_file files[NFILES];
@@ -129,6 +199,9 @@ int main(void)
 	for (size_t i = 0; i < sizeof(plens) / sizeof(plens[0]); i++)
 		for (unsigned t = 1; t <= 4; t++)
 			check_layout(dirfd, plens[i], t);
+	for (size_t i = 0; i < sizeof(plens) / sizeof(plens[0]); i++)
+		for (unsigned t = 1; t <= 4; t += 3)
+			check_only(dirfd, plens[i], t);
 	CHECK(ph_cpu_count() >= 1);
 
 	/* Shrink sub/c by one byte, then make it a directory, then remove it. */
@@ -140,6 +213,7 @@ int main(void)
 	check_failure(dirfd, "directory", "sub/c: not a regular file");
 	REQUIRE(unlinkat(dirfd, "sub/c", AT_REMOVEDIR) == 0);
 	check_failure(dirfd, "missing file", "sub/c: No such file or directory");
+	check_only_avoids(dirfd);
 
 	for (int i = 0; i < NFILES; i++)
 		unlinkat(dirfd, names[i], 0);
