@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""Writes the seed corpora for fuzz_bencode and fuzz_metainfo.
+"""Writes the seed corpora for fuzz_bencode, fuzz_metainfo and fuzz_wire.
 
     /usr/bin/python3 tests/fuzz/make-corpus.py
 
-Everything in tests/fuzz/corpus/bencode/ and tests/fuzz/corpus/metainfo/ is
-this script's output: it empties both directories and writes them again, so
+Everything in tests/fuzz/corpus/bencode/, metainfo/ and wire/ is this
+script's output: it empties those directories and writes them again, so
 that the seeds in the tree are always what this file says. Seeds are small
 (well under 64 KiB): valid documents to grow from, and near misses on each
 rule the parsers enforce, so the fuzzer starts at the edges.
@@ -172,6 +172,65 @@ def metainfo_seeds():
     return s
 
 
+def wire_msg(mid, payload=b"", length=None):
+    """One peer wire message; length overrides the prefix for near misses."""
+    n = len(payload) + 1 if length is None else length
+    return n.to_bytes(4, "big") + bytes([mid]) + payload
+
+
+def wire_u32(*vals):
+    return b"".join(v.to_bytes(4, "big") for v in vals)
+
+
+def wire_seeds():
+    """Inputs for fuzz_wire: a control byte (its low 3 bits pick max_msg:
+    0 = 1 MiB, 3 = 13), two bytes of split position, then what a peer sent."""
+    def seed(stream, limit=0, split=7):
+        return bytes([limit]) + split.to_bytes(2, "big") + stream
+
+    keepalive = b"\0\0\0\0"
+    ext_hs = wire_msg(20, b"\0" + benc({"m": {"ut_metadata": 3}, "reqq": 250,
+                                         "v": "client 1.0"}))
+    handshake = (b"\x13BitTorrent protocol" + b"\0\0\0\0\0\x10\0\x05" +
+                 bytes(range(1, 21)) + b"-XX0001-abcdefghijkl")
+    session = (ext_hs + wire_msg(2) + wire_msg(6, wire_u32(0, 0, 16384)) +
+               wire_msg(6, wire_u32(0, 16384, 16384)) + keepalive +
+               wire_msg(8, wire_u32(0, 16384, 16384)) + wire_msg(4, wire_u32(1)) +
+               wire_msg(3))
+    s = {}
+    s["seeder-session"] = seed(session)
+    s["handshake-then-session"] = seed(handshake + session, split=68)
+    s["fixed-all"] = seed(b"".join(wire_msg(i) for i in (0, 1, 2, 3, 14, 15)) +
+                          b"".join(wire_msg(i, wire_u32(0xfffffffe)) for i in (4, 13, 17)) +
+                          b"".join(wire_msg(i, wire_u32(1, 2, 3)) for i in (6, 8, 16)) +
+                          wire_msg(9, b"\x1a\xe1"))
+    s["bitfield"] = seed(wire_msg(5, bytes([0xff] * 199 + [0xe0])) + wire_msg(14), split=100)
+    s["bitfield-empty"] = seed(wire_msg(5) + wire_msg(1))
+    s["piece"] = seed(wire_msg(7, wire_u32(3, 16384) + bytes(range(256)) * 2), split=300)
+    s["piece-empty-block"] = seed(wire_msg(7, wire_u32(3, 0)))
+    s["unknown-ids"] = seed(wire_msg(10, b"abc") + wire_msg(18) + wire_msg(200, bytes(300)) +
+                            wire_msg(255, b"x") + wire_msg(2))
+    s["hash-messages"] = seed(wire_msg(21, bytes(range(48))) +
+                              wire_msg(22, bytes(range(48)) + bytes(64)) +
+                              wire_msg(23, bytes(range(48))))
+    s["keepalives-truncated"] = seed(keepalive * 5 + b"\0\0\0\x0d\x06\0\0")
+    s["limit-13-at-limit"] = seed(wire_msg(6, wire_u32(1, 2, 3)) + wire_msg(5, bytes(12)),
+                                  limit=3)
+    # Near misses: each breaks one framing rule.
+    s["bad-request-14"] = seed(wire_msg(2) + wire_msg(6, wire_u32(1, 2, 3) + b"x"))
+    s["bad-have-4"] = seed(wire_msg(4, b"\0\0\0", 4) + b"\0")
+    s["bad-choke-2"] = seed(wire_msg(0, b"x"))
+    s["bad-port-4"] = seed(wire_msg(9, b"\x1a\xe1\0"))
+    s["bad-piece-8"] = seed(wire_msg(7, wire_u32(1) + b"\0\0\0"))
+    s["bad-extended-empty"] = seed(wire_msg(20))
+    s["bad-hash-request-50"] = seed(wire_msg(21, bytes(49)))
+    s["bad-hashes-48"] = seed(wire_msg(22, bytes(47)))
+    s["bad-length-2pow31"] = seed(wire_msg(2) + b"\x80\0\0\0\x05")
+    s["bad-length-2pow31-minus-1"] = seed(b"\x7f\xff\xff\xff\x07")
+    s["bad-limit-13-bitfield"] = seed(wire_msg(5, bytes(13)), limit=3)
+    return s
+
+
 def write(name, seeds):
     d = os.path.join(CORPUS, name)
     os.makedirs(d, exist_ok=True)
@@ -188,6 +247,7 @@ def write(name, seeds):
 def main():
     write("bencode", bencode_seeds())
     write("metainfo", metainfo_seeds())
+    write("wire", wire_seeds())
 
 
 if __name__ == "__main__":
