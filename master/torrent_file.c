@@ -31,6 +31,18 @@ static int torrent_file_read(int fd, uint8_t *buf, size_t len)
 
 int torrent_file_load(const char *path, struct metainfo *mi, char *err, size_t errlen)
 {
+	uint8_t *raw;
+	size_t len;
+	int rc = torrent_file_load_raw(path, mi, &raw, &len, err, errlen);
+
+	if (rc == 0)
+		free(raw);
+	return rc;
+}
+
+int torrent_file_load_raw(const char *path, struct metainfo *mi, uint8_t **raw, size_t *len,
+			  char *err, size_t errlen)
+{
 	struct mi_err merr;
 	struct stat st;
 	uint8_t *buf = NULL;
@@ -66,8 +78,13 @@ int torrent_file_load(const char *path, struct metainfo *mi, char *err, size_t e
 		goto out;
 	}
 	rc = mi_parse(buf, (size_t)st.st_size, mi, &merr);
-	if (rc)
+	if (rc) {
 		snprintf(err, errlen, "%s: %s", path, merr.msg);
+	} else {
+		*raw = buf;
+		*len = (size_t)st.st_size;
+		buf = NULL;
+	}
 out:
 	free(buf);
 	close(fd);
