@@ -1,0 +1,450 @@
+/*
+ * master.c - the master's event loop; see master.h for the picture.
+ *
+ * epoll data: the high 32 bits say what a descriptor is, the low 32 bits
+ * which one (listener index, pending slot, worker slot).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "iocore/log.h"
+#include "master/master.h"
+
+#define MASTER_TICK_MS 100
+#define MASTER_QUIT_MS 5000 /* how long workers get to finish on SIGTERM */
+#define MASTER_BACKLOG 4096
+
+enum ev_kind { EV_LISTEN = 1, EV_PENDING, EV_CHANNEL, EV_SIGNAL, EV_TICK };
+
+static const char pstr[20] = "\x13"
+			     "BitTorrent protocol";
+
+uint64_t master_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int master_watch(struct master *m, int fd, enum ev_kind kind, uint32_t idx, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = ((uint64_t)kind << 32) | idx };
+
+	return epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void master_addr_str(const struct conf_addr *a, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (a->sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a->in6.sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(a->in6.sin6_port));
+	} else {
+		inet_ntop(AF_INET, &a->in4.sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(a->in4.sin_port));
+	}
+}
+
+static int master_listen(struct master *m)
+{
+	char name[80];
+	int one = 1;
+
+	for (unsigned i = 0; i < m->conf.listen.n; i++) {
+		const struct conf_addr *a = &m->conf.listen.addr[i];
+		int fd = socket(a->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+		master_addr_str(a, name, sizeof(name));
+		if (fd < 0) {
+			log_err("socket for %s", name);
+			return -errno;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (a->sa.sa_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(fd, &a->sa, a->len) != 0 || listen(fd, MASTER_BACKLOG) != 0) {
+			log_err("listening on %s", name);
+			close(fd);
+			return -errno;
+		}
+		m->listen_fd[m->n_listen] = fd;
+		master_watch(m, fd, EV_LISTEN, m->n_listen++, EPOLLIN);
+		log_info("listening on %s", name);
+	}
+	return 0;
+}
+
+static void master_pending_close(struct master *m, unsigned slot, enum mstat why)
+{
+	struct pending *p = &m->pend[slot];
+
+	if (why < MSTAT_MAX)
+		m->mstat[why]++;
+	close(p->fd); /* also leaves the epoll set */
+	p->fd = -1;
+	m->n_pend--;
+}
+
+static void master_accept(struct master *m, unsigned li)
+{
+	unsigned slot = 0;
+	int fd;
+
+	while ((fd = accept4(m->listen_fd[li], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		if (m->n_pend == MASTER_MAX_PENDING || m->quit_deadline_ms) {
+			close(fd);
+			m->mstat[MSTAT_DROP_TOO_MANY]++;
+			continue;
+		}
+		while (m->pend[slot].fd >= 0)
+			slot++;
+		m->pend[slot] = (struct pending){
+			.fd = fd,
+			.deadline_ms = master_now_ms() + (uint64_t)m->conf.handshake_timeout * 1000
+		};
+		m->n_pend++;
+		master_watch(m, fd, EV_PENDING, slot, EPOLLIN | EPOLLRDHUP);
+	}
+	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
+		log_warn("accept");
+}
+
+/* Reads what has arrived of a handshake; garbage is dropped at its first byte. */
+static void master_pending_read(struct master *m, unsigned slot)
+{
+	struct pending *p = &m->pend[slot];
+	const struct torrent *t;
+	ssize_t n = recv(p->fd, p->buf + p->got, WORKER_HANDSHAKE_LEN - p->got, 0);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		master_pending_close(m, slot, MSTAT_DROP_BAD_HANDSHAKE);
+		return;
+	}
+	p->got += (uint8_t)n;
+	if (memcmp(p->buf, pstr, p->got < sizeof(pstr) ? p->got : sizeof(pstr)) != 0) {
+		master_pending_close(m, slot, MSTAT_DROP_BAD_HANDSHAKE);
+		return;
+	}
+	if (p->got < WORKER_HANDSHAKE_LEN)
+		return;
+	t = reg_find(&m->reg, p->buf + 28);
+	if (!t) {
+		master_pending_close(m, slot, MSTAT_DROP_UNKNOWN_HASH);
+		return;
+	}
+	epoll_ctl(m->epfd, EPOLL_CTL_DEL, p->fd, NULL);
+	workers_handoff(m, p->fd, t, p->buf);
+	p->fd = -1;
+	m->n_pend--;
+}
+
+static void master_expire_pending(struct master *m, uint64_t now)
+{
+	for (unsigned i = 0; i < MASTER_MAX_PENDING && m->n_pend; i++) {
+		if (m->pend[i].fd >= 0 && now >= m->pend[i].deadline_ms)
+			master_pending_close(m, i, MSTAT_DROP_HANDSHAKE_TIMEOUT);
+	}
+}
+
+void master_stats_line(struct master *m, const char *tag)
+{
+	uint64_t w[WSTAT_MAX] = { 0 };
+
+	for (unsigned i = 0; i < m->n_workers; i++)
+		for (int k = 0; k < WSTAT_MAX; k++)
+			w[k] += __atomic_load_n(&m->w[i].stats->c[k], __ATOMIC_RELAXED);
+	log_info("%s: peers=%llu up_bytes=%llu blocks=%llu requests=%llu rejects=%llu "
+		 "handshakes=%llu drop_handshake_timeout=%llu drop_bad_handshake=%llu "
+		 "drop_unknown_hash=%llu drop_protocol=%llu drop_bad_request=%llu drop_flood=%llu "
+		 "drop_idle=%llu drop_too_many=%llu drop_io=%llu handoff_fallback=%llu "
+		 "worker_restarts=%llu",
+		 tag, (unsigned long long)w[WSTAT_PEERS], (unsigned long long)w[WSTAT_UP_BYTES],
+		 (unsigned long long)w[WSTAT_BLOCKS], (unsigned long long)w[WSTAT_REQUESTS],
+		 (unsigned long long)w[WSTAT_REJECTS], (unsigned long long)w[WSTAT_HANDSHAKES],
+		 (unsigned long long)m->mstat[MSTAT_DROP_HANDSHAKE_TIMEOUT],
+		 (unsigned long long)m->mstat[MSTAT_DROP_BAD_HANDSHAKE],
+		 (unsigned long long)m->mstat[MSTAT_DROP_UNKNOWN_HASH],
+		 (unsigned long long)w[WSTAT_DROP_PROTOCOL],
+		 (unsigned long long)w[WSTAT_DROP_BAD_REQUEST],
+		 (unsigned long long)w[WSTAT_DROP_FLOOD], (unsigned long long)w[WSTAT_DROP_IDLE],
+		 (unsigned long long)(w[WSTAT_DROP_TOO_MANY] + m->mstat[MSTAT_DROP_TOO_MANY]),
+		 (unsigned long long)w[WSTAT_DROP_IO],
+		 (unsigned long long)m->mstat[MSTAT_HANDOFF_FALLBACK],
+		 (unsigned long long)m->mstat[MSTAT_WORKER_RESTARTS]);
+}
+
+/*
+ * Applies "section.key=value" overrides in order; a leading '+' appends to a
+ * list key instead of replacing it (the second --listen and later).
+ */
+int master_apply_overrides(struct conf *c, char **ov, unsigned n)
+{
+	char sec[64], why[256];
+
+	for (unsigned i = 0; i < n; i++) {
+		const char *s = ov[i] + (ov[i][0] == '+');
+		const char *dot = strchr(s, '.'), *eq = strchr(s, '=');
+		int rc;
+
+		if (!dot || !eq || dot > eq || (size_t)(dot - s) >= sizeof(sec)) {
+			log_errx("override '%s': want SECTION.KEY=VALUE", ov[i]);
+			return -EINVAL;
+		}
+		memcpy(sec, s, (size_t)(dot - s));
+		sec[dot - s] = '\0';
+		char key[64];
+		if ((size_t)(eq - dot - 1) >= sizeof(key)) {
+			log_errx("override '%s': key too long", ov[i]);
+			return -EINVAL;
+		}
+		memcpy(key, dot + 1, (size_t)(eq - dot - 1));
+		key[eq - dot - 1] = '\0';
+		rc = ov[i][0] == '+' ? conf_add(c, sec, key, eq + 1, why, sizeof(why))
+				     : conf_set(c, sec, key, eq + 1, why, sizeof(why));
+		if (rc) {
+			log_errx("%s.%s: %s", sec, key, why);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* The configuration as the command line asked: file (if any), then overrides. */
+int master_load_conf(struct conf *c, const char *path, char **ov, unsigned n)
+{
+	struct conf_errors errs = { 0 };
+
+	conf_defaults(c);
+	if (path && conf_load(c, path, &errs) != 0) {
+		for (unsigned i = 0; i < errs.n; i++)
+			log_errx("%s", errs.msg[i]);
+		if (errs.dropped)
+			log_errx("%s: %u more errors", path, errs.dropped);
+		return -EINVAL;
+	}
+	return master_apply_overrides(c, ov, n);
+}
+
+static void master_apply_diff(struct master *m, struct reg_diff *d)
+{
+	for (uint32_t i = 0; i < d->n_removed; i++) {
+		log_notice("torrent %s: removed", d->removed[i]->mi.name);
+		workers_broadcast_remove(m, d->removed[i]->id);
+		reg_torrent_free(d->removed[i]);
+	}
+	for (uint32_t i = 0; i < d->n_added; i++)
+		workers_broadcast_add(m, d->added[i]);
+}
+
+/*
+ * SIGHUP: a complete new configuration, or the old one if the new one has
+ * errors; then the torrents directory again. Listening addresses and the
+ * worker count stay as they were until a restart, and the workers keep the
+ * serving settings they started with.
+ */
+static void master_reload(struct master *m)
+{
+	struct conf fresh;
+	struct reg_diff d;
+
+	if (master_load_conf(&fresh, m->conf_path, m->overrides, m->n_overrides) != 0) {
+		log_errx("reload: the configuration has errors; keeping the running one");
+	} else {
+		if (memcmp(&fresh.listen, &m->conf.listen, sizeof(fresh.listen)) != 0 ||
+		    fresh.workers != m->conf.workers)
+			log_warnx("reload: listen and workers changes take effect at restart");
+		fresh.listen = m->conf.listen;
+		fresh.workers = m->conf.workers;
+		m->conf = fresh;
+	}
+	if (reg_scan(&m->reg, m->conf.torrents_dir, &d) == 0 || d.n_added || d.n_removed)
+		master_apply_diff(m, &d);
+	log_notice("reload: %u torrents (+%u, -%u)", m->reg.n, d.n_added, d.n_removed);
+	reg_diff_free(&d);
+}
+
+static void master_begin_quit(struct master *m)
+{
+	if (m->quit_deadline_ms)
+		return;
+	log_notice("shutting down");
+	m->quit_deadline_ms = master_now_ms() + MASTER_QUIT_MS;
+	for (unsigned i = 0; i < m->n_listen; i++)
+		close(m->listen_fd[i]);
+	m->n_listen = 0;
+	for (unsigned i = 0; i < MASTER_MAX_PENDING && m->n_pend; i++)
+		if (m->pend[i].fd >= 0)
+			master_pending_close(m, i, MSTAT_MAX);
+	workers_quit(m);
+}
+
+/*
+ * Reads every queued signal, then acts in a fixed order: quit, reap, reload
+ * (quit first, so that workers dying of the same signal are not restarted).
+ */
+static void master_signals(struct master *m)
+{
+	struct signalfd_siginfo si;
+	bool chld = false, quit = false, hup = false;
+
+	while (read(m->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		chld |= si.ssi_signo == SIGCHLD;
+		quit |= si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT;
+		hup |= si.ssi_signo == SIGHUP;
+	}
+	if (quit)
+		master_begin_quit(m);
+	if (chld)
+		workers_reap(m);
+	if (hup && !m->quit_deadline_ms)
+		master_reload(m);
+}
+
+static void master_tick(struct master *m)
+{
+	uint64_t now = master_now_ms(), ticks;
+
+	(void)!read(m->tickfd, &ticks, sizeof(ticks));
+	master_expire_pending(m, now);
+	workers_tick(m, now);
+	if (m->conf.stats_interval && now >= m->next_stats_ms) {
+		m->next_stats_ms = now + (uint64_t)m->conf.stats_interval * 1000;
+		master_stats_line(m, "stats");
+	}
+}
+
+static void master_dispatch(struct master *m, const struct epoll_event *ev)
+{
+	uint32_t idx = (uint32_t)ev->data.u64;
+
+	switch ((enum ev_kind)(ev->data.u64 >> 32)) {
+	case EV_LISTEN:
+		master_accept(m, idx);
+		break;
+	case EV_PENDING:
+		if (m->pend[idx].fd >= 0)
+			master_pending_read(m, idx);
+		break;
+	case EV_CHANNEL:
+		if (m->w[idx].channel >= 0)
+			workers_flush(m, idx);
+		break;
+	case EV_SIGNAL:
+		master_signals(m);
+		break;
+	case EV_TICK:
+		master_tick(m);
+		break;
+	}
+}
+
+static int master_setup_fds(struct master *m)
+{
+	struct itimerspec its = { .it_interval = { 0, MASTER_TICK_MS * 1000000L },
+				  .it_value = { 0, MASTER_TICK_MS * 1000000L } };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	m->epfd = epoll_create1(EPOLL_CLOEXEC);
+	m->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	m->tickfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (m->epfd < 0 || m->sigfd < 0 || m->tickfd < 0 ||
+	    timerfd_settime(m->tickfd, 0, &its, NULL) != 0) {
+		log_err("setting up the master's event loop");
+		return -errno;
+	}
+	master_watch(m, m->sigfd, EV_SIGNAL, 0, EPOLLIN);
+	master_watch(m, m->tickfd, EV_TICK, 0, EPOLLIN);
+	for (unsigned i = 0; i < MASTER_MAX_PENDING; i++)
+		m->pend[i].fd = -1;
+	return 0;
+}
+
+static int master_start(struct master *m)
+{
+	struct reg_diff d;
+	char err[512];
+	int rc;
+
+	rc = master_setup_fds(m);
+	if (rc)
+		return rc;
+	rc = reg_init(&m->reg, m->conf.data_dir, m->conf.state_dir, err, sizeof(err));
+	if (rc) {
+		log_errx("%s", err);
+		return rc;
+	}
+	rc = reg_scan(&m->reg, m->conf.torrents_dir, &d);
+	reg_diff_free(&d);
+	if (rc)
+		return rc;
+	rc = master_listen(m);
+	if (rc)
+		return rc;
+	rc = workers_init(m);
+	for (unsigned i = 0; !rc && i < m->n_workers; i++)
+		rc = workers_start(m, i);
+	if (rc)
+		return rc;
+	log_notice("ready: %u torrents, %u workers", m->reg.n, m->n_workers);
+	m->next_stats_ms = master_now_ms() + (uint64_t)m->conf.stats_interval * 1000;
+	return 0;
+}
+
+int master_run(struct master *m)
+{
+	struct epoll_event evs[64];
+	int rc = master_start(m), n;
+
+	while (rc == 0) {
+		n = epoll_wait(m->epfd, evs, 64, -1);
+		if (n < 0 && errno != EINTR) {
+			log_err("epoll_wait");
+			rc = -errno;
+			break;
+		}
+		for (int i = 0; i < n; i++)
+			master_dispatch(m, &evs[i]);
+		if (m->quit_deadline_ms && workers_all_gone(m))
+			break;
+		if (m->quit_deadline_ms && master_now_ms() >= m->quit_deadline_ms) {
+			log_warnx("workers did not finish within %d ms; killing them",
+				  MASTER_QUIT_MS);
+			workers_kill(m);
+			while (!workers_all_gone(m) && (usleep(10000), 1))
+				workers_reap(m);
+			break;
+		}
+	}
+	if (!m->quit_deadline_ms && m->n_workers) {
+		workers_kill(m); /* a failed start or loop: never leave workers behind */
+		while (!workers_all_gone(m) && (usleep(10000), 1))
+			workers_reap(m);
+	}
+	if (m->n_workers)
+		master_stats_line(m, "stats");
+	reg_close(&m->reg);
+	log_notice("bye");
+	return rc ? 1 : 0;
+}

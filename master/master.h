@@ -1,0 +1,102 @@
+/*
+ * master.h - the master process: accept, hand off, supervise, reload.
+ *
+ * One epoll loop. Signal handlers do not exist: SIGTERM, SIGINT, SIGHUP and
+ * SIGCHLD arrive on a signalfd and are handled in a fixed order each turn
+ * (reap, restart, terminate, reload), as nginx's master does.
+ *
+ * A connection's life in the master:
+ *
+ *   accept -> PENDING (reading the 68-byte handshake, deadline handshake_timeout)
+ *     -> bad bytes, EOF or deadline: closed, counted
+ *     -> unknown info-hash:          closed, counted
+ *     -> known: sent to the least-loaded worker with SCM_RIGHTS, closed here
+ */
+#ifndef RINGSEED_MASTER_H
+#define RINGSEED_MASTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "conf/conf.h"
+#include "master/registry.h"
+#include "worker/worker.h"
+
+#define MASTER_MAX_PENDING     4096  /* handshakes being read at once */
+#define MASTER_MAX_TORRENT_IDS 65536 /* per-torrent counters kept, by id modulo this */
+
+enum mstat {
+	MSTAT_DROP_HANDSHAKE_TIMEOUT,
+	MSTAT_DROP_BAD_HANDSHAKE,
+	MSTAT_DROP_UNKNOWN_HASH,
+	MSTAT_DROP_TOO_MANY,	/* pending table full, or no worker could take the peer */
+	MSTAT_HANDOFF_FALLBACK, /* the chosen worker's channel was full: another took it */
+	MSTAT_WORKER_RESTARTS,
+	MSTAT_MAX
+};
+
+struct pending {
+	int fd; /* -1: free slot */
+	uint8_t got;
+	uint8_t buf[WORKER_HANDSHAKE_LEN];
+	uint64_t deadline_ms;
+};
+
+struct wqueued;
+
+struct wproc {
+	pid_t pid;			 /* 0: not running */
+	struct wqueued *q_head, *q_tail; /* messages waiting for room in the channel */
+	int channel;			 /* the master's end; -1 when not running */
+	uint64_t handed; /* peers sent to this slot (compared with its WSTAT_HANDSHAKES) */
+	uint64_t started_ms;
+	uint64_t restart_at_ms; /* when a dead worker is started again; 0: not scheduled */
+	unsigned backoff_ms;
+	unsigned recent_restarts; /* within the last minute */
+	uint64_t recent_since_ms;
+	struct worker_stats *stats; /* shared with the worker */
+};
+
+struct master {
+	struct conf conf;
+	const char *conf_path; /* NULL: defaults and command line only */
+	char **overrides;      /* "section.key=value" from the command line, re-applied on reload */
+	unsigned n_overrides;
+
+	int epfd, sigfd, tickfd;
+	int listen_fd[CONF_LISTEN_MAX];
+	unsigned n_listen;
+	struct pending pend[MASTER_MAX_PENDING];
+	unsigned n_pend;
+
+	struct wproc *w;
+	unsigned n_workers;
+	struct registry reg;
+	uint64_t mstat[MSTAT_MAX];
+	uint64_t next_stats_ms;
+	uint64_t quit_deadline_ms; /* 0: running */
+};
+
+/* master.c */
+int master_run(struct master *m);
+int master_load_conf(struct conf *c, const char *path, char **overrides, unsigned n);
+int master_apply_overrides(struct conf *c, char **overrides, unsigned n);
+uint64_t master_now_ms(void);
+void master_stats_line(struct master *m, const char *tag);
+
+/* workers.c */
+int workers_init(struct master *m);
+int workers_start(struct master *m, unsigned i);
+void workers_reap(struct master *m);
+void workers_tick(struct master *m, uint64_t now);
+int workers_send_torrent(struct master *m, unsigned i, const struct torrent *t);
+void workers_broadcast_add(struct master *m, const struct torrent *t);
+void workers_broadcast_remove(struct master *m, uint32_t id);
+int workers_handoff(struct master *m, int fd, const struct torrent *t, const uint8_t *hs);
+void workers_flush(struct master *m, unsigned i);
+void workers_quit(struct master *m);
+bool workers_all_gone(const struct master *m);
+void workers_kill(struct master *m);
+
+#endif

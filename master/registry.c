@@ -1,0 +1,336 @@
+/*
+ * registry.c - the torrents the master serves; see registry.h.
+ *
+ * A scan lists *.torrent in name order, marks the registered torrents it
+ * finds again (same path, same info-hash), loads and verifies the new ones,
+ * and removes the unmarked. Verification runs in the master, so a scan that
+ * finds new content blocks accepting for as long as the hashing takes; the
+ * state directory makes every later start and reload quick.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "iocore/log.h"
+#include "master/registry.h"
+#include "master/torrent_file.h"
+#include "master/verify.h"
+
+#define REG_MAX_TORRENTS 1000000
+
+int reg_init(struct registry *r, const char *data_dir, const char *state_dir, char *err,
+	     size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	r->state_dirfd = -1;
+	r->progress = isatty(STDERR_FILENO);
+	r->data_dirfd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->data_dirfd < 0) {
+		snprintf(err, errlen, "data directory %s: %s", data_dir, strerror(errno));
+		return -errno;
+	}
+	if (mkdir(state_dir, 0755) != 0 && errno != EEXIST)
+		log_warn("state directory %s: cannot create it; every start will hash", state_dir);
+	r->state_dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->state_dirfd < 0)
+		log_warn("state directory %s: every start will hash", state_dir);
+	return 0;
+}
+
+void reg_torrent_free(struct torrent *t)
+{
+	if (!t)
+		return;
+	mi_free(&t->mi);
+	free(t->raw);
+	free(t->have);
+	free(t->path);
+	free(t);
+}
+
+void reg_close(struct registry *r)
+{
+	for (uint32_t i = 0; i < r->n; i++)
+		reg_torrent_free(r->t[i]);
+	free(r->t);
+	free(r->index);
+	if (r->data_dirfd >= 0)
+		close(r->data_dirfd);
+	if (r->state_dirfd >= 0)
+		close(r->state_dirfd);
+	memset(r, 0, sizeof(*r));
+}
+
+static uint32_t reg_slot(const uint8_t *h, uint32_t cap)
+{
+	uint32_t x;
+
+	memcpy(&x, h, sizeof(x)); /* the info-hash is already uniformly random */
+	return x & (cap - 1);
+}
+
+struct torrent *reg_find(const struct registry *r, const uint8_t info_hash[MI_HASH_LEN])
+{
+	if (!r->index_cap)
+		return NULL;
+	for (uint32_t i = reg_slot(info_hash, r->index_cap);; i = (i + 1) & (r->index_cap - 1)) {
+		struct torrent *t = r->index[i];
+
+		if (!t)
+			return NULL;
+		if (memcmp(t->mi.info_hash, info_hash, MI_HASH_LEN) == 0)
+			return t;
+	}
+}
+
+/* Rebuilds the index from r->t, at least twice as large as the count. */
+static int reg_reindex(struct registry *r)
+{
+	uint32_t cap = 16;
+	struct torrent **index;
+
+	while (cap < 2 * r->n + 2)
+		cap *= 2;
+	index = calloc(cap, sizeof(*index));
+	if (!index)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < r->n; k++) {
+		uint32_t i = reg_slot(r->t[k]->mi.info_hash, cap);
+
+		while (index[i])
+			i = (i + 1) & (cap - 1);
+		index[i] = r->t[k];
+	}
+	free(r->index);
+	r->index = index;
+	r->index_cap = cap;
+	return 0;
+}
+
+/* Adds the last torrent of r->t to the index, growing it when half full. */
+static int reg_index_last(struct registry *r)
+{
+	struct torrent *t = r->t[r->n - 1];
+	uint32_t i;
+
+	if (2 * r->n + 2 > r->index_cap)
+		return reg_reindex(r);
+	i = reg_slot(t->mi.info_hash, r->index_cap);
+	while (r->index[i])
+		i = (i + 1) & (r->index_cap - 1);
+	r->index[i] = t;
+	return 0;
+}
+
+static void reg_bad_piece(void *arg, uint32_t piece, const char *path, uint64_t offset)
+{
+	const struct torrent *t = arg;
+
+	log_warnx("torrent %s: piece %u bad (%s at offset %llu); it will not be served", t->mi.name,
+		  piece, path, (unsigned long long)offset);
+}
+
+/* Checks t's content; logs the outcome line. Returns 0 if it can be served. */
+static int reg_verify(struct registry *r, struct torrent *t)
+{
+	struct verify_opts o = { .data_dirfd = r->data_dirfd,
+				 .state_dirfd = r->state_dirfd,
+				 .progress = r->progress,
+				 .bad_piece = reg_bad_piece,
+				 .arg = t };
+	struct verify_report rep;
+	char err[512], hex[41];
+	int rc;
+
+	mi_hex(t->mi.info_hash, hex);
+	t->have_len = verify_bitfield_len(t->mi.piece_count);
+	t->have = calloc(1, t->have_len);
+	if (!t->have)
+		return -ENOMEM;
+	rc = verify_torrent(&t->mi, &o, t->have, &rep, err, sizeof(err));
+	if (rc) {
+		log_errx("torrent %s %s: not served: %s", t->mi.name, hex, err);
+		return rc;
+	}
+	if (rep.state_write_failed)
+		log_warnx("torrent %s: could not save its state (%s); the next start hashes again",
+			  t->mi.name, strerror(rep.state_write_errno));
+	t->good = rep.good;
+	if (rep.reused)
+		log_notice("torrent %s: verified from state", t->mi.name);
+	else
+		log_notice("torrent %s: hashed %u pieces in %.2f s (%u good, %u bad)", t->mi.name,
+			   rep.hashed, rep.seconds, rep.good, rep.bad);
+	log_notice("torrent %s %s: %llu bytes, %u pieces, seeding", t->mi.name, hex,
+		   (unsigned long long)t->mi.total_length, t->mi.piece_count);
+	return 0;
+}
+
+/* Loads one .torrent file; NULL (logged) if it cannot be served. */
+static struct torrent *reg_load(struct registry *r, const char *path)
+{
+	struct torrent *t = calloc(1, sizeof(*t));
+	char err[512];
+
+	if (!t || !(t->path = strdup(path))) {
+		free(t);
+		log_errx("%s: out of memory", path);
+		return NULL;
+	}
+	if (torrent_file_load_raw(path, &t->mi, &t->raw, &t->raw_len, err, sizeof(err)) != 0) {
+		log_errx("torrent file %s", err);
+		free(t->path);
+		free(t);
+		return NULL;
+	}
+	if (t->mi.warning_count)
+		log_warnx("torrent file %s: %s", path, t->mi.warning);
+	if (reg_find(r, t->mi.info_hash)) {
+		log_warnx("torrent file %s: same info-hash as one already loaded; skipped", path);
+		goto fail;
+	}
+	if (reg_verify(r, t) != 0)
+		goto fail;
+	t->id = r->next_id++;
+	return t;
+fail:
+	reg_torrent_free(t);
+	return NULL;
+}
+
+static int reg_push(struct torrent ***arr, uint32_t *n, struct torrent *t)
+{
+	struct torrent **a = realloc(*arr, (*n + 1) * sizeof(**arr));
+
+	if (!a)
+		return -ENOMEM;
+	a[(*n)++] = t;
+	*arr = a;
+	return 0;
+}
+
+static int reg_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.torrent names in dir, sorted (so loading order is predictable). */
+static int reg_list(const char *dir, char ***names, uint32_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t len;
+
+	*names = NULL;
+	*n = 0;
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		len = strlen(de->d_name);
+		if (len <= 8 || strcmp(de->d_name + len - 8, ".torrent") != 0 ||
+		    *n >= REG_MAX_TORRENTS)
+			continue;
+		char **a = realloc(*names, (*n + 1) * sizeof(*a));
+		if (!a || asprintf(&a[*n], "%s/%s", dir, de->d_name) < 0) {
+			*names = a ? a : *names;
+			closedir(d);
+			return -ENOMEM;
+		}
+		*names = a;
+		(*n)++;
+	}
+	closedir(d);
+	qsort(*names, *n, sizeof(**names), reg_name_cmp);
+	return 0;
+}
+
+/* A registered torrent still at path, with the same bytes: keep it. */
+static struct torrent *reg_same(struct registry *r, const char *path)
+{
+	for (uint32_t i = 0; i < r->n; i++) {
+		struct torrent *t = r->t[i];
+		uint8_t *raw = NULL;
+		size_t len = 0;
+		struct metainfo mi;
+		char err[256];
+		bool same;
+
+		if (strcmp(t->path, path) != 0)
+			continue;
+		if (torrent_file_load_raw(path, &mi, &raw, &len, err, sizeof(err)) != 0)
+			return NULL;
+		same = len == t->raw_len && memcmp(raw, t->raw, len) == 0;
+		mi_free(&mi);
+		free(raw);
+		return same ? t : NULL;
+	}
+	return NULL;
+}
+
+static int reg_drop_unseen(struct registry *r, struct reg_diff *d)
+{
+	uint32_t kept = 0;
+	int rc = 0;
+
+	for (uint32_t i = 0; i < r->n; i++) {
+		if (r->t[i]->seen)
+			r->t[kept++] = r->t[i];
+		else if (reg_push(&d->removed, &d->n_removed, r->t[i]))
+			rc = -ENOMEM;
+	}
+	r->n = kept;
+	return rc;
+}
+
+int reg_scan(struct registry *r, const char *dir, struct reg_diff *d)
+{
+	char **names;
+	uint32_t n;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	rc = reg_list(dir, &names, &n);
+	if (rc) {
+		log_errx("torrents directory %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	for (uint32_t i = 0; i < r->n; i++)
+		r->t[i]->seen = false;
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		struct torrent *t = reg_same(r, names[i]);
+
+		if (t) {
+			t->seen = true;
+			continue;
+		}
+		t = reg_load(r, names[i]);
+		if (!t) {
+			d->failed++;
+			continue;
+		}
+		t->seen = true;
+		if (reg_push(&r->t, &r->n, t) || reg_push(&d->added, &d->n_added, t) ||
+		    reg_index_last(r))
+			rc = -ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (!rc)
+		rc = reg_drop_unseen(r, d);
+	if (!rc)
+		rc = reg_reindex(r);
+	return rc;
+}
+
+void reg_diff_free(struct reg_diff *d)
+{
+	free(d->added);
+	free(d->removed);
+	memset(d, 0, sizeof(*d));
+}

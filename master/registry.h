@@ -1,0 +1,61 @@
+/*
+ * registry.h - the torrents the master serves.
+ *
+ * Each *.torrent in the torrents directory becomes a struct torrent once its
+ * content has been verified (or found unchanged since the last run). A torrent
+ * whose files are missing or short is not registered; the next scan (SIGHUP)
+ * tries it again. Lookups by info-hash serve the accept path.
+ */
+#ifndef RINGSEED_REGISTRY_H
+#define RINGSEED_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/metainfo.h"
+
+struct torrent {
+	uint32_t id;  /* unique for the master's lifetime; workers know it by this */
+	char *path;   /* the .torrent file */
+	uint8_t *raw; /* its bytes, as handed to workers */
+	size_t raw_len;
+	struct metainfo mi;
+	uint8_t *have; /* verified pieces, BEP 3 bit order */
+	size_t have_len;
+	uint32_t good; /* pieces in have */
+	bool seen;     /* found by the scan in progress */
+};
+
+struct registry {
+	struct torrent **t; /* registered torrents, in no particular order */
+	uint32_t n, cap;
+	struct torrent **index; /* open addressing by info-hash; NULL = empty */
+	uint32_t index_cap;	/* a power of two, at least twice n */
+	uint32_t next_id;
+	int data_dirfd;
+	int state_dirfd;
+	bool progress; /* hashing progress bars on a terminal */
+};
+
+/* What a scan changed; the arrays are the caller's to free (reg_diff_free). */
+struct reg_diff {
+	struct torrent **added;
+	uint32_t n_added;
+	struct torrent **removed; /* no longer in the registry: free with reg_torrent_free */
+	uint32_t n_removed;
+	uint32_t failed; /* .torrent files not served (logged) */
+};
+
+int reg_init(struct registry *r, const char *data_dir, const char *state_dir, char *err,
+	     size_t errlen);
+void reg_close(struct registry *r);
+
+/* Loads new *.torrent files of dir, drops the ones gone, keeps the rest untouched. */
+int reg_scan(struct registry *r, const char *dir, struct reg_diff *d);
+void reg_diff_free(struct reg_diff *d);
+void reg_torrent_free(struct torrent *t);
+
+struct torrent *reg_find(const struct registry *r, const uint8_t info_hash[MI_HASH_LEN]);
+
+#endif

@@ -1,0 +1,437 @@
+/*
+ * workers.c - starting, pinning, supervising and feeding worker processes.
+ *
+ * Each worker slot has a channel (SOCK_SEQPACKET) and a queue of messages
+ * that did not fit into it yet. A message is never reordered: while a slot's
+ * queue is not empty, new messages join its tail, and the accept path
+ * prefers another worker over a slot that is backed up (and counts that).
+ *
+ * A worker that dies is started again after a backoff that doubles (100 ms
+ * up to 5 s) while it keeps dying young; five deaths within a minute are
+ * logged as a crash loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "iocore/log.h"
+#include "master/master.h"
+#include "master/piece_hash.h"
+
+#define WORKERS_BACKOFF_MIN_MS 100
+#define WORKERS_BACKOFF_MAX_MS 5000
+#define WORKERS_STABLE_MS      30000 /* alive this long: the next death starts a fresh backoff */
+#define WORKERS_LOOP_COUNT     5     /* deaths within a minute that make a crash loop */
+
+struct wqueued {
+	struct wqueued *next;
+	struct wmsg msg;
+	int fd; /* -1: none */
+};
+
+int workers_init(struct master *m)
+{
+	unsigned n = m->conf.workers ? (unsigned)m->conf.workers : ph_cpu_count();
+
+	m->w = calloc(n, sizeof(*m->w));
+	if (!m->w)
+		return -ENOMEM;
+	m->n_workers = n;
+	for (unsigned i = 0; i < n; i++) {
+		void *p = mmap(NULL, worker_stats_size(MASTER_MAX_TORRENT_IDS),
+			       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			return -errno;
+		m->w[i].stats = p;
+		m->w[i].channel = -1;
+	}
+	return 0;
+}
+
+/* One message, with an optional descriptor; -EAGAIN when the channel is full. */
+static int workers_sendmsg(int channel, const struct wmsg *msg, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = sizeof(*msg) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	if (sendmsg(channel, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(*msg))
+		return 0;
+	return errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? -EAGAIN : -errno;
+}
+
+static void workers_watch_out(struct master *m, unsigned i, bool on)
+{
+	struct epoll_event ev = { .events = on ? EPOLLOUT : 0, .data.u64 = (3ull << 32) | i };
+
+	epoll_ctl(m->epfd, EPOLL_CTL_MOD, m->w[i].channel, &ev);
+}
+
+/* Sends what waits in slot i's queue; called when its channel is writable. */
+void workers_flush(struct master *m, unsigned i)
+{
+	struct wqueued *q;
+
+	while ((q = m->w[i].q_head)) {
+		if (workers_sendmsg(m->w[i].channel, &q->msg, q->fd) == -EAGAIN)
+			return;
+		m->w[i].q_head = q->next;
+		if (q->fd >= 0)
+			close(q->fd);
+		free(q);
+	}
+	m->w[i].q_tail = NULL;
+	workers_watch_out(m, i, false);
+}
+
+static void workers_drop_queue(struct master *m, unsigned i)
+{
+	struct wqueued *q;
+
+	while ((q = m->w[i].q_head)) {
+		m->w[i].q_head = q->next;
+		if (q->fd >= 0)
+			close(q->fd);
+		free(q);
+	}
+	m->w[i].q_tail = NULL;
+}
+
+/* Sends now, or queues (taking ownership of fd either way). */
+static int workers_post(struct master *m, unsigned i, const struct wmsg *msg, int fd)
+{
+	struct wqueued *q;
+	int rc;
+
+	if (m->w[i].channel < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -EPIPE;
+	}
+	if (!m->w[i].q_head) {
+		rc = workers_sendmsg(m->w[i].channel, msg, fd);
+		if (rc != -EAGAIN) {
+			if (fd >= 0)
+				close(fd);
+			return rc;
+		}
+	}
+	q = malloc(sizeof(*q));
+	if (!q) {
+		if (fd >= 0)
+			close(fd);
+		return -ENOMEM;
+	}
+	*q = (struct wqueued){ .msg = *msg, .fd = fd };
+	if (m->w[i].q_tail)
+		m->w[i].q_tail->next = q;
+	else
+		m->w[i].q_head = q;
+	m->w[i].q_tail = q;
+	workers_watch_out(m, i, true);
+	return 0;
+}
+
+/* The n-th CPU this process may run on, for pinning worker n. */
+static int workers_cpu(unsigned n)
+{
+	cpu_set_t set;
+	int count, seen = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) != 0 || (count = CPU_COUNT(&set)) == 0)
+		return -1;
+	n %= (unsigned)count;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (CPU_ISSET(cpu, &set) && seen++ == (int)n)
+			return cpu;
+	}
+	return -1;
+}
+
+/* In the child: nothing of the master's stays open but what the worker needs. */
+static void workers_child_close(struct master *m, unsigned self)
+{
+	close(m->epfd);
+	close(m->sigfd);
+	close(m->tickfd);
+	for (unsigned i = 0; i < m->n_listen; i++)
+		close(m->listen_fd[i]);
+	for (unsigned i = 0; i < MASTER_MAX_PENDING; i++)
+		if (m->pend[i].fd >= 0)
+			close(m->pend[i].fd);
+	for (unsigned i = 0; i < m->n_workers; i++)
+		if (i != self && m->w[i].channel >= 0)
+			close(m->w[i].channel);
+	if (m->reg.state_dirfd >= 0)
+		close(m->reg.state_dirfd);
+}
+
+static void workers_child(struct master *m, unsigned i, int channel, pid_t master_pid)
+{
+	char name[32];
+	sigset_t all;
+	int cpu = workers_cpu(i);
+	struct worker_args a = { .index = i,
+				 .channel = channel,
+				 .data_dirfd = m->reg.data_dirfd,
+				 .conf = &m->conf,
+				 .stats = m->w[i].stats,
+				 .max_torrents = MASTER_MAX_TORRENT_IDS };
+
+	/* The master's death takes the worker with it, even if it died already. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != master_pid)
+		_exit(1);
+	snprintf(name, sizeof(name), "ringseed-w%u", i);
+	log_init(strdup(name), log_max_level);
+	workers_child_close(m, i);
+	/*
+	 * A terminal's ^C, or SIGTERM to the whole process group (systemd,
+	 * timeout), is the master's to handle: it sends QUIT, and the workers
+	 * finish their blocks in flight. SIGKILL, or the master's death, ends
+	 * a worker at once.
+	 */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) != 0)
+			log_warn("sched_setaffinity(cpu %d)", cpu);
+	}
+	_exit(worker_main(&a));
+}
+
+int workers_start(struct master *m, unsigned i)
+{
+	struct wproc *w = &m->w[i];
+	struct epoll_event ev = { .events = 0, .data.u64 = (3ull << 32) | i };
+	pid_t master_pid = getpid(), pid;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		log_err("socketpair for worker %u", i);
+		return -errno;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_err("fork for worker %u", i);
+		close(sv[0]);
+		close(sv[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		workers_child(m, i, sv[1], master_pid);
+	}
+	close(sv[1]);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	w->pid = pid;
+	w->channel = sv[0];
+	w->started_ms = master_now_ms();
+	w->restart_at_ms = 0;
+	w->handed = __atomic_load_n(&w->stats->c[WSTAT_HANDSHAKES], __ATOMIC_RELAXED);
+	epoll_ctl(m->epfd, EPOLL_CTL_ADD, w->channel, &ev);
+	for (uint32_t k = 0; k < m->reg.n; k++)
+		workers_send_torrent(m, i, m->reg.t[k]);
+	log_info("worker %u started (pid %d)", i, (int)pid);
+	return 0;
+}
+
+static void workers_died(struct master *m, unsigned i, int status)
+{
+	struct wproc *w = &m->w[i];
+	uint64_t now = master_now_ms();
+	pid_t dead_pid = w->pid;
+	char how[64];
+
+	if (WIFSIGNALED(status))
+		snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
+	epoll_ctl(m->epfd, EPOLL_CTL_DEL, w->channel, NULL);
+	close(w->channel);
+	w->channel = -1;
+	w->pid = 0;
+	workers_drop_queue(m, i);
+	__atomic_store_n(&w->stats->c[WSTAT_PEERS], 0, __ATOMIC_RELAXED);
+	if (m->quit_deadline_ms) {
+		log_info("worker %u (pid %d) %s", i, (int)dead_pid, how);
+		return;
+	}
+	if (now - w->started_ms > WORKERS_STABLE_MS || !w->backoff_ms)
+		w->backoff_ms = WORKERS_BACKOFF_MIN_MS;
+	else if (w->backoff_ms < WORKERS_BACKOFF_MAX_MS)
+		w->backoff_ms = w->backoff_ms * 2 > WORKERS_BACKOFF_MAX_MS ? WORKERS_BACKOFF_MAX_MS
+									   : w->backoff_ms * 2;
+	if (now - w->recent_since_ms > 60000) {
+		w->recent_since_ms = now;
+		w->recent_restarts = 0;
+	}
+	w->restart_at_ms = now + w->backoff_ms;
+	log_warnx("worker %u (pid %d) %s; restarting in %u ms", i, (int)dead_pid, how,
+		  w->backoff_ms);
+	if (++w->recent_restarts == WORKERS_LOOP_COUNT)
+		log_errx("worker %u is crash-looping: %u deaths within a minute", i,
+			 w->recent_restarts);
+}
+
+void workers_reap(struct master *m)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (unsigned i = 0; i < m->n_workers; i++) {
+			if (m->w[i].pid == pid) {
+				workers_died(m, i, status);
+				break;
+			}
+		}
+	}
+}
+
+void workers_tick(struct master *m, uint64_t now)
+{
+	for (unsigned i = 0; i < m->n_workers; i++) {
+		if (m->w[i].restart_at_ms && now >= m->w[i].restart_at_ms &&
+		    workers_start(m, i) == 0)
+			m->mstat[MSTAT_WORKER_RESTARTS]++;
+	}
+}
+
+/* ADD_TORRENT: the .torrent bytes and the have bitfield travel in a memfd. */
+int workers_send_torrent(struct master *m, unsigned i, const struct torrent *t)
+{
+	struct wmsg msg = { .type = WMSG_ADD_TORRENT,
+			    .torrent = t->id,
+			    .torrent_len = (uint32_t)t->raw_len,
+			    .have_len = (uint32_t)t->have_len };
+	int fd = memfd_create("ringseed-torrent", MFD_CLOEXEC);
+
+	if (fd < 0) {
+		log_err("memfd_create for torrent %s", t->mi.name);
+		return -errno;
+	}
+	if (pwrite(fd, t->raw, t->raw_len, 0) != (ssize_t)t->raw_len ||
+	    pwrite(fd, t->have, t->have_len, (off_t)t->raw_len) != (ssize_t)t->have_len) {
+		log_err("writing torrent %s for worker %u", t->mi.name, i);
+		close(fd);
+		return -EIO;
+	}
+	return workers_post(m, i, &msg, fd);
+}
+
+void workers_broadcast_add(struct master *m, const struct torrent *t)
+{
+	for (unsigned i = 0; i < m->n_workers; i++)
+		if (m->w[i].channel >= 0)
+			workers_send_torrent(m, i, t);
+}
+
+void workers_broadcast_remove(struct master *m, uint32_t id)
+{
+	struct wmsg msg = { .type = WMSG_REMOVE_TORRENT, .torrent = id };
+
+	for (unsigned i = 0; i < m->n_workers; i++)
+		if (m->w[i].channel >= 0)
+			workers_post(m, i, &msg, -1);
+}
+
+/* Peers a worker holds or has been sent but not yet taken. */
+static uint64_t workers_load(const struct wproc *w)
+{
+	uint64_t taken = __atomic_load_n(&w->stats->c[WSTAT_HANDSHAKES], __ATOMIC_RELAXED);
+	uint64_t peers = __atomic_load_n(&w->stats->c[WSTAT_PEERS], __ATOMIC_RELAXED);
+
+	return peers + (w->handed > taken ? w->handed - taken : 0);
+}
+
+/*
+ * Sends the peer to the least-loaded running worker whose channel is not
+ * backed up; if every one is, queues it on the least-loaded one. Takes
+ * ownership of fd. Each time the first choice could not take it is counted.
+ */
+int workers_handoff(struct master *m, int fd, const struct torrent *t, const uint8_t *hs)
+{
+	struct wmsg msg = { .type = WMSG_PEER, .torrent = t->id };
+	int best = -1, best_any = -1;
+
+	memcpy(msg.handshake, hs, WORKER_HANDSHAKE_LEN);
+	for (unsigned i = 0; i < m->n_workers; i++) {
+		if (m->w[i].channel < 0)
+			continue;
+		if (best_any < 0 || workers_load(&m->w[i]) < workers_load(&m->w[best_any]))
+			best_any = (int)i;
+		if (!m->w[i].q_head &&
+		    (best < 0 || workers_load(&m->w[i]) < workers_load(&m->w[best])))
+			best = (int)i;
+	}
+	if (best_any < 0) {
+		close(fd);
+		m->mstat[MSTAT_DROP_TOO_MANY]++;
+		return -EPIPE;
+	}
+	if (best != best_any)
+		m->mstat[MSTAT_HANDOFF_FALLBACK]++;
+	if (best < 0)
+		best = best_any;
+	m->w[best].handed++;
+	return workers_post(m, (unsigned)best, &msg, fd);
+}
+
+void workers_quit(struct master *m)
+{
+	struct wmsg msg = { .type = WMSG_QUIT };
+
+	for (unsigned i = 0; i < m->n_workers; i++) {
+		m->w[i].restart_at_ms = 0;
+		if (m->w[i].channel >= 0 && workers_post(m, i, &msg, -1) != 0 && m->w[i].pid)
+			kill(m->w[i].pid, SIGKILL);
+	}
+}
+
+bool workers_all_gone(const struct master *m)
+{
+	for (unsigned i = 0; i < m->n_workers; i++)
+		if (m->w[i].pid)
+			return false;
+	return true;
+}
+
+void workers_kill(struct master *m)
+{
+	for (unsigned i = 0; i < m->n_workers; i++)
+		if (m->w[i].pid)
+			kill(m->w[i].pid, SIGKILL);
+}

@@ -1,0 +1,466 @@
+/*
+ * peer.c - one peer's session: the state machine drawn in wk.h.
+ *
+ * Input comes from the worker's multishot receive into shared provided
+ * buffers and goes straight through the streaming decoder; nothing is copied
+ * but the few bytes of a message split across two buffers (inside the
+ * decoder). Output is one operation at a time: the intro, then control
+ * messages, then batches of blocks (send.c).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "iocore/log.h"
+#include "worker/wk.h"
+
+#define PEER_CLIENT "ringseed 0.1"
+
+static void peer_free(struct worker *w, struct peer *p)
+{
+	close(p->fd);
+	free(p->q);
+	free(p->ctl);
+	free(p->ctl_old);
+	free(p->intro);
+	wk_torrent_put(w, p->t);
+	p->state = PEER_FREE;
+	p->gen++;
+	p->q = NULL;
+	p->ctl = NULL;
+	p->ctl_old = NULL;
+	p->intro = NULL;
+	w->free_slots[w->n_free++] = p->slot;
+	w->n_open--;
+}
+
+void peer_op_done(struct worker *w, struct peer *p)
+{
+	if (p->state == PEER_CLOSING && p->ops == 0)
+		peer_free(w, p);
+}
+
+/*
+ * Room for n more control bytes. The buffer grows (outside the block path)
+ * up to what every queued request's reject_request takes, since BEP 6 owes
+ * one for each cancelled or refused request; beyond that a peer is flooding.
+ */
+static bool peer_ctl_room(struct worker *w, struct peer *p, size_t n)
+{
+	size_t max = (size_t)w->conf->reqq * 17 + 1024, cap = p->ctl_cap;
+	uint8_t *c;
+
+	if (p->ctl_len + n <= cap)
+		return true;
+	while (cap < p->ctl_len + n)
+		cap = cap ? cap * 2 : WK_CTL_MIN;
+	if (cap > max)
+		cap = max;
+	if (p->ctl_len + n > cap)
+		return false;
+	if (p->ctl_inflight && !p->ctl_old) {
+		/* A send reads the old buffer until it completes: copy, keep it. */
+		c = malloc(cap);
+		if (!c)
+			return false;
+		memcpy(c, p->ctl, p->ctl_len);
+		p->ctl_old = p->ctl;
+	} else {
+		c = realloc(p->ctl, cap);
+		if (!c)
+			return false;
+	}
+	p->ctl = c;
+	p->ctl_cap = (uint32_t)cap;
+	return true;
+}
+
+/* Queues a control message; a peer that makes us queue too many is flooding. */
+static bool peer_ctl(struct worker *w, struct peer *p, const uint8_t *m, size_t n)
+{
+	if (!peer_ctl_room(w, p, n)) {
+		peer_close(w, p, WSTAT_DROP_FLOOD);
+		return false;
+	}
+	memcpy(p->ctl + p->ctl_len, m, n);
+	p->ctl_len += (uint32_t)n;
+	return true;
+}
+
+static void peer_unchoke(struct worker *w, struct peer *p)
+{
+	uint8_t m[5];
+
+	if (peer_ctl(w, p, m, wire_put_simple(m, WIRE_UNCHOKE))) {
+		p->unchoked = true;
+		w->unchoked++;
+	}
+}
+
+/* A slot was freed: the longest-waiting interested peer gets it. */
+static void peer_next_unchoke(struct worker *w)
+{
+	struct peer *q;
+
+	while ((q = wk_queue_pop(&w->unchoke_wait))) {
+		q->waiting_slot = false;
+		if (q->state == PEER_OPEN && q->interested && !q->unchoked) {
+			peer_unchoke(w, q);
+			peer_pump(w, q);
+			return;
+		}
+	}
+}
+
+/* stat < 0: a normal end (EOF, removal, shutdown), not a drop worth counting. */
+void peer_close(struct worker *w, struct peer *p, int stat)
+{
+	if (p->state != PEER_OPEN)
+		return;
+	if (stat >= 0)
+		wk_count(w, (enum wstat)stat, 1);
+	p->state = PEER_CLOSING;
+	/* Wakes every operation on the socket, a blocked splice included. */
+	shutdown(p->fd, SHUT_RDWR);
+	tw_del(&w->wheel, &p->timer);
+	if (p->waiting_slot)
+		wk_queue_remove(&w->unchoke_wait, p);
+	if (p->waiting_batch)
+		wk_queue_remove(&w->batch_wait, p);
+	p->waiting_slot = p->waiting_batch = false;
+	p->q_len = 0;
+	__atomic_fetch_sub(&w->a->stats->c[WSTAT_PEERS], 1, __ATOMIC_RELAXED);
+	if (p->unchoked) {
+		p->unchoked = false;
+		w->unchoked--;
+		peer_next_unchoke(w);
+	}
+	peer_op_done(w, p);
+}
+
+static void peer_send(struct worker *w, struct peer *p, const uint8_t *buf, uint32_t len)
+{
+	struct io_uring_sqe *sqe = wk_sqe(w);
+
+	io_uring_prep_send(sqe, p->fd, buf, len, MSG_NOSIGNAL);
+	io_uring_sqe_set_data64(sqe, wk_ud(OP_CTL, p));
+	p->ops++;
+	p->out_busy = true;
+}
+
+void peer_pump(struct worker *w, struct peer *p)
+{
+	if (p->state != PEER_OPEN || p->out_busy)
+		return;
+	if (p->intro) {
+		peer_send(w, p, p->intro, p->intro_len);
+	} else if (p->ctl_len) {
+		p->ctl_inflight = p->ctl_len;
+		peer_send(w, p, p->ctl, p->ctl_inflight);
+	} else if (w->quitting) {
+		peer_close(w, p, -1);
+	} else if (p->unchoked && p->q_len && !p->waiting_batch && !batch_start(w, p)) {
+		p->waiting_batch = true;
+		wk_queue_push(&w->batch_wait, p);
+	}
+}
+
+/* A control send finished; a short one goes on from where it stopped. */
+void peer_on_ctl(struct worker *w, struct peer *p, int res)
+{
+	p->ops--;
+	p->out_busy = false;
+	if (res <= 0 || p->state != PEER_OPEN) {
+		p->ctl_inflight = 0;
+		peer_close(w, p, -1);
+		peer_op_done(w, p);
+		return;
+	}
+	p->last_tx_ms = tw_now_ms();
+	if (p->intro) {
+		p->intro_len -= (uint32_t)res;
+		memmove(p->intro, p->intro + res, p->intro_len);
+		if (p->intro_len == 0) {
+			free(p->intro);
+			p->intro = NULL;
+		}
+	} else {
+		/* The send is over: the buffer it read (maybe an old one) is free. */
+		free(p->ctl_old);
+		p->ctl_old = NULL;
+		p->ctl_inflight = 0;
+		memmove(p->ctl, p->ctl + res, p->ctl_len - (uint32_t)res);
+		p->ctl_len -= (uint32_t)res;
+	}
+	peer_pump(w, p);
+}
+
+static void peer_reject(struct worker *w, struct peer *p, const struct wire_event *e)
+{
+	uint8_t m[17];
+
+	wk_count(w, WSTAT_REJECTS, 1);
+	if (peer_ctl(w, p, m, wire_put_block(m, WIRE_REJECT, e->piece, e->begin, e->length)))
+		peer_pump(w, p);
+}
+
+static bool peer_request_valid(const struct worker *w, const struct peer *p,
+			       const struct wire_event *e)
+{
+	const struct wk_torrent *t = p->t;
+	uint32_t size;
+
+	if (e->piece >= t->mi.piece_count || e->length == 0 || e->length > w->conf->max_request)
+		return false;
+	size = mi_piece_size(&t->mi, e->piece);
+	return e->begin < size && e->length <= size - e->begin &&
+	       (t->have[e->piece / 8] & (0x80u >> (e->piece % 8)));
+}
+
+/*
+ * BEP 3 drops requests from a choked peer; BEP 6 answers them, and invalid
+ * ones, with reject_request. Without the Fast extension an invalid request
+ * ends the connection.
+ */
+static void peer_request(struct worker *w, struct peer *p, const struct wire_event *e)
+{
+	struct block_req *r;
+
+	if (!peer_request_valid(w, p, e)) {
+		if (p->fast)
+			peer_reject(w, p, e);
+		else
+			peer_close(w, p, WSTAT_DROP_BAD_REQUEST);
+		return;
+	}
+	if (!p->unchoked) {
+		if (p->fast)
+			peer_reject(w, p, e);
+		return;
+	}
+	if (p->q_len == (uint32_t)w->conf->reqq) {
+		peer_close(w, p, WSTAT_DROP_FLOOD);
+		return;
+	}
+	r = &p->q[(p->q_head + p->q_len++) % (uint32_t)w->conf->reqq];
+	*r = (struct block_req){ .piece = e->piece, .begin = e->begin, .length = e->length };
+	wk_count(w, WSTAT_REQUESTS, 1);
+	peer_pump(w, p);
+}
+
+/* Removes a queued request; BEP 6 wants a reject for it with the Fast extension. */
+static void peer_cancel(struct worker *w, struct peer *p, const struct wire_event *e)
+{
+	uint32_t n = (uint32_t)w->conf->reqq;
+
+	for (uint32_t i = 0; i < p->q_len; i++) {
+		struct block_req *r = &p->q[(p->q_head + i) % n];
+
+		if (r->piece != e->piece || r->begin != e->begin || r->length != e->length)
+			continue;
+		for (uint32_t k = i; k + 1 < p->q_len; k++)
+			p->q[(p->q_head + k) % n] = p->q[(p->q_head + k + 1) % n];
+		p->q_len--;
+		if (p->fast)
+			peer_reject(w, p, e);
+		return;
+	}
+}
+
+static void peer_interest(struct worker *w, struct peer *p, bool interested)
+{
+	p->interested = interested;
+	if (interested && !p->unchoked && !p->waiting_slot) {
+		if (!w->conf->unchoke_slots || w->unchoked < (uint32_t)w->conf->unchoke_slots) {
+			peer_unchoke(w, p);
+			peer_pump(w, p);
+		} else {
+			p->waiting_slot = true;
+			wk_queue_push(&w->unchoke_wait, p);
+		}
+	}
+}
+
+static void peer_message(struct worker *w, struct peer *p, const struct wire_event *e)
+{
+	switch (e->id) {
+	case WIRE_INTERESTED:
+		peer_interest(w, p, true);
+		break;
+	case WIRE_NOT_INTERESTED:
+		peer_interest(w, p, false);
+		break;
+	case WIRE_REQUEST:
+		peer_request(w, p, e);
+		break;
+	case WIRE_CANCEL:
+		peer_cancel(w, p, e);
+		break;
+	default: /* choke, unchoke, have, suggest, have_all/none, reject, allowed_fast, port */
+		break;
+	}
+}
+
+static void peer_feed(struct worker *w, struct peer *p, const uint8_t *data, uint32_t len)
+{
+	const uint8_t *ptr = data, *end = data + len;
+	struct wire_event e;
+
+	p->last_rx_ms = tw_now_ms();
+	while (p->state == PEER_OPEN) {
+		switch (wire_decode(&p->dec, &ptr, end, &e)) {
+		case WIRE_EV_NONE:
+			return;
+		case WIRE_EV_MSG:
+			peer_message(w, p, &e);
+			break;
+		case WIRE_EV_BEGIN:
+			if (e.id == WIRE_PIECE) { /* a seeder asked for nothing */
+				log_debug("peer slot %u: unrequested piece message", p->slot);
+				peer_close(w, p, WSTAT_DROP_PROTOCOL);
+			}
+			break;
+		case WIRE_EV_ERROR:
+			log_debug("peer slot %u: %s", p->slot, e.why);
+			peer_close(w, p, WSTAT_DROP_PROTOCOL);
+			break;
+		default: /* keep-alive; payloads we skip (bitfield, extended, unknown) */
+			break;
+		}
+	}
+}
+
+static void peer_arm_recv(struct worker *w, struct peer *p)
+{
+	struct io_uring_sqe *sqe = wk_sqe(w);
+
+	io_uring_prep_recv_multishot(sqe, p->fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = w->rx.bgid;
+	io_uring_sqe_set_data64(sqe, wk_ud(OP_RECV, p));
+	p->recv_armed = true;
+	p->ops++;
+}
+
+void peer_on_recv(struct worker *w, struct peer *p, const struct io_uring_cqe *cqe)
+{
+	uint16_t bid;
+
+	if (!(cqe->flags & IORING_CQE_F_MORE)) {
+		p->recv_armed = false;
+		p->ops--;
+	}
+	if (cqe->res > 0 && bufring_cqe_bid(cqe, &bid)) {
+		if (p->state == PEER_OPEN)
+			peer_feed(w, p, bufring_buf(&w->rx, bid), (uint32_t)cqe->res);
+		bufring_recycle(&w->rx, bid);
+	} else if (cqe->res != -ENOBUFS) {
+		peer_close(w, p, -1); /* EOF or a reset: the peer left */
+	}
+	if (p->state == PEER_OPEN && !p->recv_armed)
+		peer_arm_recv(w, p);
+	peer_op_done(w, p);
+}
+
+/* Handshake, then have_all (Fast, complete) or a bitfield, then BEP 10's handshake. */
+static int peer_intro(struct worker *w, struct peer *p)
+{
+	const struct wk_torrent *t = p->t;
+	size_t have_len = (t->mi.piece_count + 7) / 8, cap = 68 + 5 + have_len + 512, n = 0;
+	struct wire_handshake hs = { .reserved = { 0 } };
+	struct wire_ext_handshake ext = { .client = PEER_CLIENT,
+					  .reqq = (uint32_t)w->conf->reqq,
+					  .upload_only = true };
+	ssize_t e;
+
+	p->intro = malloc(cap);
+	if (!p->intro)
+		return -ENOMEM;
+	hs.reserved[WIRE_RSV_EXT_BYTE] |= WIRE_RSV_EXT_MASK;
+	hs.reserved[WIRE_RSV_FAST_BYTE] |= WIRE_RSV_FAST_MASK;
+	memcpy(hs.info_hash, t->mi.info_hash, sizeof(hs.info_hash));
+	memcpy(hs.peer_id, w->peer_id, sizeof(hs.peer_id));
+	wire_handshake_build(p->intro, &hs);
+	n = WIRE_HANDSHAKE_LEN;
+	if (p->fast && t->complete) {
+		n += wire_put_simple(p->intro + n, WIRE_HAVE_ALL);
+	} else {
+		n += wire_put_bitfield_header(p->intro + n, (uint32_t)have_len);
+		memcpy(p->intro + n, t->have, have_len);
+		n += have_len;
+	}
+	if (p->ext) {
+		e = wire_put_ext_handshake(p->intro + n, cap - n, &ext);
+		if (e < 0)
+			return (int)e;
+		n += (size_t)e;
+	}
+	p->intro_len = (uint32_t)n;
+	return 0;
+}
+
+void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const uint8_t *hs_bytes)
+{
+	struct wire_handshake hs;
+	struct peer *p;
+	uint32_t slot, gen;
+	int one = 1;
+
+	if (!w->n_free || wire_handshake_parse(hs_bytes, &hs) != 0) {
+		wk_count(w, w->n_free ? WSTAT_DROP_PROTOCOL : WSTAT_DROP_TOO_MANY, 1);
+		close(fd);
+		return;
+	}
+	slot = w->free_slots[--w->n_free];
+	p = &w->peers[slot];
+	gen = p->gen;
+	memset(p, 0, sizeof(*p));
+	*p = (struct peer){ .state = PEER_OPEN,
+			    .slot = slot,
+			    .gen = gen,
+			    .fd = fd,
+			    .t = t,
+			    .fast = wire_has_fast(&hs),
+			    .ext = wire_has_extension(&hs) };
+	t->peers++;
+	w->n_open++;
+	__atomic_fetch_add(&w->a->stats->c[WSTAT_PEERS], 1, __ATOMIC_RELAXED);
+	p->q = malloc((size_t)w->conf->reqq * sizeof(*p->q));
+	if (!p->q || peer_intro(w, p) != 0) {
+		log_warnx("out of memory for a peer");
+		peer_close(w, p, WSTAT_DROP_TOO_MANY);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	wire_dec_init(&p->dec, WK_MAX_MSG);
+	p->last_rx_ms = p->last_tx_ms = tw_now_ms();
+	tw_timer_init(&p->timer);
+	tw_add(&w->wheel, &p->timer, WK_TICK_MS);
+	peer_arm_recv(w, p);
+	peer_pump(w, p);
+}
+
+/* Once a second per peer: idle and stuck peers go, quiet ones get a keep-alive. */
+void peer_timer(struct tw_timer *tm, void *arg)
+{
+	struct worker *w = arg;
+	struct peer *p = (struct peer *)((char *)tm - offsetof(struct peer, timer));
+	uint64_t now = tw_now_ms(), idle = (uint64_t)w->conf->idle_timeout * 1000;
+	uint8_t ka[4];
+
+	if (p->state != PEER_OPEN)
+		return;
+	if (now - p->last_rx_ms > idle || (p->out_busy && now - p->last_tx_ms > idle)) {
+		peer_close(w, p, WSTAT_DROP_IDLE);
+		return;
+	}
+	if (!p->out_busy && now - p->last_tx_ms > WK_KEEPALIVE_MS &&
+	    peer_ctl(w, p, ka, wire_put_keepalive(ka)))
+		peer_pump(w, p);
+	tw_add(&w->wheel, &p->timer, WK_TICK_MS);
+}

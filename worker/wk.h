@@ -1,0 +1,181 @@
+/*
+ * wk.h - the worker's insides, shared by worker.c, peer.c and send.c only.
+ *
+ * A peer's life in a worker:
+ *
+ *   PEER message -> OPEN: intro sent (handshake, have_all or bitfield,
+ *                         extended handshake), receiving; requests queue up;
+ *                         unchoked when interested and a slot is free
+ *        | protocol error, bad request (no Fast), flood, idle, EOF, I/O error,
+ *        | torrent removed, worker quitting
+ *        v
+ *   CLOSING: socket shut down, waiting for its operations to complete
+ *        | last completion
+ *        v
+ *   FREE: descriptor closed, slot reusable
+ *
+ * Every operation in the ring names its peer by slot and generation in
+ * user_data, so a completion for a slot that was reused is recognised.
+ * One output operation is in flight per peer at a time (a control send or a
+ * whole batch of blocks), so bytes on the wire never interleave.
+ */
+#ifndef RINGSEED_WK_H
+#define RINGSEED_WK_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "iocore/bufring.h"
+#include "iocore/ring.h"
+#include "iocore/timer.h"
+#include "proto/metainfo.h"
+#include "proto/wire.h"
+#include "worker/worker.h"
+
+#define WK_BATCH_BLOCKS	 8    /* piece messages per batch (one send, one splice) */
+#define WK_BATCHES	 128  /* batches in flight per worker */
+#define WK_MAX_EXTENTS	 64   /* files one block may span */
+#define WK_CTL_MIN	 256  /* control bytes a peer starts with; grows on demand */
+#define WK_RECV_BUFS	 1024 /* provided receive buffers shared by all peers */
+#define WK_RECV_BUF_SIZE 4096
+#define WK_PIPE_SIZE	 (256u << 10) /* splice: holds a whole batch */
+#define WK_TICK_MS	 1000	      /* how often each peer's timer looks at it */
+#define WK_KEEPALIVE_MS	 90000	      /* send a keep-alive after this long without output */
+#define WK_MAX_MSG	 (2u << 20)   /* longest message a peer may send (bitfields) */
+
+enum wk_op {
+	OP_RECV = 1,
+	OP_CTL,	    /* a control send */
+	OP_READ,    /* copy: reading a block's extent */
+	OP_SEND,    /* copy: sending a batch */
+	OP_SPLICE,  /* splice: any op of a batch's chain */
+	OP_CHANNEL, /* the master's channel is readable */
+};
+
+enum peer_state {
+	PEER_FREE,
+	PEER_OPEN,
+	PEER_CLOSING,
+};
+
+struct wk_torrent {
+	uint32_t id;
+	struct metainfo mi;
+	uint8_t *have;
+	bool complete;
+	bool removed; /* freed when its last peer is */
+	int *fds;     /* per file; -1 for empty and pad files */
+	uint32_t peers;
+};
+
+struct block_req {
+	uint32_t piece, begin, length;
+};
+
+struct batch {
+	struct batch *next_free;
+	struct peer *peer;
+	uint8_t *buf;	/* copy: headers and blocks, back to back */
+	uint32_t bytes; /* copy: what to send; splice: what the final splice moves */
+	uint32_t sent;
+	uint32_t payload;
+	uint32_t blocks;
+	uint32_t ops; /* completions still due */
+	uint64_t read_want, read_got;
+	bool failed;
+	int pipe[2]; /* splice: created on first use, -1 before */
+	uint8_t hdr[WK_BATCH_BLOCKS][13];
+};
+
+struct peer {
+	enum peer_state state;
+	uint32_t slot, gen;
+	int fd;
+	struct wk_torrent *t;
+	struct wire_dec dec;
+	bool fast, ext;
+	bool interested, unchoked, waiting_slot;
+	bool recv_armed;
+	bool out_busy;	     /* a control send or a batch is in flight */
+	bool waiting_batch;  /* in the worker's queue for a free batch */
+	uint32_t ops;	     /* completions still due */
+	struct block_req *q; /* ring of conf->reqq requests */
+	uint32_t q_head, q_len;
+	struct batch *batch;
+	uint8_t *intro; /* first output: handshake, bitfield, extended handshake */
+	uint32_t intro_len;
+	uint8_t *ctl; /* control messages waiting; grows to hold reqq rejects */
+	uint32_t ctl_len, ctl_cap, ctl_inflight;
+	uint8_t *ctl_old; /* the buffer a send in flight still reads, after a grow */
+	struct tw_timer timer;
+	uint64_t last_rx_ms, last_tx_ms;
+	struct peer *next_wait; /* unchoke or batch queue */
+	uint64_t torrent_slot;	/* index into stats->torrent_up */
+};
+
+struct wk_queue {
+	struct peer *head, *tail;
+};
+
+struct worker {
+	const struct worker_args *a;
+	const struct conf *conf;
+	struct io_uring ring;
+	struct ring_features feat;
+	struct bufring rx;
+	struct tw_wheel wheel;
+	struct peer *peers;   /* conf->max_peers slots */
+	uint32_t *free_slots; /* stack of free slot numbers */
+	uint32_t n_free;
+	uint32_t n_open; /* OPEN or CLOSING */
+	struct wk_torrent **tt;
+	uint32_t n_tt;
+	struct batch batches[WK_BATCHES];
+	struct batch *free_batches;
+	struct wk_queue batch_wait;   /* peers with requests, waiting for a batch */
+	struct wk_queue unchoke_wait; /* interested peers, waiting for a slot */
+	uint32_t unchoked;
+	uint8_t *batch_mem;
+	bool quitting;
+	uint64_t quit_deadline_ms;
+	bool channel_armed;
+	bool channel_gone;
+	uint8_t peer_id[20];
+};
+
+/* user_data: op (8 bits) | generation (24 bits) | slot (32 bits) */
+static inline uint64_t wk_ud(enum wk_op op, const struct peer *p)
+{
+	return ((uint64_t)op << 56) | ((uint64_t)(p->gen & 0xffffff) << 32) | p->slot;
+}
+
+static inline void wk_count(struct worker *w, enum wstat k, uint64_t n)
+{
+	__atomic_fetch_add(&w->a->stats->c[k], n, __ATOMIC_RELAXED);
+}
+
+/* worker.c */
+struct io_uring_sqe *wk_sqe(struct worker *w);
+void wk_queue_push(struct wk_queue *q, struct peer *p);
+struct peer *wk_queue_pop(struct wk_queue *q);
+void wk_queue_remove(struct wk_queue *q, struct peer *p);
+void wk_torrent_put(struct worker *w, struct wk_torrent *t);
+
+/* peer.c */
+void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const uint8_t *hs);
+void peer_on_recv(struct worker *w, struct peer *p, const struct io_uring_cqe *cqe);
+void peer_on_ctl(struct worker *w, struct peer *p, int res);
+void peer_close(struct worker *w, struct peer *p, int stat);
+void peer_op_done(struct worker *w, struct peer *p);
+void peer_pump(struct worker *w, struct peer *p);
+void peer_timer(struct tw_timer *t, void *arg);
+
+/* send.c */
+int batch_init(struct worker *w);
+void batch_fini(struct worker *w);
+bool batch_start(struct worker *w, struct peer *p);
+void batch_on_cqe(struct worker *w, struct peer *p, enum wk_op op, int res);
+void batch_release(struct worker *w, struct peer *p);
+
+#endif

@@ -1,0 +1,431 @@
+/*
+ * worker.c - a worker process: its ring, its loop, its torrents, its channel.
+ *
+ * The loop is liburing's: one submit-and-wait (bounded by the next timer),
+ * walk every completion, advance once, one dispatch switch. Messages from the
+ * master are rare and small: a multishot poll says the channel is readable
+ * and the worker drains it with recvmsg().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "iocore/log.h"
+#include "worker/wk.h"
+
+#define WK_RING_ENTRIES	 4096
+#define WK_QUIT_MS	 3000 /* blocks in flight get this long on QUIT */
+#define WK_CHANNEL_BATCH 64
+
+struct io_uring_sqe *wk_sqe(struct worker *w)
+{
+	uint64_t full = 0;
+	struct io_uring_sqe *sqe = ring_get_sqe(&w->ring, &full);
+
+	if (full)
+		wk_count(w, WSTAT_SQ_FULL, full);
+	if (!sqe) {
+		/* ring_get_sqe submitted and still found no room: cannot go on safely. */
+		log_alert("io_uring: no submission queue entry after submitting");
+		_exit(3);
+	}
+	return sqe;
+}
+
+void wk_queue_push(struct wk_queue *q, struct peer *p)
+{
+	p->next_wait = NULL;
+	if (q->tail)
+		q->tail->next_wait = p;
+	else
+		q->head = p;
+	q->tail = p;
+}
+
+struct peer *wk_queue_pop(struct wk_queue *q)
+{
+	struct peer *p = q->head;
+
+	if (p) {
+		q->head = p->next_wait;
+		if (!q->head)
+			q->tail = NULL;
+		p->next_wait = NULL;
+	}
+	return p;
+}
+
+void wk_queue_remove(struct wk_queue *q, struct peer *p)
+{
+	struct peer **pp = &q->head, *prev = NULL;
+
+	while (*pp && *pp != p) {
+		prev = *pp;
+		pp = &(*pp)->next_wait;
+	}
+	if (!*pp)
+		return;
+	*pp = p->next_wait;
+	if (q->tail == p)
+		q->tail = prev;
+	p->next_wait = NULL;
+}
+
+static struct wk_torrent *wk_torrent_find(struct worker *w, uint32_t id)
+{
+	for (uint32_t i = 0; i < w->n_tt; i++)
+		if (w->tt[i]->id == id && !w->tt[i]->removed)
+			return w->tt[i];
+	return NULL;
+}
+
+static void wk_torrent_free(struct worker *w, struct wk_torrent *t)
+{
+	for (uint32_t i = 0; i < w->n_tt; i++) {
+		if (w->tt[i] == t) {
+			w->tt[i] = w->tt[--w->n_tt];
+			break;
+		}
+	}
+	for (uint32_t i = 0; t->fds && i < t->mi.file_count; i++)
+		if (t->fds[i] >= 0)
+			close(t->fds[i]);
+	free(t->fds);
+	free(t->have);
+	mi_free(&t->mi);
+	free(t);
+}
+
+/* A peer let go of t: a removed torrent goes when its last peer does. */
+void wk_torrent_put(struct worker *w, struct wk_torrent *t)
+{
+	if (--t->peers == 0 && t->removed)
+		wk_torrent_free(w, t);
+}
+
+/* Opens every file of t read-only; an empty or pad file needs no descriptor. */
+static int wk_torrent_open(struct worker *w, struct wk_torrent *t)
+{
+	char path[MI_MAX_PATH + MI_MAX_COMPONENT + 2];
+	struct stat st;
+
+	t->fds = malloc(t->mi.file_count * sizeof(*t->fds));
+	if (!t->fds)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->mi.file_count; i++)
+		t->fds[i] = -1;
+	for (uint32_t i = 0; i < t->mi.file_count; i++) {
+		const struct mi_file *f = &t->mi.files[i];
+
+		if (f->pad || f->length == 0)
+			continue;
+		if (t->mi.multi_file)
+			snprintf(path, sizeof(path), "%s/%s", t->mi.name, f->path);
+		else
+			snprintf(path, sizeof(path), "%s", t->mi.name);
+		t->fds[i] = openat(w->a->data_dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (t->fds[i] < 0 || fstat(t->fds[i], &st) != 0 ||
+		    (uint64_t)st.st_size != f->length) {
+			log_warnx("torrent %s: %s: missing or changed; not served by this worker",
+				  t->mi.name, path);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+static void wk_add_torrent(struct worker *w, const struct wmsg *msg, int fd)
+{
+	struct wk_torrent *t = calloc(1, sizeof(*t));
+	size_t len = (size_t)msg->torrent_len + msg->have_len;
+	uint8_t *buf = malloc(len ? len : 1);
+	struct wk_torrent **tt = realloc(w->tt, (w->n_tt + 1) * sizeof(*tt));
+	struct mi_err err;
+
+	if (tt)
+		w->tt = tt;
+	if (!t || !buf || !tt || pread(fd, buf, len, 0) != (ssize_t)len ||
+	    mi_parse(buf, msg->torrent_len, &t->mi, &err) != 0 ||
+	    msg->have_len != (t->mi.piece_count + 7) / 8 || !(t->have = malloc(msg->have_len))) {
+		log_errx("torrent %u: the master's description did not load", msg->torrent);
+		goto fail;
+	}
+	memcpy(t->have, buf + msg->torrent_len, msg->have_len);
+	t->id = msg->torrent;
+	t->complete = true;
+	for (uint32_t i = 0; i < t->mi.piece_count && t->complete; i++)
+		t->complete = t->have[i / 8] & (0x80u >> (i % 8));
+	if (wk_torrent_open(w, t) != 0)
+		goto fail;
+	w->tt[w->n_tt++] = t;
+	free(buf);
+	return;
+fail:
+	if (t && t->fds) {
+		for (uint32_t i = 0; i < t->mi.file_count; i++)
+			if (t->fds[i] >= 0)
+				close(t->fds[i]);
+	}
+	if (t) {
+		free(t->fds);
+		free(t->have);
+		mi_free(&t->mi);
+	}
+	free(t);
+	free(buf);
+}
+
+static void wk_remove_torrent(struct worker *w, uint32_t id)
+{
+	struct wk_torrent *t = wk_torrent_find(w, id);
+
+	if (!t)
+		return;
+	t->removed = true;
+	for (uint32_t i = 0; i < (uint32_t)w->a->conf->max_peers; i++)
+		if (w->peers[i].state == PEER_OPEN && w->peers[i].t == t)
+			peer_close(w, &w->peers[i], -1);
+	if (t->peers == 0)
+		wk_torrent_free(w, t);
+}
+
+static void wk_begin_quit(struct worker *w)
+{
+	if (w->quitting)
+		return;
+	w->quitting = true;
+	w->quit_deadline_ms = tw_now_ms() + WK_QUIT_MS;
+}
+
+static void wk_message(struct worker *w, const struct wmsg *msg, int fd)
+{
+	struct wk_torrent *t;
+
+	switch (msg->type) {
+	case WMSG_ADD_TORRENT:
+		if (fd >= 0)
+			wk_add_torrent(w, msg, fd);
+		break;
+	case WMSG_REMOVE_TORRENT:
+		wk_remove_torrent(w, msg->torrent);
+		break;
+	case WMSG_PEER:
+		wk_count(w, WSTAT_HANDSHAKES, 1);
+		t = wk_torrent_find(w, msg->torrent);
+		if (fd < 0)
+			break;
+		if (!t || w->quitting) {
+			close(fd);
+			break;
+		}
+		peer_admit(w, fd, t, msg->handshake);
+		return; /* the peer owns fd now */
+	case WMSG_QUIT:
+		wk_begin_quit(w);
+		break;
+	default:
+		log_warnx("channel: unknown message type %u", msg->type);
+		break;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Drains the channel; EOF means the master is gone. */
+static void wk_channel_read(struct worker *w)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct wmsg msg;
+
+	for (int i = 0; i < WK_CHANNEL_BATCH; i++) {
+		struct iovec iov = { .iov_base = &msg, .iov_len = sizeof(msg) };
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = u.buf,
+				     .msg_controllen = sizeof(u.buf) };
+		struct cmsghdr *c;
+		ssize_t n = recvmsg(w->a->channel, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		int fd = -1;
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			w->channel_gone = true;
+			wk_begin_quit(w);
+			return;
+		}
+		c = CMSG_FIRSTHDR(&mh);
+		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+		if (n != (ssize_t)sizeof(msg)) {
+			log_warnx("channel: a message of %zd bytes", n);
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		wk_message(w, &msg, fd);
+	}
+}
+
+static void wk_arm_channel(struct worker *w)
+{
+	struct io_uring_sqe *sqe = wk_sqe(w);
+
+	io_uring_prep_poll_multishot(sqe, w->a->channel, POLLIN);
+	io_uring_sqe_set_data64(sqe, (uint64_t)OP_CHANNEL << 56);
+	w->channel_armed = true;
+}
+
+static void wk_dispatch(struct worker *w, const struct io_uring_cqe *cqe)
+{
+	enum wk_op op = (enum wk_op)(cqe->user_data >> 56);
+	uint32_t slot = (uint32_t)cqe->user_data;
+	uint32_t gen = (uint32_t)(cqe->user_data >> 32) & 0xffffff;
+	struct peer *p;
+	uint16_t bid;
+
+	if (op == OP_CHANNEL) {
+		if (!(cqe->flags & IORING_CQE_F_MORE))
+			w->channel_armed = false;
+		wk_channel_read(w);
+		return;
+	}
+	p = slot < (uint32_t)w->conf->max_peers ? &w->peers[slot] : NULL;
+	if (!p || p->state == PEER_FREE || (p->gen & 0xffffff) != gen) {
+		/* A slot is freed only when its last completion is in: cannot happen. */
+		log_alert("completion for a free peer slot %u (op %d)", slot, op);
+		if (bufring_cqe_bid(cqe, &bid))
+			bufring_recycle(&w->rx, bid);
+		return;
+	}
+	switch (op) {
+	case OP_RECV:
+		peer_on_recv(w, p, cqe);
+		break;
+	case OP_CTL:
+		peer_on_ctl(w, p, cqe->res);
+		break;
+	case OP_READ:
+	case OP_SEND:
+	case OP_SPLICE:
+		batch_on_cqe(w, p, op, cqe->res);
+		break;
+	default:
+		log_alert("completion with unknown op %d", op);
+		break;
+	}
+}
+
+/* On QUIT: peers with nothing in flight go now, the rest after their batch. */
+static void wk_quit_sweep(struct worker *w, uint64_t now)
+{
+	bool late = now >= w->quit_deadline_ms;
+
+	for (uint32_t i = 0; i < (uint32_t)w->conf->max_peers && w->n_open; i++) {
+		struct peer *p = &w->peers[i];
+
+		if (p->state == PEER_OPEN && (late || !p->out_busy))
+			peer_close(w, p, -1);
+	}
+}
+
+static void wk_loop(struct worker *w)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, count;
+
+	while (!(w->quitting && w->n_open == 0)) {
+		uint64_t now = tw_now_ms();
+		uint64_t wait = tw_next_ms(&w->wheel, now);
+		struct __kernel_timespec ts;
+		int rc;
+
+		if (wait > (w->quitting ? 50 : 1000))
+			wait = w->quitting ? 50 : 1000;
+		ts.tv_sec = (long long)(wait / 1000);
+		ts.tv_nsec = (long long)(wait % 1000) * 1000000;
+		rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+		if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
+			log_errx("io_uring_submit_and_wait_timeout: %s", strerror(-rc));
+			break;
+		}
+		count = 0;
+		io_uring_for_each_cqe(&w->ring, head, cqe)
+		{
+			wk_dispatch(w, cqe);
+			count++;
+		}
+		io_uring_cq_advance(&w->ring, count);
+		now = tw_now_ms();
+		tw_advance(&w->wheel, now, peer_timer, w);
+		if (!w->channel_armed && !w->channel_gone)
+			wk_arm_channel(w);
+		if (w->quitting)
+			wk_quit_sweep(w, now);
+	}
+}
+
+static int wk_setup(struct worker *w)
+{
+	unsigned iowq[2] = { 8, 64 }; /* bounded (files), unbounded (sockets, pipes) */
+	char err[256], feat[256];
+	int rc;
+
+	rc = ring_init(&w->ring, WK_RING_ENTRIES, &w->feat, err, sizeof(err));
+	if (rc) {
+		log_errx("%s", err);
+		return rc;
+	}
+	ring_describe(&w->feat, feat, sizeof(feat));
+	log_debug("%s", feat);
+	io_uring_register_iowq_max_workers(&w->ring, iowq);
+	rc = bufring_setup(&w->ring, &w->rx, 0, WK_RECV_BUFS, WK_RECV_BUF_SIZE);
+	if (rc) {
+		log_errx("io_uring provided buffer ring: %s", strerror(-rc));
+		return rc;
+	}
+	w->peers = calloc((size_t)w->conf->max_peers, sizeof(*w->peers));
+	w->free_slots = malloc((size_t)w->conf->max_peers * sizeof(*w->free_slots));
+	if (!w->peers || !w->free_slots || batch_init(w) != 0) {
+		log_errx("out of memory for %d peers", w->conf->max_peers);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < (uint32_t)w->conf->max_peers; i++)
+		w->free_slots[w->n_free++] = (uint32_t)w->conf->max_peers - 1 - i;
+	tw_init(&w->wheel, 100, tw_now_ms());
+	memcpy(w->peer_id, "-RS0100-", 8);
+	for (int i = 8; i < 20; i++)
+		w->peer_id[i] = (uint8_t)('0' + (unsigned)random() % 10);
+	return 0;
+}
+
+int worker_main(const struct worker_args *a)
+{
+	static struct worker w;
+	int rc;
+
+	w.a = a;
+	w.conf = a->conf;
+	srandom((unsigned)getpid() ^ (unsigned)tw_now_ms());
+	__atomic_store_n(&a->stats->c[WSTAT_PEERS], 0, __ATOMIC_RELAXED);
+	rc = wk_setup(&w);
+	if (rc)
+		return 1;
+	wk_arm_channel(&w);
+	wk_loop(&w);
+	for (uint32_t i = 0; i < w.n_tt;)
+		wk_torrent_free(&w, w.tt[i]);
+	batch_fini(&w);
+	bufring_free(&w.ring, &w.rx);
+	io_uring_queue_exit(&w.ring);
+	return 0;
+}
