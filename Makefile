@@ -98,10 +98,31 @@ check-deps:
 deps:
 	tests/install-deps.sh
 
+# make run: a demo release (64 MiB of random data in two files), its .torrent,
+# and the seeder serving it in the foreground on 0.0.0.0:6881. Everything
+# lives under build/demo; it is made once and reused.
+DEMO := $(CURDIR)/build/demo
 run: $(BINDIR)/ringseed
-	@echo "ringseed: 'make run' arrives with the seeding issue; try: $(BINDIR)/ringseed --help"
+	@mkdir -p $(DEMO)/data/ringseed-demo $(DEMO)/torrents $(DEMO)/state
+	@test -f $(DEMO)/data/ringseed-demo/release.bin || \
+		head -c 64M /dev/urandom > $(DEMO)/data/ringseed-demo/release.bin
+	@test -f $(DEMO)/data/ringseed-demo/README.txt || \
+		echo "ringseed demo release" > $(DEMO)/data/ringseed-demo/README.txt
+	@test -f $(DEMO)/torrents/ringseed-demo.torrent || \
+		$(BINDIR)/ringseed create -q $(DEMO)/data/ringseed-demo \
+			-o $(DEMO)/torrents/ringseed-demo.torrent
+	@echo
+	@echo "Seeding $(DEMO)/torrents/ringseed-demo.torrent on 0.0.0.0:6881 (Ctrl-C stops)."
+	@echo "Download it from another shell with python3-libtorrent:"
+	@echo "  /usr/bin/python3 -c 'import libtorrent as lt,time; s=lt.session(); \\"
+	@echo "    h=s.add_torrent({\"ti\":lt.torrent_info(\"$(DEMO)/torrents/ringseed-demo.torrent\"),\"save_path\":\"/tmp/dl\"}); \\"
+	@echo "    h.connect_peer((\"127.0.0.1\",6881)); [time.sleep(1) for _ in iter(lambda: h.status().is_seeding, True)]; print(\"done\")'"
+	@echo
+	$(BINDIR)/ringseed serve --listen 0.0.0.0:6881 --torrents $(DEMO)/torrents \
+		--data $(DEMO)/data --state $(DEMO)/state
 
 clean:
 	rm -rf build bin
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
