@@ -1,0 +1,301 @@
+# serve.sh - what the `ringseed serve` end-to-end scripts (tests/e2e/serve_*.sh)
+# share; source it after tests/lib/e2e.sh, do not run it.
+#
+#   serve_need                      skip (exit 77) unless python3-libtorrent is
+#                                   there and $RINGSEED has a serve command
+#   free_port                       prints a free TCP port on 127.0.0.1
+#   wait_until SECONDS CMD...       polls CMD every 0.1 s; status 0 once it
+#                                   succeeds, 1 if SECONDS pass first
+#   pid_alive PID                   PID exists and is not a zombie
+#
+#   serve_init DIR                  DIR/{data,torrents,state} and DIR/ringseed.conf
+#                                   (2 workers, 127.0.0.1:1 as its listen line,
+#                                   overridden by serve_start's --listen); the
+#                                   instance is described by $S_DIR
+#   serve_conf_add LINE...          appends lines to DIR/ringseed.conf
+#   serve_add_file NAME SIZE        content file DATA/NAME, pseudo-random, and
+#                                   its torrent TORRENTS/NAME.torrent (-l $S_PL)
+#   serve_add_tree NAME             the test tree as DATA/NAME, and its torrent
+#   serve_torrent SRC NAME [ARGS]   TORRENTS/NAME.torrent made from SRC by
+#                                   `ringseed create` (ARGS: more create options)
+#   serve_hash NAME                 info-hash of TORRENTS/NAME.torrent
+#   serve_settle                    waits out the racy-timestamp window (2 s,
+#                                   VERIFY_RACY_SECONDS in master/verify.h): content
+#                                   written less than 2 s before a check is hashed
+#                                   again by the next start, by design
+#
+#   serve_start [ARGS...]           runs `ringseed serve -c CONF --listen
+#                                   127.0.0.1:$S_PORT ARGS` in the background
+#                                   (stderr to a new $S_LOG), waits for `ready:`
+#                                   ($S_READY_TIMEOUT s, default 60); sets $S_PID
+#                                   and $S_WORKERS. $S_PORT is picked once per
+#                                   instance, so a restart keeps the port.
+#   serve_stop [SECONDS]            SIGTERM, then: exit 0 within SECONDS (default
+#                                   5), last line `bye`, no worker left; fails
+#                                   (and SIGKILLs) otherwise
+#   serve_kill                      SIGKILL the master and its workers (cleanup)
+#   serve_logs_clean                no sanitizer report in any log of the instance
+#   serve_stat KEY                  last `stats:` value of KEY in $S_LOG (empty if none)
+#   serve_wait_stat KEY MIN SECONDS waits until KEY >= MIN; status 1 on timeout
+#   serve_wait_log REGEX SECONDS    waits for a line of $S_LOG matching REGEX
+#   serve_workers                   the master's children (worker pids), one a line
+#
+#   tree_cmp SRC DST [--skip-empty] every regular file under SRC (or SRC itself)
+#                                   is byte-identical in DST, and DST has no
+#                                   other file; 0-byte files skipped on request
+#   show_tail FILE [N]              the last N (default 30) lines of FILE, indented
+#
+# Every instance started is killed by the EXIT trap if still running; the work
+# directory is removed then, unless SERVE_KEEP is set (for a look at the logs).
+
+PY=/usr/bin/python3
+SERVE_E2E=$TOP/tests/e2e
+LT=$SERVE_E2E/serve_lt.py
+S_PL=${S_PL:-32K}
+S_READY_TIMEOUT=${S_READY_TIMEOUT:-60}
+serve_all_pids=()
+serve_bg_pids=()
+
+serve_cleanup() {
+	local p
+	for p in "${serve_bg_pids[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	for p in "${serve_all_pids[@]}"; do
+		pkill -KILL -P "$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+	done
+	if [ -n "${SERVE_KEEP:-}" ]; then
+		echo "kept: $work"
+	else
+		rm -rf "$work"
+	fi
+}
+trap serve_cleanup EXIT
+
+# bg CMD...: runs CMD in the background, killed at exit; sets $BG_PID
+bg() {
+	"$@" &
+	BG_PID=$!
+	serve_bg_pids+=("$BG_PID")
+}
+
+serve_need() {
+	if ! "$PY" -c 'import libtorrent' 2>/dev/null; then
+		echo "skip: $PY cannot import libtorrent (python3-libtorrent not installed)"
+		exit 77
+	fi
+	if ! "$RINGSEED" serve --help >/dev/null 2>&1; then
+		echo "skip: $RINGSEED has no working 'serve --help' (ringseed serve not built yet)"
+		exit 77
+	fi
+}
+
+free_port() {
+	"$PY" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+wait_until() {
+	local secs=$1 i n
+	shift
+	n=$((secs * 10))
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
+pid_alive() {
+	[ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* (.*) [ZX] ' "/proc/$1/stat" 2>/dev/null
+}
+
+show_tail() {
+	tail -n "${2:-30}" "$1" | sed -e 's/^/    | /'
+}
+
+serve_init() {
+	S_DIR=$1
+	S_PORT=
+	S_N=0
+	S_LOG=
+	S_PID=
+	mkdir -p "$S_DIR/data" "$S_DIR/torrents" "$S_DIR/state"
+	cat >"$S_DIR/ringseed.conf" <<EOF
+[core]
+workers = 2
+log_level = info
+
+[net]
+listen = 127.0.0.1:1
+
+[paths]
+data_dir = $S_DIR/data
+torrents_dir = $S_DIR/torrents
+state_dir = $S_DIR/state
+EOF
+}
+
+serve_conf_add() {
+	printf '%s\n' "$@" >>"$S_DIR/ringseed.conf"
+}
+
+serve_torrent() {
+	local src=$1 name=$2
+	shift 2
+	if ! "$RINGSEED" create "$src" -q -l "$S_PL" -o "$S_DIR/torrents/$name.torrent" "$@" \
+		>"$S_DIR/create-$name.out" 2>&1; then
+		fail "ringseed create $src failed"
+		show "$S_DIR/create-$name.out"
+		return 1
+	fi
+}
+
+serve_add_file() {
+	"$PY" "$LT" mkfile "$S_DIR/data/$1" "$2" "$1" && serve_torrent "$S_DIR/data/$1" "$1"
+}
+
+serve_add_tree() {
+	"$PY" "$LT" mktree "$S_DIR/data/$1" "$1" && serve_torrent "$S_DIR/data/$1" "$1"
+}
+
+serve_hash() {
+	"$PY" "$LT" hash "$S_DIR/torrents/$1.torrent"
+}
+
+serve_settle() {
+	sleep 2.2
+}
+
+serve_start() {
+	[ -n "$S_PORT" ] || S_PORT=$(free_port)
+	S_N=$((S_N + 1))
+	S_LOG=$S_DIR/serve.$S_N.log
+	: >"$S_LOG"
+	# a background job of a script starts with SIGINT ignored: undo that, as
+	# for ringseed run from a terminal
+	env --default-signal=INT "$RINGSEED" serve -c "$S_DIR/ringseed.conf" \
+		--listen "127.0.0.1:$S_PORT" "$@" 2>"$S_LOG" &
+	S_PID=$!
+	serve_all_pids+=("$S_PID")
+	local i
+	for ((i = 0; i < S_READY_TIMEOUT * 10; i++)); do
+		grep -q ' ready: ' "$S_LOG" && break
+		if ! pid_alive "$S_PID"; then
+			wait "$S_PID"
+			fail "ringseed serve $* exited ($?) before 'ready:'"
+			show_tail "$S_LOG"
+			return 1
+		fi
+		sleep 0.1
+	done
+	if ! grep -q ' ready: ' "$S_LOG"; then
+		fail "ringseed serve $*: no 'ready:' line within $S_READY_TIMEOUT s"
+		show_tail "$S_LOG"
+		return 1
+	fi
+	grep -q " listening on 127.0.0.1:$S_PORT\$" "$S_LOG" ||
+		fail "ringseed serve: no 'listening on 127.0.0.1:$S_PORT' line before ready"
+	S_WORKERS=$(serve_workers | tr '\n' ' ')
+	echo "serve: pid $S_PID, workers $S_WORKERS, port $S_PORT: $(grep -m1 ' ready: ' "$S_LOG" | sed 's/.*: ready:/ready:/')"
+	return 0
+}
+
+serve_workers() {
+	pgrep -P "$S_PID"
+}
+
+serve_stop() {
+	local secs=${1:-5} workers rc i p
+	workers=$(serve_workers)
+	kill -TERM "$S_PID" 2>/dev/null
+	for ((i = 0; i < secs * 10; i++)); do
+		pid_alive "$S_PID" || break
+		sleep 0.1
+	done
+	if pid_alive "$S_PID"; then
+		fail "ringseed serve (pid $S_PID) still running $secs s after SIGTERM"
+		show_tail "$S_LOG" 15
+		serve_kill
+		return 1
+	fi
+	wait "$S_PID"
+	rc=$?
+	[ $rc -eq 0 ] || { fail "ringseed serve exited $rc after SIGTERM, want 0"; show_tail "$S_LOG" 15; }
+	[ "$(tail -n 1 "$S_LOG" | sed 's/.*: //')" = bye ] ||
+		{ fail "the last log line after SIGTERM is not 'bye'"; show_tail "$S_LOG" 5; }
+	for p in $workers; do
+		if pid_alive "$p"; then
+			fail "worker $p still running after the master exited"
+			kill -KILL "$p" 2>/dev/null
+			rc=1
+		fi
+	done
+	[ $rc -eq 0 ]
+}
+
+serve_kill() {
+	pkill -KILL -P "$S_PID" 2>/dev/null
+	kill -KILL "$S_PID" 2>/dev/null
+	wait "$S_PID" 2>/dev/null
+}
+
+serve_logs_clean() {
+	local f ok=0
+	for f in "$S_DIR"/serve.*.log; do
+		if ! sanitizer_clean "$f"; then
+			fail "sanitizer report or crash in $f"
+			grep -m 5 -E -A 12 'AddressSanitizer|LeakSanitizer|runtime error|Segmentation fault' "$f" |
+				sed -e 's/^/    | /'
+			ok=1
+		fi
+	done
+	return $ok
+}
+
+serve_stat() {
+	grep ' stats: ' "$S_LOG" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$1=\([0-9]*\)\$/\1/p"
+}
+
+serve_stat_ge() {
+	local v
+	v=$(serve_stat "$1")
+	[ -n "$v" ] && [ "$v" -ge "$2" ]
+}
+
+serve_wait_stat() {
+	wait_until "$3" serve_stat_ge "$1" "$2"
+}
+
+serve_wait_log() {
+	wait_until "$2" grep -qE -- "$1" "$S_LOG"
+}
+
+tree_cmp() {
+	local src=$1 dst=$2 skip=${3:-} f bad=0 n=0
+	if [ -f "$src" ]; then
+		cmp -- "$src" "$dst" >/dev/null 2>&1 || { echo "$dst differs from $src"; return 1; }
+		return 0
+	fi
+	while IFS= read -r -d '' f; do
+		if [ "$skip" = --skip-empty ] && [ ! -s "$src/$f" ]; then
+			continue
+		fi
+		n=$((n + 1))
+		if [ ! -f "$dst/$f" ]; then
+			echo "missing: $dst/$f"
+			bad=1
+		elif ! cmp -- "$src/$f" "$dst/$f" >/dev/null 2>&1; then
+			echo "differs: $dst/$f ($(cmp -- "$src/$f" "$dst/$f" 2>&1 | head -c 200))"
+			bad=1
+		fi
+	done < <(cd "$src" && find -L . -type f -printf '%P\0')
+	while IFS= read -r -d '' f; do
+		[ -e "$src/$f" ] || { echo "extra file: $dst/$f"; bad=1; }
+	done < <(cd "$dst" 2>/dev/null && find . -type f -printf '%P\0')
+	[ $n -gt 0 ] || { echo "no file compared under $src"; bad=1; }
+	return $bad
+}
