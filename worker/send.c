@@ -156,7 +156,7 @@ static void batch_fill_copy(struct worker *w, struct peer *p)
 			}
 			off += ext[i].length;
 		}
-		b->blocks++;
+		b->blen[b->blocks++] = r.length;
 		b->payload += r.length;
 	}
 	b->bytes = off;
@@ -235,7 +235,7 @@ static void batch_fill_splice(struct worker *w, struct peer *p)
 			batch_splice_extent(w, p, &ext[i]);
 		b->bytes += 13 + r.length;
 		b->payload += r.length;
-		b->blocks++;
+		b->blen[b->blocks++] = r.length;
 	}
 	sqe = batch_sqe(w, p, OP_SEND); /* OP_SEND marks the chain's last link */
 	io_uring_prep_splice(sqe, b->pipe[0], -1, p->fd, -1, b->bytes, 0);
@@ -281,18 +281,34 @@ bool batch_start(struct worker *w, struct peer *p)
 	return true;
 }
 
+/* Counts the piece messages that left whole, also from a batch that failed later. */
+static void batch_count_sent(struct worker *w, struct peer *p)
+{
+	struct batch *b = p->batch;
+	uint64_t at = 0, payload = 0;
+	uint32_t blocks = 0;
+
+	while (blocks < b->blocks && at + 13 + b->blen[blocks] <= b->sent) {
+		at += 13 + b->blen[blocks];
+		payload += b->blen[blocks++];
+	}
+	if (!blocks)
+		return;
+	wk_count(w, WSTAT_BLOCKS, blocks);
+	wk_count(w, WSTAT_UP_BYTES, payload);
+	__atomic_fetch_add(&w->a->stats->torrent_up[p->t->id % w->a->max_torrents], payload,
+			   __ATOMIC_RELAXED);
+}
+
 static void batch_done(struct worker *w, struct peer *p)
 {
 	struct batch *b = p->batch;
 
+	batch_count_sent(w, p);
 	if (b->failed || p->state != PEER_OPEN) {
 		b->failed = true;
 		peer_close(w, p, p->state == PEER_OPEN ? WSTAT_DROP_IO : -1);
 	} else {
-		wk_count(w, WSTAT_BLOCKS, b->blocks);
-		wk_count(w, WSTAT_UP_BYTES, b->payload);
-		__atomic_fetch_add(&w->a->stats->torrent_up[p->t->id % w->a->max_torrents],
-				   b->payload, __ATOMIC_RELAXED);
 		p->last_tx_ms = tw_now_ms();
 	}
 	batch_release(w, p);

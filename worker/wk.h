@@ -86,6 +86,7 @@ struct batch {
 	bool failed;
 	int pipe[2]; /* splice: created on first use, -1 before */
 	uint8_t hdr[WK_BATCH_BLOCKS][13];
+	uint32_t blen[WK_BATCH_BLOCKS]; /* each block's length, to count what was sent */
 };
 
 struct peer {
