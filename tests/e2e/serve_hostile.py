@@ -3,8 +3,12 @@
 serve tests): raw BitTorrent wire protocol over TCP, stdlib + libtorrent (only
 to read the .torrent).
 
-    serve_hostile.py CASE --peer IP:PORT --torrent T [--content FILE]
-                     [--bind IP] [--max-request N] [--count N] [--wait S]
+    serve_hostile.py CASE --peer IP:PORT --torrent T [--content PATH]
+                     [--bind IP] [--max-request N] [--max-peers N] [--count N]
+                     [--wait S] [--missing N,..] [--hash HEX] [--no-fast] [--no-ext]
+
+--content is the torrent's content as the seeder has it (the file, or the
+directory for a multi-file torrent): blocks received are checked against it.
 
 Each CASE prints what the peer saw, one line, and exits 0 if that is what the
 spec asks of the seeder, 1 otherwise (with the reason):
@@ -15,23 +19,23 @@ spec asks of the seeder, 1 otherwise (with the reason):
                handshake (id 20/0), and unchoke after interested. Then one
                valid block of each of the first, --missing and last pieces
                is served or rejected as the bitfield says, data checked
-               against --content (a file, or the directory for a multi-file
-               torrent). Without --fast: a bitfield (spare bits clear), no
-               HAVE_ALL; with --no-ext no id 20 message.
+               against --content. With --no-fast: a full bitfield (spare bits
+               clear), no HAVE_ALL; with --no-ext: no id 20 message.
   garbage      68 bytes that are not a handshake: EOF, nothing received
   unknown-hash a valid handshake for an info-hash the seeder does not serve
                (random, or --hash HEX): EOF, nothing received
   bad-requests with Fast: on one connection, a request past the end of a
                piece, past the end of the torrent (index = number of pieces),
-               past the end of the short last piece, of length 0 and of
-               length --max-request + 1 each get a reject_request for exactly
+               past the end of the short last piece, of length 0, of length
+               --max-request + 1 and beginning at the piece's end each get a
+               reject_request for exactly
                that request; the connection stays up and then serves a valid
                block with the right bytes
   reject-burst with Fast: --count N requests longer than --max-request in one
                packet get N reject_request, in order, each for exactly its
                request (nothing else, no garbage), then a valid block
   bad-requests-nofast
-               the same five, each on its own connection without the Fast
+               the same six, each on its own connection without the Fast
                bit: each ends with EOF and no piece for it
   big-length   a message length prefix of 2 GB after the handshake: EOF
   flood        --count N valid requests (N > reqq) at once on a connection

@@ -150,7 +150,7 @@ class Leech:
         p.ti = self.ti
         p.save_path = save
         p.flags &= ~lt.torrent_flags.auto_managed
-        p.flags |= lt.torrent_flags.paused     # resumed by start(), all at once
+        p.flags |= lt.torrent_flags.paused     # resumed by go(), all at once
         p.flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd \
             | lt.torrent_flags.disable_pex
         self.h = ses.add_torrent(p)

@@ -20,7 +20,6 @@ client may not listen yet, or drop the peer and take it back). Exits after S
 seconds (default 120). One line per event on stdout.
 """
 import argparse
-import os
 import select
 import socket
 import sys
