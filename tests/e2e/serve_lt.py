@@ -101,14 +101,14 @@ def info_hash(path):
 
 def parse_addr(s):
     host, port = s.rsplit(":", 1)
-    return host, int(port)
+    return host.strip("[]"), int(port)
 
 
 def make_session(bind, rate):
     mask = (lt.alert_category.error | lt.alert_category.connect | lt.alert_category.peer
             | lt.alert_category.status | lt.alert_category.storage)
     settings = {
-        "listen_interfaces": "%s:0" % bind,
+        "listen_interfaces": ("[%s]:0" if ":" in bind else "%s:0") % bind,
         "outgoing_interfaces": bind,
         "enable_dht": False,
         "enable_lsd": False,
