@@ -79,6 +79,28 @@ struct conf {
 	int reqq;              /* requests queued per peer; more is a flood */
 	int max_peers;         /* connections per worker */
 	int stats_interval;    /* seconds between stats lines; 0 = off */
+
+	/* [announce]: ringseed as a tracker client */
+	bool announce;             /* announce the torrents to their trackers */
+	int announce_port;         /* port announced; 0 = the first listen address's */
+	int announce_numwant;      /* peers asked for (a seeder needs none) */
+	int announce_timeout;      /* seconds for one HTTP or UDP exchange */
+	int announce_per_host;     /* announces in flight per tracker host */
+	int announce_in_flight;    /* announces in flight in all */
+	int announce_retry_min;    /* seconds before the first retry after a failure */
+	int announce_retry_max;    /* the ceiling of the doubling backoff */
+	int announce_min_interval; /* floor under a tracker's interval, seconds */
+	int announce_stop_timeout; /* seconds for every 'stopped' on shutdown */
+
+	/* [tracker]: the built-in tracker */
+	bool tracker;              /* serve HTTP and UDP tracker requests */
+	struct conf_addrs tracker_listen;
+	int tracker_interval;      /* interval we tell clients, seconds */
+	int tracker_min_interval;
+	int tracker_numwant;       /* peers per reply at most */
+	int tracker_max_swarms;
+	int tracker_max_peers;     /* per swarm */
+	bool tracker_open;         /* swarms for torrents we do not serve too */
 };
 
 /* What conf_load found wrong, in file order. */

@@ -1,0 +1,166 @@
+/*
+ * tracker.h - tracker packets, both sides, pure.
+ *
+ * Client side: the HTTP announce URL (BEP 3, compact BEP 23, key BEP 7),
+ * the scrape URL (BEP 48), parsing announce and scrape replies (peers in
+ * compact, dictionary and peers6 form, BEP 7); UDP tracker packets (BEP 15).
+ * Server side (the built-in tracker): parsing an announce or scrape query
+ * string, building bencoded replies and UDP responses.
+ *
+ * Everything writes into caller buffers and returns a length or a negative
+ * errno; parsers never read past their input and say why they refused with
+ * a static string. No syscalls, no allocation, no globals.
+ */
+#ifndef RINGSEED_TRACKER_H
+#define RINGSEED_TRACKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TRK_HASH_LEN 20
+#define TRK_MAX_URL 4096
+
+enum trk_event {
+	TRK_EVENT_NONE = 0, /* BEP 15 numbering */
+	TRK_EVENT_COMPLETED = 1,
+	TRK_EVENT_STARTED = 2,
+	TRK_EVENT_STOPPED = 3,
+};
+
+/* What a client tells a tracker. */
+struct trk_announce {
+	const uint8_t *info_hash; /* 20 bytes */
+	const uint8_t *peer_id;   /* 20 bytes */
+	uint16_t port;
+	uint64_t uploaded, downloaded, left;
+	enum trk_event event;
+	uint32_t numwant;
+	uint32_t key;             /* BEP 7: stable per torrent */
+	const char *tracker_id;   /* from an earlier reply, or NULL */
+};
+
+struct trk_peer {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	uint16_t port;
+	bool has_id;
+	uint8_t peer_id[20];
+};
+
+/* --- client side, HTTP --- */
+
+/* base (which may already hold a '?') plus the announce parameters, compact=1. */
+ssize_t trk_http_announce_url(char *out, size_t cap, const char *base,
+			      const struct trk_announce *a);
+/* BEP 48: the last path component "announce..." becomes "scrape..."; -EINVAL if it is not there. */
+int trk_http_scrape_url(char *out, size_t cap, const char *announce_url);
+
+struct trk_reply {
+	const char *failure;    /* "failure reason", pointing into the input; NULL if absent */
+	size_t failure_len;
+	const char *warning;    /* "warning message" */
+	size_t warning_len;
+	int64_t interval;       /* -1 if absent */
+	int64_t min_interval;   /* -1 if absent */
+	const char *tracker_id; /* "tracker id" */
+	size_t tracker_id_len;
+	int64_t complete, incomplete; /* -1 if absent */
+	uint32_t peers4, peers6;      /* peers the reply held, of each family */
+	struct trk_peer *peers;       /* the caller's array, filled up to max_peers */
+	uint32_t max_peers, n_peers;
+};
+/* An announce reply body (bencoded). 0, or -EINVAL with *why. */
+int trk_http_parse_announce(const uint8_t *buf, size_t len, struct trk_reply *r,
+			    const char **why);
+
+struct trk_scrape {
+	uint32_t complete, downloaded, incomplete;
+};
+/* A scrape reply: the entry for info_hash. -ENOENT if it is not in the reply. */
+int trk_http_parse_scrape(const uint8_t *buf, size_t len, const uint8_t info_hash[TRK_HASH_LEN],
+			  struct trk_scrape *s, const char **why);
+
+/* --- client side, UDP (BEP 15) --- */
+
+#define TRK_UDP_PROTOCOL_ID 0x41727101980ull
+enum trk_udp_action {
+	TRK_UDP_CONNECT = 0,
+	TRK_UDP_ANNOUNCE = 1,
+	TRK_UDP_SCRAPE = 2,
+	TRK_UDP_ERROR = 3,
+};
+size_t trk_udp_connect_req(uint8_t out[16], uint32_t txid);
+size_t trk_udp_announce_req(uint8_t out[98], uint64_t conn_id, uint32_t txid,
+			    const struct trk_announce *a);
+ssize_t trk_udp_scrape_req(uint8_t *out, size_t cap, uint64_t conn_id, uint32_t txid,
+			   const uint8_t (*hashes)[TRK_HASH_LEN], unsigned n);
+
+struct trk_udp_resp {
+	uint32_t action, txid;
+	uint64_t conn_id;                   /* CONNECT */
+	uint32_t interval, leechers, seeders; /* ANNOUNCE */
+	const char *error;                  /* ERROR: the message, pointing into the input */
+	size_t error_len;
+	struct trk_peer *peers;             /* ANNOUNCE: the caller's array */
+	uint32_t max_peers, n_peers, total_peers;
+	struct trk_scrape *scrapes;         /* SCRAPE: the caller's array */
+	unsigned max_scrapes, n_scrapes;
+};
+/*
+ * Any response to us. family (AF_INET or AF_INET6) is the socket's, which
+ * says whether announce peers are 6 or 18 bytes. A txid other than
+ * expect_txid is -EINVAL ("transaction id mismatch").
+ */
+int trk_udp_parse_resp(const uint8_t *buf, size_t len, int family, uint32_t expect_txid,
+		       struct trk_udp_resp *r, const char **why);
+
+/* --- server side (the built-in tracker) --- */
+
+struct trk_query {
+	uint8_t info_hash[TRK_HASH_LEN];
+	uint8_t peer_id[20];
+	uint16_t port;
+	uint64_t uploaded, downloaded, left;
+	enum trk_event event;
+	bool compact;       /* compact=1 (the default when absent is compact) */
+	bool no_peer_id;
+	uint32_t numwant;   /* 0 if absent */
+	bool has_numwant;
+	uint32_t key;
+	bool has_key;
+};
+/* The query string of GET /announce?...: info_hash, peer_id and port are required. */
+int trk_parse_announce_query(const char *q, size_t len, struct trk_query *out, const char **why);
+/* The query string of GET /scrape?...: up to max info_hash values (none: *n = 0). */
+int trk_parse_scrape_query(const char *q, size_t len, uint8_t (*hashes)[TRK_HASH_LEN],
+			   unsigned max, unsigned *n, const char **why);
+
+/* Bencoded replies: compact peers (and peers6), or the dictionary list. */
+ssize_t trk_http_announce_resp(uint8_t *out, size_t cap, uint32_t interval, uint32_t min_interval,
+			       uint32_t complete, uint32_t incomplete,
+			       const struct trk_peer *peers, unsigned n, bool compact,
+			       bool no_peer_id);
+ssize_t trk_http_failure(uint8_t *out, size_t cap, const char *reason);
+ssize_t trk_http_scrape_resp(uint8_t *out, size_t cap, const uint8_t (*hashes)[TRK_HASH_LEN],
+			     const struct trk_scrape *s, unsigned n);
+
+struct trk_udp_req {
+	uint32_t action, txid;
+	uint64_t conn_id;
+	struct trk_query q;     /* ANNOUNCE (compact is implied) */
+	uint32_t ip;            /* ANNOUNCE: the IPv4 field, network order; 0 = the sender */
+	const uint8_t *hashes;  /* SCRAPE: n_hashes * 20 bytes inside the input */
+	unsigned n_hashes;
+};
+int trk_udp_parse_req(const uint8_t *buf, size_t len, struct trk_udp_req *r, const char **why);
+size_t trk_udp_connect_resp(uint8_t out[16], uint32_t txid, uint64_t conn_id);
+ssize_t trk_udp_announce_resp(uint8_t *out, size_t cap, uint32_t txid, uint32_t interval,
+			      uint32_t leechers, uint32_t seeders, const struct trk_peer *peers,
+			      unsigned n, int family);
+ssize_t trk_udp_scrape_resp(uint8_t *out, size_t cap, uint32_t txid, const struct trk_scrape *s,
+			    unsigned n);
+ssize_t trk_udp_error_resp(uint8_t *out, size_t cap, uint32_t txid, const char *msg);
+
+#endif
