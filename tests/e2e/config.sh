@@ -99,7 +99,8 @@ for line in 'workers = 3' 'log_level = debug' 'listen = 127.0.0.1:7000' 'listen 
 	'state_dir = /srv/ringseed state' 'data_dir = /var/lib/ringseed/data'; do
 	grep -qxF "$line" custom-printed.conf || fail "print-config -c custom.conf lacks '$line'"
 done
-[ "$(grep -c '^listen' custom-printed.conf)" -eq 2 ] || fail "listen did not replace the defaults"
+[ "$(awk '/^\[/ { net = $0 == "[net]" } net && /^listen/' custom-printed.conf | wc -l)" -eq 2 ] ||
+	fail "listen did not replace the defaults"
 run 0 "$RINGSEED" check-config custom-printed.conf
 run 0 "$RINGSEED" print-config -c custom-printed.conf
 cmp -s custom-printed.conf out || fail "printed custom configuration does not round-trip"
