@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""Writes the seed corpora for fuzz_bencode, fuzz_metainfo and fuzz_wire.
+"""Writes the seed corpora for fuzz_bencode, fuzz_metainfo, fuzz_wire and fuzz_tracker.
 
     /usr/bin/python3 tests/fuzz/make-corpus.py
 
-Everything in tests/fuzz/corpus/bencode/, metainfo/ and wire/ is this
+Everything in tests/fuzz/corpus/bencode/, metainfo/, wire/ and tracker/ is this
 script's output: it empties those directories and writes them again, so
 that the seeds in the tree are always what this file says. Seeds are small
 (well under 64 KiB): valid documents to grow from, and near misses on each
@@ -231,6 +231,72 @@ def wire_seeds():
     return s
 
 
+def be(n, *vals):
+    """Big-endian fields of n bytes each."""
+    return b"".join(v.to_bytes(n, "big") for v in vals)
+
+
+def tracker_seeds():
+    """Inputs for fuzz_tracker, which hands each to every tracker parser: HTTP
+    replies (the scrape ones name the hash fuzz_tracker asks about), BEP 15
+    packets in both directions, query strings and URLs."""
+    fuzz_hash = b"01234567890123456789"
+    peer_id = b"-RS0001-abcdefghijkl"
+    hash_pct = "".join("%%%02X" % b for b in range(20))
+    v4 = bytes([127, 0, 0, 1]) + be(2, 6881) + bytes([10, 0, 0, 2]) + be(2, 80)
+    v6 = bytes([0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [1]) + be(2, 6882)
+    s = {}
+    # HTTP announce replies (BEP 3, 7, 23).
+    s["http-compact"] = benc({"interval": 1800, "min interval": 300, "complete": 5,
+                              "incomplete": 3, "peers": v4, "peers6": v6,
+                              "tracker id": "tid", "warning message": "slow"})
+    s["http-dict-peers"] = benc({"interval": 60, "peers": [
+        {"ip": "1.2.3.4", "port": 1, "peer id": peer_id},
+        {"ip": "2001:db8::1", "port": 65535},
+        {"ip": "::ffff:10.0.0.1", "port": 2},
+        {"ip": "host.example", "port": 80},
+        {"ip": "1:2:3:4:5:6:7::8", "port": 3}, {"ip": "::", "port": 4},
+        {"ip": "1.2.3.4", "port": 0}, 7]})
+    s["http-failure"] = benc({"failure reason": "unregistered torrent"})
+    s["http-unsorted"] = b"d8:intervali7e5:peers0:8:completei1ee"
+    s["http-bad-peers-7"] = benc({"interval": 1, "peers": b"1234567"})
+    s["http-bad-interval"] = benc({"interval": -1, "peers": b""})
+    # HTTP scrape replies (BEP 48).
+    s["scrape-reply"] = benc({"files": {fuzz_hash: {"complete": 11, "downloaded": 13772,
+                                                    "incomplete": 19},
+                                        b"x" * 20: {"complete": 1}}})
+    s["scrape-reply-huge"] = benc({"files": {fuzz_hash: {"complete": 1 << 40}}})
+    # BEP 15 responses (the txid is the one fuzz_tracker expects: the input's own).
+    s["udp-connect-resp"] = be(4, 0, 0xdeadbeef) + be(8, 0x0102030405060708)
+    s["udp-announce-resp-v4"] = be(4, 1, 42, 1800, 3, 4) + v4
+    s["udp-announce-resp-v6"] = be(4, 1, 42, 1800, 3, 4) + v6
+    s["udp-scrape-resp"] = be(4, 2, 9, 1, 2, 3, 4, 5, 6)
+    s["udp-error-resp"] = be(4, 3, 77) + b"unregistered torrent"
+    # BEP 15 requests.
+    s["udp-connect-req"] = be(8, 0x41727101980) + be(4, 0, 0xdeadbeef)
+    announce = (be(8, 0xc0c1c2c3c4c5c6c7) + be(4, 1, 7) + bytes(range(20)) + peer_id +
+                be(8, 1, 2, 3) + be(4, 2, 0, 0x1234abcd, 0xffffffff) + be(2, 6881))
+    s["udp-announce-req"] = announce
+    s["udp-announce-req-bep41"] = announce + b"\x02\x05/path\x00"
+    s["udp-scrape-req"] = be(8, 5) + be(4, 2, 9) + fuzz_hash + b"y" * 20
+    # Query strings and URLs.
+    s["query-announce"] = ("info_hash=%s&peer_id=%s&port=6881&uploaded=1&downloaded=2"
+                           "&left=3&event=started&compact=1&numwant=50&key=1234ABCD"
+                           % (hash_pct, peer_id.decode())).encode()
+    s["query-announce-minimal"] = ("port=1&peer_id=%s&info_hash=ABCDEFGHIJKLMNOPQR%%53T"
+                                   % peer_id.decode()).encode()
+    s["query-announce-stopped"] = ("info_hash=%s&peer_id=%s&port=65535&event=stopped"
+                                   "&no_peer_id=1&compact=0&trackerid=x"
+                                   % (hash_pct, peer_id.decode())).encode()
+    s["query-bad-escape"] = ("info_hash=%s%%4&peer_id=%s&port=1"
+                             % (hash_pct, peer_id.decode())).encode()
+    s["query-scrape"] = ("info_hash=%s&x=1&info_hash=ABCDEFGHIJKLMNOPQRST&info_hash=%s"
+                         % (hash_pct, hash_pct)).encode()
+    s["url-announce"] = b"http://example.com:6969/x/announce.php?passkey=0f1e/2d"
+    s["url-no-announce"] = b"http://announce.example.com/a"
+    return s
+
+
 def write(name, seeds):
     d = os.path.join(CORPUS, name)
     os.makedirs(d, exist_ok=True)
@@ -248,6 +314,7 @@ def main():
     write("bencode", bencode_seeds())
     write("metainfo", metainfo_seeds())
     write("wire", wire_seeds())
+    write("tracker", tracker_seeds())
 
 
 if __name__ == "__main__":
