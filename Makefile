@@ -34,7 +34,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 CFLAGS := -std=gnu11 $(OPT) -g $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
-LDLIBS := $(PKG_LIBS) -lpthread
+LDLIBS := $(PKG_LIBS) -lpthread -lhttp_parser
 
 PROTO_SRC := $(wildcard proto/*.c)
 CONF_SRC := $(wildcard conf/*.c)

@@ -3,7 +3,7 @@
 set -eu
 pkgs=(
 	build-essential pkg-config bc
-	liburing-dev libssl-dev libcurl4-openssl-dev libinih-dev
+	liburing-dev libssl-dev libcurl4-openssl-dev libinih-dev libhttp-parser-dev
 	clang libclang-rt-14-dev llvm
 	python3 python3-libtorrent transmission-cli aria2 ctorrent rtorrent opentracker
 )
