@@ -98,31 +98,33 @@ check-deps:
 deps:
 	tests/install-deps.sh
 
-# make run: a demo release (64 MiB of random data in two files), its .torrent,
-# and the seeder serving it in the foreground on 0.0.0.0:6881. Everything
-# lives under build/demo; it is made once and reused.
+# make run: a demo release (64 MiB of random data and a README), its .torrent
+# announcing to the built-in tracker, and the seeder serving it in the
+# foreground on 0.0.0.0:6881 with that tracker on port 6969 (HTTP and UDP).
+# The content lives under build/demo and is made once; the .torrent is made
+# again each time (same content, same info-hash).
 DEMO := $(CURDIR)/build/demo
+DEMO_TORRENT := $(DEMO)/torrents/ringseed-demo.torrent
 run: $(BINDIR)/ringseed
 	@mkdir -p $(DEMO)/data/ringseed-demo $(DEMO)/torrents $(DEMO)/state
 	@test -f $(DEMO)/data/ringseed-demo/release.bin || \
 		head -c 64M /dev/urandom > $(DEMO)/data/ringseed-demo/release.bin
 	@test -f $(DEMO)/data/ringseed-demo/README.txt || \
 		echo "ringseed demo release" > $(DEMO)/data/ringseed-demo/README.txt
-	@test -f $(DEMO)/torrents/ringseed-demo.torrent || \
-		$(BINDIR)/ringseed create -q $(DEMO)/data/ringseed-demo \
-			-o $(DEMO)/torrents/ringseed-demo.torrent
+	@$(BINDIR)/ringseed create -q $(DEMO)/data/ringseed-demo -o $(DEMO_TORRENT) \
+		-a http://127.0.0.1:6969/announce -a udp://127.0.0.1:6969 >/dev/null
 	@echo
-	@echo "Seeding $(DEMO)/torrents/ringseed-demo.torrent on 0.0.0.0:6881 (Ctrl-C stops)."
-	@echo "Download it from another shell with python3-libtorrent:"
-	@echo "  /usr/bin/python3 -c 'import libtorrent as lt,time; s=lt.session(); \\"
-	@echo "    h=s.add_torrent({\"ti\":lt.torrent_info(\"$(DEMO)/torrents/ringseed-demo.torrent\"),\"save_path\":\"/tmp/dl\"}); \\"
-	@echo "    h.connect_peer((\"127.0.0.1\",6881)); [time.sleep(1) for _ in iter(lambda: h.status().is_seeding, True)]; print(\"done\")'"
+	@echo "Seeding $(DEMO_TORRENT)"
+	@echo "on 0.0.0.0:6881, with the built-in tracker on 0.0.0.0:6969 (Ctrl-C stops)."
+	@echo "Download it from another shell with any client, e.g.:"
+	@echo "  aria2c --seed-time=0 --dir /tmp/ringseed-dl $(DEMO_TORRENT)"
+	@echo "  transmission-cli has no way to reach a peer on 127.0.0.1 it learns from a"
+	@echo "  tracker (it drops loopback peers); from another host, rewrite the tracker URL."
 	@echo
-	$(BINDIR)/ringseed serve --listen 0.0.0.0:6881 --torrents $(DEMO)/torrents \
-		--data $(DEMO)/data --state $(DEMO)/state
+	$(BINDIR)/ringseed serve --listen 0.0.0.0:6881 --tracker-listen 0.0.0.0:6969 \
+		--torrents $(DEMO)/torrents --data $(DEMO)/data --state $(DEMO)/state
 
 clean:
 	rm -rf build bin
 
 -include $(shell find build -name '*.d' 2>/dev/null)
-

@@ -36,6 +36,8 @@ static void serve_usage(FILE *f)
 		"  -w, --workers N|auto     worker processes, one per CPU by default\n"
 		"      --log-level LEVEL    debug, info, notice, warning or error\n"
 		"      --send-strategy S    copy or splice\n"
+		"      --tracker-listen ADDR:PORT  run the built-in tracker there (HTTP\n"
+		"                           and UDP); repeatable\n"
 		"  -o, --set SECTION.KEY=VALUE   any configuration key\n"
 		"  -h, --help               this text\n"
 		"\n"
@@ -49,6 +51,7 @@ struct serve_opts {
 	char *ov[SERVE_MAX_OVERRIDES];
 	unsigned n;
 	bool listen_seen;
+	bool tracker_seen;
 };
 
 /* Adds "key=value"; a path is made absolute, since the file wants it so. */
@@ -76,7 +79,7 @@ static int serve_push(struct serve_opts *o, const char *key, const char *value, 
 
 static int serve_options(struct serve_opts *o, int argc, char **argv)
 {
-	enum { OPT_LOG = 256, OPT_SEND };
+	enum { OPT_LOG = 256, OPT_SEND, OPT_TRACKER };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -86,6 +89,7 @@ static int serve_options(struct serve_opts *o, int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "log-level", required_argument, NULL, OPT_LOG },
 		{ "send-strategy", required_argument, NULL, OPT_SEND },
+		{ "tracker-listen", required_argument, NULL, OPT_TRACKER },
 		{ "set", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -119,6 +123,15 @@ static int serve_options(struct serve_opts *o, int argc, char **argv)
 			break;
 		case OPT_SEND:
 			rc = serve_push(o, "serve.send_strategy", optarg, false);
+			break;
+		case OPT_TRACKER:
+			if (!o->tracker_seen)
+				rc = serve_push(o, "tracker.enable", "yes", false);
+			if (!rc)
+				rc = serve_push(
+					o, o->tracker_seen ? "+tracker.listen" : "tracker.listen",
+					optarg, false);
+			o->tracker_seen = true;
 			break;
 		case 'o':
 			if (o->n == SERVE_MAX_OVERRIDES || !(o->ov[o->n] = strdup(optarg)))

@@ -19,13 +19,15 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
+#include "master/announce.h"
 #include "master/master.h"
+#include "master/tracker_srv.h"
 
 #define MASTER_TICK_MS 100
 #define MASTER_QUIT_MS 5000 /* how long workers get to finish on SIGTERM */
 #define MASTER_BACKLOG 4096
 
-enum ev_kind { EV_LISTEN = 1, EV_PENDING, EV_CHANNEL, EV_SIGNAL, EV_TICK };
+enum ev_kind { EV_LISTEN = 1, EV_PENDING, EV_CHANNEL, EV_SIGNAL, EV_TICK, EV_TRACKER, EV_ANNOUNCE };
 
 static const char pstr[20] = "\x13"
 			     "BitTorrent protocol";
@@ -164,15 +166,27 @@ static void master_expire_pending(struct master *m, uint64_t now)
 void master_stats_line(struct master *m, const char *tag)
 {
 	uint64_t w[WSTAT_MAX] = { 0 };
+	char more[2048] = "";
+	size_t n = 0;
 
 	for (unsigned i = 0; i < m->n_workers; i++)
 		for (int k = 0; k < WSTAT_MAX; k++)
 			w[k] += __atomic_load_n(&m->w[i].stats->c[k], __ATOMIC_RELAXED);
+	/* The announcer's and the built-in tracker's counters end the same line. */
+	if (m->ann) {
+		more[n++] = ' ';
+		ann_stats(m->ann, more + n, sizeof(more) - n);
+		n = strlen(more);
+	}
+	if (m->tsrv && n + 1 < sizeof(more)) {
+		more[n++] = ' ';
+		tsrv_stats(m->tsrv, more + n, sizeof(more) - n);
+	}
 	log_info("%s: peers=%llu up_bytes=%llu blocks=%llu requests=%llu rejects=%llu "
 		 "handshakes=%llu drop_handshake_timeout=%llu drop_bad_handshake=%llu "
 		 "drop_unknown_hash=%llu drop_protocol=%llu drop_bad_request=%llu drop_flood=%llu "
 		 "drop_idle=%llu drop_too_many=%llu drop_io=%llu handoff_fallback=%llu "
-		 "worker_restarts=%llu",
+		 "worker_restarts=%llu%s",
 		 tag, (unsigned long long)w[WSTAT_PEERS], (unsigned long long)w[WSTAT_UP_BYTES],
 		 (unsigned long long)w[WSTAT_BLOCKS], (unsigned long long)w[WSTAT_REQUESTS],
 		 (unsigned long long)w[WSTAT_REJECTS], (unsigned long long)w[WSTAT_HANDSHAKES],
@@ -185,7 +199,36 @@ void master_stats_line(struct master *m, const char *tag)
 		 (unsigned long long)(w[WSTAT_DROP_TOO_MANY] + m->mstat[MSTAT_DROP_TOO_MANY]),
 		 (unsigned long long)w[WSTAT_DROP_IO],
 		 (unsigned long long)m->mstat[MSTAT_HANDOFF_FALLBACK],
-		 (unsigned long long)m->mstat[MSTAT_WORKER_RESTARTS]);
+		 (unsigned long long)m->mstat[MSTAT_WORKER_RESTARTS], more);
+}
+
+/* Payload bytes the workers sent for t: what trackers are told as uploaded. */
+static uint64_t master_uploaded(void *arg, const struct torrent *t)
+{
+	const struct master *m = arg;
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < m->n_workers; i++)
+		sum += __atomic_load_n(&m->w[i].stats->torrent_up[t->id % MASTER_MAX_TORRENT_IDS],
+				       __ATOMIC_RELAXED);
+	return sum;
+}
+
+/* A torrent starts: workers, trackers and the built-in tracker learn of it. */
+static void master_torrent_added(struct master *m, const struct torrent *t)
+{
+	if (m->tsrv)
+		tsrv_allow(m->tsrv, t->mi.info_hash);
+	if (m->ann)
+		ann_add(m->ann, t);
+}
+
+static void master_torrent_removed(struct master *m, const struct torrent *t)
+{
+	if (m->ann)
+		ann_remove(m->ann, t);
+	if (m->tsrv)
+		tsrv_disallow(m->tsrv, t->mi.info_hash);
 }
 
 /*
@@ -245,10 +288,13 @@ static void master_apply_diff(struct master *m, struct reg_diff *d)
 	for (uint32_t i = 0; i < d->n_removed; i++) {
 		log_notice("torrent %s: removed", d->removed[i]->mi.name);
 		workers_broadcast_remove(m, d->removed[i]->id);
+		master_torrent_removed(m, d->removed[i]);
 		reg_torrent_free(d->removed[i]);
 	}
-	for (uint32_t i = 0; i < d->n_added; i++)
+	for (uint32_t i = 0; i < d->n_added; i++) {
 		workers_broadcast_add(m, d->added[i]);
+		master_torrent_added(m, d->added[i]);
+	}
 }
 
 /*
@@ -270,7 +316,12 @@ static void master_reload(struct master *m)
 			log_warnx("reload: listen and workers changes take effect at restart");
 		fresh.listen = m->conf.listen;
 		fresh.workers = m->conf.workers;
+		fresh.tracker = m->conf.tracker;
+		fresh.tracker_listen = m->conf.tracker_listen;
+		fresh.announce = m->conf.announce;
 		m->conf = fresh;
+		if (m->tsrv)
+			tsrv_set_conf(m->tsrv, &m->conf);
 	}
 	if (reg_scan(&m->reg, m->conf.torrents_dir, &d) == 0 || d.n_added || d.n_removed)
 		master_apply_diff(m, &d);
@@ -291,6 +342,18 @@ static void master_begin_quit(struct master *m)
 		if (m->pend[i].fd >= 0)
 			master_pending_close(m, i, MSTAT_MAX);
 	workers_quit(m);
+	if (m->ann) {
+		m->ann_deadline_ms =
+			master_now_ms() + (uint64_t)m->conf.announce_stop_timeout * 1000;
+		ann_stop_all(m->ann, master_now_ms());
+	}
+}
+
+/* Shutdown is over when the workers are gone and the 'stopped' announces are out (or late). */
+static bool master_quit_done(const struct master *m)
+{
+	return workers_all_gone(m) &&
+	       (!m->ann || ann_done(m->ann) || master_now_ms() >= m->ann_deadline_ms);
 }
 
 /*
@@ -322,6 +385,10 @@ static void master_tick(struct master *m)
 	(void)!read(m->tickfd, &ticks, sizeof(ticks));
 	master_expire_pending(m, now);
 	workers_tick(m, now);
+	if (m->tsrv)
+		tsrv_tick(m->tsrv, now);
+	if (m->ann)
+		ann_tick(m->ann, now);
 	if (m->conf.stats_interval && now >= m->next_stats_ms) {
 		m->next_stats_ms = now + (uint64_t)m->conf.stats_interval * 1000;
 		master_stats_line(m, "stats");
@@ -349,6 +416,12 @@ static void master_dispatch(struct master *m, const struct epoll_event *ev)
 		break;
 	case EV_TICK:
 		master_tick(m);
+		break;
+	case EV_TRACKER:
+		tsrv_event(m->tsrv, idx, ev->events, master_now_ms());
+		break;
+	case EV_ANNOUNCE:
+		ann_event(m->ann, idx, ev->events, master_now_ms());
 		break;
 	}
 }
@@ -381,6 +454,36 @@ static int master_setup_fds(struct master *m)
 	return 0;
 }
 
+/* The built-in tracker and the announcer, each when the configuration asks for it. */
+static int master_start_trackers(struct master *m)
+{
+	char err[512];
+
+	if (m->conf.tracker) {
+		m->tsrv = calloc(1, sizeof(*m->tsrv));
+		if (!m->tsrv ||
+		    tsrv_init(m->tsrv, &m->conf, m->epfd, EV_TRACKER, err, sizeof(err))) {
+			log_errx("built-in tracker: %s", m->tsrv ? err : "out of memory");
+			free(m->tsrv);
+			m->tsrv = NULL;
+			return -EINVAL;
+		}
+	}
+	if (m->conf.announce) {
+		m->ann = calloc(1, sizeof(*m->ann));
+		if (!m->ann || ann_init(m->ann, &m->conf, m->epfd, EV_ANNOUNCE, master_uploaded, m,
+					err, sizeof(err))) {
+			log_errx("announcing: %s", m->ann ? err : "out of memory");
+			free(m->ann);
+			m->ann = NULL;
+			return -EINVAL;
+		}
+	}
+	for (uint32_t i = 0; i < m->reg.n; i++)
+		master_torrent_added(m, m->reg.t[i]);
+	return 0;
+}
+
 static int master_start(struct master *m)
 {
 	struct reg_diff d;
@@ -407,6 +510,9 @@ static int master_start(struct master *m)
 		rc = workers_start(m, i);
 	if (rc)
 		return rc;
+	rc = master_start_trackers(m);
+	if (rc)
+		return rc;
 	log_notice("ready: %u torrents, %u workers", m->reg.n, m->n_workers);
 	m->next_stats_ms = master_now_ms() + (uint64_t)m->conf.stats_interval * 1000;
 	return 0;
@@ -426,7 +532,7 @@ int master_run(struct master *m)
 		}
 		for (int i = 0; i < n; i++)
 			master_dispatch(m, &evs[i]);
-		if (m->quit_deadline_ms && workers_all_gone(m))
+		if (m->quit_deadline_ms && master_quit_done(m))
 			break;
 		if (m->quit_deadline_ms && master_now_ms() >= m->quit_deadline_ms) {
 			log_warnx("workers did not finish within %d ms; killing them",
@@ -444,6 +550,12 @@ int master_run(struct master *m)
 	}
 	if (m->n_workers)
 		master_stats_line(m, "stats");
+	if (m->ann)
+		ann_close(m->ann);
+	if (m->tsrv)
+		tsrv_close(m->tsrv);
+	free(m->ann);
+	free(m->tsrv);
 	reg_close(&m->reg);
 	log_notice("bye");
 	return rc ? 1 : 0;

@@ -44,6 +44,8 @@ struct pending {
 };
 
 struct wqueued;
+struct tsrv;
+struct announcer;
 
 struct wproc {
 	pid_t pid;			 /* 0: not running */
@@ -76,6 +78,10 @@ struct master {
 	uint64_t mstat[MSTAT_MAX];
 	uint64_t next_stats_ms;
 	uint64_t quit_deadline_ms; /* 0: running */
+
+	struct tsrv *tsrv;	  /* the built-in tracker, when enabled */
+	struct announcer *ann;	  /* announcing to trackers, when enabled */
+	uint64_t ann_deadline_ms; /* shutdown: the 'stopped' announces end by then */
 };
 
 /* master.c */
