@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +38,18 @@ struct ann_gai {
 static uint32_t ann_be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * RFC 6761: "localhost" and names below it are the loopback addresses of both
+ * families, without a lookup (curl does the same for HTTP, so both agree).
+ */
+static bool ann_localhost(const char *h)
+{
+	size_t n = strlen(h);
+
+	return strcasecmp(h, "localhost") == 0 ||
+	       (n > 10 && strcasecmp(h + n - 10, ".localhost") == 0);
 }
 
 /* udp://host:port[/...]: the host (brackets off) and the port, which BEP 15 URLs always have. */
@@ -70,12 +83,17 @@ int ann_udp_tracker(struct ann_tracker *tr, char *why, size_t whylen)
 		struct ann_udp_ep *ep = &tr->ep[f];
 		int af = f ? AF_INET6 : AF_INET;
 		void *dst = f ? (void *)&ep->addr.in6.sin6_addr : (void *)&ep->addr.in4.sin_addr;
+		const char *ip =
+			ann_localhost(tr->udp_host) ? (f ? "::1" : "127.0.0.1") : tr->udp_host;
+		uint16_t nport = htons((uint16_t)atoi(tr->udp_port));
 
-		if (inet_pton(af, tr->udp_host, dst) != 1)
+		if (inet_pton(af, ip, dst) != 1)
 			continue;
 		ep->addr.sa.sa_family = (sa_family_t)af;
-		ep->addr.in4.sin_port =
-			htons((uint16_t)atoi(tr->udp_port)); /* same place in both */
+		if (f)
+			ep->addr.in6.sin6_port = nport;
+		else
+			ep->addr.in4.sin_port = nport;
 		ep->addr.len = f ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 		ep->dns = ANN_DNS_OK;
 		ep->dns_expires_ms = UINT64_MAX;
