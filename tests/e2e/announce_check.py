@@ -19,6 +19,12 @@ one line per problem otherwise.
         the same key and peer id, and (HTTP) the tracker id "tid-1" of the
         reply; peer id starts -RS0100-, left=0, compact=1 (HTTP).
 
+    announce_check.py seen LOG --info-hash H [--event E] [--from IP] [--port N]
+                          [--after T --within S] [--min N] [--max N]
+        Announces of H (with that event, "" for none; sent from IP, the
+        IPv4-mapped form counting as IPv4; announcing port N; arriving within
+        S seconds after the epoch time T): at least --min (1), at most --max.
+
     announce_check.py peak LOG --bound N [--expect-total N]
         Announces per second (one-second bins from the first): prints the
         peak, the total and the time from the first to the last; fails if
@@ -112,6 +118,33 @@ def reannounce(a):
     return 1 if bad else 0
 
 
+def client_ip(r):
+    ip = r.get("client", "").rsplit(":", 1)[0]
+    return ip[7:] if ip.startswith("::ffff:") else ip
+
+
+def seen(a):
+    recs = [r for r in load(a.log, kind="announce") if r.get("info_hash") == a.info_hash]
+    if a.event is not None:
+        recs = [r for r in recs if r.get("event", "") == a.event]
+    if a.from_ip:
+        recs = [r for r in recs if client_ip(r) == a.from_ip]
+    if a.port:
+        recs = [r for r in recs if r.get("port") == a.port]
+    if a.after is not None:
+        recs = [r for r in recs if a.after <= r["t"] <= a.after + a.within]
+    desc = "%s%s%s%s%s" % (a.info_hash[:8], "" if a.event is None else " event=%r" % a.event,
+                           " from %s" % a.from_ip if a.from_ip else "",
+                           " port %d" % a.port if a.port else "",
+                           "" if a.after is None else " within %g s" % a.within)
+    extra = " (%.1f s after)" % (recs[0]["t"] - a.after) if recs and a.after else ""
+    print("%s: %d%s" % (desc, len(recs), extra))
+    if len(recs) < a.min or (a.max is not None and len(recs) > a.max):
+        print("FAIL: %s: %d announces, want %d..%s" % (desc, len(recs), a.min, a.max))
+        return 1
+    return 0
+
+
 def peak(a):
     ann = [r for r in load(a.log, kind="announce") if r.get("event") != "stopped"]
     if not ann:
@@ -158,12 +191,23 @@ def main():
     p.add_argument("log")
     p.add_argument("--proto", required=True)
     p.add_argument("--mode", required=True)
+    p = sub.add_parser("seen")
+    p.add_argument("log")
+    p.add_argument("--info-hash", required=True)
+    p.add_argument("--event")
+    p.add_argument("--from", dest="from_ip")
+    p.add_argument("--port", type=int)
+    p.add_argument("--after", type=float)
+    p.add_argument("--within", type=float, default=1e9)
+    p.add_argument("--min", type=int, default=1)
+    p.add_argument("--max", type=int)
     p = sub.add_parser("peak")
     p.add_argument("log")
     p.add_argument("--bound", type=int, required=True)
     p.add_argument("--expect-total", type=int)
     a = ap.parse_args()
-    return {"retries": retries, "count": count, "reannounce": reannounce, "peak": peak}[a.cmd](a)
+    return {"retries": retries, "count": count, "reannounce": reannounce, "seen": seen,
+            "peak": peak}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@
 (tests/e2e/announce_*.sh). Stdlib only; Debian's /usr/bin/python3.
 
     announce_tracker.py --ports FILE --log FILE [--interval S] [--min-interval S]
-                        [--slow S] [--lifetime S]
+                        [--slow S] [--lifetime S] [--dual]
+
+Listens on 127.0.0.1, or with --dual on [::] for IPv6 and IPv4 alike (an
+IPv4 client then shows as ::ffff:a.b.c.d).
 
 HTTP (one port, HTTP/1.1 keep-alive) answers by the first path component:
     /ok/announce        a good reply: interval, min interval, tracker id
@@ -20,7 +23,8 @@ HTTP (one port, HTTP/1.1 keep-alive) answers by the first path component:
                         answers as /ok does)
     /slow/announce      a good reply after --slow seconds (default 10)
 UDP (BEP 15), one port per behaviour:
-    ok       connect, announce (interval, 7 leechers, 3 seeders, 2 peers), scrape
+    ok       connect, announce (interval, 7 leechers, 3 seeders, 2 peers of the
+             client's family: 6 or 18 bytes each), scrape
     error    connect ok, then an error action "udp test refusal" to announces
     silent   never answers (retransmits)
     badtxid  answers every request twice: a wrong transaction id first
@@ -186,7 +190,10 @@ def udp_server(sock, mode, args, log):
             if mode == "error":
                 out.append(struct.pack(">II", 3, txid) + b"udp test refusal")
             else:
-                out.append(struct.pack(">IIIII", 1, txid, args.interval, 7, 3) + PEERS4)
+                # BEP 15: peers are 6 bytes to an IPv4 client, 18 to an IPv6 one
+                v6 = ":" in addr[0] and not addr[0].startswith("::ffff:")
+                out.append(struct.pack(">IIIII", 1, txid, args.interval, 7, 3) +
+                           (PEERS6 * 2 if v6 else PEERS4))
         elif action == 2:
             rec["kind"] = "scrape"
             rec["info_hash"] = [data[i:i + 20].hex() for i in range(16, len(data), 20)]
@@ -212,22 +219,32 @@ def main():
     ap.add_argument("--min-interval", type=int, default=0)
     ap.add_argument("--slow", type=float, default=10)
     ap.add_argument("--lifetime", type=float, default=600)
+    ap.add_argument("--dual", action="store_true")
     args = ap.parse_args()
     log = Log(args.log)
 
     class Server(http.server.ThreadingHTTPServer):
         daemon_threads = True
         request_queue_size = 1024
+        address_family = socket.AF_INET6 if args.dual else socket.AF_INET
+
+        def server_bind(self):
+            if args.dual:
+                self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            super().server_bind()
 
         def handle_error(self, request, client_address):
             pass  # a client that hung up is part of the tests
 
-    srv = Server((args.bind, 0), http_handler(args, log))
+    bind = "::" if args.dual else args.bind
+    srv = Server((bind, 0), http_handler(args, log))
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     ports = {"http": srv.server_address[1], "udp": {}}
     for mode in ("ok", "error", "silent", "badtxid"):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind((args.bind, 0))
+        s = socket.socket(socket.AF_INET6 if args.dual else socket.AF_INET, socket.SOCK_DGRAM)
+        if args.dual:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.bind((bind, 0))
         ports["udp"][mode] = s.getsockname()[1]
         threading.Thread(target=udp_server, args=(s, mode, args, log), daemon=True).start()
     tmp = args.ports + ".tmp"
