@@ -128,3 +128,17 @@ clean:
 	rm -rf build bin
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+
+# --- ringseed-bench: the load generator (bench/, see bench/README.md) ---------
+# Its own objects plus the project library; `make` and `make test` build it
+# (tests/e2e/bench_smoke.sh runs it next to $(BINDIR)/ringseed).
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_OBJ := $(BENCH_SRC:%.c=$(O)/%.o)
+
+all: $(BINDIR)/ringseed-bench
+test: $(BINDIR)/ringseed-bench
+
+$(BINDIR)/ringseed-bench: $(BENCH_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJ) $(LIB) $(LDLIBS)

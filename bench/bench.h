@@ -1,0 +1,277 @@
+/*
+ * bench.h - ringseed-bench, a BitTorrent leecher load generator: shared types.
+ *
+ * One thread, one io_uring, N connections to one seeder. Each connection is a
+ * leecher that asks for Q blocks of 16 KiB at a time and counts what comes back.
+ *
+ *   main.c     start-up (torrent, rlimit, ring, buffers), the run, the exit status
+ *   opts.c     the command line
+ *   loop.c     the ring: connect, multishot recv, send, close, timers, phases
+ *   conn.c     the wire protocol of one leecher: handshake, messages, requests
+ *   pick.c     which piece a connection asks for next (random, sequential, rarest)
+ *   procstat.c CPU and memory of the seeder (by pid) and of the bench itself
+ *   report.c   the numbers at the end: a table, or JSON
+ *
+ * A connection's life (conn_state, advanced by loop.c and conn.c):
+ *
+ *   IDLE --socket, bind, connect--> CONNECTING --connected--> HANDSHAKE
+ *                                        |                        | peer's 68 bytes,
+ *                                        | error, timeout         | right info-hash
+ *                                        v                        v
+ *                                     CLOSING <--------------- ACTIVE (interested;
+ *            (budget reached, error, EOF, run over)              requests while unchoked)
+ *                                        |
+ *                                        | last operation completed
+ *                                        v
+ *                                      CLOSED (descriptor closed)
+ */
+#ifndef RINGSEED_BENCH_H
+#define RINGSEED_BENCH_H
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <liburing.h>
+
+#include "iocore/bufring.h"
+#include "iocore/timer.h"
+#include "proto/metainfo.h"
+#include "proto/wire.h"
+
+#define BENCH_BLOCK	   16384u /* BEP 3: the request size every client uses */
+#define BENCH_MAX_CONNS	   50000u
+#define BENCH_MAX_QUEUE	   1024u
+#define BENCH_RING_ENTRIES 4096u
+#define BENCH_BGID	   1
+#define BENCH_KEEPALIVE_MS 60000u /* BEP 3: peers drop a silent connection after ~2 min */
+#define BENCH_TICK_MS	   100u	  /* timer wheel resolution */
+
+enum pick_order {
+	PICK_RANDOM,	 /* each connection its own pseudo-random permutation of the pieces */
+	PICK_SEQUENTIAL, /* every connection 0, 1, 2, ...: a flash crowd on the same pieces */
+	PICK_RAREST,	 /* fewest copies first, counting what our own connections completed */
+};
+
+enum recv_mode {
+	RECV_DISCARD, /* everything read into the shared receive buffers, payload dropped */
+	RECV_TRUNC,   /* headers read, block payload discarded by TCP (recv MSG_TRUNC) */
+	RECV_COPY,    /* payload copied into a per-connection piece buffer, like a client */
+};
+
+struct bench_opts {
+	const char *torrent_path;
+	const char *target_str;
+	struct sockaddr_in target;
+	uint32_t conns;	 /* -n */
+	uint32_t queue;	 /* -q: requests in flight per connection */
+	double duration; /* -d: measured seconds after warm-up (duration mode) */
+	uint64_t budget; /* -b: payload bytes per connection (budget mode); 0 = none */
+	double warmup;	 /* seconds before the window starts */
+	double timeout;	 /* budget mode: give up after this many seconds */
+	enum pick_order order;
+	enum recv_mode recv;
+	bool verify;
+	uint32_t src_first, src_last; /* host order; 0 = do not bind */
+	pid_t seeder_pid;	      /* 0 = none */
+	bool json, quiet;
+	uint32_t max_opening; /* connections connecting or handshaking at once */
+	uint32_t connect_timeout_ms, handshake_timeout_ms;
+	uint32_t rbufs, rbuf_size; /* the provided receive buffer ring */
+	uint64_t seed;
+	bool recv_set, src_set; /* given on the command line */
+};
+
+/* A connection's state; see the diagram above. */
+enum conn_state {
+	CONN_IDLE,	 /* not started: waits for an opening slot */
+	CONN_CONNECTING, /* socket bound, connect (and its linked timeout) in flight */
+	CONN_HANDSHAKE,	 /* connected, our handshake queued; collecting the peer's 68 bytes */
+	CONN_ACTIVE,	 /* handshaked: interested sent, requesting while unchoked */
+	CONN_CLOSING,	 /* finished or failed: socket shut down, operations draining */
+	CONN_CLOSED,	 /* descriptor closed; the connection is only numbers now */
+	CONN_STATE_MAX
+};
+
+/* Why a connection ended. END_DONE is the only good ending in budget mode. */
+enum conn_end {
+	END_NONE,
+	END_DONE,	       /* byte budget received */
+	END_CONNECT,	       /* socket, bind or connect failed */
+	END_CONNECT_TIMEOUT,   /* connect took longer than --connect-timeout */
+	END_HANDSHAKE_TIMEOUT, /* no handshake within --handshake-timeout */
+	END_BAD_HANDSHAKE,     /* not BitTorrent, or another info-hash */
+	END_EOF,	       /* the seeder closed the connection */
+	END_RECV,	       /* recv failed */
+	END_SEND,	       /* send failed */
+	END_PROTOCOL,	       /* framing error, or a piece we did not ask for that does not fit */
+	END_MAX
+};
+
+/* One outstanding request. length 0 marks a hole left by an answer out of order. */
+struct bench_req {
+	uint32_t piece, begin, length;
+};
+
+/* A piece being downloaded: requested (maybe partly) and not complete yet. */
+struct bench_slot {
+	uint32_t piece;
+	uint32_t got; /* payload bytes received */
+	bool used;
+	uint8_t *buf; /* copy mode: piece_length bytes; NULL in discard mode */
+};
+
+struct conn {
+	int fd;
+	uint8_t state; /* enum conn_state */
+	uint8_t end;   /* enum conn_end */
+	uint8_t ops;   /* operations in the ring that name this connection */
+	bool choked, peer_fast, has_all, send_busy, dirty, recv_armed, ext_seen;
+	int err; /* the errno behind END_CONNECT, END_RECV, END_SEND */
+	uint32_t idx;
+	uint32_t src;	     /* source address, host order; 0 = unbound */
+	uint32_t next_dirty; /* the dirty list (UINT32_MAX ends it) */
+
+	struct wire_dec dec;
+	uint8_t hs[WIRE_HANDSHAKE_LEN];
+	uint8_t hs_len;
+
+	/* the piece message being received */
+	uint8_t phdr[8]; /* index, begin */
+	uint8_t phdr_len;
+	uint32_t blk_len, blk_off;
+	struct bench_slot *blk_slot; /* NULL: a block we did not ask for (payload ignored) */
+
+	/* outstanding requests: a ring of queue entries, oldest at req_head */
+	struct bench_req *reqs;
+	uint32_t req_head, req_len, req_live;
+	struct bench_req *retry; /* rejected (or dropped by a choke): ask again */
+	uint32_t nretry;
+
+	/* what to ask for next */
+	struct bench_slot *slots;
+	uint32_t nslots;
+	struct bench_slot *cur; /* the piece being requested, NULL when none */
+	uint32_t cur_begin;
+	uint32_t pick_pos, perm_a, perm_b, round;
+	uint8_t *got;	   /* rarest: pieces completed this round */
+	uint8_t *peer_has; /* pieces the peer has, when it is not a seed; NULL otherwise */
+	uint32_t bf_off;   /* bitfield bytes received so far */
+	uint8_t *ext;	   /* the BEP 10 handshake being received; NULL otherwise */
+	uint32_t ext_len, ext_off;
+	uint32_t qmax; /* requests in flight: --queue, or less if the peer's reqq says so */
+
+	uint8_t *sbuf; /* messages to send; [0, s_inflight) is in the kernel */
+	uint32_t s_len, s_inflight, s_cap;
+
+	uint64_t bytes, bytes_at_warmup, requested;
+	uint64_t t_connect, t_handshake, t_first, t_end; /* ns, monotonic; 0 = not yet */
+	uint32_t pieces_done, chokes, unchokes, rejects, unexpected;
+	struct tw_timer timer;
+};
+
+struct proc_sample {
+	bool ok;
+	double user_s, sys_s;
+	uint64_t rss_kb;
+	unsigned nproc;
+};
+
+/* /proc/stat's first line: every CPU's time, in seconds. */
+struct machine_sample {
+	bool ok;
+	double task_s; /* user, nice, system: charged to processes */
+	double irq_s;  /* irq and softirq: the network stack, charged to no process */
+	double steal_s;
+	unsigned ncpu;
+};
+
+enum bench_phase {
+	PHASE_WARMUP, /* connecting and downloading; the window has not begun */
+	PHASE_WINDOW, /* measuring */
+	PHASE_DONE,
+};
+
+struct bench {
+	struct bench_opts o;
+	struct metainfo mi;
+	struct io_uring ring;
+	struct bufring br;
+	struct tw_wheel wheel;
+	struct conn *conns;
+	uint32_t next_start; /* first connection still IDLE */
+	uint32_t opening;    /* CONNECTING + HANDSHAKE */
+	uint32_t active;     /* ACTIVE: handshaked and still open */
+	uint32_t active_peak;
+	uint32_t dirty_head;
+	uint32_t max_msg;
+	uint32_t live; /* not CLOSED */
+	uint32_t src_next;
+	uint64_t rng;
+	uint32_t *avail; /* rarest: completions per piece, over all our connections */
+	uint32_t seeds;	 /* connections whose peer has every piece */
+	uint8_t hs_out[WIRE_HANDSHAKE_LEN];
+	struct __kernel_timespec connect_ts;
+	uint8_t *scratch; /* trunc mode: where MSG_TRUNC recvs point (never written) */
+
+	enum bench_phase phase;
+	uint64_t t0, t_window, t_end; /* ns */
+	struct proc_sample seeder_a, seeder_b, self_a, self_b;
+	struct machine_sample machine_a, machine_b;
+	uint64_t seeder_rss_peak;
+
+	/* counters */
+	uint64_t rx_payload;   /* payload bytes of the blocks we asked for, all connections */
+	uint64_t rx_at_window; /* rx_payload when the window began */
+	uint64_t verified, mismatches;
+	uint64_t enobufs, sq_full, rearms;
+	uint32_t handshaked, attempted;
+	uint32_t reqq_capped, reqq_min; /* connections whose queue the peer's reqq lowered */
+	uint32_t ends[END_MAX];
+	int first_err[END_MAX]; /* the errno of the first failure of each kind */
+	bool budget_timeout;
+};
+
+/* main.c */
+extern volatile sig_atomic_t bench_interrupted; /* SIGINT or SIGTERM: stop and report */
+uint64_t bench_now_ns(void);
+uint64_t bench_rand(struct bench *b);
+
+/* loop.c */
+int loop_run(struct bench *b);
+void loop_mark_dirty(struct bench *b, struct conn *c);
+void loop_finish(struct bench *b, struct conn *c, enum conn_end why, int err);
+
+/* conn.c */
+int conn_setup_all(struct bench *b);
+void conn_free_all(struct bench *b);
+void conn_start_handshake(struct bench *b, struct conn *c);
+/* Bytes from the socket; false when the connection must end (already done). */
+bool conn_input(struct bench *b, struct conn *c, const uint8_t *p, size_t n);
+void conn_keepalive(struct bench *b, struct conn *c);
+/* Trunc mode: bytes the next recv should take; *payload if they may be discarded unread. */
+uint32_t conn_want(const struct conn *c, bool *payload);
+const char *conn_end_name(enum conn_end e);
+
+/* pick.c */
+int pick_setup(struct bench *b);
+void pick_conn_init(struct bench *b, struct conn *c);
+/* The next piece for c to download, or false when the peer has nothing c wants now. */
+bool pick_next(struct bench *b, struct conn *c, uint32_t *piece);
+void pick_completed(struct bench *b, struct conn *c, uint32_t piece);
+const char *pick_order_name(enum pick_order o);
+
+/* procstat.c */
+void proc_sample_tree(pid_t pid, struct proc_sample *s);
+void proc_sample_self(struct proc_sample *s);
+void proc_sample_machine(struct machine_sample *m);
+
+/* report.c */
+void report_human(const struct bench *b);
+void report_json(const struct bench *b);
+/* The run's verdict: 0 finished as asked, 1 otherwise; why is set when 1. */
+int report_status(const struct bench *b, const char **why);
+
+#endif

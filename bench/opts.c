@@ -1,0 +1,404 @@
+/*
+ * opts.c - ringseed-bench's command line.
+ *
+ * Every option is checked here, with one line naming the option and what it
+ * takes; what depends on the torrent (the byte budget "all", the memory copy
+ * mode needs) is settled in main.c once the torrent is loaded.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bench/opts.h"
+
+#define OPTS_DEFAULT_CONNS	16
+#define OPTS_DEFAULT_QUEUE	32
+#define OPTS_DEFAULT_DURATION	10.0
+#define OPTS_DEFAULT_WARMUP	2.0
+#define OPTS_DEFAULT_TIMEOUT	300.0
+#define OPTS_DEFAULT_OPENING	256
+#define OPTS_DEFAULT_CONNECT_MS 10000
+#define OPTS_DEFAULT_HS_MS	30000
+#define OPTS_DEFAULT_RBUFS	1024
+#define OPTS_DEFAULT_RBUF_SIZE	(64u << 10)
+#define OPTS_LOOPBACK_SRC_FIRST 0x7f000002u /* 127.0.0.2 */
+#define OPTS_LOOPBACK_SRC_LAST	0x7f00fffeu /* 127.0.255.254 */
+
+void opts_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ringseed-bench -t FILE.torrent -c HOST:PORT [options]\n"
+		"\n"
+		"N leecher connections against one BitTorrent seeder; measures what it serves.\n"
+		"\n"
+		"  -t, --torrent FILE        the .torrent the seeder serves\n"
+		"  -c, --connect HOST:PORT   the seeder (IPv4)\n"
+		"  -n, --connections N       leechers, 1..%u (default %u)\n"
+		"  -q, --queue Q             16 KiB requests in flight per connection, 1..%u "
+		"(default %u)\n"
+		"  -d, --duration S          measure S seconds after the warm-up (default %.0f)\n"
+		"  -b, --budget BYTES|all    instead: each connection downloads BYTES (K/M/G) or "
+		"the\n"
+		"                            whole torrent, then closes; the run ends when all "
+		"did\n"
+		"      --warmup S            seconds before the window starts (default %.0f; 0 "
+		"with "
+		"-b)\n"
+		"      --timeout S           with -b: give up after S seconds (default %.0f)\n"
+		"      --order ORDER         random (default), sequential or rarest\n"
+		"      --recv MODE           discard (default: read into shared buffers, "
+		"dropped),\n"
+		"                            trunc (payload dropped by TCP unread, MSG_TRUNC), or\n"
+		"                            copy (into per-connection piece buffers)\n"
+		"      --verify              SHA-1 every piece received (implies --recv copy)\n"
+		"      --src A[-B]|none      bind connections to source addresses A..B round "
+		"robin\n"
+		"                            (default 127.0.0.2-127.0.255.254 for a loopback "
+		"seeder)\n"
+		"      --seeder-pid PID      report the CPU time and RSS of PID and its children\n"
+		"      --json                the report as JSON on stdout\n"
+		"      --quiet               no progress lines on stderr\n"
+		"      --max-opening N       connections connecting or handshaking at once "
+		"(default %u)\n"
+		"      --connect-timeout S   (default %u)\n"
+		"      --handshake-timeout S (default %u)\n"
+		"      --recv-bufs N         shared receive buffers, a power of two (default %u)\n"
+		"      --recv-buf-size BYTES each (default %u)\n"
+		"      --seed N              random seed for piece orders and peer ids\n"
+		"  -h, --help                this text\n"
+		"\n"
+		"Exit status: 0 the run finished as asked; 1 it did not (a connection never\n"
+		"completed the handshake, no payload in the window, a piece failed its SHA-1,\n"
+		"with -b a connection missed its budget); 2 bad usage or set-up.\n",
+		BENCH_MAX_CONNS, OPTS_DEFAULT_CONNS, BENCH_MAX_QUEUE, OPTS_DEFAULT_QUEUE,
+		OPTS_DEFAULT_DURATION, OPTS_DEFAULT_WARMUP, OPTS_DEFAULT_TIMEOUT,
+		OPTS_DEFAULT_OPENING, OPTS_DEFAULT_CONNECT_MS / 1000, OPTS_DEFAULT_HS_MS / 1000,
+		OPTS_DEFAULT_RBUFS, OPTS_DEFAULT_RBUF_SIZE);
+}
+
+static int opts_bad(const char *opt, const char *arg, const char *want)
+{
+	fprintf(stderr, "ringseed-bench: %s '%s': %s\n", opt, arg, want);
+	return -EINVAL;
+}
+
+static int opts_u32(const char *opt, const char *arg, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v < lo || v > hi) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "want an integer from %u to %u", lo, hi);
+		return opts_bad(opt, arg, want);
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int opts_secs(const char *opt, const char *arg, double lo, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !(v >= lo) || v > 86400 * 7)
+		return opts_bad(opt, arg, "want a number of seconds");
+	*out = v;
+	return 0;
+}
+
+/* 123, 16K, 32M, 1G (powers of two); "all" is OPTS_BUDGET_ALL. */
+static int opts_size(const char *opt, const char *arg, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (strcasecmp(arg, "all") == 0) {
+		*out = OPTS_BUDGET_ALL;
+		return 0;
+	}
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (*end && !end[1])
+		shift = *end == 'K' || *end == 'k'   ? 10
+			: *end == 'M' || *end == 'm' ? 20
+			: *end == 'G' || *end == 'g' ? 30
+						     : 99;
+	else if (*end)
+		shift = 99;
+	if (errno || end == arg || arg[0] == '-' || shift == 99 || v == 0 ||
+	    v > (1ull << 50) >> shift)
+		return opts_bad(opt, arg, "want a size in bytes (K, M, G suffixes) or all");
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int opts_target(struct bench_opts *o, const char *arg)
+{
+	char host[256];
+	const char *colon = strrchr(arg, ':');
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *ai;
+	int rc;
+
+	if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(host) || !colon[1])
+		return opts_bad("--connect", arg, "want HOST:PORT");
+	memcpy(host, arg, (size_t)(colon - arg));
+	host[colon - arg] = '\0';
+	rc = getaddrinfo(host, colon + 1, &hints, &ai);
+	if (rc != 0)
+		return opts_bad("--connect", arg, gai_strerror(rc));
+	memcpy(&o->target, ai->ai_addr, sizeof(o->target));
+	freeaddrinfo(ai);
+	o->target_str = arg;
+	return 0;
+}
+
+static int opts_src(struct bench_opts *o, const char *arg)
+{
+	char first[INET_ADDRSTRLEN];
+	const char *dash = strchr(arg, '-');
+	struct in_addr a, z;
+
+	if (strcmp(arg, "none") == 0) {
+		o->src_first = o->src_last = 0;
+		o->src_set = true;
+		return 0;
+	}
+	if (dash && (size_t)(dash - arg) < sizeof(first)) {
+		memcpy(first, arg, (size_t)(dash - arg));
+		first[dash - arg] = '\0';
+	} else if (!dash && strlen(arg) < sizeof(first)) {
+		strcpy(first, arg);
+	} else {
+		return opts_bad("--src", arg, "want ADDR or ADDR-ADDR (IPv4)");
+	}
+	if (inet_pton(AF_INET, first, &a) != 1 ||
+	    inet_pton(AF_INET, dash ? dash + 1 : first, &z) != 1)
+		return opts_bad("--src", arg, "want ADDR or ADDR-ADDR (IPv4)");
+	o->src_first = ntohl(a.s_addr);
+	o->src_last = ntohl(z.s_addr);
+	if (o->src_first == 0 || o->src_last < o->src_first)
+		return opts_bad("--src", arg, "want a non-empty range, first address first");
+	o->src_set = true;
+	return 0;
+}
+
+static int opts_choice(const char *opt, const char *arg, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(arg, names[i]) == 0)
+			return i;
+	opts_bad(opt, arg, "not one of the choices in --help");
+	return -1;
+}
+
+enum {
+	OPT_WARMUP = 256,
+	OPT_TIMEOUT,
+	OPT_ORDER,
+	OPT_RECV,
+	OPT_VERIFY,
+	OPT_SRC,
+	OPT_SEEDER,
+	OPT_JSON,
+	OPT_QUIET,
+	OPT_OPENING,
+	OPT_CONNECT_TO,
+	OPT_HS_TO,
+	OPT_RBUFS,
+	OPT_RBUF_SIZE,
+	OPT_SEED,
+};
+
+static const struct option opts_long[] = {
+	{ "torrent", required_argument, NULL, 't' },
+	{ "connect", required_argument, NULL, 'c' },
+	{ "connections", required_argument, NULL, 'n' },
+	{ "queue", required_argument, NULL, 'q' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "budget", required_argument, NULL, 'b' },
+	{ "warmup", required_argument, NULL, OPT_WARMUP },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "order", required_argument, NULL, OPT_ORDER },
+	{ "recv", required_argument, NULL, OPT_RECV },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "src", required_argument, NULL, OPT_SRC },
+	{ "seeder-pid", required_argument, NULL, OPT_SEEDER },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "max-opening", required_argument, NULL, OPT_OPENING },
+	{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TO },
+	{ "handshake-timeout", required_argument, NULL, OPT_HS_TO },
+	{ "recv-bufs", required_argument, NULL, OPT_RBUFS },
+	{ "recv-buf-size", required_argument, NULL, OPT_RBUF_SIZE },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+static void opts_defaults(struct bench_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->conns = OPTS_DEFAULT_CONNS;
+	o->queue = OPTS_DEFAULT_QUEUE;
+	o->duration = OPTS_DEFAULT_DURATION;
+	o->warmup = -1; /* settled by the mode */
+	o->timeout = OPTS_DEFAULT_TIMEOUT;
+	o->max_opening = OPTS_DEFAULT_OPENING;
+	o->connect_timeout_ms = OPTS_DEFAULT_CONNECT_MS;
+	o->handshake_timeout_ms = OPTS_DEFAULT_HS_MS;
+	o->rbufs = OPTS_DEFAULT_RBUFS;
+	o->rbuf_size = OPTS_DEFAULT_RBUF_SIZE;
+}
+
+/* Options that take a number of milliseconds as seconds. */
+static int opts_ms(const char *opt, const char *arg, uint32_t *out)
+{
+	double s;
+	int rc = opts_secs(opt, arg, 0.001, &s);
+
+	if (rc == 0)
+		*out = (uint32_t)(s * 1000);
+	return rc;
+}
+
+static int opts_one_long(struct bench_opts *o, int opt, const char *arg)
+{
+	static const char *const orders[] = { "random", "sequential", "rarest" };
+	static const char *const recvs[] = { "discard", "trunc", "copy" };
+	uint32_t v;
+	int i, rc = 0;
+
+	switch (opt) {
+	case OPT_WARMUP:
+		return opts_secs("--warmup", arg, 0, &o->warmup);
+	case OPT_TIMEOUT:
+		return opts_secs("--timeout", arg, 0.001, &o->timeout);
+	case OPT_ORDER:
+		i = opts_choice("--order", arg, orders, 3);
+		o->order = (enum pick_order)i;
+		return i < 0 ? -EINVAL : 0;
+	case OPT_RECV:
+		i = opts_choice("--recv", arg, recvs, 3);
+		o->recv = (enum recv_mode)i;
+		o->recv_set = true;
+		return i < 0 ? -EINVAL : 0;
+	case OPT_VERIFY:
+		o->verify = true;
+		return 0;
+	case OPT_SRC:
+		return opts_src(o, arg);
+	case OPT_SEEDER:
+		rc = opts_u32("--seeder-pid", arg, 1, INT_MAX, &v);
+		o->seeder_pid = (pid_t)v;
+		return rc;
+	case OPT_JSON:
+		o->json = true;
+		return 0;
+	case OPT_QUIET:
+		o->quiet = true;
+		return 0;
+	case OPT_OPENING:
+		return opts_u32("--max-opening", arg, 1, BENCH_MAX_CONNS, &o->max_opening);
+	case OPT_CONNECT_TO:
+		return opts_ms("--connect-timeout", arg, &o->connect_timeout_ms);
+	case OPT_HS_TO:
+		return opts_ms("--handshake-timeout", arg, &o->handshake_timeout_ms);
+	case OPT_RBUFS:
+		rc = opts_u32("--recv-bufs", arg, 1, BUFRING_MAX_BUFS, &o->rbufs);
+		if (rc == 0 && (o->rbufs & (o->rbufs - 1)))
+			rc = opts_bad("--recv-bufs", arg, "want a power of two");
+		return rc;
+	case OPT_RBUF_SIZE:
+		return opts_u32("--recv-buf-size", arg, 64, 1u << 20, &o->rbuf_size);
+	case OPT_SEED:
+		o->seed = strtoull(arg, NULL, 0);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int opts_one(struct bench_opts *o, int opt, const char *arg, bool *dur_set)
+{
+	switch (opt) {
+	case 't':
+		o->torrent_path = arg;
+		return 0;
+	case 'c':
+		return opts_target(o, arg);
+	case 'n':
+		return opts_u32("--connections", arg, 1, BENCH_MAX_CONNS, &o->conns);
+	case 'q':
+		return opts_u32("--queue", arg, 1, BENCH_MAX_QUEUE, &o->queue);
+	case 'd':
+		*dur_set = true;
+		return opts_secs("--duration", arg, 0.001, &o->duration);
+	case 'b':
+		return opts_size("--budget", arg, &o->budget);
+	default:
+		return opts_one_long(o, opt, arg);
+	}
+}
+
+/* What depends on several options at once. */
+static int opts_settle(struct bench_opts *o, bool dur_set)
+{
+	if (!o->torrent_path || !o->target_str) {
+		fprintf(stderr, "ringseed-bench: -t FILE.torrent and -c HOST:PORT are required "
+				"(--help says more)\n");
+		return -EINVAL;
+	}
+	if (dur_set && o->budget) {
+		fprintf(stderr, "ringseed-bench: -d and -b exclude each other: a run is measured "
+				"over a duration or until a byte budget\n");
+		return -EINVAL;
+	}
+	if (o->verify && o->recv_set && o->recv != RECV_COPY) {
+		fprintf(stderr, "ringseed-bench: --verify needs the pieces: it goes with --recv "
+				"copy only\n");
+		return -EINVAL;
+	}
+	if (o->verify)
+		o->recv = RECV_COPY;
+	if (o->warmup < 0)
+		o->warmup = o->budget ? 0 : OPTS_DEFAULT_WARMUP;
+	/* 127.0.0.0/8 is all ours on loopback: spread over it, other seeders limit per address. */
+	if (!o->src_set && (ntohl(o->target.sin_addr.s_addr) >> 24) == 127) {
+		o->src_first = OPTS_LOOPBACK_SRC_FIRST;
+		o->src_last = OPTS_LOOPBACK_SRC_LAST;
+	}
+	return 0;
+}
+
+int opts_parse(struct bench_opts *o, int argc, char **argv)
+{
+	bool dur_set = false;
+	int opt;
+
+	opts_defaults(o);
+	while ((opt = getopt_long(argc, argv, "t:c:n:q:d:b:h", opts_long, NULL)) != -1) {
+		if (opt == 'h') {
+			opts_usage(stdout);
+			return 1;
+		}
+		if (opt == '?' || opts_one(o, opt, optarg, &dur_set) != 0)
+			return -EINVAL;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ringseed-bench: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	return opts_settle(o, dur_set);
+}
