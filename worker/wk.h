@@ -142,6 +142,7 @@ struct worker {
 	uint64_t quit_deadline_ms;
 	bool channel_armed;
 	bool channel_gone;
+	bool channel_more; /* the last drain stopped at its cap: read on next turn */
 	uint8_t peer_id[20];
 };
 

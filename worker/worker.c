@@ -237,7 +237,12 @@ static void wk_message(struct worker *w, const struct wmsg *msg, int fd)
 		close(fd);
 }
 
-/* Drains the channel; EOF means the master is gone. */
+/*
+ * Drains up to WK_CHANNEL_BATCH messages; EOF means the master is gone. A
+ * multishot poll fires again only when more data arrives, so a drain that
+ * stops at its cap sets channel_more and the loop goes on reading next turn
+ * without sleeping: a burst of hand-offs is never left unread.
+ */
 static void wk_channel_read(struct worker *w)
 {
 	union {
@@ -246,6 +251,7 @@ static void wk_channel_read(struct worker *w)
 	} u;
 	struct wmsg msg;
 
+	w->channel_more = false;
 	for (int i = 0; i < WK_CHANNEL_BATCH; i++) {
 		struct iovec iov = { .iov_base = &msg, .iov_len = sizeof(msg) };
 		struct msghdr mh = { .msg_iov = &iov,
@@ -274,6 +280,7 @@ static void wk_channel_read(struct worker *w)
 		}
 		wk_message(w, &msg, fd);
 	}
+	w->channel_more = true; /* hit the cap: there may be more */
 }
 
 static void wk_arm_channel(struct worker *w)
@@ -351,6 +358,8 @@ static void wk_loop(struct worker *w)
 
 		if (wait > (w->quitting ? 50 : 1000))
 			wait = w->quitting ? 50 : 1000;
+		if (w->channel_more)
+			wait = 0;
 		ts.tv_sec = (long long)(wait / 1000);
 		ts.tv_nsec = (long long)(wait % 1000) * 1000000;
 		rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
@@ -367,6 +376,8 @@ static void wk_loop(struct worker *w)
 		io_uring_cq_advance(&w->ring, count);
 		now = tw_now_ms();
 		tw_advance(&w->wheel, now, peer_timer, w);
+		if (w->channel_more && !w->channel_gone)
+			wk_channel_read(w);
 		if (!w->channel_armed && !w->channel_gone)
 			wk_arm_channel(w);
 		if (w->quitting)
