@@ -176,6 +176,7 @@ struct proc_sample {
 	bool ok;
 	double user_s, sys_s;
 	uint64_t rss_kb;
+	uint64_t peak_kb; /* the bench's own peak RSS (ru_maxrss); 0 for a tree */
 	unsigned nproc;
 };
 

@@ -123,6 +123,9 @@ void proc_sample_self(struct proc_sample *s)
 	s->user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
 	s->sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	s->rss_kb = proc_rss_kb(getpid());
+	s->peak_kb = (uint64_t)ru.ru_maxrss; /* KiB on Linux; counted a little unlike VmRSS */
+	if (s->peak_kb < s->rss_kb)
+		s->peak_kb = s->rss_kb;
 	s->nproc = 1;
 }
 

@@ -249,7 +249,8 @@ void report_human(const struct bench *b)
 	} else if (b->o.seeder_pid) {
 		printf("seeder %-9d not found in /proc\n", (int)b->o.seeder_pid);
 	}
-	report_cpu_human("bench", &b->self_a, &b->self_b, r.self_user, r.self_sys, &r, 0);
+	report_cpu_human("bench", &b->self_a, &b->self_b, r.self_user, r.self_sys, &r,
+			 b->self_b.peak_kb);
 	if (b->machine_b.ok)
 		printf("machine          %u CPUs; irq+softirq %.2f cores; other processes %.2f "
 		       "cores%s%s\n",
@@ -375,7 +376,7 @@ void report_json(const struct bench *b)
 	} else {
 		printf("  \"seeder\": null,\n");
 	}
-	json_cpu("bench", &b->self_b, r.self_user, r.self_sys, &r, 0, "");
+	json_cpu("bench", &b->self_b, r.self_user, r.self_sys, &r, b->self_b.peak_kb, "");
 	printf("  \"machine\": {\"cpus\": %u, \"irq_cores\": %.3f, \"other_cores\": %.3f, "
 	       "\"clean\": %s},\n",
 	       b->machine_b.ncpu, r.irq_cores, r.other_cores,
