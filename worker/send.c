@@ -172,9 +172,13 @@ static int batch_pipe(struct batch *b)
 {
 	if (b->pipe[0] >= 0)
 		return 0;
+	int size;
+
 	if (pipe2(b->pipe, O_CLOEXEC) != 0)
 		return -errno;
 	(void)fcntl(b->pipe[1], F_SETPIPE_SZ, WK_PIPE_SIZE);
+	size = fcntl(b->pipe[1], F_GETPIPE_SZ);
+	b->pipe_pages = size > 0 ? (uint32_t)size / SEND_PAGE : 16; /* 16: the kernel default */
 	return 0;
 }
 
@@ -214,7 +218,7 @@ static void batch_fill_splice(struct worker *w, struct peer *p)
 		b->failed = true;
 		return;
 	}
-	budget = (uint32_t)fcntl(b->pipe[1], F_GETPIPE_SZ) / SEND_PAGE;
+	budget = b->pipe_pages;
 	while (p->q_len && b->blocks < WK_BATCH_BLOCKS) {
 		struct block_req r = p->q[p->q_head];
 		int n = mi_map(&t->mi, r.piece, r.begin, r.length, ext, WK_MAX_EXTENTS);

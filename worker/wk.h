@@ -84,7 +84,8 @@ struct batch {
 	uint32_t ops; /* completions still due */
 	uint64_t read_want, read_got;
 	bool failed;
-	int pipe[2]; /* splice: created on first use, -1 before */
+	int pipe[2];	     /* splice: created on first use, -1 before */
+	uint32_t pipe_pages; /* its capacity in pages, read once when it is made */
 	uint8_t hdr[WK_BATCH_BLOCKS][13];
 	uint32_t blen[WK_BATCH_BLOCKS]; /* each block's length, to count what was sent */
 };
