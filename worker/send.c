@@ -1,37 +1,37 @@
 /*
- * send.c - serving blocks: up to WK_BATCH_BLOCKS piece messages per batch,
- * from a fixed pool of batches, by one of two strategies that put the same
- * bytes on the wire.
+ * send.c - serving blocks: a batch of piece messages at a time, from a fixed
+ * pool of batches, by one of two strategies that put the same bytes on the
+ * wire.
  *
- * copy:   READ every extent of every block into the batch's buffer, right
- *         behind its 13-byte header (in parallel), then one SEND of the
- *         whole buffer; a short send goes on from where it stopped.
- * splice: one linked chain per batch into the batch's own pipe:
- *           WRITE header -> SPLICE file extents -> ... (every block)
- *           -> SPLICE pipe -> socket (the whole batch at once)
- *         so no byte of content passes through user space. The socket is
- *         non-blocking, so a full socket never parks an io-wq thread: a
- *         short or -EAGAIN final splice goes on with POLLOUT linked to a
- *         splice of what is left in the pipe. Any other failure or short
- *         transfer ends the peer (its stream would be torn) and throws the
- *         pipe away.
+ * copy:   READ every extent of up to WK_BATCH_BLOCKS blocks into the batch's
+ *         buffer, right behind its 13-byte header (in parallel), then one
+ *         SEND of the whole buffer; a short send goes on from where it
+ *         stopped. Two copies (page cache -> buffer -> socket), all in the ring.
+ * splice: no byte of content is copied. Up to WK_SPLICE_BLOCKS headers and
+ *         blocks become one iovec (headers from the header log, blocks from
+ *         the files mapped read-only); vmsplice() gives the batch's pipe
+ *         references to those pages, splice() moves them to the socket, both
+ *         synchronous and non-blocking, in the worker's own thread: io_uring
+ *         would run IORING_OP_SPLICE in an io-wq thread, one at a time. A
+ *         full socket keeps the batch, with POLLOUT armed in the ring. A
+ *         page not in the page cache is read while the worker waits (see
+ *         README: cold content).
  *
  * A peer holds at most one batch. When the pool is empty, peers wait in a
- * FIFO and get the next batch released.
+ * FIFO and get the next batch released. A batch that ends readies its peer
+ * for the end of the loop turn (wk_ready) instead of starting the next one.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "iocore/log.h"
 #include "worker/wk.h"
-
-#define SEND_PAGE 4096u
-
-static const uint8_t send_zeros[16384]; /* BEP 47 pad files */
 
 static uint32_t send_buf_size(const struct worker *w)
 {
@@ -46,12 +46,28 @@ int batch_init(struct worker *w)
 	uint32_t size = send_buf_size(w);
 
 	w->batch_mem = malloc((size_t)WK_BATCHES * size);
-	if (!w->batch_mem)
+	w->iov_mem = calloc((size_t)WK_BATCHES * WK_SPLICE_IOV, sizeof(*w->iov_mem));
+	if (!w->batch_mem || !w->iov_mem)
 		return -ENOMEM;
+	if (w->conf->send_strategy == CONF_SEND_SPLICE) {
+		/* Real pages (written once, then read-only), so TCP can hold them. */
+		uint32_t z = (uint32_t)w->conf->max_request > 16384 ? (uint32_t)w->conf->max_request
+								     : 16384;
+		void *m = mmap(NULL, z, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			       0);
+
+		if (m == MAP_FAILED)
+			return -ENOMEM;
+		memset(m, 0, z);
+		mprotect(m, z, PROT_READ);
+		w->zeros = m;
+		w->zeros_len = z;
+	}
 	for (int i = WK_BATCHES - 1; i >= 0; i--) {
 		struct batch *b = &w->batches[i];
 
 		b->buf = w->batch_mem + (size_t)i * size;
+		b->iov = w->iov_mem + (size_t)i * WK_SPLICE_IOV;
 		b->pipe[0] = b->pipe[1] = -1;
 		b->next_free = w->free_batches;
 		w->free_batches = b;
@@ -73,6 +89,11 @@ void batch_fini(struct worker *w)
 	for (int i = 0; i < WK_BATCHES; i++)
 		batch_close_pipe(&w->batches[i]);
 	free(w->batch_mem);
+	free(w->iov_mem);
+	if (w->hlog)
+		munmap(w->hlog, WK_HLOG_SIZE);
+	if (w->zeros)
+		munmap((void *)w->zeros, w->zeros_len);
 }
 
 /* Gives the batch back, and to the longest-waiting peer if there is one. */
@@ -93,7 +114,7 @@ void batch_release(struct worker *w, struct peer *p)
 	while ((next = wk_queue_pop(&w->batch_wait))) {
 		next->waiting_batch = false;
 		if (next->state == PEER_OPEN) {
-			peer_pump(w, next);
+			wk_ready(w, next);
 			break;
 		}
 	}
@@ -162,99 +183,183 @@ static void batch_fill_copy(struct worker *w, struct peer *p)
 	b->bytes = off;
 }
 
-/* Pipe slots a block takes: its header, its pages (unaligned: one more), per extent. */
-static uint32_t batch_pipe_pages(uint32_t length, int extents)
+/*
+ * splice: headers go to the header log, an append-only run of anonymous
+ * memory. vmsplice() hands the pipe references to its pages, not copies, and
+ * TCP keeps those references until the peer has read the bytes, so a byte
+ * once spliced must never change: the log is only ever appended to, and a
+ * full log is unmapped (the kernel keeps the pages it still references) and
+ * replaced by a fresh one.
+ */
+static const uint8_t *splice_header(struct worker *w, const struct block_req *r)
 {
-	return 1 + length / SEND_PAGE + 1 + (uint32_t)extents;
+	uint8_t *h;
+
+	if (!w->hlog || w->hlog_used + 13 > WK_HLOG_SIZE) {
+		void *m = mmap(NULL, WK_HLOG_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (m == MAP_FAILED)
+			return NULL;
+		if (w->hlog)
+			munmap(w->hlog, WK_HLOG_SIZE);
+		w->hlog = m;
+		w->hlog_used = 0;
+	}
+	h = w->hlog + w->hlog_used;
+	w->hlog_used += (uint32_t)wire_put_piece_header(h, r->piece, r->begin, r->length);
+	return h;
 }
 
-static int batch_pipe(struct batch *b)
+static int splice_pipe(struct batch *b)
 {
 	if (b->pipe[0] >= 0)
 		return 0;
-	int size;
-
-	if (pipe2(b->pipe, O_CLOEXEC) != 0)
+	if (pipe2(b->pipe, O_CLOEXEC | O_NONBLOCK) != 0)
 		return -errno;
+	/* Bigger pipes move more per call; the kernel may give less (per-user limits). */
 	(void)fcntl(b->pipe[1], F_SETPIPE_SZ, WK_PIPE_SIZE);
-	size = fcntl(b->pipe[1], F_GETPIPE_SZ);
-	b->pipe_pages = size > 0 ? (uint32_t)size / SEND_PAGE : 16; /* 16: the kernel default */
 	return 0;
 }
 
-static void batch_splice_extent(struct worker *w, struct peer *p, const struct mi_extent *e)
+/* Appends one block's pieces to the batch's iovec; false if they don't fit. */
+static bool splice_add(struct worker *w, struct peer *p, const struct block_req *r)
 {
 	const struct wk_torrent *t = p->t;
 	struct batch *b = p->batch;
-	struct io_uring_sqe *sqe;
+	struct mi_extent ext[WK_MAX_EXTENTS];
+	int n = mi_map(&t->mi, r->piece, r->begin, r->length, ext, WK_MAX_EXTENTS);
+	uint32_t need = 1;
+	const uint8_t *h;
 
-	if (!t->mi.files[e->file].pad) {
-		sqe = batch_sqe(w, p, OP_SPLICE);
-		io_uring_prep_splice(sqe, t->fds[e->file], (int64_t)e->offset, b->pipe[1], -1,
-				     e->length, 0);
-		sqe->flags |= IOSQE_IO_LINK;
-		return;
+	if (n < 0) {
+		b->failed = true;
+		return false;
 	}
-	for (uint32_t done = 0; done < e->length; done += sizeof(send_zeros)) {
-		uint32_t n = e->length - done < sizeof(send_zeros) ? e->length - done
-								   : (uint32_t)sizeof(send_zeros);
+	for (int i = 0; i < n; i++)
+		need += t->mi.files[ext[i].file].pad ? ext[i].length / w->zeros_len + 1 : 1;
+	if (b->iov_n + need > WK_SPLICE_IOV)
+		return false;
+	h = splice_header(w, r);
+	if (!h) {
+		b->failed = true;
+		return false;
+	}
+	b->iov[b->iov_n++] = (struct iovec){ (void *)h, 13 };
+	for (int i = 0; i < n; i++) {
+		const uint8_t *map = t->maps[ext[i].file];
 
-		sqe = batch_sqe(w, p, OP_SPLICE);
-		io_uring_prep_write(sqe, b->pipe[1], send_zeros, n, 0);
-		sqe->flags |= IOSQE_IO_LINK;
+		if (!t->mi.files[ext[i].file].pad) {
+			b->iov[b->iov_n++] = (struct iovec){ (void *)(map + ext[i].offset),
+							     ext[i].length };
+			continue;
+		}
+		for (uint32_t done = 0; done < ext[i].length;) {
+			uint32_t k = ext[i].length - done < w->zeros_len ? ext[i].length - done
+									 : w->zeros_len;
+
+			b->iov[b->iov_n++] = (struct iovec){ (void *)w->zeros, k };
+			done += k;
+		}
 	}
+	b->bytes += 13 + r->length;
+	b->payload += r->length;
+	b->blen[b->blocks++] = r->length;
+	return true;
 }
 
-/* splice: one linked chain for the whole batch, ending in one splice to the socket. */
 static void batch_fill_splice(struct worker *w, struct peer *p)
 {
 	struct batch *b = p->batch;
-	const struct wk_torrent *t = p->t;
-	uint32_t pages = 0, budget;
-	struct mi_extent ext[WK_MAX_EXTENTS];
-	struct io_uring_sqe *sqe;
 
-	if (batch_pipe(b) != 0) {
+	if (splice_pipe(b) != 0) {
 		b->failed = true;
 		return;
 	}
-	budget = b->pipe_pages;
-	while (p->q_len && b->blocks < WK_BATCH_BLOCKS) {
-		struct block_req r = p->q[p->q_head];
-		int n = mi_map(&t->mi, r.piece, r.begin, r.length, ext, WK_MAX_EXTENTS);
-
-		if (n < 0) {
-			b->failed = true;
-			return;
-		}
-		if (b->blocks && pages + batch_pipe_pages(r.length, n) > budget)
-			break;
-		pages += batch_pipe_pages(r.length, n);
+	b->in_pipe = b->iov_at = b->iov_n = 0;
+	while (p->q_len && b->blocks < WK_SPLICE_BLOCKS && splice_add(w, p, &p->q[p->q_head]))
 		batch_pop(w, p);
-		wire_put_piece_header(b->hdr[b->blocks], r.piece, r.begin, r.length);
-		sqe = batch_sqe(w, p, OP_SPLICE);
-		io_uring_prep_write(sqe, b->pipe[1], b->hdr[b->blocks], 13, 0);
-		sqe->flags |= IOSQE_IO_LINK;
-		for (int i = 0; i < n; i++)
-			batch_splice_extent(w, p, &ext[i]);
-		b->bytes += 13 + r.length;
-		b->payload += r.length;
-		b->blen[b->blocks++] = r.length;
-	}
-	sqe = batch_sqe(w, p, OP_SEND); /* OP_SEND marks the chain's last link */
-	io_uring_prep_splice(sqe, b->pipe[0], -1, p->fd, -1, b->bytes, 0);
 }
 
-/* splice: the socket was full; wait for room, then move the rest of the pipe. */
-static void batch_splice_rest(struct worker *w, struct peer *p)
+static void batch_done(struct worker *w, struct peer *p);
+
+/* Drops the first n bytes of the batch's remaining iovec: they are in the pipe. */
+static void splice_advance(struct batch *b, size_t n)
+{
+	while (n) {
+		struct iovec *v = &b->iov[b->iov_at];
+		size_t k = n < v->iov_len ? n : v->iov_len;
+
+		v->iov_base = (uint8_t *)v->iov_base + k;
+		v->iov_len -= k;
+		n -= k;
+		if (v->iov_len == 0)
+			b->iov_at++;
+	}
+}
+
+/*
+ * Moves the batch to the socket, synchronously and without blocking:
+ * vmsplice what fits into the pipe, splice the pipe into the socket, again.
+ * Returns 1 when the batch is all in the socket, 0 when the socket is full
+ * (POLLOUT is armed), -1 on failure.
+ */
+static int splice_push(struct worker *w, struct peer *p)
 {
 	struct batch *b = p->batch;
+
+	for (;;) {
+		ssize_t n;
+
+		if (b->iov_at < b->iov_n) {
+			uint32_t cnt = b->iov_n - b->iov_at;
+
+			n = vmsplice(b->pipe[1], &b->iov[b->iov_at], cnt > IOV_MAX ? IOV_MAX : cnt,
+				     SPLICE_F_NONBLOCK);
+			if (n < 0 && errno != EAGAIN)
+				return -1;
+			if (n > 0) {
+				splice_advance(b, (size_t)n);
+				b->in_pipe += (uint32_t)n;
+			}
+		}
+		if (b->in_pipe == 0) /* all out, or a pipe that takes nothing */
+			return b->iov_at == b->iov_n ? 1 : -1;
+		n = splice(b->pipe[0], NULL, p->fd, NULL, b->in_pipe,
+			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n > 0) {
+			b->in_pipe -= (uint32_t)n;
+			b->sent += (uint32_t)n;
+			p->last_tx_ms = tw_now_ms();
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN)
+			break;
+		return -1;
+	}
 	struct io_uring_sqe *sqe = batch_sqe(w, p, OP_SPLICE);
 
 	io_uring_prep_poll_add(sqe, p->fd, POLLOUT);
-	sqe->flags |= IOSQE_IO_LINK;
-	sqe = batch_sqe(w, p, OP_SEND);
-	io_uring_prep_splice(sqe, b->pipe[0], -1, p->fd, -1, b->bytes - b->sent, 0);
+	return 0;
+}
+
+/* splice: the batch goes out now; a full socket keeps it, armed for POLLOUT. */
+static void batch_push(struct worker *w, struct peer *p)
+{
+	struct batch *b = p->batch;
+	int rc = -1;
+
+	p->ops++; /* holds the peer while the push may close it */
+	b->ops++;
+	if (!b->failed && b->blocks && p->state == PEER_OPEN)
+		rc = splice_push(w, p);
+	p->ops--;
+	b->ops--;
+	if (rc == 0)
+		return;
+	if (rc < 0)
+		b->failed = true;
+	batch_done(w, p);
 }
 
 bool batch_start(struct worker *w, struct peer *p)
@@ -272,16 +377,14 @@ bool batch_start(struct worker *w, struct peer *p)
 	p->out_busy = true;
 	if (w->conf->send_strategy == CONF_SEND_SPLICE) {
 		batch_fill_splice(w, p);
-	} else {
-		batch_fill_copy(w, p);
-		if (b->ops == 0 && !b->failed)
-			batch_send(w, p); /* all padding: nothing to read */
+		batch_push(w, p);
+		return true;
 	}
-	if (b->ops == 0) { /* nothing went out: a layout error before any op */
-		peer_close(w, p, WSTAT_DROP_IO);
-		batch_release(w, p);
-		peer_op_done(w, p);
-	}
+	batch_fill_copy(w, p);
+	if (b->ops == 0 && !b->failed)
+		batch_send(w, p); /* all padding: nothing to read */
+	if (b->ops == 0) /* nothing went out: a layout error before any op */
+		batch_done(w, p);
 	return true;
 }
 
@@ -317,28 +420,23 @@ static void batch_done(struct worker *w, struct peer *p)
 	}
 	batch_release(w, p);
 	if (p->state == PEER_OPEN)
-		peer_pump(w, p);
+		wk_ready(w, p); /* not peer_pump: a splice batch may end right here again */
 	peer_op_done(w, p);
 }
 
 void batch_on_cqe(struct worker *w, struct peer *p, enum wk_op op, int res)
 {
 	struct batch *b = p->batch;
-	bool splice = w->conf->send_strategy == CONF_SEND_SPLICE;
 
 	p->ops--;
 	b->ops--;
-	if (op == OP_SEND && splice) {
-		if (res > 0) {
-			b->sent += (uint32_t)res;
-			p->last_tx_ms = tw_now_ms();
-		}
-		if ((res > 0 || res == -EAGAIN) && b->sent < b->bytes && !b->failed &&
-		    p->state == PEER_OPEN)
-			batch_splice_rest(w, p);
-		else if (b->sent != b->bytes)
+	if (op == OP_SPLICE) { /* room in the socket, or it broke: push decides */
+		if (res < 0)
 			b->failed = true;
-	} else if (res < 0) {
+		batch_push(w, p);
+		return;
+	}
+	if (res < 0) {
 		b->failed = true;
 	} else if (op == OP_READ) {
 		b->read_got += (uint64_t)res;

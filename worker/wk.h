@@ -23,6 +23,7 @@
 #define RINGSEED_WK_H
 
 #include <liburing.h>
+#include <sys/uio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -33,13 +34,16 @@
 #include "proto/wire.h"
 #include "worker/worker.h"
 
-#define WK_BATCH_BLOCKS	 8    /* piece messages per batch (one send, one splice) */
+#define WK_BATCH_BLOCKS	 8    /* copy: piece messages per batch (one send) */
+#define WK_SPLICE_BLOCKS 32   /* splice: piece messages per batch (one vmsplice) */
+#define WK_SPLICE_IOV	 160  /* splice: header and extent pieces of one batch */
 #define WK_BATCHES	 128  /* batches in flight per worker */
 #define WK_MAX_EXTENTS	 64   /* files one block may span */
 #define WK_CTL_MIN	 256  /* control bytes a peer starts with; grows on demand */
 #define WK_RECV_BUFS	 1024 /* provided receive buffers shared by all peers */
 #define WK_RECV_BUF_SIZE 4096
-#define WK_PIPE_SIZE	 (256u << 10) /* splice: holds a whole batch */
+#define WK_PIPE_SIZE	 (512u << 10) /* splice: asked for; less is fine */
+#define WK_HLOG_SIZE	 (2u << 20)   /* splice: the append-only header log */
 #define WK_TICK_MS	 1000	      /* how often each peer's timer looks at it */
 #define WK_KEEPALIVE_MS	 90000	      /* send a keep-alive after this long without output */
 #define WK_MAX_MSG	 (2u << 20)   /* longest message a peer may send (bitfields) */
@@ -49,7 +53,7 @@ enum wk_op {
 	OP_CTL,	    /* a control send */
 	OP_READ,    /* copy: reading a block's extent */
 	OP_SEND,    /* copy: sending a batch */
-	OP_SPLICE,  /* splice: any op of a batch's chain */
+	OP_SPLICE,  /* splice: waiting for room in the socket (POLLOUT) */
 	OP_CHANNEL, /* the master's channel is readable */
 };
 
@@ -66,6 +70,7 @@ struct wk_torrent {
 	bool complete;
 	bool removed; /* freed when its last peer is */
 	int *fds;     /* per file; -1 for empty and pad files */
+	const uint8_t **maps; /* splice: per file, mapped read-only; NULL for none */
 	uint32_t peers;
 };
 
@@ -77,17 +82,19 @@ struct batch {
 	struct batch *next_free;
 	struct peer *peer;
 	uint8_t *buf;	/* copy: headers and blocks, back to back */
-	uint32_t bytes; /* copy: what to send; splice: what the final splice moves */
+	uint32_t bytes; /* what the batch puts on the wire */
 	uint32_t sent;
 	uint32_t payload;
 	uint32_t blocks;
 	uint32_t ops; /* completions still due */
 	uint64_t read_want, read_got;
 	bool failed;
-	int pipe[2];	     /* splice: created on first use, -1 before */
-	uint32_t pipe_pages; /* its capacity in pages, read once when it is made */
-	uint8_t hdr[WK_BATCH_BLOCKS][13];
-	uint32_t blen[WK_BATCH_BLOCKS]; /* each block's length, to count what was sent */
+	int pipe[2];	   /* splice: created on first use, -1 before */
+	uint32_t in_pipe;  /* splice: bytes in the pipe, not yet in the socket */
+	uint32_t iov_at;   /* splice: the first iov not wholly in the pipe */
+	uint32_t iov_n;
+	struct iovec *iov; /* splice: WK_SPLICE_IOV pieces: header, extents, ... */
+	uint32_t blen[WK_SPLICE_BLOCKS]; /* each block's length, to count what was sent */
 };
 
 struct peer {
@@ -113,6 +120,8 @@ struct peer {
 	struct tw_timer timer;
 	uint64_t last_rx_ms, last_tx_ms;
 	struct peer *next_wait; /* unchoke or batch queue */
+	struct peer *next_ready; /* the worker's ready list */
+	bool ready;
 	uint64_t torrent_slot;	/* index into stats->torrent_up */
 };
 
@@ -139,6 +148,12 @@ struct worker {
 	struct wk_queue unchoke_wait; /* interested peers, waiting for a slot */
 	uint32_t unchoked;
 	uint8_t *batch_mem;
+	struct iovec *iov_mem;
+	uint8_t *hlog; /* splice: headers, written once, never overwritten */
+	uint32_t hlog_used;
+	const uint8_t *zeros; /* splice: a read-only run of zeros, for pad files */
+	uint32_t zeros_len;
+	struct peer *ready_head, *ready_tail; /* to pump at the end of the loop turn */
 	bool quitting;
 	uint64_t quit_deadline_ms;
 	bool channel_armed;
@@ -164,6 +179,7 @@ void wk_queue_push(struct wk_queue *q, struct peer *p);
 struct peer *wk_queue_pop(struct wk_queue *q);
 void wk_queue_remove(struct wk_queue *q, struct peer *p);
 void wk_torrent_put(struct worker *w, struct wk_torrent *t);
+void wk_ready(struct worker *w, struct peer *p);
 
 /* peer.c */
 void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const uint8_t *hs);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +23,43 @@
 #define WK_RING_ENTRIES	 4096
 #define WK_QUIT_MS	 3000 /* blocks in flight get this long on QUIT */
 #define WK_CHANNEL_BATCH 64
+
+/*
+ * Puts p on the ready list: it is pumped at the end of this loop turn, not
+ * now, so a batch that ends inside a pump never starts the next one inside
+ * it (no recursion), and peers take turns. The list holds an op of p's.
+ */
+void wk_ready(struct worker *w, struct peer *p)
+{
+	if (p->ready)
+		return;
+	p->ready = true;
+	p->ops++;
+	p->next_ready = NULL;
+	if (w->ready_tail)
+		w->ready_tail->next_ready = p;
+	else
+		w->ready_head = p;
+	w->ready_tail = p;
+}
+
+/* Pumps the peers readied before this call; those they ready wait a turn. */
+static void wk_run_ready(struct worker *w)
+{
+	struct peer *p = w->ready_head;
+
+	w->ready_head = w->ready_tail = NULL;
+	while (p) {
+		struct peer *next = p->next_ready;
+
+		p->ready = false;
+		p->ops--;
+		if (p->state == PEER_OPEN)
+			peer_pump(w, p);
+		peer_op_done(w, p);
+		p = next;
+	}
+}
 
 struct io_uring_sqe *wk_sqe(struct worker *w)
 {
@@ -96,7 +134,11 @@ static void wk_torrent_free(struct worker *w, struct wk_torrent *t)
 	for (uint32_t i = 0; t->fds && i < t->mi.file_count; i++)
 		if (t->fds[i] >= 0)
 			close(t->fds[i]);
+	for (uint32_t i = 0; t->maps && i < t->mi.file_count; i++)
+		if (t->maps[i])
+			munmap((void *)t->maps[i], t->mi.files[i].length);
 	free(t->fds);
+	free(t->maps);
 	free(t->have);
 	mi_free(&t->mi);
 	free(t);
@@ -107,6 +149,32 @@ void wk_torrent_put(struct worker *w, struct wk_torrent *t)
 {
 	if (--t->peers == 0 && t->removed)
 		wk_torrent_free(w, t);
+}
+
+/*
+ * splice: maps every file read-only, so vmsplice() can hand the pipe its
+ * page-cache pages. The kernel reaches them through get_user_pages, never
+ * by touching them from user space, so a file cut short under us makes a
+ * send fail (EFAULT), not a SIGBUS.
+ */
+static int wk_torrent_map(struct wk_torrent *t)
+{
+	t->maps = calloc(t->mi.file_count, sizeof(*t->maps));
+	if (!t->maps)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->mi.file_count; i++) {
+		void *m;
+
+		if (t->fds[i] < 0)
+			continue;
+		m = mmap(NULL, t->mi.files[i].length, PROT_READ, MAP_SHARED, t->fds[i], 0);
+		if (m == MAP_FAILED) {
+			log_warn("torrent %s: mapping file %u", t->mi.name, i);
+			return -errno;
+		}
+		t->maps[i] = m;
+	}
+	return 0;
 }
 
 /* Opens every file of t read-only; an empty or pad file needs no descriptor. */
@@ -137,7 +205,7 @@ static int wk_torrent_open(struct worker *w, struct wk_torrent *t)
 			return -EIO;
 		}
 	}
-	return 0;
+	return w->conf->send_strategy == CONF_SEND_SPLICE ? wk_torrent_map(t) : 0;
 }
 
 static void wk_add_torrent(struct worker *w, const struct wmsg *msg, int fd)
@@ -167,17 +235,8 @@ static void wk_add_torrent(struct worker *w, const struct wmsg *msg, int fd)
 	free(buf);
 	return;
 fail:
-	if (t && t->fds) {
-		for (uint32_t i = 0; i < t->mi.file_count; i++)
-			if (t->fds[i] >= 0)
-				close(t->fds[i]);
-	}
-	if (t) {
-		free(t->fds);
-		free(t->have);
-		mi_free(&t->mi);
-	}
-	free(t);
+	if (t)
+		wk_torrent_free(w, t); /* not on the list yet: only releases it */
 	free(buf);
 }
 
@@ -358,7 +417,7 @@ static void wk_loop(struct worker *w)
 
 		if (wait > (w->quitting ? 50 : 1000))
 			wait = w->quitting ? 50 : 1000;
-		if (w->channel_more)
+		if (w->channel_more || w->ready_head)
 			wait = 0;
 		ts.tv_sec = (long long)(wait / 1000);
 		ts.tv_nsec = (long long)(wait % 1000) * 1000000;
@@ -374,6 +433,7 @@ static void wk_loop(struct worker *w)
 			count++;
 		}
 		io_uring_cq_advance(&w->ring, count);
+		wk_run_ready(w);
 		now = tw_now_ms();
 		tw_advance(&w->wheel, now, peer_timer, w);
 		if (w->channel_more && !w->channel_gone)
