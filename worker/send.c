@@ -90,10 +90,26 @@ void batch_fini(struct worker *w)
 		batch_close_pipe(&w->batches[i]);
 	free(w->batch_mem);
 	free(w->iov_mem);
-	if (w->hlog)
-		munmap(w->hlog, WK_HLOG_SIZE);
+	if (w->hlog) {
+		munmap(w->hlog->base, WK_HLOG_SIZE);
+		free(w->hlog);
+	}
 	if (w->zeros)
 		munmap((void *)w->zeros, w->zeros_len);
+}
+
+static void hlog_free_if_done(struct hlog *h)
+{
+	if (h->refs == 0 && h->retired) {
+		munmap(h->base, WK_HLOG_SIZE);
+		free(h);
+	}
+}
+
+static void hlog_put(struct hlog *h)
+{
+	h->refs--;
+	hlog_free_if_done(h);
 }
 
 /* Gives the batch back, and to the longest-waiting peer if there is one. */
@@ -106,6 +122,11 @@ void batch_release(struct worker *w, struct peer *p)
 		return;
 	if (b->failed)
 		batch_close_pipe(b); /* it may hold a torn batch */
+	for (int i = 0; i < 2; i++) {
+		if (b->hl[i])
+			hlog_put(b->hl[i]);
+		b->hl[i] = NULL;
+	}
 	p->batch = NULL;
 	p->out_busy = false;
 	b->peer = NULL;
@@ -191,24 +212,36 @@ static void batch_fill_copy(struct worker *w, struct peer *p)
  * full log is unmapped (the kernel keeps the pages it still references) and
  * replaced by a fresh one.
  */
-static const uint8_t *splice_header(struct worker *w, const struct block_req *r)
+static const uint8_t *splice_header(struct worker *w, struct batch *b, const struct block_req *r)
 {
-	uint8_t *h;
+	struct hlog *h = w->hlog;
+	uint8_t *at;
 
-	if (!w->hlog || w->hlog_used + 13 > WK_HLOG_SIZE) {
+	if (!h || h->used + 13 > WK_HLOG_SIZE) {
+		struct hlog *n = calloc(1, sizeof(*n));
 		void *m = mmap(NULL, WK_HLOG_SIZE, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-		if (m == MAP_FAILED)
+		if (!n || m == MAP_FAILED) {
+			free(n);
+			if (m != MAP_FAILED)
+				munmap(m, WK_HLOG_SIZE);
 			return NULL;
-		if (w->hlog)
-			munmap(w->hlog, WK_HLOG_SIZE);
-		w->hlog = m;
-		w->hlog_used = 0;
+		}
+		n->base = m;
+		if (h) {
+			h->retired = true;
+			hlog_free_if_done(h);
+		}
+		w->hlog = h = n;
 	}
-	h = w->hlog + w->hlog_used;
-	w->hlog_used += (uint32_t)wire_put_piece_header(h, r->piece, r->begin, r->length);
-	return h;
+	if (b->hl[0] != h && b->hl[1] != h) {
+		b->hl[b->hl[0] ? 1 : 0] = h; /* 32 headers never span three chunks */
+		h->refs++;
+	}
+	at = h->base + h->used;
+	h->used += (uint32_t)wire_put_piece_header(at, r->piece, r->begin, r->length);
+	return at;
 }
 
 static int splice_pipe(struct batch *b)
@@ -240,7 +273,7 @@ static bool splice_add(struct worker *w, struct peer *p, const struct block_req 
 		need += t->mi.files[ext[i].file].pad ? ext[i].length / w->zeros_len + 1 : 1;
 	if (b->iov_n + need > WK_SPLICE_IOV)
 		return false;
-	h = splice_header(w, r);
+	h = splice_header(w, b, r);
 	if (!h) {
 		b->failed = true;
 		return false;

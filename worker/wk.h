@@ -43,7 +43,7 @@
 #define WK_RECV_BUFS	 1024 /* provided receive buffers shared by all peers */
 #define WK_RECV_BUF_SIZE 4096
 #define WK_PIPE_SIZE	 (512u << 10) /* splice: asked for; less is fine */
-#define WK_HLOG_SIZE	 (2u << 20)   /* splice: the append-only header log */
+#define WK_HLOG_SIZE	 (256u << 10) /* splice: one chunk of the header log (20,164 headers) */
 #define WK_TICK_MS	 1000	      /* how often each peer's timer looks at it */
 #define WK_KEEPALIVE_MS	 90000	      /* send a keep-alive after this long without output */
 #define WK_MAX_MSG	 (2u << 20)   /* longest message a peer may send (bitfields) */
@@ -78,6 +78,18 @@ struct block_req {
 	uint32_t piece, begin, length;
 };
 
+/*
+ * splice: a chunk of the header log. Headers are appended, never rewritten;
+ * a full chunk is retired and unmapped once no batch still has headers in it
+ * that are not in its pipe yet (what is in a pipe holds its own page refs).
+ */
+struct hlog {
+	uint8_t *base;
+	uint32_t used;
+	uint32_t refs; /* batches with headers here */
+	bool retired;
+};
+
 struct batch {
 	struct batch *next_free;
 	struct peer *peer;
@@ -94,6 +106,7 @@ struct batch {
 	uint32_t iov_at;   /* splice: the first iov not wholly in the pipe */
 	uint32_t iov_n;
 	struct iovec *iov; /* splice: WK_SPLICE_IOV pieces: header, extents, ... */
+	struct hlog *hl[2]; /* splice: the log chunks its headers are in */
 	uint32_t blen[WK_SPLICE_BLOCKS]; /* each block's length, to count what was sent */
 };
 
@@ -149,8 +162,7 @@ struct worker {
 	uint32_t unchoked;
 	uint8_t *batch_mem;
 	struct iovec *iov_mem;
-	uint8_t *hlog; /* splice: headers, written once, never overwritten */
-	uint32_t hlog_used;
+	struct hlog *hlog; /* splice: the header log chunk being appended to */
 	const uint8_t *zeros; /* splice: a read-only run of zeros, for pad files */
 	uint32_t zeros_len;
 	struct peer *ready_head, *ready_tail; /* to pump at the end of the loop turn */
