@@ -114,7 +114,7 @@ static const char *const conf_log_words[] = { "debug", "info", "notice", "warnin
  * section header once); conf/ringseed.conf lists the same keys in the same order,
  * which the unit test checks.
  */
-static const char *const conf_send_words[] = { "copy", "splice", NULL };
+static const char *const conf_send_words[] = { "copy", "splice", "send_zc", NULL };
 
 static const struct conf_key conf_keys[] = {
 	CONF_INT_ROW(struct conf, "core", "workers", workers, 1, 256, true, "auto",

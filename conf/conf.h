@@ -32,6 +32,7 @@
 enum conf_send_strategy {
 	CONF_SEND_COPY,   /* read into a buffer, then send: the baseline */
 	CONF_SEND_SPLICE, /* file -> pipe -> socket, no copy through user space */
+	CONF_SEND_ZC,	  /* zero-copy sendmsg (MSG_ZEROCOPY) from the mapped files */
 };
 
 enum conf_log_level {

@@ -61,6 +61,7 @@ static const struct ring_feature ring_feature_table[] = {
 	{ RF(recv_multishot), -1, 600, true, "multishot recv (IORING_RECV_MULTISHOT)",
 	  "recv_multishot" },
 	{ RF(send_zc), IORING_OP_SEND_ZC, 600, false, "IORING_OP_SEND_ZC", "send_zc" },
+	{ RF(sendmsg_zc), IORING_OP_SENDMSG_ZC, 601, false, "IORING_OP_SENDMSG_ZC", "sendmsg_zc" },
 };
 
 #define RING_NFEATURES (sizeof(ring_feature_table) / sizeof(ring_feature_table[0]))

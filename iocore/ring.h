@@ -27,6 +27,7 @@ struct ring_features {
 	bool single_issuer, defer_taskrun, coop_taskrun; /* setup flags that took */
 	bool submit_all; /* IORING_SETUP_SUBMIT_ALL: a bad SQE does not stop the batch */
 	bool recv_multishot, pbuf_ring, splice, send_zc, poll_add, read, send, recvmsg, timeout;
+	bool sendmsg_zc; /* IORING_OP_SENDMSG_ZC (6.1): the send_zc strategy */
 	bool recv; /* IORING_OP_RECV (5.6), which multishot recv is a mode of */
 };
 
@@ -42,7 +43,7 @@ struct ring_features {
  *   -EOPNOTSUPP	a required feature is missing; f says which ones are there
  *   other	from io_uring_queue_init_params() or a probe
  * Required: read, send, recv, recvmsg, splice, poll_add, timeout, provided buffer
- * rings (5.19), multishot recv (6.0). send_zc (6.0) is optional: reported in
+ * rings (5.19), multishot recv (6.0). send_zc (6.0) and sendmsg_zc (6.1) are optional: reported in
  * f, not an error. On failure the ring is not set up (nothing to tear down).
  */
 int ring_init(struct io_uring *ring, unsigned entries, struct ring_features *f, char *err,

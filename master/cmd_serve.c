@@ -35,7 +35,7 @@ static void serve_usage(FILE *f)
 		"  -s, --state DIR          what is remembered between runs (verified pieces)\n"
 		"  -w, --workers N|auto     worker processes, one per CPU by default\n"
 		"      --log-level LEVEL    debug, info, notice, warning or error\n"
-		"      --send-strategy S    copy or splice\n"
+		"      --send-strategy S    copy, splice or send_zc\n"
 		"      --tracker-listen ADDR:PORT  run the built-in tracker there (HTTP\n"
 		"                           and UDP); repeatable\n"
 		"  -o, --set SECTION.KEY=VALUE   any configuration key\n"

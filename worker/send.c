@@ -49,7 +49,7 @@ int batch_init(struct worker *w)
 	w->iov_mem = calloc((size_t)WK_BATCHES * WK_SPLICE_IOV, sizeof(*w->iov_mem));
 	if (!w->batch_mem || !w->iov_mem)
 		return -ENOMEM;
-	if (w->conf->send_strategy == CONF_SEND_SPLICE) {
+	if (w->conf->send_strategy != CONF_SEND_COPY) {
 		/* Real pages (written once, then read-only), so TCP can hold them. */
 		uint32_t z = (uint32_t)w->conf->max_request > 16384 ? (uint32_t)w->conf->max_request
 								     : 16384;
@@ -301,14 +301,11 @@ static bool splice_add(struct worker *w, struct peer *p, const struct block_req 
 	return true;
 }
 
-static void batch_fill_splice(struct worker *w, struct peer *p)
+/* splice and send_zc: the batch as one iovec of headers and mapped blocks. */
+static void batch_fill_iov(struct worker *w, struct peer *p)
 {
 	struct batch *b = p->batch;
 
-	if (splice_pipe(b) != 0) {
-		b->failed = true;
-		return;
-	}
 	b->in_pipe = b->iov_at = b->iov_n = 0;
 	while (p->q_len && b->blocks < WK_SPLICE_BLOCKS && splice_add(w, p, &p->q[p->q_head]))
 		batch_pop(w, p);
@@ -395,6 +392,22 @@ static void batch_push(struct worker *w, struct peer *p)
 	batch_done(w, p);
 }
 
+/*
+ * send_zc: one zero-copy sendmsg of what is left of the iovec. MSG_WAITALL
+ * makes io_uring go on after a short send by itself. The kernel pins the
+ * pages while they are on the wire and says when it let them go with a
+ * second completion (IORING_CQE_F_NOTIF); the batch ends after that one.
+ */
+static void zc_send(struct worker *w, struct peer *p)
+{
+	struct batch *b = p->batch;
+	struct io_uring_sqe *sqe = batch_sqe(w, p, OP_ZC);
+
+	b->msg = (struct msghdr){ .msg_iov = &b->iov[b->iov_at],
+				  .msg_iovlen = b->iov_n - b->iov_at };
+	io_uring_prep_sendmsg_zc(sqe, p->fd, &b->msg, MSG_NOSIGNAL | MSG_WAITALL);
+}
+
 bool batch_start(struct worker *w, struct peer *p)
 {
 	struct batch *b = w->free_batches;
@@ -409,8 +422,19 @@ bool batch_start(struct worker *w, struct peer *p)
 	b->failed = false;
 	p->out_busy = true;
 	if (w->conf->send_strategy == CONF_SEND_SPLICE) {
-		batch_fill_splice(w, p);
+		if (splice_pipe(b) == 0)
+			batch_fill_iov(w, p);
+		else
+			b->failed = true;
 		batch_push(w, p);
+		return true;
+	}
+	if (w->conf->send_strategy == CONF_SEND_ZC) {
+		batch_fill_iov(w, p);
+		if (b->blocks && !b->failed)
+			zc_send(w, p);
+		else
+			batch_done(w, p);
 		return true;
 	}
 	batch_fill_copy(w, p);
@@ -490,4 +514,31 @@ void batch_on_cqe(struct worker *w, struct peer *p, enum wk_op op, int res)
 	if (op == OP_READ)
 		b->failed = true; /* short read, or the peer went away meanwhile */
 	batch_done(w, p);
+}
+
+/* send_zc: a sendmsg's result (its notification may follow), or the notification. */
+void batch_on_zc(struct worker *w, struct peer *p, int res, uint32_t flags)
+{
+	struct batch *b = p->batch;
+
+	if (flags & IORING_CQE_F_NOTIF) {
+		p->ops--;
+		b->ops--;
+	} else {
+		if (!(flags & IORING_CQE_F_MORE)) { /* no notification will come */
+			p->ops--;
+			b->ops--;
+		}
+		if (res > 0) {
+			b->sent += (uint32_t)res;
+			splice_advance(b, (size_t)res);
+			p->last_tx_ms = tw_now_ms();
+		}
+		if (res > 0 && b->sent < b->bytes && !b->failed && p->state == PEER_OPEN)
+			zc_send(w, p);
+		else if (b->sent != b->bytes)
+			b->failed = true;
+	}
+	if (b->ops == 0)
+		batch_done(w, p);
 }

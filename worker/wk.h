@@ -23,6 +23,7 @@
 #define RINGSEED_WK_H
 
 #include <liburing.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -54,6 +55,7 @@ enum wk_op {
 	OP_READ,    /* copy: reading a block's extent */
 	OP_SEND,    /* copy: sending a batch */
 	OP_SPLICE,  /* splice: waiting for room in the socket (POLLOUT) */
+	OP_ZC,	    /* send_zc: a batch's sendmsg, then its notification */
 	OP_CHANNEL, /* the master's channel is readable */
 };
 
@@ -107,6 +109,7 @@ struct batch {
 	uint32_t iov_n;
 	struct iovec *iov; /* splice: WK_SPLICE_IOV pieces: header, extents, ... */
 	struct hlog *hl[2]; /* splice: the log chunks its headers are in */
+	struct msghdr msg;  /* send_zc: what the sendmsg in flight reads */
 	uint32_t blen[WK_SPLICE_BLOCKS]; /* each block's length, to count what was sent */
 };
 
@@ -207,6 +210,7 @@ int batch_init(struct worker *w);
 void batch_fini(struct worker *w);
 bool batch_start(struct worker *w, struct peer *p);
 void batch_on_cqe(struct worker *w, struct peer *p, enum wk_op op, int res);
+void batch_on_zc(struct worker *w, struct peer *p, int res, uint32_t flags);
 void batch_release(struct worker *w, struct peer *p);
 
 #endif

@@ -205,7 +205,7 @@ static int wk_torrent_open(struct worker *w, struct wk_torrent *t)
 			return -EIO;
 		}
 	}
-	return w->conf->send_strategy == CONF_SEND_SPLICE ? wk_torrent_map(t) : 0;
+	return w->conf->send_strategy != CONF_SEND_COPY ? wk_torrent_map(t) : 0;
 }
 
 static void wk_add_torrent(struct worker *w, const struct wmsg *msg, int fd)
@@ -385,6 +385,9 @@ static void wk_dispatch(struct worker *w, const struct io_uring_cqe *cqe)
 	case OP_SPLICE:
 		batch_on_cqe(w, p, op, cqe->res);
 		break;
+	case OP_ZC:
+		batch_on_zc(w, p, cqe->res, cqe->flags);
+		break;
 	default:
 		log_alert("completion with unknown op %d", op);
 		break;
@@ -458,6 +461,11 @@ static int wk_setup(struct worker *w)
 	}
 	ring_describe(&w->feat, feat, sizeof(feat));
 	log_debug("%s", feat);
+	if (w->conf->send_strategy == CONF_SEND_ZC && !w->feat.sendmsg_zc) {
+		log_errx("serve.send_strategy = send_zc: IORING_OP_SENDMSG_ZC is not supported "
+			 "by this kernel (Linux 6.1 has it)");
+		return -EOPNOTSUPP;
+	}
 	io_uring_register_iowq_max_workers(&w->ring, iowq);
 	rc = bufring_setup(&w->ring, &w->rx, 0, WK_RECV_BUFS, WK_RECV_BUF_SIZE);
 	if (rc) {

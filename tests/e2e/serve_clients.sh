@@ -5,7 +5,7 @@
 # leecher each download a single-file torrent (3 MB + 11 bytes: short last
 # piece) and a multi-file one (nested directories, odd sizes, 0-byte files,
 # files starting and ending inside pieces, short last piece) from ringseed
-# alone, once with --send-strategy copy and once with splice; and a slow
+# alone, once with each --send-strategy (copy, splice, send_zc); and a slow
 # libtorrent leecher (1.5 MB/s: ringseed's socket buffer fills) downloads a
 # 12 MB file without ever losing its connection. Every file must
 # match byte for byte (transmission creates no 0-byte file: those are left out
@@ -13,7 +13,7 @@
 # ringseed's address from tests/e2e/serve_tracker.py; transmission-cli, which
 # ignores loopback peers from trackers, is connected to ringseed by
 # tests/e2e/serve_relay.py. Each leecher connects from its own 127.0.0.X.
-# The two strategies run at once, two instances on the same content and
+# The three strategies run at once, three instances on the same content and
 # torrents with their own state dirs. Also checked: the `torrent NAME HEX: N
 # bytes, P pieces, seeding` lines, a restart verifies from state instead of
 # hashing, the stats counters (up_bytes covers what was downloaded, no rejects, no bad
@@ -227,12 +227,15 @@ one_strategy copy 2 >"$work/copy.out" 2>&1 &
 copy=$!
 one_strategy splice 12 >"$work/splice.out" 2>&1 &
 splice=$!
+one_strategy send_zc 22 >"$work/send_zc.out" 2>&1 &
+zc=$!
 wait $copy || fails=$((fails + 1))
 wait $splice || fails=$((fails + 1))
-echo "--- send strategy copy"
-cat "$work/copy.out"
-echo "--- send strategy splice"
-cat "$work/splice.out"
+wait $zc || fails=$((fails + 1))
+for s in copy splice send_zc; do
+	echo "--- send strategy $s"
+	cat "$work/$s.out"
+done
 
 
 echo "serve_clients: $(($(date +%s) - start)) s, $fails failures"

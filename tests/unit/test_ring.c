@@ -68,7 +68,7 @@ static void all_features(struct ring_features *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->read = f->send = f->recv = f->recvmsg = f->splice = f->poll_add = f->timeout = true;
-	f->pbuf_ring = f->recv_multishot = f->send_zc = true;
+	f->pbuf_ring = f->recv_multishot = f->send_zc = f->sendmsg_zc = true;
 }
 
 /* The error line names the missing feature with the newest kernel, and the kernel. */
@@ -109,18 +109,18 @@ static void test_describe(void)
 	memset(&f, 0, sizeof(f));
 	ring_describe(&f, line, sizeof(line));
 	CHECK_STR(line, "io_uring: plain (no read send recv recvmsg splice poll_add timeout "
-			"pbuf_ring recv_multishot send_zc)");
+			"pbuf_ring recv_multishot send_zc sendmsg_zc)");
 	all_features(&f);
 	f.single_issuer = f.defer_taskrun = f.submit_all = true;
 	ring_describe(&f, line, sizeof(line));
 	CHECK_STR(line, "io_uring: single_issuer defer_taskrun submit_all read send recv recvmsg "
-			"splice poll_add timeout pbuf_ring recv_multishot send_zc");
-	f.send_zc = false;
+			"splice poll_add timeout pbuf_ring recv_multishot send_zc sendmsg_zc");
+	f.send_zc = f.sendmsg_zc = false;
 	f.defer_taskrun = false;
 	f.coop_taskrun = true;
 	ring_describe(&f, line, sizeof(line));
 	CHECK_STR(line, "io_uring: single_issuer coop_taskrun submit_all read send recv recvmsg "
-			"splice poll_add timeout pbuf_ring recv_multishot (no send_zc)");
+			"splice poll_add timeout pbuf_ring recv_multishot (no send_zc sendmsg_zc)");
 	/* Truncated, terminated, never past the buffer. */
 	memset(small, 'x', sizeof(small));
 	ring_describe(&f, small, sizeof(small));
