@@ -20,6 +20,7 @@
 #include "worker/wk.h"
 
 #define PEER_CLIENT "ringseed 0.1"
+#define PEER_Q_MIN  16 /* requests a peer's queue holds when it first grows */
 
 static void peer_free(struct worker *w, struct peer *p)
 {
@@ -32,6 +33,7 @@ static void peer_free(struct worker *w, struct peer *p)
 	p->state = PEER_FREE;
 	p->gen++;
 	p->q = NULL;
+	p->q_cap = 0;
 	p->ctl = NULL;
 	p->ctl_old = NULL;
 	p->intro = NULL;
@@ -223,6 +225,57 @@ static bool peer_request_valid(const struct worker *w, const struct peer *p,
 }
 
 /*
+ * Room at the tail of p's request queue, which starts empty and doubles on
+ * demand up to reqq: most peers queue a few requests at a time, and a held,
+ * quiet peer should cost no more than its slot. send.c pops from the head
+ * modulo reqq, so while q_cap < reqq the live requests stay contiguous and
+ * never wrap (q_head + q_len <= q_cap): a full tail is cured by moving them
+ * to the front when they fill at most half of it, else by growing, which
+ * keeps them where they are. From q_cap = reqq on, the queue is a plain ring.
+ */
+static bool peer_q_room(struct worker *w, struct peer *p)
+{
+	uint32_t reqq = (uint32_t)w->conf->reqq, cap;
+	struct block_req *q;
+
+	if (p->q_len == 0)
+		p->q_head = 0;
+	if (p->q_cap == reqq || p->q_head + p->q_len < p->q_cap)
+		return true;
+	if (p->q_head && p->q_len <= p->q_cap / 2) {
+		memmove(p->q, p->q + p->q_head, p->q_len * sizeof(*p->q));
+		p->q_head = 0;
+		return true;
+	}
+	cap = p->q_cap ? p->q_cap * 2 : PEER_Q_MIN;
+	if (cap > reqq)
+		cap = reqq;
+	q = realloc(p->q, cap * sizeof(*q));
+	if (!q)
+		return false;
+	p->q = q;
+	p->q_cap = cap;
+	return true;
+}
+
+/* A quiet peer with nothing queued gives back its request queue and control buffer. */
+static void peer_trim(struct peer *p, uint64_t now)
+{
+	if (now - p->last_rx_ms < WK_TICK_MS)
+		return;
+	if (p->q && !p->q_len) {
+		free(p->q);
+		p->q = NULL;
+		p->q_cap = p->q_head = 0;
+	}
+	if (p->ctl && !p->ctl_len && !p->ctl_inflight && !p->ctl_old) {
+		free(p->ctl);
+		p->ctl = NULL;
+		p->ctl_cap = 0;
+	}
+}
+
+/*
  * BEP 3 drops requests from a choked peer; BEP 6 answers them, and invalid
  * ones, with reject_request. Without the Fast extension an invalid request
  * ends the connection.
@@ -247,10 +300,15 @@ static void peer_request(struct worker *w, struct peer *p, const struct wire_eve
 		peer_close(w, p, WSTAT_DROP_FLOOD);
 		return;
 	}
+	if (!peer_q_room(w, p)) {
+		log_warnx("peer slot %u: out of memory for its request queue", p->slot);
+		peer_close(w, p, WSTAT_DROP_TOO_MANY);
+		return;
+	}
 	r = &p->q[(p->q_head + p->q_len++) % (uint32_t)w->conf->reqq];
 	*r = (struct block_req){ .piece = e->piece, .begin = e->begin, .length = e->length };
 	wk_count(w, WSTAT_REQUESTS, 1);
-	peer_pump(w, p);
+	wk_ready(w, p); /* at the end of the turn, with every request this turn brought */
 }
 
 /* Removes a queued request; BEP 6 wants a reject for it with the Fast extension. */
@@ -430,8 +488,7 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const uint8_t *h
 	t->peers++;
 	w->n_open++;
 	__atomic_fetch_add(&w->a->stats->c[WSTAT_PEERS], 1, __ATOMIC_RELAXED);
-	p->q = malloc((size_t)w->conf->reqq * sizeof(*p->q));
-	if (!p->q || peer_intro(w, p) != 0) {
+	if (peer_intro(w, p) != 0) {
 		log_warnx("out of memory for a peer");
 		peer_close(w, p, WSTAT_DROP_TOO_MANY);
 		return;
@@ -445,7 +502,10 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const uint8_t *h
 	peer_pump(w, p);
 }
 
-/* Once a second per peer: idle and stuck peers go, quiet ones get a keep-alive. */
+/*
+ * Once a second per peer: idle and stuck peers go, quiet ones get a keep-alive
+ * and give back the buffers they are not using.
+ */
 void peer_timer(struct tw_timer *tm, void *arg)
 {
 	struct worker *w = arg;
@@ -462,5 +522,8 @@ void peer_timer(struct tw_timer *tm, void *arg)
 	if (!p->out_busy && now - p->last_tx_ms > WK_KEEPALIVE_MS &&
 	    peer_ctl(w, p, ka, wire_put_keepalive(ka)))
 		peer_pump(w, p);
+	if (p->state != PEER_OPEN) /* the keep-alive did not fit: closed, timer gone */
+		return;
+	peer_trim(p, now);
 	tw_add(&w->wheel, &p->timer, WK_TICK_MS);
 }

@@ -125,7 +125,14 @@ struct peer {
 	bool out_busy;	     /* a control send or a batch is in flight */
 	bool waiting_batch;  /* in the worker's queue for a free batch */
 	uint32_t ops;	     /* completions still due */
-	struct block_req *q; /* ring of conf->reqq requests */
+	/*
+	 * Requests queued: q[(q_head + i) % reqq] for i < q_len, as send.c pops
+	 * them. The buffer holds q_cap of them: none until the first request, then
+	 * it doubles on demand up to reqq. While q_cap < reqq the queue never
+	 * wraps (q_head + q_len <= q_cap); at reqq it is a plain ring (peer.c).
+	 */
+	uint32_t q_cap; /* here, it fills the hole before q */
+	struct block_req *q;
 	uint32_t q_head, q_len;
 	struct batch *batch;
 	uint8_t *intro; /* first output: handshake, bitfield, extended handshake */

@@ -49,6 +49,18 @@ spec asks of the seeder, 1 otherwise (with the reason):
                of them at once; then every request gets exactly one answer
                (the block, or a reject_request for a cancelled one), at least
                one cancel took effect, and the blocks are right
+  pipeline     --count N = the seeder's reqq: 96 blocks with 12 requests kept
+               in flight and 160 with 40 (at most N; a batch takes some of the
+               queue, new requests come in behind the rest, the head walks to
+               the tail), then D requests at once on a connection with a
+               small receive buffer that reads nothing for 1 s (what the
+               sockets do not hold queues up in the seeder), then one more for
+               each block received until D more were asked: D = 200 (the
+               queue's tail reaches the end of its buffer while its head walks
+               behind the full socket) and D = N (the queue grows to reqq and
+               goes round its ring). The k-th block received answers
+               the k-th request (the queue is FIFO), bytes right, no
+               reject_request, no EOF
   max-request  with Fast: a request of exactly --max-request bytes is served
                (right bytes), one of --max-request + 1 gets reject_request
   hold         greet, then wait up to --wait S for the seeder to close the
@@ -543,6 +555,69 @@ def case_cancel(args, t):
                                                                      len(rejected))
 
 
+def case_pipeline(args, t):
+    n = args.count
+    blocks = all_requests(t, n)
+    shallow = [(min(12, n), 96), (min(40, n), 160)]  # (in flight, blocks)
+    stalls = [min(200, n), n]  # requests at once, then as many one for one
+    first = sum(c for _, c in shallow)
+    want = [blocks[k % len(blocks)] for k in range(first + 2 * sum(stalls))]
+    p, _ = connect_greet(args, t, rcvbuf=4096)
+    sent = got = 0
+
+    def ask(upto):
+        nonlocal sent
+        if upto > sent:
+            p.send(b"".join(req(REQUEST, *r) for r in want[sent:upto]))
+            sent = upto
+
+    def receive(phase, depth, cap):
+        nonlocal got
+        deadline = time.monotonic() + 30
+        try:
+            mid, pl = p.read_msg(max(0.1, deadline - time.monotonic()))
+        except EOF:
+            raise Fail("%s: EOF after %d of %d blocks (%d requested)" % (phase, got, len(want), sent))
+        if mid == REJECT:
+            raise Fail("%s: reject_request for %s (block %d, %d requested)"
+                       % (phase, struct.unpack(">III", pl), got, sent))
+        if mid != PIECE:
+            return
+        key = struct.unpack(">II", pl[:8]) + (len(pl) - 8,)
+        if key != want[got]:
+            raise Fail("%s: block %d is %s, want %s (requests are served in order)"
+                       % (phase, got, key, want[got]))
+        if t.content and pl[8:] != t.data(*key):
+            raise Fail("%s: block %d %s: wrong bytes" % (phase, got, key))
+        got += 1
+        ask(min(got + depth, cap))
+
+    # shallow pipelines: a batch takes some requests, new ones come in behind
+    # the rest, and the queue's head walks along until its tail is reached
+    end = 0
+    for depth, count in shallow:
+        end += count
+        ask(min(got + depth, end))
+        while got < end:
+            receive("%d in flight" % depth, depth, end)
+    # d at once, nothing read for 1 s: what the sockets do not hold waits in
+    # the seeder's queue; then one more for each block. With 200 (reqq 500)
+    # its head walks behind the full socket until its tail reaches the end of
+    # the buffer (256), and the requests move to the front; with reqq the
+    # queue grows to reqq and goes round its ring.
+    for d in stalls:
+        end += 2 * d
+        ask(got + d)
+        time.sleep(1)
+        while got < end:
+            receive("%d in flight" % d, d, end)
+    p.close()
+    return ("%s, then %s requests at once and as many more as blocks came: all %d served "
+            "in order, bytes right"
+            % (", ".join("%d blocks %d in flight" % (c, d) for d, c in shallow),
+               " and ".join(str(d) for d in stalls), len(want)))
+
+
 def case_max_request(args, t):
     n = args.max_request
     if n > t.pl:
@@ -719,6 +794,7 @@ CASES = {
     "cancel": case_cancel,
     "half-open": case_half_open,
     "max-request": case_max_request,
+    "pipeline": case_pipeline,
     "hold": case_hold,
     "slots": case_slots,
     "too-many": case_too_many,

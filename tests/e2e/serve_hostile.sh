@@ -22,12 +22,17 @@
 #   450 requests then 300 cancels -> each request answered once: block, or
 #                                   reject_request for a cancelled one (BEP 6)
 #   300 requests, never reads    -> dropped after idle_timeout (5 s); drop_idle +1
+#   reqq (500) requests at once on a peer that reads nothing for 1 s, then
+#     500 more as blocks come    -> every block served once, in order, right
+#                                   bytes (the request queue grows to reqq and
+#                                   goes round its ring)
 #   500 half-open handshakes     -> all closed after handshake_timeout (2 s);
 #                                   drop_handshake_timeout +500
-# Then the stuck peer, the cancels, the flood and the reject burst again with
-# --send-strategy splice (blocks in flight in pipes); a restart with
-# serve.max_request=128K: a 128 KiB block served, one byte
-# more rejected; and one with 1 worker, unchoke_slots=1, max_peers=16: a
+# Then the stuck peer, the cancels, the pipeline, the flood and the reject burst
+# again with --send-strategy splice (blocks in flight in pipes); a restart with
+# serve.max_request=128K and serve.reqq=10: a 128 KiB block served, one byte
+# more rejected, and the pipeline of 10 (a queue that is a ring from the
+# start); and one with 1 worker, unchoke_slots=1, max_peers=16: a
 # second interested peer stays choked (its request rejected) until the first
 # leaves; 20 peers at once: 16 get our handshake, 4 EOF, drop_too_many +4.
 # No worker restarts, a clean SIGTERM, no sanitizer report.
@@ -105,6 +110,7 @@ counted drop_bad_request 6 bad-requests-nofast 16
 counted drop_protocol 1 big-length 17
 counted drop_flood 1 flood 18 --count 1000
 hostile cancel 19 --count 450
+hostile pipeline 25 --count 500
 
 wait $stuck || fails=$((fails + 1))
 wait $halfopen || fails=$((fails + 1))
@@ -127,8 +133,9 @@ grep ' stats: ' "$S_LOG" | tail -n 1 | sed 's/.*stats:/stats:/'
 serve_stop
 
 # max_request raised to 128 KiB (pieces of h.bin are 256 KiB)
-if serve_start "${OPTS[@]}" -o serve.max_request=131072; then
+if serve_start "${OPTS[@]}" -o serve.max_request=131072 -o serve.reqq=10; then
 	hostile max-request 21 --max-request 131072
+	hostile pipeline 26 --count 10
 	serve_stop
 fi
 
@@ -139,6 +146,7 @@ if serve_start "${OPTS[@]}" --send-strategy splice; then
 	hostile stuck 32 --count 300 --wait 8 &
 	stuck=$!
 	hostile cancel 33 --count 450
+	hostile pipeline 37 --count 500
 	counted drop_flood 1 flood 34 --count 1000
 	counted rejects 100 reject-burst 35 --count 100
 	hostile greet 36
