@@ -6,11 +6,13 @@
  * the file are validated alike and a reload (SIGHUP) keeps the command
  * line's word over the file's.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "iocore/log.h"
@@ -166,6 +168,25 @@ static enum log_level serve_log_level(int conf_level)
 	return map[conf_level];
 }
 
+/*
+ * Every peer is a descriptor in a worker: take the whole hard limit, and say
+ * so when serve.max_peers per worker cannot be reached under it.
+ */
+static void serve_raise_nofile(const struct conf *c)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("raising the descriptor limit to %llu", (unsigned long long)rl.rlim_max);
+	if (rl.rlim_max != RLIM_INFINITY && (rlim_t)c->max_peers + 512 > rl.rlim_max)
+		log_notice("serve.max_peers = %d per worker, but a worker may hold only %llu "
+			   "descriptors (RLIMIT_NOFILE): peers beyond that are refused",
+			   c->max_peers, (unsigned long long)rl.rlim_max);
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	static struct master m; /* large (pending table); one per process */
@@ -180,6 +201,7 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	log_init("ringseed", serve_log_level(m.conf.log_level));
+	serve_raise_nofile(&m.conf);
 	m.conf_path = o.config;
 	m.overrides = o.ov;
 	m.n_overrides = o.n;

@@ -100,6 +100,18 @@ static void master_pending_close(struct master *m, unsigned slot, enum mstat why
 	m->n_pend--;
 }
 
+/* Watches the listeners again (paused: false) or stops watching them (true). */
+static void master_listeners(struct master *m, bool paused)
+{
+	for (unsigned i = 0; i < m->n_listen; i++) {
+		struct epoll_event ev = { .events = paused ? 0 : EPOLLIN,
+					  .data.u64 = ((uint64_t)EV_LISTEN << 32) | i };
+
+		epoll_ctl(m->epfd, EPOLL_CTL_MOD, m->listen_fd[i], &ev);
+	}
+	m->accept_paused = paused;
+}
+
 static void master_accept(struct master *m, unsigned li)
 {
 	unsigned slot = 0;
@@ -120,8 +132,22 @@ static void master_accept(struct master *m, unsigned li)
 		m->n_pend++;
 		master_watch(m, fd, EV_PENDING, slot, EPOLLIN | EPOLLRDHUP);
 	}
-	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
+	if (errno == EMFILE || errno == ENFILE) {
+		/*
+		 * Out of descriptors: the connection stays in the backlog, and the
+		 * listener would wake us again at once. Look again next tick; say
+		 * so at most every 10 s.
+		 */
+		uint64_t now = master_now_ms();
+
+		if (now - m->accept_warned_ms >= 10000 || !m->accept_warned_ms) {
+			log_warn("accept (paused for %d ms; RLIMIT_NOFILE)", MASTER_TICK_MS);
+			m->accept_warned_ms = now;
+		}
+		master_listeners(m, true);
+	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
 		log_warn("accept");
+	}
 }
 
 /* Reads what has arrived of a handshake; garbage is dropped at its first byte. */
@@ -383,6 +409,8 @@ static void master_tick(struct master *m)
 	uint64_t now = master_now_ms(), ticks;
 
 	(void)!read(m->tickfd, &ticks, sizeof(ticks));
+	if (m->accept_paused && !m->quit_deadline_ms)
+		master_listeners(m, false);
 	master_expire_pending(m, now);
 	workers_tick(m, now);
 	if (m->tsrv)

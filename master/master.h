@@ -69,6 +69,8 @@ struct master {
 	int epfd, sigfd, tickfd;
 	int listen_fd[CONF_LISTEN_MAX];
 	unsigned n_listen;
+	bool accept_paused;	   /* out of descriptors: listeners unwatched until the next tick */
+	uint64_t accept_warned_ms; /* when that was last logged */
 	struct pending pend[MASTER_MAX_PENDING];
 	unsigned n_pend;
 

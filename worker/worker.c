@@ -277,8 +277,16 @@ static void wk_message(struct worker *w, const struct wmsg *msg, int fd)
 	case WMSG_PEER:
 		wk_count(w, WSTAT_HANDSHAKES, 1);
 		t = wk_torrent_find(w, msg->torrent);
-		if (fd < 0)
+		if (fd < 0) { /* the descriptor did not fit: RLIMIT_NOFILE (MSG_CTRUNC) */
+			static bool said;
+
+			if (!said)
+				log_warnx("a peer's descriptor was lost in the hand-off: out of "
+					  "descriptors (RLIMIT_NOFILE); counted as drop_too_many");
+			said = true;
+			wk_count(w, WSTAT_DROP_TOO_MANY, 1);
 			break;
+		}
 		if (!t || w->quitting) {
 			close(fd);
 			break;

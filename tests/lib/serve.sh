@@ -30,6 +30,8 @@
 #                                   ($S_READY_TIMEOUT s, default 60); sets $S_PID
 #                                   and $S_WORKERS. $S_PORT is picked once per
 #                                   instance, so a restart keeps the port.
+#                                   $S_WRAP, if set, goes before the binary
+#                                   (e.g. "prlimit --nofile=128:128").
 #   serve_stop [SECONDS]            SIGTERM, then: exit 0 within SECONDS (default
 #                                   5), last line `bye`, no worker left; fails
 #                                   (and SIGKILLs) otherwise
@@ -177,7 +179,7 @@ serve_start() {
 	: >"$S_LOG"
 	# a background job of a script starts with SIGINT ignored: undo that, as
 	# for ringseed run from a terminal
-	env --default-signal=INT "$RINGSEED" serve -c "$S_DIR/ringseed.conf" \
+	env --default-signal=INT ${S_WRAP:-} "$RINGSEED" serve -c "$S_DIR/ringseed.conf" \
 		--listen "127.0.0.1:$S_PORT" "$@" 2>"$S_LOG" &
 	S_PID=$!
 	serve_all_pids+=("$S_PID")
