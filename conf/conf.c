@@ -136,7 +136,7 @@ static const struct conf_key conf_keys[] = {
 		      "Where ringseed keeps what it learned between runs, such as which "
 		      "torrents were verified."),
 	CONF_ENUM_ROW(struct conf, "serve", "send_strategy", send_strategy, conf_send_words,
-		      "copy", "How blocks go from the content files to the sockets."),
+		      "splice", "How blocks go from the content files to the sockets."),
 	CONF_SIZE_ROW(struct conf, "serve", "max_request", max_request, 16384, 131072, "16K",
 		      "Longest block a peer may request; longer ones are rejected."),
 	CONF_INT_ROW(struct conf, "serve", "unchoke_slots", unchoke_slots, 0, 1000000, false, "0",
