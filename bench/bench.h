@@ -3,11 +3,14 @@
  *
  * One thread, one io_uring, N connections to one seeder. Each connection is a
  * leecher that asks for Q blocks of 16 KiB at a time and counts what comes back.
+ * With --http the same connections ask a web server (nginx, the sendfile anchor)
+ * for byte ranges of one file instead, Q requests pipelined (http.c).
  *
  *   main.c     start-up (torrent, rlimit, ring, buffers), the run, the exit status
  *   opts.c     the command line
  *   loop.c     the ring: connect, multishot recv, send, close, timers, phases
  *   conn.c     the wire protocol of one leecher: handshake, messages, requests
+ *   http.c     --http: range requests and responses of one keep-alive connection
  *   pick.c     which piece a connection asks for next (random, sequential, rarest)
  *   procstat.c CPU and memory of the seeder (by pid) and of the bench itself
  *   report.c   the numbers at the end: a table, or JSON
@@ -24,6 +27,10 @@
  *                                        | last operation completed
  *                                        v
  *                                      CLOSED (descriptor closed)
+ *
+ * In HTTP mode HANDSHAKE waits for the first response header (a 206) instead;
+ * when the server closes a keep-alive connection cleanly between responses,
+ * CLOSING goes back to CONNECTING on a new socket (a reconnect, counted).
  */
 #ifndef RINGSEED_BENCH_H
 #define RINGSEED_BENCH_H
@@ -48,6 +55,7 @@
 #define BENCH_BGID	   1
 #define BENCH_KEEPALIVE_MS 60000u /* BEP 3: peers drop a silent connection after ~2 min */
 #define BENCH_TICK_MS	   100u	  /* timer wheel resolution */
+#define BENCH_HOST_MAX	   262u	  /* HOST:PORT of --http, with its NUL */
 
 enum pick_order {
 	PICK_RANDOM,	 /* each connection its own pseudo-random permutation of the pieces */
@@ -82,6 +90,11 @@ struct bench_opts {
 	uint32_t rbufs, rbuf_size; /* the provided receive buffer ring */
 	uint64_t seed;
 	bool recv_set, src_set; /* given on the command line */
+	/* --http HOST:PORT/PATH: the HTTP mode (http.c) */
+	bool http;
+	char http_host[BENCH_HOST_MAX]; /* HOST:PORT, for the Host header */
+	const char *http_path;		/* "/PATH", within argv */
+	uint32_t http_range;		/* --range: bytes per request */
 };
 
 /* A connection's state; see the diagram above. */
@@ -107,8 +120,11 @@ enum conn_end {
 	END_RECV,	       /* recv failed */
 	END_SEND,	       /* send failed */
 	END_PROTOCOL,	       /* framing error, or a piece we did not ask for that does not fit */
+	END_HTTP_STATUS,       /* HTTP: a response other than 206 Partial Content (err: status) */
 	END_MAX
 };
+
+struct http_conn; /* http.c: the response being parsed on one connection */
 
 /* One outstanding request. length 0 marks a hole left by an answer out of order. */
 struct bench_req {
@@ -168,8 +184,12 @@ struct conn {
 
 	uint64_t bytes, bytes_at_warmup, requested;
 	uint64_t t_connect, t_handshake, t_first, t_end; /* ns, monotonic; 0 = not yet */
+	/* HTTP: pieces_done counts complete responses, the other four stay 0 */
 	uint32_t pieces_done, chokes, unchokes, rejects, unexpected;
 	struct tw_timer timer;
+
+	struct http_conn *http; /* HTTP mode: the response being parsed; NULL otherwise */
+	bool reconnect;		/* HTTP: CLOSING to connect again, not to end */
 };
 
 struct proc_sample {
@@ -216,6 +236,16 @@ struct bench {
 	uint8_t hs_out[WIRE_HANDSHAKE_LEN];
 	struct __kernel_timespec connect_ts;
 	uint8_t *scratch; /* trunc mode: where MSG_TRUNC recvs point (never written) */
+	uint32_t scratch_len;
+
+	/* HTTP mode */
+	struct http_conn *http_conns; /* one per connection */
+	char http_req[2048];	      /* "GET PATH HTTP/1.1\r\nHost: ...\r\nRange: bytes=" */
+	uint32_t http_req_len;
+	uint64_t http_size;   /* the file's size, from the first Content-Range; 0 = not yet */
+	uint32_t http_ranges; /* --range pieces of it, the last maybe shorter */
+	uint64_t reconnects;  /* clean closes between responses, connected again */
+	char http_why[192];   /* the first status other than 206, said in words */
 
 	enum bench_phase phase;
 	uint64_t t0, t_window, t_end; /* ns */
@@ -274,5 +304,17 @@ void report_human(const struct bench *b);
 void report_json(const struct bench *b);
 /* The run's verdict: 0 finished as asked, 1 otherwise; why is set when 1. */
 int report_status(const struct bench *b, const char **why);
+
+/* http.c */
+int http_setup_all(struct bench *b);
+void http_free_all(struct bench *b);
+/* Connected (again): a fresh parser, nothing outstanding, the first requests queued. */
+void http_start(struct bench *b, struct conn *c);
+/* Bytes from the socket; false when the connection must end (already done). */
+bool http_input(struct bench *b, struct conn *c, const uint8_t *p, size_t n);
+/* Trunc mode: as conn_want(); body bytes may be discarded unread. */
+uint32_t http_want(const struct conn *c, bool *payload);
+/* The socket ended (err 0: EOF): true if cleanly between responses, to connect again. */
+bool http_may_reconnect(const struct conn *c, int err);
 
 #endif

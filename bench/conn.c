@@ -51,6 +51,7 @@ const char *conn_end_name(enum conn_end e)
 		[END_RECV] = "recv_error",
 		[END_SEND] = "send_error",
 		[END_PROTOCOL] = "protocol_error",
+		[END_HTTP_STATUS] = "http_status",
 	};
 
 	return (unsigned)e < END_MAX ? names[e] : "?";

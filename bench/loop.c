@@ -16,6 +16,11 @@
  * A connection counts its operations in c->ops; it is closed only when the
  * last one completed, so no completion ever names a closed descriptor.
  *
+ * The protocol on a connection is BitTorrent (conn.c) or, with --http, HTTP
+ * range requests (http.c). In HTTP mode a clean close by the server between
+ * responses is not an end: the connection closes its socket as usual and
+ * connects again (counted in b->reconnects), keeping its numbers.
+ *
  * Phases: WARMUP (from the first connect) -> WINDOW (--warmup seconds later;
  * every connection's byte count, the seeder's and our own CPU time are noted)
  * -> DONE (after --duration seconds of window, or in budget mode when every
@@ -58,7 +63,9 @@ void loop_mark_dirty(struct bench *b, struct conn *c)
 	b->dirty_head = c->idx;
 }
 
-/* CLOSING with nothing in the ring: the descriptor can go. */
+static void loop_connect(struct bench *b, struct conn *c);
+
+/* CLOSING with nothing in the ring: the descriptor can go (and a reconnect begin). */
 static void loop_close_if_idle(struct bench *b, struct conn *c)
 {
 	if (c->state != CONN_CLOSING || c->ops)
@@ -66,6 +73,11 @@ static void loop_close_if_idle(struct bench *b, struct conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	if (c->reconnect) {
+		c->reconnect = false;
+		loop_connect(b, c);
+		return;
+	}
 	c->state = CONN_CLOSED;
 	b->live--;
 }
@@ -96,6 +108,41 @@ void loop_finish(struct bench *b, struct conn *c, enum conn_end why, int err)
 	loop_close_if_idle(b, c);
 }
 
+/*
+ * HTTP: the server closed the socket cleanly between responses (nginx does
+ * after keepalive_requests). Not a failure: the same connection, its numbers
+ * kept, connects again once its operations have drained.
+ */
+static void loop_reconnect(struct bench *b, struct conn *c)
+{
+	if (c->state == CONN_HANDSHAKE)
+		b->opening--;
+	else if (c->state == CONN_ACTIVE)
+		b->active--;
+	c->state = CONN_CLOSING;
+	c->reconnect = true;
+	b->reconnects++;
+	tw_del(&b->wheel, &c->timer);
+	if (c->ops)
+		shutdown(c->fd, SHUT_RDWR); /* ends a send the server no longer reads */
+	loop_close_if_idle(b, c);
+}
+
+/* The socket failed or the peer closed it: the end of c, or in HTTP mode maybe a reconnect. */
+static void loop_lost(struct bench *b, struct conn *c, enum conn_end why, int err)
+{
+	if (b->o.http && http_may_reconnect(c, err))
+		loop_reconnect(b, c);
+	else
+		loop_finish(b, c, why, err);
+}
+
+/* Received bytes to the connection's protocol; false when it ended. */
+static bool loop_input(struct bench *b, struct conn *c, const uint8_t *p, size_t n)
+{
+	return b->o.http ? http_input(b, c, p, n) : conn_input(b, c, p, n);
+}
+
 static struct io_uring_sqe *loop_sqe(struct bench *b)
 {
 	return ring_get_sqe(&b->ring, &b->sq_full);
@@ -113,9 +160,11 @@ static struct io_uring_sqe *loop_sqe(struct bench *b)
 static void loop_prep_trunc(struct bench *b, struct conn *c, struct io_uring_sqe *sqe)
 {
 	bool payload;
-	uint32_t want = conn_want(c, &payload);
+	uint32_t want = b->o.http ? http_want(c, &payload) : conn_want(c, &payload);
 
 	if (payload) {
+		if (want > b->scratch_len)
+			want = b->scratch_len;
 		io_uring_prep_recv(sqe, c->fd, b->scratch, want, MSG_TRUNC);
 		io_uring_sqe_set_data64(sqe, loop_ud(c, OP_TRUNC));
 		return;
@@ -175,16 +224,14 @@ static int loop_socket(struct bench *b, struct conn *c)
 	return 0;
 }
 
-static void loop_start(struct bench *b, struct conn *c)
+/* A socket for c and its connect (again, for a reconnect). */
+static void loop_connect(struct bench *b, struct conn *c)
 {
 	struct io_uring_sqe *sqe;
 	int rc;
 
-	b->attempted++;
-	b->live++;
 	b->opening++;
 	c->state = CONN_CONNECTING;
-	c->t_connect = bench_now_ns();
 	rc = loop_socket(b, c);
 	if (rc < 0) {
 		loop_finish(b, c, END_CONNECT, -rc);
@@ -208,6 +255,14 @@ static void loop_start(struct bench *b, struct conn *c)
 	c->ops++;
 }
 
+static void loop_start(struct bench *b, struct conn *c)
+{
+	b->attempted++;
+	b->live++;
+	c->t_connect = bench_now_ns();
+	loop_connect(b, c);
+}
+
 static void loop_connected(struct bench *b, struct conn *c, int res)
 {
 	if (c->state != CONN_CONNECTING)
@@ -224,7 +279,10 @@ static void loop_connected(struct bench *b, struct conn *c, int res)
 	loop_arm_recv(b, c);
 	if (c->state != CONN_HANDSHAKE)
 		return;
-	conn_start_handshake(b, c);
+	if (b->o.http)
+		http_start(b, c);
+	else
+		conn_start_handshake(b, c);
 	tw_add(&b->wheel, &c->timer, b->o.handshake_timeout_ms);
 }
 
@@ -235,7 +293,7 @@ static void loop_recv(struct bench *b, struct conn *c, const struct io_uring_cqe
 
 	if (cqe->res > 0 && bufring_cqe_bid(cqe, &bid)) {
 		if (live)
-			live = conn_input(b, c, bufring_buf(&b->br, bid), (size_t)cqe->res);
+			live = loop_input(b, c, bufring_buf(&b->br, bid), (size_t)cqe->res);
 		bufring_stage(&b->br, bid);
 	}
 	if (cqe->flags & IORING_CQE_F_MORE)
@@ -247,12 +305,12 @@ static void loop_recv(struct bench *b, struct conn *c, const struct io_uring_cqe
 		return;
 	}
 	if (cqe->res == 0) {
-		loop_finish(b, c, END_EOF, 0);
+		loop_lost(b, c, END_EOF, 0);
 	} else if (cqe->res == -ENOBUFS) {
 		b->enobufs++;
 		loop_arm_recv(b, c);
 	} else if (cqe->res < 0) {
-		loop_finish(b, c, END_RECV, -cqe->res);
+		loop_lost(b, c, END_RECV, -cqe->res);
 	} else {
 		b->rearms++; /* the kernel ended the multishot (a full CQ, say) */
 		loop_arm_recv(b, c);
@@ -271,10 +329,10 @@ static void loop_recv_once(struct bench *b, struct conn *c, const struct io_urin
 	if (cqe->res > 0) {
 		if (trunc) {
 			if (live)
-				live = conn_input(b, c, b->scratch, (size_t)cqe->res);
+				live = loop_input(b, c, b->scratch, (size_t)cqe->res);
 		} else if (bufring_cqe_bid(cqe, &bid)) {
 			if (live)
-				live = conn_input(b, c, bufring_buf(&b->br, bid), (size_t)cqe->res);
+				live = loop_input(b, c, bufring_buf(&b->br, bid), (size_t)cqe->res);
 			bufring_stage(&b->br, bid);
 		}
 	}
@@ -283,9 +341,9 @@ static void loop_recv_once(struct bench *b, struct conn *c, const struct io_urin
 		return;
 	}
 	if (cqe->res == 0) {
-		loop_finish(b, c, END_EOF, 0);
+		loop_lost(b, c, END_EOF, 0);
 	} else if (cqe->res < 0 && cqe->res != -ENOBUFS) {
-		loop_finish(b, c, END_RECV, -cqe->res);
+		loop_lost(b, c, END_RECV, -cqe->res);
 	} else {
 		b->enobufs += cqe->res == -ENOBUFS;
 		loop_arm_recv(b, c);
@@ -301,7 +359,7 @@ static void loop_sent(struct bench *b, struct conn *c, int res)
 		return;
 	}
 	if (res < 0) {
-		loop_finish(b, c, END_SEND, -res);
+		loop_lost(b, c, END_SEND, -res);
 		return;
 	}
 	/* The kernel is done with the buffer: what it did not take moves to the front. */
@@ -370,7 +428,7 @@ static void loop_timer(struct tw_timer *t, void *arg)
 
 	if (c->state == CONN_HANDSHAKE) {
 		loop_finish(b, c, END_HANDSHAKE_TIMEOUT, ETIMEDOUT);
-	} else if (c->state == CONN_ACTIVE) {
+	} else if (c->state == CONN_ACTIVE && !b->o.http) {
 		conn_keepalive(b, c);
 		tw_add(&b->wheel, t, BENCH_KEEPALIVE_MS);
 	}
@@ -457,10 +515,13 @@ static void loop_progress(struct bench *b, uint64_t now, uint64_t *last_bytes)
 		return;
 	fprintf(stderr,
 		"%7.1fs  %-7s  started %u/%u  handshaked %u  held %u  done %u  failed %u  %9.1f "
-		"MB/s\n",
+		"MB/s",
 		(double)(now - b->t0) / 1e9, b->phase == PHASE_WARMUP ? "warm-up" : "window",
 		b->attempted, b->o.conns, b->handshaked, b->active, b->ends[END_DONE], failed,
 		mbps);
+	if (b->o.http)
+		fprintf(stderr, "  reconnects %llu", (unsigned long long)b->reconnects);
+	fputc('\n', stderr);
 }
 
 /* Opens connections while fewer than max_opening are on their way. */

@@ -4,7 +4,8 @@
  * Everything a run needs is taken before the first connect: the torrent, the
  * descriptors (RLIMIT_NOFILE raised to what N connections need), the ring, the
  * shared receive buffers, and every connection's request ring, send buffer and
- * (copy mode) piece buffers. Nothing is allocated per block.
+ * (copy mode) piece buffers. Nothing is allocated per block. With --http there
+ * is no torrent: the file's size comes from the server during the run (http.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -201,20 +202,46 @@ static void bench_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* The connections: BitTorrent leechers, or HTTP clients with --http. */
+static int bench_conns(struct bench *b)
+{
+	int rc;
+
+	if (b->o.http)
+		return http_setup_all(b);
+	if ((rc = conn_setup_all(b)) < 0)
+		return rc;
+	return pick_setup(b);
+}
+
+static void bench_free_conns(struct bench *b)
+{
+	if (b->o.http)
+		http_free_all(b);
+	else
+		conn_free_all(b);
+}
+
 static int bench_setup(struct bench *b)
 {
 	int rc;
 
-	if ((rc = bench_load_torrent(b)) < 0)
-		return rc;
-	if ((rc = bench_settle(b)) < 0 || (rc = bench_rlimit(b)) < 0)
+	if (!b->o.http) {
+		if ((rc = bench_load_torrent(b)) < 0)
+			return rc;
+		if ((rc = bench_settle(b)) < 0)
+			goto out_mi;
+		bench_handshake(b);
+	}
+	if ((rc = bench_rlimit(b)) < 0)
 		goto out_mi;
 	b->rng = b->o.seed ? b->o.seed : bench_now_ns() ^ ((uint64_t)getpid() << 32);
-	bench_handshake(b);
 	if ((rc = bench_ring(b)) < 0)
 		goto out_mi;
-	b->scratch = malloc(WIRE_MAX_BLOCK);
-	if (!b->scratch || (rc = conn_setup_all(b)) < 0 || (rc = pick_setup(b)) < 0) {
+	/* Trunc mode discards a block, or a range, per recv at most; never written. */
+	b->scratch_len = b->o.http_range > WIRE_MAX_BLOCK ? b->o.http_range : WIRE_MAX_BLOCK;
+	b->scratch = malloc(b->scratch_len);
+	if (!b->scratch || (rc = bench_conns(b)) < 0) {
 		rc = rc < 0 ? rc : -ENOMEM;
 		log_errx("memory for %u connections: %s", b->o.conns, strerror(-rc));
 		goto out_ring;
@@ -223,7 +250,8 @@ static int bench_setup(struct bench *b)
 out_ring:
 	io_uring_queue_exit(&b->ring);
 	bufring_free(NULL, &b->br);
-	conn_free_all(b);
+	bench_free_conns(b);
+	free(b->scratch);
 out_mi:
 	mi_free(&b->mi);
 	return rc;
@@ -255,7 +283,7 @@ int main(int argc, char **argv)
 	 * sockets close with the process; the seeder sees every connection go then. */
 	io_uring_queue_exit(&b->ring);
 	bufring_free(NULL, &b->br);
-	conn_free_all(b);
+	bench_free_conns(b);
 	free(b->avail);
 	free(b->scratch);
 	mi_free(&b->mi);

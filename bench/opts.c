@@ -3,7 +3,9 @@
  *
  * Every option is checked here, with one line naming the option and what it
  * takes; what depends on the torrent (the byte budget "all", the memory copy
- * mode needs) is settled in main.c once the torrent is loaded.
+ * mode needs) is settled in main.c once the torrent is loaded. --http (the
+ * nginx anchor, http.c) replaces -t and -c; what is BitTorrent only is refused
+ * with it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,19 +33,28 @@
 #define OPTS_DEFAULT_RBUF_SIZE	(64u << 10)
 #define OPTS_LOOPBACK_SRC_FIRST 0x7f000002u /* 127.0.0.2 */
 #define OPTS_LOOPBACK_SRC_LAST	0x7f00fffeu /* 127.0.255.254 */
+#define OPTS_DEFAULT_RANGE	16384u	    /* --range: a BitTorrent block */
+#define OPTS_RANGE_MAX		(64u << 20)
+#define OPTS_PATH_MAX		1024u /* --http's PATH; the request line must fit bench.h's buffer */
 
 void opts_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ringseed-bench -t FILE.torrent -c HOST:PORT [options]\n"
+		"       ringseed-bench --http HOST:PORT/PATH [--range BYTES] [options]\n"
 		"\n"
 		"N leecher connections against one BitTorrent seeder; measures what it serves.\n"
+		"With --http, N keep-alive connections asking a web server for byte ranges\n"
+		"of one file instead (the nginx sendfile anchor), measured the same way.\n"
 		"\n"
 		"  -t, --torrent FILE        the .torrent the seeder serves\n"
 		"  -c, --connect HOST:PORT   the seeder (IPv4)\n"
+		"      --http HOST:PORT/PATH instead of -t and -c: GET /PATH from HOST:PORT "
+		"(IPv4)\n"
+		"      --range BYTES         with --http: bytes per request (K/M; default %u)\n"
 		"  -n, --connections N       leechers, 1..%u (default %u)\n"
-		"  -q, --queue Q             16 KiB requests in flight per connection, 1..%u "
-		"(default %u)\n"
+		"  -q, --queue Q             16 KiB requests (with --http, ranges) in flight per\n"
+		"                            connection, 1..%u (default %u)\n"
 		"  -d, --duration S          measure S seconds after the warm-up (default %.0f)\n"
 		"  -b, --budget BYTES|all    instead: each connection downloads BYTES (K/M/G) or "
 		"the\n"
@@ -53,12 +64,13 @@ void opts_usage(FILE *f)
 		"with "
 		"-b)\n"
 		"      --timeout S           with -b: give up after S seconds (default %.0f)\n"
-		"      --order ORDER         random (default), sequential or rarest\n"
+		"      --order ORDER         random (default), sequential or rarest (not --http)\n"
 		"      --recv MODE           discard (default: read into shared buffers, "
 		"dropped),\n"
 		"                            trunc (payload dropped by TCP unread, MSG_TRUNC), or\n"
-		"                            copy (into per-connection piece buffers)\n"
-		"      --verify              SHA-1 every piece received (implies --recv copy)\n"
+		"                            copy (into per-connection piece buffers; not --http)\n"
+		"      --verify              SHA-1 every piece received (implies --recv copy; not\n"
+		"                            --http)\n"
 		"      --src A[-B]|none      bind connections to source addresses A..B round "
 		"robin\n"
 		"                            (default 127.0.0.2-127.0.255.254 for a loopback "
@@ -79,11 +91,12 @@ void opts_usage(FILE *f)
 		"\n"
 		"Exit status: 0 the run finished as asked; 1 it did not (a connection never\n"
 		"completed the handshake, no payload in the window, a piece failed its SHA-1,\n"
-		"with -b a connection missed its budget); 2 bad usage or set-up.\n",
-		BENCH_MAX_CONNS, OPTS_DEFAULT_CONNS, BENCH_MAX_QUEUE, OPTS_DEFAULT_QUEUE,
-		OPTS_DEFAULT_DURATION, OPTS_DEFAULT_WARMUP, OPTS_DEFAULT_TIMEOUT,
-		OPTS_DEFAULT_OPENING, OPTS_DEFAULT_CONNECT_MS / 1000, OPTS_DEFAULT_HS_MS / 1000,
-		OPTS_RBUFS_MIN, OPTS_RBUFS_MAX, OPTS_DEFAULT_RBUF_SIZE);
+		"with -b a connection missed its budget, with --http a response was not 206);\n"
+		"2 bad usage or set-up.\n",
+		OPTS_DEFAULT_RANGE, BENCH_MAX_CONNS, OPTS_DEFAULT_CONNS, BENCH_MAX_QUEUE,
+		OPTS_DEFAULT_QUEUE, OPTS_DEFAULT_DURATION, OPTS_DEFAULT_WARMUP,
+		OPTS_DEFAULT_TIMEOUT, OPTS_DEFAULT_OPENING, OPTS_DEFAULT_CONNECT_MS / 1000,
+		OPTS_DEFAULT_HS_MS / 1000, OPTS_RBUFS_MIN, OPTS_RBUFS_MAX, OPTS_DEFAULT_RBUF_SIZE);
 }
 
 static int opts_bad(const char *opt, const char *arg, const char *want)
@@ -149,23 +162,64 @@ static int opts_size(const char *opt, const char *arg, uint64_t *out)
 	return 0;
 }
 
-static int opts_target(struct bench_opts *o, const char *arg)
+/* HOST:PORT, the first len bytes of arg, into o->target. */
+static int opts_addr(struct bench_opts *o, const char *opt, const char *arg, size_t len)
 {
-	char host[256];
-	const char *colon = strrchr(arg, ':');
+	char host[256], port[16];
+	const char *colon = memrchr(arg, ':', len);
+	size_t plen = colon ? len - (size_t)(colon - arg) - 1 : 0;
 	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *ai;
 	int rc;
 
-	if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(host) || !colon[1])
-		return opts_bad("--connect", arg, "want HOST:PORT");
+	if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(host) || !plen ||
+	    plen >= sizeof(port))
+		return opts_bad(opt, arg,
+				strcmp(opt, "--http") ? "want HOST:PORT" : "want HOST:PORT/PATH");
 	memcpy(host, arg, (size_t)(colon - arg));
 	host[colon - arg] = '\0';
-	rc = getaddrinfo(host, colon + 1, &hints, &ai);
+	memcpy(port, colon + 1, plen);
+	port[plen] = '\0';
+	rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc != 0)
-		return opts_bad("--connect", arg, gai_strerror(rc));
+		return opts_bad(opt, arg, gai_strerror(rc));
 	memcpy(&o->target, ai->ai_addr, sizeof(o->target));
 	freeaddrinfo(ai);
 	o->target_str = arg;
+	return 0;
+}
+
+static int opts_target(struct bench_opts *o, const char *arg)
+{
+	return opts_addr(o, "--connect", arg, strlen(arg));
+}
+
+/* --http [http://]HOST:PORT/PATH: the server, the Host header and the request's path. */
+static int opts_http(struct bench_opts *o, const char *arg)
+{
+	const char *hp = strncasecmp(arg, "http://", 7) == 0 ? arg + 7 : arg;
+	const char *slash = strchr(hp, '/');
+	size_t hlen = slash ? (size_t)(slash - hp) : 0;
+	int rc;
+
+	if (o->target_str)
+		return opts_bad("--http", arg, "-c (or another --http) names the server already");
+	if (!slash || hlen >= sizeof(o->http_host))
+		return opts_bad("--http", arg, "want HOST:PORT/PATH");
+	if (strlen(slash) > OPTS_PATH_MAX)
+		return opts_bad("--http", arg, "the path is too long");
+	for (const char *p = slash; *p; p++)
+		if (*p <= ' ' || *p > '~')
+			return opts_bad("--http", arg,
+					"the path must be printable ASCII, "
+					"without blanks (percent-encode them)");
+	rc = opts_addr(o, "--http", hp, hlen);
+	if (rc != 0)
+		return rc;
+	memcpy(o->http_host, hp, hlen);
+	o->http_host[hlen] = '\0';
+	o->http_path = slash;
+	o->target_str = hp;
+	o->http = true;
 	return 0;
 }
 
@@ -224,6 +278,8 @@ enum {
 	OPT_RBUFS,
 	OPT_RBUF_SIZE,
 	OPT_SEED,
+	OPT_HTTP,
+	OPT_RANGE,
 };
 
 static const struct option opts_long[] = {
@@ -248,6 +304,8 @@ static const struct option opts_long[] = {
 	{ "recv-bufs", required_argument, NULL, OPT_RBUFS },
 	{ "recv-buf-size", required_argument, NULL, OPT_RBUF_SIZE },
 	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "http", required_argument, NULL, OPT_HTTP },
+	{ "range", required_argument, NULL, OPT_RANGE },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -275,6 +333,20 @@ static int opts_ms(const char *opt, const char *arg, uint32_t *out)
 	if (rc == 0)
 		*out = (uint32_t)(s * 1000);
 	return rc;
+}
+
+static int opts_range(struct bench_opts *o, const char *arg)
+{
+	uint64_t v;
+
+	if (strcasecmp(arg, "all") == 0)
+		return opts_bad("--range", arg, "want a size in bytes (K, M suffixes)");
+	if (opts_size("--range", arg, &v) != 0)
+		return -EINVAL;
+	if (v > OPTS_RANGE_MAX)
+		return opts_bad("--range", arg, "at most 64M");
+	o->http_range = (uint32_t)v;
+	return 0;
 }
 
 static int opts_one_long(struct bench_opts *o, int opt, const char *arg)
@@ -329,6 +401,10 @@ static int opts_one_long(struct bench_opts *o, int opt, const char *arg)
 	case OPT_SEED:
 		o->seed = strtoull(arg, NULL, 0);
 		return 0;
+	case OPT_HTTP:
+		return opts_http(o, arg);
+	case OPT_RANGE:
+		return opts_range(o, arg);
 	}
 	return -EINVAL;
 }
@@ -340,6 +416,8 @@ static int opts_one(struct bench_opts *o, int opt, const char *arg, bool *dur_se
 		o->torrent_path = arg;
 		return 0;
 	case 'c':
+		if (o->http)
+			return opts_bad("--connect", arg, "--http names the server already");
 		return opts_target(o, arg);
 	case 'n':
 		return opts_u32("--connections", arg, 1, BENCH_MAX_CONNS, &o->conns);
@@ -355,12 +433,41 @@ static int opts_one(struct bench_opts *o, int opt, const char *arg, bool *dur_se
 	}
 }
 
+/* --http: the options that only make sense for BitTorrent are refused. */
+static int opts_settle_http(struct bench_opts *o)
+{
+	const char *why = NULL;
+
+	if (o->torrent_path)
+		why = "-t: --http needs no torrent (the size comes from the server)";
+	else if (o->verify)
+		why = "--verify is not supported with --http: there are no piece hashes to check";
+	else if (o->order == PICK_RAREST)
+		why = "--order rarest is BitTorrent only: use random or sequential with --http";
+	else if (o->recv == RECV_COPY)
+		why = "--recv copy is BitTorrent only: use discard or trunc with --http";
+	if (why) {
+		fprintf(stderr, "ringseed-bench: %s\n", why);
+		return -EINVAL;
+	}
+	if (!o->http_range)
+		o->http_range = OPTS_DEFAULT_RANGE;
+	return 0;
+}
+
 /* What depends on several options at once. */
 static int opts_settle(struct bench_opts *o, bool dur_set)
 {
-	if (!o->torrent_path || !o->target_str) {
-		fprintf(stderr, "ringseed-bench: -t FILE.torrent and -c HOST:PORT are required "
-				"(--help says more)\n");
+	if (o->http && opts_settle_http(o) != 0)
+		return -EINVAL;
+	if (!o->http && o->http_range) {
+		fprintf(stderr, "ringseed-bench: --range goes with --http (BitTorrent blocks are "
+				"16 KiB)\n");
+		return -EINVAL;
+	}
+	if (!o->http && (!o->torrent_path || !o->target_str)) {
+		fprintf(stderr, "ringseed-bench: -t FILE.torrent and -c HOST:PORT (or --http "
+				"HOST:PORT/PATH) are required (--help says more)\n");
 		return -EINVAL;
 	}
 	if (dur_set && o->budget) {

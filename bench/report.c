@@ -8,12 +8,18 @@
  * for at least half the window count (one that joins late says little about
  * fairness). Time to first byte runs from the connect to the first payload
  * byte. Percentiles interpolate between the nearest ranks.
+ *
+ * With --http the keys are the same: payload is response body bytes (headers
+ * do not count), "handshaked" means a first 206 response header came, and
+ * protocol.pieces_completed counts complete responses.
  */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+
+#include <http_parser.h>
 
 #include "bench/bench.h"
 
@@ -152,10 +158,14 @@ int report_status(const struct bench *b, const char **why)
 	*why = NULL;
 	if (bench_interrupted)
 		*why = "interrupted";
+	else if (b->ends[END_HTTP_STATUS])
+		*why = b->http_why; /* "GET /x: HTTP 404 Not Found, want 206 Partial Content" */
 	else if (b->handshaked == 0)
-		*why = "no connection completed the handshake";
+		*why = b->o.http ? "no connection got a 206 response"
+				 : "no connection completed the handshake";
 	else if (b->handshaked < b->o.conns)
-		*why = "not every connection completed the handshake";
+		*why = b->o.http ? "not every connection got a 206 response"
+				 : "not every connection completed the handshake";
 	else if (!b->o.budget && b->rx_payload == b->rx_at_window)
 		*why = "no payload received in the window";
 	else if (b->mismatches)
@@ -181,16 +191,71 @@ static void report_src(const struct bench *b, char *out, size_t len)
 	snprintf(out, len, "%s-%s", s1, s2);
 }
 
+/* The first failure of kind e in words: an errno, or an HTTP status. */
+static const char *report_first_err(const struct bench *b, int e, char *buf, size_t len)
+{
+	int err = b->first_err[e];
+
+	if (!err)
+		return "";
+	if (e != END_HTTP_STATUS)
+		return strerror(err);
+	snprintf(buf, len, "HTTP %d %s", err, http_status_str((enum http_status)err));
+	return buf;
+}
+
 static void report_fails_human(const struct bench *b)
 {
+	char buf[64];
+
 	for (int e = END_DONE + 1; e < END_MAX; e++) {
 		if (!b->ends[e])
 			continue;
 		printf("  %-18s %u", conn_end_name(e), b->ends[e]);
 		if (b->first_err[e])
-			printf(" (first: %s)", strerror(b->first_err[e]));
+			printf(" (first: %s)", report_first_err(b, e, buf, sizeof(buf)));
 		printf("\n");
 	}
+}
+
+static void report_title(const struct bench *b, const char *src)
+{
+	if (b->o.http) {
+		printf("ringseed-bench: %u connections to %s over HTTP, ", b->o.conns,
+		       b->o.target_str);
+		if (b->http_size)
+			printf("%llu bytes in %u ranges of %u bytes",
+			       (unsigned long long)b->http_size, b->http_ranges, b->o.http_range);
+		else
+			printf("size unknown (no 206 response), ranges of %u bytes",
+			       b->o.http_range);
+		printf(", Q=%u, order %s, recv %s, from %s\n", b->o.queue,
+		       pick_order_name(b->o.order), report_recv_name(b->o.recv), src);
+		return;
+	}
+	printf("ringseed-bench: %u connections to %s, %s (%u pieces of %u KiB), Q=%u, "
+	       "order %s, recv %s%s, from %s\n",
+	       b->o.conns, b->o.target_str, b->mi.name, b->mi.piece_count,
+	       b->mi.piece_length / 1024, b->o.queue, pick_order_name(b->o.order),
+	       report_recv_name(b->o.recv), b->o.verify ? " + verify" : "", src);
+}
+
+static void report_protocol_human(const struct bench *b)
+{
+	if (b->o.http)
+		printf("http             %llu responses (206), %llu reconnects",
+		       report_sum(b, offsetof(struct conn, pieces_done)),
+		       (unsigned long long)b->reconnects);
+	else
+		printf("protocol         %llu chokes, %llu unchokes, %llu rejects, %llu blocks not "
+		       "asked for",
+		       report_sum(b, offsetof(struct conn, chokes)),
+		       report_sum(b, offsetof(struct conn, unchokes)),
+		       report_sum(b, offsetof(struct conn, rejects)),
+		       report_sum(b, offsetof(struct conn, unexpected)));
+	printf("; ring: %llu recv re-arms (ENOBUFS %llu), SQ full %llu\n",
+	       (unsigned long long)b->rearms, (unsigned long long)b->enobufs,
+	       (unsigned long long)b->sq_full);
 }
 
 static void report_cpu_human(const char *who, const struct proc_sample *a,
@@ -219,11 +284,7 @@ void report_human(const struct bench *b)
 
 	report_compute(b, &r);
 	report_src(b, src, sizeof(src));
-	printf("ringseed-bench: %u connections to %s, %s (%u pieces of %u KiB), Q=%u, "
-	       "order %s, recv %s%s, from %s\n",
-	       b->o.conns, b->o.target_str, b->mi.name, b->mi.piece_count,
-	       b->mi.piece_length / 1024, b->o.queue, pick_order_name(b->o.order),
-	       report_recv_name(b->o.recv), b->o.verify ? " + verify" : "", src);
+	report_title(b, src);
 	printf("window           %.2f s after %.2f s warm-up%s\n", r.window_s,
 	       (double)(b->t_window - b->t0) / 1e9, b->o.budget ? " (byte budget mode)" : "");
 	printf("throughput       %.1f MB/s  %.2f Gbit/s  (%.1f MB in the window)\n", r.mbps, r.gbps,
@@ -234,8 +295,11 @@ void report_human(const struct bench *b)
 	printf("first byte       min %.1f  median %.1f  p90 %.1f  max %.1f  ms  (%u connections)\n",
 	       r.ttfb.min, r.ttfb.median, r.ttfb.p90, r.ttfb.max, r.ttfb.count);
 	printf("connections      %u started, %u handshaked, %u held at the end (peak %u), "
-	       "%u done, %u failed\n",
+	       "%u done, %u failed",
 	       b->attempted, b->handshaked, b->active, b->active_peak, b->ends[END_DONE], r.failed);
+	if (b->o.http)
+		printf(", %llu reconnects", (unsigned long long)b->reconnects);
+	printf("\n");
 	report_fails_human(b);
 	if (b->reqq_capped)
 		printf("  queue lowered to the peer's reqq on %u connections (lowest %u)\n",
@@ -260,13 +324,7 @@ void report_human(const struct bench *b)
 	if (b->o.verify)
 		printf("verify           %llu pieces good, %llu bad\n",
 		       (unsigned long long)b->verified, (unsigned long long)b->mismatches);
-	printf("protocol         %llu chokes, %llu unchokes, %llu rejects, %llu blocks not asked "
-	       "for; ring: %llu recv re-arms (ENOBUFS %llu), SQ full %llu\n",
-	       report_sum(b, offsetof(struct conn, chokes)),
-	       report_sum(b, offsetof(struct conn, unchokes)),
-	       report_sum(b, offsetof(struct conn, rejects)),
-	       report_sum(b, offsetof(struct conn, unexpected)), (unsigned long long)b->rearms,
-	       (unsigned long long)b->enobufs, (unsigned long long)b->sq_full);
+	report_protocol_human(b);
 	report_status(b, &why);
 	printf("result           %s%s\n", why ? "FAILED: " : "ok", why ? why : "");
 }
@@ -311,17 +369,19 @@ static void json_cpu(const char *name, const struct proc_sample *z, double user,
 static void json_conns(const struct bench *b, const struct report *r)
 {
 	bool first = true;
+	char buf[64];
 
 	printf("  \"connections\": {\"target\": %u, \"started\": %u, \"handshaked\": %u, "
-	       "\"held\": %u, \"held_peak\": %u, \"done\": %u, \"failed\": %u, \"failures\": {",
+	       "\"held\": %u, \"held_peak\": %u, \"done\": %u, \"failed\": %u, "
+	       "\"reconnects\": %llu, \"failures\": {",
 	       b->o.conns, b->attempted, b->handshaked, b->active, b->active_peak,
-	       b->ends[END_DONE], r->failed);
+	       b->ends[END_DONE], r->failed, (unsigned long long)b->reconnects);
 	for (int e = END_DONE + 1; e < END_MAX; e++) {
 		if (!b->ends[e])
 			continue;
 		printf("%s\"%s\": {\"count\": %u, \"first_error\": ", first ? "" : ", ",
 		       conn_end_name(e), b->ends[e]);
-		json_str(b->first_err[e] ? strerror(b->first_err[e]) : "");
+		json_str(report_first_err(b, e, buf, sizeof(buf)));
 		printf("}");
 		first = false;
 	}
@@ -336,21 +396,32 @@ static void json_head(const struct bench *b)
 	report_src(b, src, sizeof(src));
 	printf("{\n  \"target\": ");
 	json_str(b->o.target_str);
-	printf(",\n  \"torrent\": {\"path\": ");
-	json_str(b->o.torrent_path);
-	printf(", \"name\": ");
-	json_str(b->mi.name);
-	printf(", \"info_hash\": \"%s\", \"piece_length\": %u, \"pieces\": %u, "
-	       "\"total_length\": %llu},\n",
-	       hex, b->mi.piece_length, b->mi.piece_count, (unsigned long long)b->mi.total_length);
+	if (b->o.http) {
+		printf(",\n  \"torrent\": null,\n  \"http\": {\"host\": ");
+		json_str(b->o.http_host);
+		printf(", \"path\": ");
+		json_str(b->o.http_path);
+		printf(", \"size\": %llu, \"range\": %u, \"ranges\": %u, \"responses\": %llu},\n",
+		       (unsigned long long)b->http_size, b->o.http_range, b->http_ranges,
+		       report_sum(b, offsetof(struct conn, pieces_done)));
+	} else {
+		printf(",\n  \"torrent\": {\"path\": ");
+		json_str(b->o.torrent_path);
+		printf(", \"name\": ");
+		json_str(b->mi.name);
+		printf(", \"info_hash\": \"%s\", \"piece_length\": %u, \"pieces\": %u, "
+		       "\"total_length\": %llu},\n  \"http\": null,\n",
+		       hex, b->mi.piece_length, b->mi.piece_count,
+		       (unsigned long long)b->mi.total_length);
+	}
 	printf("  \"options\": {\"connections\": %u, \"queue\": %u, \"block\": %u, "
 	       "\"duration_s\": %.3f, \"budget_bytes\": %llu, \"warmup_s\": %.3f, "
 	       "\"order\": \"%s\", \"recv\": \"%s\", \"verify\": %s, \"src\": \"%s\", "
 	       "\"seeder_pid\": %d},\n",
-	       b->o.conns, b->o.queue, BENCH_BLOCK, b->o.budget ? 0 : b->o.duration,
-	       (unsigned long long)b->o.budget, b->o.warmup, pick_order_name(b->o.order),
-	       report_recv_name(b->o.recv), b->o.verify ? "true" : "false", src,
-	       (int)b->o.seeder_pid);
+	       b->o.conns, b->o.queue, b->o.http ? b->o.http_range : BENCH_BLOCK,
+	       b->o.budget ? 0 : b->o.duration, (unsigned long long)b->o.budget, b->o.warmup,
+	       pick_order_name(b->o.order), report_recv_name(b->o.recv),
+	       b->o.verify ? "true" : "false", src, (int)b->o.seeder_pid);
 }
 
 void report_json(const struct bench *b)

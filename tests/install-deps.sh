@@ -5,7 +5,7 @@ pkgs=(
 	build-essential pkg-config bc
 	liburing-dev libssl-dev libcurl4-openssl-dev libinih-dev libhttp-parser-dev
 	clang libclang-rt-14-dev llvm
-	python3 python3-libtorrent transmission-cli aria2 ctorrent rtorrent opentracker
+	python3 python3-libtorrent transmission-cli aria2 ctorrent rtorrent opentracker nginx-light
 )
 sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo
