@@ -142,3 +142,13 @@ test: $(BINDIR)/ringseed-bench
 $(BINDIR)/ringseed-bench: $(BENCH_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJ) $(LIB) $(LDLIBS)
+
+# --- make bench: ringseed side by side with other seeders ---------------------
+# See "make bench: the comparison" in bench/README.md. bench-deps installs the
+# seeders it compares against (Debian packages, non-interactively).
+.PHONY: bench bench-deps
+bench: all
+	bench/compare/run.sh
+
+bench-deps:
+	bench/install-deps.sh

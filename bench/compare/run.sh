@@ -1,0 +1,343 @@
+#!/usr/bin/env bash
+# make bench: ringseed side by side with other seeders, measured by
+# ringseed-bench. See "make bench: the comparison" in bench/README.md.
+#
+# One 1 GiB random file (made once, kept in build/bench/data), its .torrent
+# with 1 MiB pieces, the page cache warmed; then every seeder on its own
+# 127.0.0.1 port, and for each repetition, each N and each seeder (the
+# seeder order rotating from one repetition to the next) one ringseed-bench
+# run in duration mode. Raw JSON per run: build/bench/runs/STAMP/json/.
+# Then bench/compare/aggregate.py writes bench/results/TABLE.md and the PNGs.
+#
+# Environment (defaults in brackets):
+#   BENCH_REPS [3]              repetitions
+#   BENCH_NS ["1 16 256 2048"]  connection counts
+#   BENCH_WINDOW [4]            measured seconds per run
+#   BENCH_WARMUP [2]            warm-up seconds per run
+#   BENCH_WARMUP_BIG [4]        warm-up for N >= 1024 (the ramp of 2048
+#                               connections, 256 opening at a time, needs it)
+#   BENCH_TR_WARMUP [11]        warm-up for Transmission (it unchokes new peers
+#                               only at its 10 s rechoke)
+#   BENCH_QUEUE [32]            requests in flight per connection (-q)
+#   BENCH_PORT_BASE [23400]     ports BASE+1 .. BASE+62 on 127.0.0.1
+#   BENCH_SEEDERS [all]         only these rows, e.g. "ringseed-copy rtorrent"
+#   BENCH_RESULTS [bench/results]  where TABLE.md and the PNGs go
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+for f in "$HERE"/seeders/*.sh; do . "$f"; done
+
+REPS=${BENCH_REPS:-3}
+NS=${BENCH_NS:-"1 16 256 2048"}
+WINDOW=${BENCH_WINDOW:-4}
+WARMUP=${BENCH_WARMUP:-2}
+WARMUP_BIG=${BENCH_WARMUP_BIG:-4}
+TR_WARMUP=${BENCH_TR_WARMUP:-11}
+QUEUE=${BENCH_QUEUE:-32}
+RECV=discard
+PORT_BASE=${BENCH_PORT_BASE:-23400}
+ONLY=${BENCH_SEEDERS:-}
+RESULTS=${BENCH_RESULTS:-$ROOT/bench/results}
+IDLE_LIMIT=0.01       # cores: an idle seeder above this is started/stopped per run
+DRAIN_TIMEOUT=8       # s: a seeder must have let go of every connection by then
+WORKERS=$(nproc)
+
+PY=/usr/bin/python3
+B=$ROOT/build/bench
+DATA_DIR=$B/data
+DATA_NAME=bench-1g.bin
+DATA_FILE=$DATA_DIR/$DATA_NAME
+TORRENT=$B/torrents/bench-1g.torrent
+RT_TORRENT=$B/torrents-rtorrent/bench-1g.torrent
+STAMP=$(date +%Y%m%d-%H%M%S)
+RAW=$B/runs/$STAMP
+T_START=$SECONDS
+# The run uses copies of bin/ringseed and bin/ringseed-bench taken at the
+# start, so that a rebuild in the work tree during the run changes nothing.
+RINGSEED=$RAW/bin/ringseed
+BENCH=$RAW/bin/ringseed-bench
+
+# --- cleanup: every process started here dies with the harness --------------
+CLEANED=0
+cleanup() {
+	[ "$CLEANED" = 1 ] && return
+	CLEANED=1
+	trap '' INT TERM HUP
+	[ -n "$CHILD" ] && kill_group "$CHILD"
+	local p
+	for p in "${LAUNCHED[@]}"; do kill_group "$p"; done
+	[ "${#LAUNCHED[@]}" -gt 0 ] && log "stopped every seeder"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT
+trap 'log "terminated"; exit 143' TERM HUP
+
+# --- prerequisites -----------------------------------------------------------
+missing=()
+need() { command -v "$1" > /dev/null 2>&1 || missing+=("$1 (package $2)"); }
+need rtorrent rtorrent
+need qbittorrent-nox qbittorrent-nox
+need aria2c aria2
+need transmission-daemon transmission-daemon
+need transmission-remote transmission-cli
+need nginx nginx-light
+need gnuplot gnuplot-nox
+need curl curl
+need ss iproute2
+[ -x "$PY" ] || missing+=("/usr/bin/python3 (package python3)")
+[ -x "$PY" ] && ! "$PY" -c 'import libtorrent' 2> /dev/null && \
+	missing+=("libtorrent for /usr/bin/python3 (package python3-libtorrent)")
+if [ ${#missing[@]} -gt 0 ]; then
+	for m in "${missing[@]}"; do log "missing: $m"; done
+	die "seeders or tools are missing; install them with: make bench-deps"
+fi
+[ -x "$ROOT/bin/ringseed" ] && [ -x "$ROOT/bin/ringseed-bench" ] || die "bin/ringseed or bin/ringseed-bench is missing: run make"
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+mkdir -p "$RAW/json" "$RAW/seeders" "$RAW/bin" "$B/torrents" "$B/torrents-rtorrent" "$DATA_DIR" "$RESULTS"
+cp "$ROOT/bin/ringseed" "$ROOT/bin/ringseed-bench" "$RAW/bin/" || die "cannot copy the binaries to $RAW/bin"
+ln -sfn "runs/$STAMP" "$B/latest"
+# keep the raw results of the 10 newest runs
+ls -1d "$B"/runs/2*/ 2>/dev/null | head -n -10 | while read -r old; do rm -rf "$old"; done
+log "raw results in ${RAW#"$ROOT"/}"
+
+# --- the rows ------------------------------------------------------------------
+# row id | instance | kind (bt|http) | http range | label
+ROWS=()
+for s in $(ringseed_strategies); do
+	ROWS+=("ringseed-$s|ringseed-$s|bt||ringseed $s")
+done
+ROWS+=("rtorrent|rtorrent|bt||rtorrent"
+	"qbittorrent|qbittorrent|bt||qBittorrent"
+	"libtorrent|libtorrent|bt||libtorrent (python)"
+	"aria2|aria2|bt||aria2"
+	"transmission|transmission|bt||Transmission")
+NOTES=()
+if "$BENCH" --help 2>&1 | grep -q -- '--http'; then
+	ROWS+=("nginx-16k|nginx|http|16384|nginx, 16 KiB ranges"
+		"nginx-1m|nginx|http|1048576|nginx, 1 MiB ranges")
+else
+	NOTES+=("nginx rows skipped: this ringseed-bench has no --http mode yet")
+	log "nginx rows skipped: ringseed-bench has no --http mode yet"
+fi
+case " $(ringseed_strategies) " in *" send_zc "*) ;;
+	*) NOTES+=("ringseed send_zc not measured: this build's check-config does not accept serve.send_strategy=send_zc") ;;
+esac
+if [ -n "$ONLY" ]; then
+	keep=()
+	for r in "${ROWS[@]}"; do
+		case " $ONLY " in *" ${r%%|*} "*) keep+=("$r") ;; esac
+	done
+	ROWS=("${keep[@]}")
+fi
+[ ${#ROWS[@]} -gt 0 ] || die "no rows to measure (BENCH_SEEDERS='$ONLY')"
+
+row_field() { cut -d'|' -f"$2" <<< "$1"; }
+
+# instance -> port offset
+inst_port() {
+	case $1 in
+	ringseed-copy) echo $((PORT_BASE + 1)) ;; ringseed-splice) echo $((PORT_BASE + 2)) ;;
+	ringseed-send_zc) echo $((PORT_BASE + 3)) ;; rtorrent) echo $((PORT_BASE + 11)) ;;
+	qbittorrent) echo $((PORT_BASE + 21)) ;; libtorrent) echo $((PORT_BASE + 31)) ;;
+	aria2) echo $((PORT_BASE + 41)) ;; transmission) echo $((PORT_BASE + 51)) ;;
+	nginx) echo $((PORT_BASE + 61)) ;;
+	esac
+}
+inst_start() {
+	local inst=$1 work=$RAW/seeders/$1 port
+	port=$(inst_port "$inst")
+	mkdir -p "$work"
+	port_free "$port" || { log "$inst: port $port is already taken"; return 1; }
+	case $inst in
+	ringseed-*) ringseed_start "$work" "$port" "${inst#ringseed-}" ;;
+	*) "${inst}_start" "$work" "$port" ;;
+	esac
+}
+inst_version() {
+	case $1 in ringseed-*) ringseed_version ;; *) "${1}_version" ;; esac
+}
+
+INSTANCES=()
+for r in "${ROWS[@]}"; do
+	i=$(row_field "$r" 2)
+	case " ${INSTANCES[*]} " in *" $i "*) ;; *) INSTANCES+=("$i") ;; esac
+done
+
+# --- machine -----------------------------------------------------------------
+{
+	echo "nproc|$(nproc)"
+	echo "cpu|$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+	echo "kernel|$(uname -sr)"
+	echo "memory|$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+	echo "os|$(. /etc/os-release; echo "$PRETTY_NAME")"
+	echo "loadavg|$(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "date|$(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "reps|$REPS"
+	echo "ns|$NS"
+	echo "window|$WINDOW"
+	echo "warmup|$WARMUP"
+	echo "warmup_big|$WARMUP_BIG"
+	echo "tr_warmup|$TR_WARMUP"
+	echo "queue|$QUEUE"
+	echo "recv|$RECV"
+	echo "workers|$WORKERS"
+} > "$RAW/machine.txt"
+# Is another job using the machine right now? CPU busy over 2 s, from /proc/stat.
+busy=$( { head -1 /proc/stat; sleep 2; head -1 /proc/stat; } | awk -v hz="$(getconf CLK_TCK)" '
+	{ b = $2 + $3 + $4 + $7 + $8 + $9; if (NR == 1) b0 = b; else printf "%.2f", (b - b0) / hz / 2 }')
+echo "busy|$busy" >> "$RAW/machine.txt"
+awk -v b="$busy" 'BEGIN { exit !(b > 0.2) }' && \
+	log "warning: other processes use $busy cores before the start: the machine is shared (see 'other' in TABLE.md)"
+
+# --- data, torrent, page cache -------------------------------------------------
+if [ "$(stat -c %s "$DATA_FILE" 2>/dev/null)" != 1073741824 ]; then
+	log "making $DATA_NAME (1 GiB of random data, once)"
+	head -c 1G /dev/urandom > "$DATA_FILE.tmp" && mv "$DATA_FILE.tmp" "$DATA_FILE" || die "cannot write $DATA_FILE"
+fi
+if [ ! -s "$TORRENT" ] || [ "$TORRENT" -ot "$DATA_FILE" ]; then
+	log "making the .torrent (1 MiB pieces)"
+	"$RINGSEED" create -q -l 1048576 "$DATA_FILE" -o "$TORRENT" > /dev/null || die "ringseed create failed"
+fi
+if [ ! -s "$RT_TORRENT" ] || [ "$RT_TORRENT" -ot "$TORRENT" ]; then
+	# rtorrent wants a tracker; same info dict, so the same info-hash.
+	"$RINGSEED" create -q -l 1048576 -a http://127.0.0.1:9/announce "$DATA_FILE" -o "$RT_TORRENT" > /dev/null \
+		|| die "ringseed create failed"
+fi
+ih=$("$RINGSEED" info "$TORRENT" | awk '/^info-hash:/ {print $2}')
+ih_rt=$("$RINGSEED" info "$RT_TORRENT" | awk '/^info-hash:/ {print $2}')
+[ -n "$ih" ] && [ "$ih" = "$ih_rt" ] || die "the two .torrent files differ in info-hash ($ih, $ih_rt)"
+echo "infohash|$ih" >> "$RAW/machine.txt"
+cat "$DATA_FILE" > /dev/null
+log "page cache: $(fincore -n -o RES,SIZE "$DATA_FILE" 2>/dev/null | awk '{print $1 " of " $2 " resident"}')"
+
+# --- start the seeders -----------------------------------------------------------
+declare -A POLICY STARTED_OK
+: > "$RAW/versions.txt"
+for inst in "${INSTANCES[@]}"; do
+	log "starting $inst on 127.0.0.1:$(inst_port "$inst")"
+	t0=$SECONDS
+	if inst_start "$inst"; then
+		STARTED_OK[$inst]=1
+		log "$inst ready in $((SECONDS - t0)) s"
+	else
+		STARTED_OK[$inst]=0
+		log "$inst did not start; its rows are skipped. Last lines of its log:"
+		tail -n 5 "$RAW/seeders/$inst/log" 2>/dev/null >&2
+		stop_instance "$RAW/seeders/$inst"
+		NOTES+=("$inst did not start (log: build/bench/runs/$STAMP/seeders/$inst/log); its rows are missing")
+	fi
+	echo "$inst|$(inst_version "$inst")" >> "$RAW/versions.txt"
+done
+
+# Idle cost: CPU of each seeder over 5 s with no peers. A seeder that idles
+# at more than IDLE_LIMIT cores would tax the others' runs: it is stopped and
+# started again around each of its own runs instead.
+sleep 1
+declare -A T0
+for inst in "${INSTANCES[@]}"; do
+	[ "${STARTED_OK[$inst]}" = 1 ] && T0[$inst]=$(group_ticks "$(cat "$RAW/seeders/$inst/pid")")
+done
+sleep 5
+hz=$(getconf CLK_TCK)
+: > "$RAW/idle.txt"
+for inst in "${INSTANCES[@]}"; do
+	[ "${STARTED_OK[$inst]}" = 1 ] || continue
+	t1=$(group_ticks "$(cat "$RAW/seeders/$inst/pid")")
+	idle=$(awk -v a="${T0[$inst]}" -v b="$t1" -v hz="$hz" 'BEGIN { printf "%.4f", (b - a) / hz / 5 }')
+	if awk -v i="$idle" -v l="$IDLE_LIMIT" 'BEGIN { exit !(i > l) }'; then
+		POLICY[$inst]=restart
+		stop_instance "$RAW/seeders/$inst"
+	else
+		POLICY[$inst]=keep
+	fi
+	echo "$inst|$idle|${POLICY[$inst]}" >> "$RAW/idle.txt"
+	log "$inst idles at $idle cores: ${POLICY[$inst]}"
+done
+
+# --- the runs ----------------------------------------------------------------------
+n_ns=$(wc -w <<< "$NS")
+total=$((REPS * n_ns * ${#ROWS[@]}))
+est=0
+# warmup_for INSTANCE N
+warmup_for() {
+	if [ "$1" = transmission ]; then echo "$TR_WARMUP"
+	elif [ "$2" -ge 1024 ]; then echo "$WARMUP_BIG"
+	else echo "$WARMUP"; fi
+}
+for r in "${ROWS[@]}"; do
+	for n in $NS; do
+		est=$((est + ($(warmup_for "$(row_field "$r" 2)" "$n") + WINDOW + 1) * REPS))
+	done
+done
+log "$total runs, about $((est / 60)) min"
+: > "$RAW/runs.tsv"
+: > "$RAW/commands.txt"
+idx=0
+for rep in $(seq "$REPS"); do
+	# rotate the seeder order by one row per repetition
+	order=()
+	nrows=${#ROWS[@]}
+	for k in $(seq 0 $((nrows - 1))); do
+		order+=("${ROWS[$(((k + rep - 1) % nrows))]}")
+	done
+	for n in $NS; do
+		for r in "${order[@]}"; do
+			idx=$((idx + 1))
+			row=$(row_field "$r" 1); inst=$(row_field "$r" 2); kind=$(row_field "$r" 3); range=$(row_field "$r" 4)
+			work=$RAW/seeders/$inst
+			port=$(inst_port "$inst")
+			json=$RAW/json/${row}__n${n}__r${rep}.json
+			[ "${STARTED_OK[$inst]}" = 1 ] || { printf '%s\t%s\t%s\t%s\t%s\n' "$row" "$n" "$rep" "nostart" "" >> "$RAW/runs.tsv"; continue; }
+			if [ ! -s "$work/pid" ]; then
+				if ! inst_start "$inst"; then
+					log "$inst did not start again"
+					stop_instance "$work"
+					printf '%s\t%s\t%s\t%s\t%s\n' "$row" "$n" "$rep" "nostart" "" >> "$RAW/runs.tsv"
+					continue
+				fi
+			fi
+			pid=$(cat "$work/pid")
+			w=$(warmup_for "$inst" "$n")
+			if [ "$kind" = http ]; then
+				cmd=("$BENCH" --http "127.0.0.1:$port/$DATA_NAME" --range "$range")
+			else
+				cmd=("$BENCH" -t "$TORRENT" -c "127.0.0.1:$port" --recv "$RECV")
+			fi
+			cmd+=(-n "$n" -q "$QUEUE" -d "$WINDOW" --warmup "$w" --seeder-pid "$pid" --json --quiet)
+			printf '%s n=%s rep=%s: %s\n' "$row" "$n" "$rep" "${cmd[*]}" >> "$RAW/commands.txt"
+			run_bg $((w + WINDOW + 60)) "$json" "${json%.json}.err" "${cmd[@]}"
+			rc=$?
+			printf '%s\t%s\t%s\t%s\t%s\n' "$row" "$n" "$rep" "$rc" "$json" >> "$RAW/runs.tsv"
+			summary=$("$PY" -c '
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+    c = d["connections"]; s = d.get("seeder") or {}
+    print("%8.1f MB/s %7.1f MB/cpu-s  held %d/%d  other %.2f%s" % (d["throughput"]["MBps"],
+          s.get("MB_per_cpu_s", 0), c["held"], c["target"], d["machine"]["other_cores"],
+          "" if d["ok"] else "  (" + d["error"] + ")"))
+except Exception as e:
+    print("no JSON (%s)" % e)' "$json" 2>&1)
+			log "[$idx/$total] rep $rep n=$n $row: rc $rc $summary"
+			if [ "${POLICY[$inst]}" = restart ]; then
+				stop_instance "$work"
+			elif ! wait_drained "$port" "$DRAIN_TIMEOUT"; then
+				log "$inst still holds $(busy_sockets "$port") sockets ${DRAIN_TIMEOUT} s after the run: restarting it, and from now on around each of its runs"
+				POLICY[$inst]=restart
+				echo "$inst|drain|restart" >> "$RAW/idle.txt"
+				stop_instance "$work"
+			fi
+		done
+	done
+done
+
+for inst in "${INSTANCES[@]}"; do stop_instance "$RAW/seeders/$inst"; done
+printf '%s\n' "${NOTES[@]}" > "$RAW/notes.txt"
+echo "elapsed|$((SECONDS - T_START))" >> "$RAW/machine.txt"
+log "aggregating"
+"$PY" "$HERE/aggregate.py" "$RAW" "$RESULTS" || die "aggregate.py failed"
+log "done in $(((SECONDS - T_START) / 60)) min $(((SECONDS - T_START) % 60)) s: ${RESULTS#"$ROOT"/}/TABLE.md, throughput.png, efficiency.png"

@@ -1,0 +1,34 @@
+# ringseed: `ringseed serve`, 2 workers (one per core), one send strategy.
+# Announcing is off (the torrent has no tracker anyway); everything else is
+# the default: no unchoke limit, reqq 500, 20000 peers per worker.
+
+ringseed_version() { "$RINGSEED" --version 2>&1 | head -1; }
+
+# ringseed_strategies: copy and splice, and send_zc when this build accepts it
+# (ringseed check-config says whether the value is known).
+ringseed_strategies() {
+	local s f
+	for s in copy splice send_zc; do
+		f=$(mktemp)
+		printf '[serve]\nsend_strategy = %s\n' "$s" > "$f"
+		if "$RINGSEED" check-config "$f" > /dev/null 2>&1; then
+			printf '%s ' "$s"
+		fi
+		rm -f "$f"
+	done
+	echo
+}
+
+# ringseed_start WORK PORT STRATEGY
+ringseed_start() {
+	local work=$1 port=$2 strategy=$3
+	mkdir -p "$work/state" "$work/torrents"
+	ln -sf "$TORRENT" "$work/torrents/"
+	launch "$work" "$RINGSEED" serve --listen "127.0.0.1:$port" \
+		--torrents "$work/torrents" --data "$DATA_DIR" --state "$work/state" \
+		-w "$WORKERS" -o "serve.send_strategy=$strategy" -o announce.enable=no \
+		--log-level notice
+	local pid=$LAST_PID
+	wait_listen "$port" 60 "$pid" || return 1
+	probe_bt "$port" 60 "$pid"
+}
