@@ -1,6 +1,6 @@
 /*
  * send.c - serving blocks: a batch of piece messages at a time, from a fixed
- * pool of batches, by one of two strategies that put the same bytes on the
+ * pool of batches, by one of three strategies that put the same bytes on the
  * wire.
  *
  * copy:   READ every extent of up to WK_BATCH_BLOCKS blocks into the batch's
@@ -16,6 +16,8 @@
  *         full socket keeps the batch, with POLLOUT armed in the ring. A
  *         page not in the page cache is read while the worker waits (see
  *         README: cold content).
+ * send_zc: the same iovec in one IORING_OP_SENDMSG_ZC; the batch ends when
+ *         the kernel's notification says it let the pages go.
  *
  * A peer holds at most one batch. When the pool is empty, peers wait in a
  * FIFO and get the next batch released. A batch that ends readies its peer
@@ -46,8 +48,7 @@ int batch_init(struct worker *w)
 	uint32_t size = send_buf_size(w);
 
 	w->batch_mem = malloc((size_t)WK_BATCHES * size);
-	w->iov_mem = calloc((size_t)WK_BATCHES * WK_SPLICE_IOV, sizeof(*w->iov_mem));
-	if (!w->batch_mem || !w->iov_mem)
+	if (!w->batch_mem)
 		return -ENOMEM;
 	if (w->conf->send_strategy != CONF_SEND_COPY) {
 		/* Real pages (written once, then read-only), so TCP can hold them. */
@@ -62,12 +63,15 @@ int batch_init(struct worker *w)
 		mprotect(m, z, PROT_READ);
 		w->zeros = m;
 		w->zeros_len = z;
+		w->iov_mem = calloc((size_t)WK_BATCHES * WK_SPLICE_IOV, sizeof(*w->iov_mem));
+		if (!w->iov_mem)
+			return -ENOMEM;
 	}
 	for (int i = WK_BATCHES - 1; i >= 0; i--) {
 		struct batch *b = &w->batches[i];
 
 		b->buf = w->batch_mem + (size_t)i * size;
-		b->iov = w->iov_mem + (size_t)i * WK_SPLICE_IOV;
+		b->iov = w->iov_mem ? w->iov_mem + (size_t)i * WK_SPLICE_IOV : NULL;
 		b->pipe[0] = b->pipe[1] = -1;
 		b->next_free = w->free_batches;
 		w->free_batches = b;
@@ -208,9 +212,10 @@ static void batch_fill_copy(struct worker *w, struct peer *p)
  * splice: headers go to the header log, an append-only run of anonymous
  * memory. vmsplice() hands the pipe references to its pages, not copies, and
  * TCP keeps those references until the peer has read the bytes, so a byte
- * once spliced must never change: the log is only ever appended to, and a
- * full log is unmapped (the kernel keeps the pages it still references) and
- * replaced by a fresh one.
+ * once spliced must never change: the log is only ever appended to. A full
+ * chunk is replaced by a fresh one and unmapped when no batch still holds
+ * headers in it that are not in its pipe (the kernel keeps the pages it
+ * references).
  */
 static const uint8_t *splice_header(struct worker *w, struct batch *b, const struct block_req *r)
 {
@@ -255,23 +260,24 @@ static int splice_pipe(struct batch *b)
 	return 0;
 }
 
-/* Appends one block's pieces to the batch's iovec; false if they don't fit. */
-static bool splice_add(struct worker *w, struct peer *p, const struct block_req *r)
+/*
+ * Appends one block's header and extents to the batch's iovec; false if they
+ * don't fit. A pad extent is one run of the zero region, which is at least
+ * max_request long, and no extent is longer than its block.
+ */
+static bool iov_add_block(struct worker *w, struct peer *p, const struct block_req *r)
 {
 	const struct wk_torrent *t = p->t;
 	struct batch *b = p->batch;
 	struct mi_extent ext[WK_MAX_EXTENTS];
 	int n = mi_map(&t->mi, r->piece, r->begin, r->length, ext, WK_MAX_EXTENTS);
-	uint32_t need = 1;
 	const uint8_t *h;
 
 	if (n < 0) {
 		b->failed = true;
 		return false;
 	}
-	for (int i = 0; i < n; i++)
-		need += t->mi.files[ext[i].file].pad ? ext[i].length / w->zeros_len + 1 : 1;
-	if (b->iov_n + need > WK_SPLICE_IOV)
+	if (b->iov_n + 1 + (uint32_t)n > WK_SPLICE_IOV)
 		return false;
 	h = splice_header(w, b, r);
 	if (!h) {
@@ -280,20 +286,10 @@ static bool splice_add(struct worker *w, struct peer *p, const struct block_req 
 	}
 	b->iov[b->iov_n++] = (struct iovec){ (void *)h, 13 };
 	for (int i = 0; i < n; i++) {
-		const uint8_t *map = t->maps[ext[i].file];
+		const uint8_t *base = t->mi.files[ext[i].file].pad ? w->zeros
+								    : t->maps[ext[i].file] + ext[i].offset;
 
-		if (!t->mi.files[ext[i].file].pad) {
-			b->iov[b->iov_n++] = (struct iovec){ (void *)(map + ext[i].offset),
-							     ext[i].length };
-			continue;
-		}
-		for (uint32_t done = 0; done < ext[i].length;) {
-			uint32_t k = ext[i].length - done < w->zeros_len ? ext[i].length - done
-									 : w->zeros_len;
-
-			b->iov[b->iov_n++] = (struct iovec){ (void *)w->zeros, k };
-			done += k;
-		}
+		b->iov[b->iov_n++] = (struct iovec){ (void *)base, ext[i].length };
 	}
 	b->bytes += 13 + r->length;
 	b->payload += r->length;
@@ -307,14 +303,14 @@ static void batch_fill_iov(struct worker *w, struct peer *p)
 	struct batch *b = p->batch;
 
 	b->in_pipe = b->iov_at = b->iov_n = 0;
-	while (p->q_len && b->blocks < WK_SPLICE_BLOCKS && splice_add(w, p, &p->q[p->q_head]))
+	while (p->q_len && b->blocks < WK_SPLICE_BLOCKS && iov_add_block(w, p, &p->q[p->q_head]))
 		batch_pop(w, p);
 }
 
 static void batch_done(struct worker *w, struct peer *p);
 
-/* Drops the first n bytes of the batch's remaining iovec: they are in the pipe. */
-static void splice_advance(struct batch *b, size_t n)
+/* Drops the first n bytes of the batch's remaining iovec: they are on their way. */
+static void iov_advance(struct batch *b, size_t n)
 {
 	while (n) {
 		struct iovec *v = &b->iov[b->iov_at];
@@ -349,7 +345,7 @@ static int splice_push(struct worker *w, struct peer *p)
 			if (n < 0 && errno != EAGAIN)
 				return -1;
 			if (n > 0) {
-				splice_advance(b, (size_t)n);
+				iov_advance(b, (size_t)n);
 				b->in_pipe += (uint32_t)n;
 			}
 		}
@@ -531,7 +527,7 @@ void batch_on_zc(struct worker *w, struct peer *p, int res, uint32_t flags)
 		}
 		if (res > 0) {
 			b->sent += (uint32_t)res;
-			splice_advance(b, (size_t)res);
+			iov_advance(b, (size_t)res);
 			p->last_tx_ms = tw_now_ms();
 		}
 		if (res > 0 && b->sent < b->bytes && !b->failed && p->state == PEER_OPEN)
