@@ -40,7 +40,7 @@ PROTO_SRC := $(wildcard proto/*.c)
 CONF_SRC := $(wildcard conf/*.c)
 IOCORE_SRC := $(wildcard iocore/*.c)
 WORKER_SRC := $(wildcard worker/*.c)
-MASTER_SRC := $(filter-out master/main.c,$(wildcard master/*.c))
+MASTER_SRC := $(filter-out master/cmd/main.c,$(wildcard master/*/*.c))
 LIB_SRC := $(PROTO_SRC) $(CONF_SRC) $(IOCORE_SRC) $(WORKER_SRC) $(MASTER_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 LIB := $(O)/libringseed.a
@@ -58,7 +58,7 @@ FUZZ_FLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,unde
 
 all: $(BINDIR)/ringseed
 
-$(BINDIR)/ringseed: $(O)/master/main.o $(LIB)
+$(BINDIR)/ringseed: $(O)/master/cmd/main.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

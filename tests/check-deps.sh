@@ -3,6 +3,13 @@
 #
 #   master -> worker's public header (worker/worker.h) only
 #   master, worker -> iocore, conf, proto
+#   inside master/, by room:
+#     cmd      -> every room (argv to module calls)
+#     proc     -> content, announce, tracker, admin (the loop drives them)
+#     admin    -> content
+#     announce -> content          tracker -> (its own room only)
+#     content  -> (its own room only)
+#   so no room includes cmd, and announce and tracker never include proc
 #   bench -> iocore, proto
 #   iocore -> liburing only          conf -> inih only
 #   proto -> libcrypto only, and no syscall headers (it must stay pure)
@@ -18,7 +25,12 @@ declare -A allow=(
 	[conf]='^conf/'
 	[iocore]='^iocore/'
 	[worker]='^(worker|iocore|conf|proto)/'
-	[master]='^(master|iocore|conf|proto)/|^worker/worker\.h$'
+	[master/cmd]='^(master|iocore|conf|proto)/|^worker/worker\.h$'
+	[master/proc]='^(master/(proc|content|announce|tracker|admin)|iocore|conf|proto)/|^worker/worker\.h$'
+	[master/admin]='^(master/(admin|content)|iocore|conf|proto)/'
+	[master/announce]='^(master/(announce|content)|iocore|conf|proto)/'
+	[master/tracker]='^(master/tracker|iocore|conf|proto)/'
+	[master/content]='^(master/content|iocore|conf|proto)/'
 	[bench]='^(bench|iocore|proto)/'
 )
 # System headers each folder may not include.
@@ -27,12 +39,30 @@ declare -A deny=(
 	[conf]='^(liburing|curl/|openssl/)'
 	[iocore]='^(curl/|openssl/|ini\.h)'
 	[worker]='^(curl/|ini\.h)'
-	[master]='^$'
+	[master/cmd]='^$'
+	[master/proc]='^$'
+	[master/admin]='^$'
+	[master/announce]='^$'
+	[master/tracker]='^$'
+	[master/content]='^$'
 	[bench]='^(curl/|ini\.h)'
 )
 
 bad=0
-for dir in proto conf iocore worker master bench; do
+# A file straight in master/, outside every room, has no rule: refuse it.
+for f in master/*.[ch]; do
+	[ -e "$f" ] || continue
+	echo "$f: master/ holds rooms only (cmd, proc, content, announce, tracker, admin)"
+	bad=1
+done
+# A new room needs its own line in the tables above, so its arrows are decided.
+for d in master/*/; do
+	[ -d "$d" ] || continue
+	d=${d%/}
+	[ -n "${allow[$d]+x}" ] || { echo "$d/: a room with no rule in tests/check-deps.sh"; bad=1; }
+done
+for dir in proto conf iocore worker bench master/cmd master/proc master/admin master/announce \
+	master/tracker master/content; do
 	[ -d "$dir" ] || continue
 	while IFS= read -r -d '' file; do
 		while IFS=: read -r line text; do

@@ -16,7 +16,7 @@ if ! "$PY" -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1",
 	exit 77
 fi
 if ! grep -q -- '-RS0100-' "$RINGSEED"; then
-	echo "skip: $RINGSEED has no announcer yet (master/announce.c is not wired into serve)"
+	echo "skip: $RINGSEED has no announcer yet (master/announce/announce.c is not wired into serve)"
 	exit 77
 fi
 CHK=$SERVE_E2E/announce_check.py

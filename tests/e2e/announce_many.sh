@@ -13,7 +13,7 @@ set -u
 
 serve_need
 if ! grep -q -- '-RS0100-' "$RINGSEED"; then
-	echo "skip: $RINGSEED has no announcer yet (master/announce.c is not wired into serve)"
+	echo "skip: $RINGSEED has no announcer yet (master/announce/announce.c is not wired into serve)"
 	exit 77
 fi
 N=${ANNOUNCE_MANY:-10000}

@@ -15,7 +15,7 @@ if ! command -v opentracker >/dev/null; then
 	exit 77
 fi
 if ! grep -q -- '-RS0100-' "$RINGSEED"; then
-	echo "skip: $RINGSEED has no announcer yet (master/announce.c is not wired into serve)"
+	echo "skip: $RINGSEED has no announcer yet (master/announce/announce.c is not wired into serve)"
 	exit 77
 fi
 ALT=$SERVE_E2E/announce_lt.py

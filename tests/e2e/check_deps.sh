@@ -15,12 +15,13 @@ plant() { # DIR FILE LINE: copy the tree, add LINE to DIR/FILE, expect failure
 		[ -d "$TOP/$d" ] && cp -r "$TOP/$d" "$work/t/"
 		mkdir -p "$work/t/$d"
 	done
+	mkdir -p "$work/t/$1"
 	printf '%s\n' "$3" >>"$work/t/$1/$2"
 	if "$TOP/tests/check-deps.sh" "$work/t" >"$work/out" 2>&1; then
 		echo "check-deps missed: $1/$2: $3"
 		exit 1
 	fi
-	grep -q "$1/$2" "$work/out" || { cat "$work/out"; exit 1; }
+	grep -q "$1/" "$work/out" || { cat "$work/out"; exit 1; }
 }
 plant proto planted.c '#include "iocore/log.h"'
 plant proto planted.c '#include <unistd.h>'
@@ -28,8 +29,14 @@ plant proto planted.h '#include <liburing.h>'
 plant iocore planted.c '#include "proto/bencode.h"'
 plant iocore planted.c '#include <openssl/sha.h>'
 plant conf planted.c '#include "iocore/log.h"'
-plant worker planted.c '#include "master/cmd.h"'
+plant worker planted.c '#include "master/cmd/cmd.h"'
 plant worker planted.c '#include <curl/curl.h>'
-plant master planted.c '#include "worker/peer.h"'
+plant master/proc planted.c '#include "worker/peer.h"'
+plant master/announce planted.c '#include "master/proc/master.h"'
+plant master/tracker planted.c '#include "master/proc/master.h"'
+plant master/content planted.c '#include "master/announce/announce.h"'
+plant master/proc planted.c '#include "master/cmd/cmd.h"'
+plant master planted.c '#include "proto/wire.h"'
+plant master/newroom planted.c '#include "proto/wire.h"'
 plant bench planted.c '#include "conf/conf.h"'
 echo "check-deps catches every planted violation"

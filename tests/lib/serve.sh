@@ -20,7 +20,7 @@
 #                                   `ringseed create` (ARGS: more create options)
 #   serve_hash NAME                 info-hash of TORRENTS/NAME.torrent
 #   serve_settle                    waits out the racy-timestamp window (2 s,
-#                                   VERIFY_RACY_SECONDS in master/verify.h): content
+#                                   VERIFY_RACY_SECONDS in master/content/verify.h): content
 #                                   written less than 2 s before a check is hashed
 #                                   again by the next start, by design
 #

@@ -13,9 +13,9 @@
 #include <ctype.h>
 #include <sys/epoll.h>
 
-#include "master/announce.c"
-#include "master/announce_sched.c"
-#include "master/registry.h"
+#include "master/announce/announce.c"
+#include "master/announce/announce_sched.c"
+#include "master/content/registry.h"
 #include "tests/unit/test.h"
 
 /* --- stub transports: every exchange waits in pend[] for the test --- */

@@ -16,7 +16,7 @@
 
 #include <openssl/sha.h>
 
-#include "master/piece_hash.h"
+#include "master/content/piece_hash.h"
 #include "tests/unit/test.h"
 
 #define NFILES 7

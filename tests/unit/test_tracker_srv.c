@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
-#include "master/tracker_srv.h"
+#include "master/tracker/tracker_srv.h"
 #include "tests/unit/test.h"
 
 #define KIND	  7u

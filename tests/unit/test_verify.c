@@ -26,7 +26,7 @@
 
 #include <openssl/sha.h>
 
-#include "master/verify.h"
+#include "master/content/verify.h"
 #include "proto/bencode.h"
 #include "proto/metainfo.h"
 #include "tests/unit/test.h"

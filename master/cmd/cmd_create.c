@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "master/cmd.h"
-#include "master/piece_hash.h"
+#include "master/cmd/cmd.h"
+#include "master/content/piece_hash.h"
 #include "proto/bencode.h"
 #include "proto/metainfo.h"
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
-#include "master/cmd.h"
+#include "master/cmd/cmd.h"
 
 static void check_config_usage(FILE *f)
 {

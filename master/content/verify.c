@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "master/piece_hash.h"
-#include "master/verify.h"
+#include "master/content/piece_hash.h"
+#include "master/content/verify.h"
 #include "proto/bencode.h"
 
 #define VF_FILE_KEYS 7 /* ctime ctime-ns dev ino mtime mtime-ns size */

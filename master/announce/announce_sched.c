@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "master/announce_int.h"
+#include "master/announce/announce_int.h"
 
 /* --- randomness: xoshiro256**, seeded once from getrandom --- */
 

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
-#include "master/tracker_srv.h"
+#include "master/tracker/tracker_srv.h"
 
 #define TSRV_IDX_CONN	 0x80000000u
 #define TSRV_SLOT_BITS	 12

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
-#include "master/cmd.h"
-#include "master/master.h"
+#include "master/cmd/cmd.h"
+#include "master/proc/master.h"
 
 #define SERVE_MAX_OVERRIDES 256
 

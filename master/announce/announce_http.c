@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
-#include "master/announce_int.h"
+#include "master/announce/announce_int.h"
 
 #define ANN_USER_AGENT "ringseed/0.1"
 

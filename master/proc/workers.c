@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
-#include "master/master.h"
-#include "master/piece_hash.h"
+#include "master/proc/master.h"
+#include "master/content/piece_hash.h"
 
 #define WORKERS_BACKOFF_MIN_MS 100
 #define WORKERS_BACKOFF_MAX_MS 5000

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
-#include "master/announce_int.h"
+#include "master/announce/announce_int.h"
 
 /* A lookup in flight: the request and its hints live together until it is done. */
 struct ann_gai {

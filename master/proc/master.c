@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
-#include "master/announce.h"
-#include "master/master.h"
-#include "master/tracker_srv.h"
+#include "master/announce/announce.h"
+#include "master/proc/master.h"
+#include "master/tracker/tracker_srv.h"
 
 #define MASTER_TICK_MS 100
 #define MASTER_QUIT_MS 5000 /* how long workers get to finish on SIGTERM */

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "master/tracker_srv.h"
+#include "master/tracker/tracker_srv.h"
 
 #define TSRV_SWARMS_MIN 64 /* initial swarm table size */
 #define TSRV_INDEX_MIN	16 /* initial peer index size */

@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
-#include "master/announce_int.h"
-#include "master/registry.h"
+#include "master/announce/announce_int.h"
+#include "master/content/registry.h"
 
 /* --- torrents and jobs --- */
 

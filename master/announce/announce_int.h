@@ -19,7 +19,7 @@
 
 #include <netdb.h>
 
-#include "master/announce.h"
+#include "master/announce/announce.h"
 #include "proto/tracker.h"
 
 #define ANN_RATE_FLOOR	     10	  /* announces per second per host, whatever the catalogue */

@@ -20,7 +20,7 @@
 #include <sys/types.h>
 
 #include "conf/conf.h"
-#include "master/registry.h"
+#include "master/content/registry.h"
 #include "worker/worker.h"
 
 #define MASTER_MAX_PENDING     4096  /* handshakes being read at once */

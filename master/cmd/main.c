@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "iocore/log.h"
-#include "master/cmd.h"
+#include "master/cmd/cmd.h"
 
 #define RINGSEED_VERSION "0.1.0"
 

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "master/cmd.h"
-#include "master/torrent_file.h"
+#include "master/cmd/cmd.h"
+#include "master/content/torrent_file.h"
 
 static void info_usage(FILE *f)
 {

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "master/torrent_file.h"
+#include "master/content/torrent_file.h"
 
 static int torrent_file_read(int fd, uint8_t *buf, size_t len)
 {

@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
-#include "master/registry.h"
-#include "master/torrent_file.h"
-#include "master/verify.h"
+#include "master/content/registry.h"
+#include "master/content/torrent_file.h"
+#include "master/content/verify.h"
 
 #define REG_MAX_TORRENTS 1000000
 

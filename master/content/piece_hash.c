@@ -28,7 +28,7 @@
 
 #include <openssl/sha.h>
 
-#include "master/piece_hash.h"
+#include "master/content/piece_hash.h"
 
 #define PH_BATCH_BYTES (16u << 20)
 #define PH_MAX_THREADS 256
