@@ -26,8 +26,8 @@
 
 #include "master/cmd/cmd.h"
 #include "master/content/piece_hash.h"
-#include "proto/bencode.h"
 #include "proto/metainfo.h"
+#include "proto/metainfo_enc.h"
 
 #define CREATE_MIN_PIECE     (16u << 10)
 #define CREATE_MAX_PIECE     (16u << 20)
@@ -36,19 +36,13 @@
 #define CREATE_MAX_FILES     1000000
 #define CREATE_MAX_URLS	     256
 
-struct create_entry {
-	char *path; /* relative to the root, '/'-separated */
-	uint64_t length;
-};
-
 struct create {
 	/* options */
 	const char *input;
 	const char *output;
 	char *tier_text[CREATE_MAX_URLS]; /* copies of the -a values, split in place */
 	unsigned text_count;
-	const char *urls[CREATE_MAX_URLS]; /* every tracker URL, tier by tier */
-	unsigned url_tier[CREATE_MAX_URLS];
+	struct mi_tracker trackers[CREATE_MAX_URLS]; /* every tracker URL, tier by tier */
 	unsigned url_count;
 	unsigned tiers;
 	const char *web[CREATE_MAX_URLS];
@@ -63,7 +57,7 @@ struct create {
 	/* what was found */
 	char name[NAME_MAX + 1];
 	bool single;
-	struct create_entry *entries;
+	struct mi_enc_file *entries; /* paths strdup()ed, relative to the root */
 	uint32_t count;
 	uint32_t cap;
 	uint64_t total;
@@ -151,8 +145,7 @@ static int create_add_tier(struct create *c, const char *arg)
 		}
 		if (c->url_count == CREATE_MAX_URLS)
 			goto too_many;
-		c->url_tier[c->url_count] = c->tiers;
-		c->urls[c->url_count++] = url;
+		c->trackers[c->url_count++] = (struct mi_tracker){ .url = url, .tier = c->tiers };
 	}
 	c->tiers++;
 	return 0;
@@ -252,7 +245,7 @@ static int create_add(struct create *c, const char *path, uint64_t length)
 {
 	if (c->count == c->cap) {
 		uint32_t cap = c->cap ? c->cap * 2 : 64;
-		struct create_entry *e;
+		struct mi_enc_file *e;
 
 		if (c->count >= CREATE_MAX_FILES) {
 			fprintf(stderr, "ringseed create: more than %d files\n", CREATE_MAX_FILES);
@@ -355,8 +348,8 @@ static int create_scan_dir(struct create *c, int fd, const char *rel, unsigned d
 /* Files go in the torrent's path order (see mi_path_cmp()). */
 static int create_entry_cmp(const void *x, const void *y)
 {
-	return mi_path_cmp(((const struct create_entry *)x)->path,
-			   ((const struct create_entry *)y)->path);
+	return mi_path_cmp(((const struct mi_enc_file *)x)->path,
+			   ((const struct mi_enc_file *)y)->path);
 }
 
 /*
@@ -487,115 +480,28 @@ out:
 	return rc;
 }
 
-/* announce is the first URL; announce-list (BEP 12) only when there are more. */
-static void create_encode_trackers(struct bc_enc *e, const struct create *c)
+/* What create found and hashed, as proto/metainfo_enc.h describes a torrent. */
+static void create_describe(const struct create *c, const uint8_t *digests, uint32_t pieces,
+			    struct mi_enc *m)
 {
-	if (c->url_count == 0)
-		return;
-	bc_enc_cstr(e, "announce");
-	bc_enc_cstr(e, c->urls[0]);
-	if (c->url_count == 1)
-		return;
-	bc_enc_cstr(e, "announce-list");
-	bc_enc_list(e);
-	for (unsigned i = 0; i < c->url_count; i++) {
-		if (i == 0 || c->url_tier[i] != c->url_tier[i - 1]) {
-			if (i)
-				bc_enc_end(e);
-			bc_enc_list(e);
-		}
-		bc_enc_cstr(e, c->urls[i]);
-	}
-	bc_enc_end(e);
-	bc_enc_end(e);
-}
-
-static void create_encode_files(struct bc_enc *e, const struct create *c)
-{
-	char buf[PATH_MAX];
-
-	bc_enc_cstr(e, "files");
-	bc_enc_list(e);
-	for (uint32_t i = 0; i < c->count; i++) {
-		bc_enc_dict(e);
-		bc_enc_cstr(e, "length");
-		bc_enc_int(e, (int64_t)c->entries[i].length);
-		bc_enc_cstr(e, "path");
-		bc_enc_list(e);
-		snprintf(buf, sizeof(buf), "%s", c->entries[i].path);
-		for (char *save, *p = strtok_r(buf, "/", &save); p; p = strtok_r(NULL, "/", &save))
-			bc_enc_cstr(e, p);
-		bc_enc_end(e);
-		bc_enc_end(e);
-	}
-	bc_enc_end(e);
-}
-
-/* Keys in sorted order, as bencoding demands: the encoder checks it. */
-static ssize_t create_encode(const struct create *c, const uint8_t *digests, uint32_t pieces,
-			     uint8_t *out, size_t cap)
-{
-	struct bc_enc e;
-
-	bc_enc_init(&e, out, cap);
-	bc_enc_dict(&e);
-	create_encode_trackers(&e, c);
-	if (c->comment) {
-		bc_enc_cstr(&e, "comment");
-		bc_enc_cstr(&e, c->comment);
-	}
-	bc_enc_cstr(&e, "created by");
-	bc_enc_cstr(&e, "ringseed");
-	bc_enc_cstr(&e, "creation date");
-	bc_enc_int(&e, (int64_t)time(NULL));
-	bc_enc_cstr(&e, "info");
-	bc_enc_dict(&e);
-	if (c->single) {
-		bc_enc_cstr(&e, "length");
-		bc_enc_int(&e, (int64_t)c->total);
-	} else {
-		create_encode_files(&e, c);
-	}
-	bc_enc_cstr(&e, "name");
-	bc_enc_cstr(&e, c->name);
-	bc_enc_cstr(&e, "piece length");
-	bc_enc_int(&e, c->piece_length);
-	bc_enc_cstr(&e, "pieces");
-	bc_enc_str(&e, digests, (size_t)pieces * MI_HASH_LEN);
-	if (c->private_flag) {
-		bc_enc_cstr(&e, "private");
-		bc_enc_int(&e, 1);
-	}
-	if (c->source) {
-		bc_enc_cstr(&e, "source");
-		bc_enc_cstr(&e, c->source);
-	}
-	bc_enc_end(&e);
-	if (c->web_count) {
-		bc_enc_cstr(&e, "url-list");
-		bc_enc_list(&e);
-		for (unsigned i = 0; i < c->web_count; i++)
-			bc_enc_cstr(&e, c->web[i]);
-		bc_enc_end(&e);
-	}
-	bc_enc_end(&e);
-	return bc_enc_finish(&e);
-}
-
-/* An upper bound on the encoded size: every string plus generous framing. */
-static size_t create_encoded_bound(const struct create *c, uint32_t pieces)
-{
-	size_t n = 4096 + (size_t)pieces * MI_HASH_LEN + strlen(c->name);
-
-	for (uint32_t i = 0; i < c->count; i++)
-		n += 2 * strlen(c->entries[i].path) + 64;
-	for (unsigned i = 0; i < c->url_count; i++)
-		n += 2 * strlen(c->urls[i]) + 64;
-	for (unsigned i = 0; i < c->web_count; i++)
-		n += strlen(c->web[i]) + 32;
-	n += c->comment ? strlen(c->comment) + 32 : 0;
-	n += c->source ? strlen(c->source) + 32 : 0;
-	return n;
+	*m = (struct mi_enc){
+		.name = c->name,
+		.multi_file = !c->single,
+		.files = c->entries,
+		.file_count = c->count,
+		.piece_length = c->piece_length,
+		.pieces = digests,
+		.piece_count = pieces,
+		.private_torrent = c->private_flag,
+		.trackers = c->trackers,
+		.tracker_count = c->url_count,
+		.web_seeds = c->web,
+		.web_seed_count = c->web_count,
+		.comment = c->comment,
+		.created_by = "ringseed",
+		.source = c->source,
+		.creation_date = (int64_t)time(NULL),
+	};
 }
 
 /* Writes to a temporary name beside the target, then renames it into place. */
@@ -654,13 +560,17 @@ static int create_build(struct create *c, const char *output)
 {
 	uint32_t pieces = (uint32_t)((c->total + c->piece_length - 1) / c->piece_length);
 	uint8_t *digests = malloc((size_t)pieces * MI_HASH_LEN);
-	size_t cap = create_encoded_bound(c, pieces);
-	uint8_t *out = malloc(cap);
+	struct mi_enc m;
+	size_t cap;
+	uint8_t *out;
 	struct metainfo mi;
 	char hex[41];
 	ssize_t len;
 	int rc = -ENOMEM;
 
+	create_describe(c, digests, pieces, &m);
+	cap = mi_enc_bound(&m);
+	out = malloc(cap);
 	if (!digests || !out) {
 		fprintf(stderr, "ringseed create: out of memory\n");
 		goto out;
@@ -668,7 +578,7 @@ static int create_build(struct create *c, const char *output)
 	rc = create_hash(c, digests, pieces);
 	if (rc)
 		goto out;
-	len = create_encode(c, digests, pieces, out, cap);
+	len = mi_encode(&m, out, cap);
 	if (len < 0) {
 		rc = (int)len;
 		fprintf(stderr, "ringseed create: encoding failed: %s\n", strerror((int)-len));
@@ -723,7 +633,7 @@ int cmd_create(int argc, char **argv)
 	status = rc ? 1 : 0;
 out:
 	for (uint32_t i = 0; i < c.count; i++)
-		free(c.entries[i].path);
+		free((char *)c.entries[i].path);
 	free(c.entries);
 	for (unsigned i = 0; i < c.text_count; i++)
 		free(c.tier_text[i]);
