@@ -28,9 +28,9 @@ static const char *event_name(enum trk_event ev)
 
 ssize_t trk_http_announce_url(char *out, size_t cap, const char *base, const struct trk_announce *a)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	struct trk_text t = { out, cap, 0, false };
 	const char *q, *ev;
+	char key[8];
 	size_t blen;
 
 	if (!base || !a->info_hash || !a->peer_id || !trk_event_ok(a->event))
@@ -64,8 +64,9 @@ ssize_t trk_http_announce_url(char *out, size_t cap, const char *base, const str
 	trk_text_str(&t, "&compact=1&numwant=");
 	trk_text_u64(&t, a->numwant);
 	trk_text_str(&t, "&key="); /* BEP 7: eight hex digits */
-	for (int i = 28; i >= 0; i -= 4)
-		trk_text_mem(&t, &hex[(a->key >> i) & 15], 1);
+	for (int i = 0; i < 8; i++)
+		key[i] = hex_upper(a->key >> (28 - 4 * i));
+	trk_text_mem(&t, key, sizeof(key));
 	if (a->tracker_id) {
 		trk_text_str(&t, "&trackerid=");
 		trk_text_pct(&t, (const uint8_t *)a->tracker_id, strlen(a->tracker_id));

@@ -64,10 +64,11 @@ static ssize_t q_decode(const struct trk_qfield *f, uint8_t *out, size_t cap)
 		uint8_t c = (uint8_t)f->val[i];
 
 		if (c == '%') {
-			if (f->val_len - i < 3 || hex_val(f->val[i + 1]) < 0 ||
-			    hex_val(f->val[i + 2]) < 0)
+			int v = pct_decode_byte(f->val + i, f->val_len - i);
+
+			if (v < 0)
 				return -1;
-			c = (uint8_t)(hex_val(f->val[i + 1]) << 4 | hex_val(f->val[i + 2]));
+			c = (uint8_t)v;
 			i += 3;
 		} else {
 			i++;

@@ -2,8 +2,8 @@
  * tracker_int.h - what the proto/tracker_*.c files share; callers use tracker.h.
  *
  * Packet sizes from the BEPs, the refusal convention (*why names the rule),
- * big-endian loads and stores, and the text helpers of tracker_text.c (a
- * bounded writer, percent-encoding, IP addresses as text both ways).
+ * and the text helpers of tracker_text.c (a bounded writer, percent-encoding,
+ * IP addresses as text both ways). Byte order and hex come from bytes.h.
  */
 #ifndef RINGSEED_TRACKER_INT_H
 #define RINGSEED_TRACKER_INT_H
@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "proto/bytes.h"
 #include "proto/tracker.h"
 
 #define TRK_PEER4_LEN	    6  /* BEP 23: IPv4 address, port */
@@ -44,55 +45,6 @@ static inline int trk_accept(const char **why)
 static inline bool trk_event_ok(enum trk_event ev)
 {
 	return (unsigned)ev <= TRK_EVENT_STOPPED;
-}
-
-/* --- big-endian loads and stores (BEP 15: "network byte order") --- */
-
-static inline void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static inline void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
-
-static inline uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-
-/* The value of one hex digit, or -1. */
-static inline int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* --- tracker_text.c: a bounded text writer; once full, it writes nothing more --- */

@@ -37,19 +37,12 @@ void trk_text_u64(struct trk_text *t, uint64_t v)
 	trk_text_mem(t, d + n, sizeof(d) - n);
 }
 
-static const char trk_hex_upper[] = "0123456789ABCDEF";
-
 void trk_text_pct(struct trk_text *t, const uint8_t *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		uint8_t c = s[i];
-		char e[3] = { '%', trk_hex_upper[c >> 4], trk_hex_upper[c & 15] };
+		char e[3];
 
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~')
-			trk_text_mem(t, &c, 1);
-		else
-			trk_text_mem(t, e, 3);
+		trk_text_mem(t, e, pct_encode_byte(e, s[i]));
 	}
 }
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "proto/bencode.h"
+#include "proto/bytes.h"
 #include "proto/wire.h"
 
 #define WIRE_PREFIX_LEN 4
@@ -80,19 +81,6 @@ static const struct wire_id_info *wire_info(uint8_t id)
 const char *wire_id_name(uint8_t id)
 {
 	return wire_info(id)->name;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* --- handshake --- */
@@ -331,7 +319,7 @@ static enum wire_ev dec_fixed(struct wire_dec *d, struct wire_event *ev)
 		ev->piece = get_be32(f);
 		break;
 	case 3:
-		ev->piece = (uint32_t)f[0] << 8 | f[1];
+		ev->piece = get_be16(f);
 		break;
 	}
 	dec_reset(d);

@@ -11,6 +11,7 @@
 
 #include "master/cmd/cmd.h"
 #include "master/content/torrent_file.h"
+#include "proto/bytes.h"
 
 static void info_usage(FILE *f)
 {
@@ -26,13 +27,10 @@ static void info_usage(FILE *f)
 /* RFC 3986 percent-encoding of everything but unreserved characters. */
 static void info_put_urlenc(FILE *f, const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~", *p))
-			fputc(*p, f);
-		else
-			fprintf(f, "%%%02X", *p);
-	}
+	char e[3];
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		fwrite(e, 1, pct_encode_byte(e, *p), f);
 }
 
 static void info_put_magnet(FILE *f, const struct metainfo *mi)
