@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "iocore/clock.h"
 #include "iocore/log.h"
 #include "master/announce/announce.h"
 #include "master/proc/master.h"
@@ -34,10 +35,7 @@ static const char pstr[20] = "\x13"
 
 uint64_t master_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return clock_ms();
 }
 
 static int master_watch(struct master *m, int fd, enum ev_kind kind, uint32_t idx, uint32_t events)
