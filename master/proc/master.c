@@ -23,6 +23,7 @@
 #include "master/announce/announce.h"
 #include "master/proc/master.h"
 #include "master/tracker/tracker_srv.h"
+#include "proto/wire.h"
 
 #define MASTER_TICK_MS 100
 #define MASTER_QUIT_MS 5000 /* how long workers get to finish on SIGTERM */
@@ -30,8 +31,9 @@
 
 enum ev_kind { EV_LISTEN = 1, EV_PENDING, EV_CHANNEL, EV_SIGNAL, EV_TICK, EV_TRACKER, EV_ANNOUNCE };
 
-static const char pstr[20] = "\x13"
-			     "BitTorrent protocol";
+/* What a peer's handshake must start with: the length byte, then the string. */
+static const char pstr[1 + WIRE_PROTOCOL_LEN] = "\x13" WIRE_PROTOCOL;
+_Static_assert(WIRE_PROTOCOL_LEN == 0x13, "the length byte above is WIRE_PROTOCOL_LEN");
 
 uint64_t master_now_ms(void)
 {
