@@ -20,7 +20,7 @@ serve_start --listen "[::1]:$S_PORT" || exit 1
 grep -q "listening on \[::1\]:$S_PORT" "$S_LOG" || fail "no 'listening on [::1]:$S_PORT' line"
 
 mkdir -p "$work/dl"
-if ! /usr/bin/python3 "$TOP/tests/e2e/serve_lt.py" leech --peer "[::1]:$S_PORT" --bind ::1 \
+if ! /usr/bin/python3 "$E2E_LIB/serve_lt.py" leech --peer "[::1]:$S_PORT" --bind ::1 \
 	--save "$work/dl" --timeout 60 "$S_DIR/torrents/v6.bin.torrent" >"$work/leech.out" 2>&1; then
 	fail "the IPv6 leecher did not finish"
 	show "$work/leech.out"

@@ -13,7 +13,7 @@ set -u
 . "$TOP/tests/lib/serve.sh"
 serve_need
 PY=/usr/bin/python3
-PROBE=$TOP/tests/e2e/tracker_probe.py
+PROBE=$E2E_LIB/tracker_probe.py
 
 serve_init "$work/s"
 TP=$(free_port)
@@ -29,7 +29,7 @@ wait_until 10 grep -q "announces=[1-9]" "$S_LOG" ||
 # Two real leechers, each on its own address, with nothing but the .torrent.
 for ip in 127.0.0.5 127.0.0.6; do
 	mkdir -p "$work/dl-$ip"
-	"$PY" "$TOP/tests/e2e/announce_lt.py" leech --bind "$ip" --save "$work/dl-$ip" --timeout 60 \
+	"$PY" "$E2E_LIB/announce_lt.py" leech --bind "$ip" --save "$work/dl-$ip" --timeout 60 \
 		"$S_DIR/torrents/bt.bin.torrent" >"$work/leech-$ip.out" 2>&1 &
 	eval "lpid_${ip//./_}=$!"
 done
