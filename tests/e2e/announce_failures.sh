@@ -35,11 +35,11 @@ HTTP_MODES="ok nocounts warn fail garbage trunc 500 redirect slow"
 UDP_MODES="ok error silent badtxid"
 for m in $HTTP_MODES; do
 	"$PY" "$LT" mkfile "$S_DIR/data/h-$m" 1000 "$m" &&
-		serve_torrent "$S_DIR/data/h-$m" "h-$m" -a "http://127.0.0.1:$HP/$m/announce"
+		serve_torrent "$S_DIR/data/h-$m" "h-$m" -a "http://127.0.0.1:$HP/$m/announce" || exit 1
 done
 for m in $UDP_MODES; do
 	"$PY" "$LT" mkfile "$S_DIR/data/u-$m" 1000 "u$m" &&
-		serve_torrent "$S_DIR/data/u-$m" "u-$m" -a "udp://127.0.0.1:$(udp_port "$m")"
+		serve_torrent "$S_DIR/data/u-$m" "u-$m" -a "udp://127.0.0.1:$(udp_port "$m")" || exit 1
 done
 serve_settle
 serve_start || exit 1

@@ -31,7 +31,8 @@ serve_init "$work/s"
 add() { # NAME ARGS...: a small file and its torrent
 	local name=$1
 	shift
-	"$PY" "$LT" mkfile "$S_DIR/data/$name" 5000 "$name" && serve_torrent "$S_DIR/data/$name" "$name" "$@"
+	"$PY" "$LT" mkfile "$S_DIR/data/$name" 5000 "$name" && serve_torrent "$S_DIR/data/$name" "$name" "$@" ||
+		{ fail "$name: no torrent to announce"; exit 1; }
 }
 add f-http -a "http://localhost:$HP/ok/announce"
 add f-udp -a "udp://localhost:$UP"

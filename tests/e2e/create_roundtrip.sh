@@ -68,6 +68,12 @@ mk() {
 		return 1
 	fi
 	ls -- *.tmp.* >/dev/null 2>&1 && fail "create $*: left a temporary file behind"
+	# the info-hash comparisons below need one on create's line
+	if ! [[ $(hash_of "$name") =~ ^[0-9a-f]{40}$ ]]; then
+		fail "create $*: no ', info-hash HEX' at the end of stdout"
+		show "$name.out"
+		return 1
+	fi
 	return 0
 }
 

@@ -141,7 +141,7 @@ fi
 
 # the cases where blocks are in flight, with --send-strategy splice
 if serve_start "${OPTS[@]}" --send-strategy splice; then
-	serve_wait_stat handshakes 0 5
+	serve_wait_stat handshakes 0 5 || fail "splice: no 'stats:' line within 5 s of ready (stats_interval=1)"
 	before_idle=$(serve_stat drop_idle)
 	hostile stuck 32 --count 300 --wait 8 &
 	stuck=$!

@@ -13,7 +13,7 @@ if ! /usr/bin/python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.b
 fi
 
 serve_init "$work/s"
-serve_add_file v6.bin 3000001
+serve_add_file v6.bin 3000001 || exit 1
 serve_settle
 S_PORT=$(free_port)
 serve_start --listen "[::1]:$S_PORT" || exit 1
