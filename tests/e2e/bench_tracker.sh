@@ -8,7 +8,8 @@
 # the tracker's CPU per announce (--pid), and the tracker must count at least
 # the swarm's announces plus one a run. Against the tracker with
 # tracker.open = no, the made-up info-hash must be refused: exit 1, the
-# tracker's reason named. A bad option is a usage error (exit 2).
+# tracker's reason named; the info-hash of the torrent ringseed serves
+# (--info-hash) is taken. A bad option is a usage error (exit 2).
 set -u
 : "${RINGSEED:?RINGSEED must name the ringseed binary}"
 : "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -27,6 +28,10 @@ fi
 cd "$work" || exit 1
 
 serve_init "$work/s"
+head -c 100000 /dev/urandom >"$S_DIR/data/t.bin"
+serve_torrent "$S_DIR/data/t.bin" t || exit 1
+HASH=$(sed -n 's/.*, info-hash \([0-9a-f]\{40\}\)$/\1/p' "$S_DIR/create-t.out")
+serve_settle
 TP=$(free_port)
 serve_start --tracker-listen "127.0.0.1:$TP" -o tracker.open=yes -o serve.stats_interval=1 || exit 1
 
@@ -50,6 +55,8 @@ rc=$?
 [ $rc -eq 1 ] || { fail "a refused info-hash: exit $rc, want 1"; show "$work/closed.out"; }
 grep -q '^ringseed-tracker-bench: UDP: the tracker refused: ' "$work/closed.out" ||
 	{ fail "a refused info-hash: the tracker's reason is not named"; show "$work/closed.out"; }
+"$TBENCH" -d 0.2 -n 10 --info-hash "$HASH" "127.0.0.1:$TP" >"$work/served.out" 2>&1 ||
+	{ fail "--info-hash ${HASH:-(none from create)} of the served torrent: exit $?, want 0"; show "$work/served.out"; }
 serve_stop
 
 "$TBENCH" --duration 0 "127.0.0.1:$TP" >"$work/usage.out" 2>&1
