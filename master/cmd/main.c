@@ -4,10 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conf/conf.h"
 #include "iocore/log.h"
 #include "master/cmd/cmd.h"
-
-#define RINGSEED_VERSION "0.1.0"
 
 struct command {
 	const char *name;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
+#include "master/admin/admin.h"
 #include "master/announce/announce.h"
 #include "master/proc/master.h"
 #include "master/tracker/tracker_srv.h"
@@ -27,7 +28,16 @@
 #define MASTER_QUIT_MS 5000 /* how long workers get to finish on SIGTERM */
 #define MASTER_BACKLOG 4096
 
-enum ev_kind { EV_LISTEN = 1, EV_PENDING, EV_CHANNEL, EV_SIGNAL, EV_TICK, EV_TRACKER, EV_ANNOUNCE };
+enum ev_kind {
+	EV_LISTEN = 1,
+	EV_PENDING,
+	EV_CHANNEL,
+	EV_SIGNAL,
+	EV_TICK,
+	EV_TRACKER,
+	EV_ANNOUNCE,
+	EV_ADMIN
+};
 
 static const char pstr[20] = "\x13"
 			     "BitTorrent protocol";
@@ -334,6 +344,7 @@ static void master_reload(struct master *m)
 	struct conf fresh;
 	struct reg_diff d;
 
+	sdn_reloading(m);
 	if (master_load_conf(&fresh, m->conf_path, m->overrides, m->n_overrides) != 0) {
 		log_errx("reload: the configuration has errors; keeping the running one");
 	} else {
@@ -345,6 +356,9 @@ static void master_reload(struct master *m)
 		fresh.tracker = m->conf.tracker;
 		fresh.tracker_listen = m->conf.tracker_listen;
 		fresh.announce = m->conf.announce;
+		fresh.admin_listen = m->conf.admin_listen;
+		memcpy(fresh.user, m->conf.user, sizeof(fresh.user));
+		memcpy(fresh.group, m->conf.group, sizeof(fresh.group));
 		m->conf = fresh;
 		if (m->tsrv)
 			tsrv_set_conf(m->tsrv, &m->conf);
@@ -352,6 +366,7 @@ static void master_reload(struct master *m)
 	if (reg_scan(&m->reg, m->conf.torrents_dir, &d) == 0 || d.n_added || d.n_removed)
 		master_apply_diff(m, &d);
 	log_notice("reload: %u torrents (+%u, -%u)", m->reg.n, d.n_added, d.n_removed);
+	sdn_send(m, "READY=1\nSTATUS=serving %u torrents", m->reg.n);
 	reg_diff_free(&d);
 }
 
@@ -360,6 +375,7 @@ static void master_begin_quit(struct master *m)
 	if (m->quit_deadline_ms)
 		return;
 	log_notice("shutting down");
+	sdn_send(m, "STOPPING=1\nSTATUS=stopping");
 	m->quit_deadline_ms = master_now_ms() + MASTER_QUIT_MS;
 	for (unsigned i = 0; i < m->n_listen; i++)
 		close(m->listen_fd[i]);
@@ -417,9 +433,12 @@ static void master_tick(struct master *m)
 		tsrv_tick(m->tsrv, now);
 	if (m->ann)
 		ann_tick(m->ann, now);
+	if (m->admin)
+		admin_tick(m->admin, now);
+	ops_tick(m, now);
 	if (m->conf.stats_interval && now >= m->next_stats_ms) {
 		m->next_stats_ms = now + (uint64_t)m->conf.stats_interval * 1000;
-		master_stats_line(m, "stats");
+		ops_stats_line(m, "stats");
 	}
 }
 
@@ -450,6 +469,9 @@ static void master_dispatch(struct master *m, const struct epoll_event *ev)
 		break;
 	case EV_ANNOUNCE:
 		ann_event(m->ann, idx, ev->events, master_now_ms());
+		break;
+	case EV_ADMIN:
+		admin_event(m->admin, idx, ev->events, master_now_ms());
 		break;
 	}
 }
@@ -512,13 +534,39 @@ static int master_start_trackers(struct master *m)
 	return 0;
 }
 
+/* The admin endpoint, first of all, so that it says 'starting' while the content is checked. */
+static int master_start_admin(struct master *m)
+{
+	char err[512];
+
+	m->started_ms = master_now_ms();
+	if (ops_init(m) != 0)
+		return -ENOMEM;
+	if (!m->conf.admin_listen.n)
+		return 0;
+	m->admin = calloc(1, sizeof(*m->admin));
+	if (!m->admin ||
+	    admin_init(m->admin, &m->conf, m->epfd, EV_ADMIN, ops_source(m), err, sizeof(err))) {
+		log_errx("admin endpoint: %s", m->admin ? err : "out of memory");
+		return -EINVAL;
+	}
+	log_info("admin endpoint on port %u", admin_port(m->admin));
+	return 0;
+}
+
 static int master_start(struct master *m)
 {
 	struct reg_diff d;
 	char err[512];
 	int rc;
 
+	sdn_open(m);
+	rc = privs_resolve(m);
+	if (rc)
+		return rc;
 	rc = master_setup_fds(m);
+	if (!rc)
+		rc = master_start_admin(m);
 	if (rc)
 		return rc;
 	rc = reg_init(&m->reg, m->conf.data_dir, m->conf.state_dir, err, sizeof(err));
@@ -539,9 +587,17 @@ static int master_start(struct master *m)
 	if (rc)
 		return rc;
 	rc = master_start_trackers(m);
+	if (!rc)
+		rc = privs_drop(m); /* every socket is bound */
 	if (rc)
 		return rc;
+	if (m->priv_drop)
+		log_info("running as %s (uid %u, gid %u)", m->conf.user, (unsigned)m->priv_uid,
+			 (unsigned)m->priv_gid);
+	m->serving = true;
 	log_notice("ready: %u torrents, %u workers", m->reg.n, m->n_workers);
+	sdn_send(m, "READY=1\nSTATUS=serving %u torrents, %u workers\nMAINPID=%d", m->reg.n,
+		 m->n_workers, (int)getpid());
 	m->next_stats_ms = master_now_ms() + (uint64_t)m->conf.stats_interval * 1000;
 	return 0;
 }
@@ -577,7 +633,12 @@ int master_run(struct master *m)
 			workers_reap(m);
 	}
 	if (m->n_workers)
-		master_stats_line(m, "stats");
+		master_stats_line(m, "final");
+	if (m->admin)
+		admin_close(m->admin);
+	free(m->admin);
+	ops_free(m);
+	sdn_close(m);
 	if (m->ann)
 		ann_close(m->ann);
 	if (m->tsrv)

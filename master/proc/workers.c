@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
+#include "master/admin/admin.h"
 #include "master/proc/master.h"
 #include "master/content/piece_hash.h"
 
@@ -189,6 +190,10 @@ static void workers_child_close(struct master *m, unsigned self)
 			close(m->w[i].channel);
 	if (m->reg.state_dirfd >= 0)
 		close(m->reg.state_dirfd);
+	if (m->notify_fd >= 0)
+		close(m->notify_fd);
+	if (m->admin)
+		admin_close(m->admin);
 }
 
 static void workers_child(struct master *m, unsigned i, int channel, pid_t master_pid)
@@ -203,7 +208,13 @@ static void workers_child(struct master *m, unsigned i, int channel, pid_t maste
 				 .stats = m->w[i].stats,
 				 .max_torrents = MASTER_MAX_TORRENT_IDS };
 
-	/* The master's death takes the worker with it, even if it died already. */
+	/*
+	 * core.user first: a change of credentials clears the parent-death
+	 * signal. Then the master's death takes the worker with it, even if it
+	 * died already.
+	 */
+	if (privs_drop(m) != 0)
+		_exit(1);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != master_pid)
 		_exit(1);
 	snprintf(name, sizeof(name), "ringseed-w%u", i);
@@ -285,6 +296,8 @@ static void workers_died(struct master *m, unsigned i, int status)
 	w->pid = 0;
 	workers_drop_queue(m, i);
 	__atomic_store_n(&w->stats->c[WSTAT_PEERS], 0, __ATOMIC_RELAXED);
+	memset(worker_torrent_peers(w->stats, MASTER_MAX_TORRENT_IDS), 0,
+	       MASTER_MAX_TORRENT_IDS * sizeof(uint64_t));
 	if (m->quit_deadline_ms) {
 		log_info("worker %u (pid %d) %s", i, (int)dead_pid, how);
 		return;
