@@ -17,6 +17,7 @@ struct command {
 static const struct command commands[] = {
 	{ "serve", cmd_serve, "seed the torrents of a directory (the seeder itself)" },
 	{ "create", cmd_create, "make a .torrent from a file or a directory" },
+	{ "status", cmd_status, "show what a running seeder is doing (from its admin endpoint)" },
 	{ "info", cmd_info, "show what a .torrent holds (or why it is bad)" },
 	{ "check-config", cmd_check_config, "validate a configuration file" },
 	{ "print-config", cmd_print_config, "print every configuration key with its default" },
