@@ -13,7 +13,9 @@
  * /metrics and /status alike, so the two never disagree.
  *
  * Bounded, since whoever reaches the port may be hostile: at most
- * ADMIN_MAX_CONNS connections (more are closed at accept), a request of at
+ * ADMIN_MAX_CONNS connections (when full, the one still reading with the
+ * nearest deadline is closed to make room: idle clients cannot lock an
+ * operator out), a request of at
  * most ADMIN_REQ_MAX bytes, one request per connection (Connection: close),
  * and ADMIN_DEADLINE_MS from accept to the last byte of the response. Each
  * refusal is counted (enum admin_stat) and exported in /metrics.
@@ -42,11 +44,12 @@
 
 enum admin_stat {
 	ASTAT_REQUESTS,	   /* requests answered 200 or 503 */
-	ASTAT_REFUSED_CONNS, /* closed at accept: ADMIN_MAX_CONNS open */
+	ASTAT_REFUSED_CONNS, /* closed to make room, or at accept: ADMIN_MAX_CONNS open */
 	ASTAT_TOO_BIG,	   /* request past ADMIN_REQ_MAX: 431 */
 	ASTAT_BAD_REQUEST, /* not HTTP, or not GET/HEAD: 400/405 */
 	ASTAT_NOT_FOUND,   /* unknown paths: 404 */
 	ASTAT_TIMEOUT,	   /* closed at the deadline (slow sender, or not reading) */
+	ASTAT_ABORTED,	   /* the client closed or reset before a complete request */
 	ASTAT_MAX
 };
 

@@ -154,6 +154,29 @@ static void admin_conn_close(struct admin *a, unsigned slot, int stat)
 	a->n_conns--;
 }
 
+/*
+ * Full: the connection still reading with the nearest deadline makes room,
+ * so that a crowd of idle or slow clients delays an operator's scrape by
+ * nothing; the one pushed out is counted as refused. -EBUSY when every slot
+ * is writing a response.
+ */
+static int admin_evict(struct admin *a)
+{
+	int best = -1;
+
+	for (unsigned i = 0; i < ADMIN_MAX_CONNS; i++) {
+		const struct admin_conn *c = &a->conns[i];
+
+		if (c->fd >= 0 && c->state == AC_READING &&
+		    (best < 0 || c->deadline_ms < a->conns[best].deadline_ms))
+			best = (int)i;
+	}
+	if (best < 0)
+		return -EBUSY;
+	admin_conn_close(a, (unsigned)best, ASTAT_REFUSED_CONNS);
+	return 0;
+}
+
 static void admin_accept(struct admin *a, unsigned li, uint64_t now_ms)
 {
 	int fd;
@@ -161,7 +184,7 @@ static void admin_accept(struct admin *a, unsigned li, uint64_t now_ms)
 	while ((fd = accept4(a->listen_fd[li], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		unsigned slot = 0;
 
-		if (a->n_conns == ADMIN_MAX_CONNS) {
+		if (a->n_conns == ADMIN_MAX_CONNS && admin_evict(a) != 0) {
 			close(fd);
 			a->stat[ASTAT_REFUSED_CONNS]++;
 			continue;
@@ -324,7 +347,7 @@ static void admin_conn_read(struct admin *a, unsigned slot)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n <= 0) {
-			admin_conn_close(a, slot, ASTAT_BAD_REQUEST); /* gone before a request */
+			admin_conn_close(a, slot, ASTAT_ABORTED);
 			return;
 		}
 		c->len += (size_t)n;
@@ -377,7 +400,7 @@ void admin_samples(const struct admin *a, struct admin_snap *s)
 	static const char *const why[ASTAT_MAX] = {
 		[ASTAT_REFUSED_CONNS] = "conns", [ASTAT_TOO_BIG] = "too_big",
 		[ASTAT_BAD_REQUEST] = "bad_request", [ASTAT_NOT_FOUND] = "not_found",
-		[ASTAT_TIMEOUT] = "timeout",
+		[ASTAT_TIMEOUT] = "timeout", [ASTAT_ABORTED] = "aborted",
 	};
 
 	admin_snap_sample(s, "admin_requests_total", "Admin requests answered (200 or 503).",
