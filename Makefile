@@ -80,6 +80,12 @@ build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(wildcard proto/*.h tests/fuzz/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(PROTO_SRC) $(shell pkg-config --libs libcrypto)
 
+# The admin endpoint's parser and renderers: http-parser underneath.
+ADMIN_FUZZ_SRC := master/admin/admin_http.c master/admin/admin_render.c
+build/fuzz/fuzz_admin: tests/fuzz/fuzz_admin.c $(ADMIN_FUZZ_SRC) master/admin/admin.h tests/fuzz/fuzz.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(ADMIN_FUZZ_SRC) -lhttp_parser
+
 fuzz: $(FUZZ_BIN)
 
 # Fuzz targets are built only where clang can; the runner reports them as
