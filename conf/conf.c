@@ -1027,6 +1027,21 @@ int conf_add(struct conf *c, const char *section, const char *key, const char *v
 	return conf_table_set(&conf_table, c, section, key, value, CONF_MODE_ADD, why, whylen);
 }
 
+int conf_key_doc(size_t i, struct conf_key_doc *d)
+{
+	const struct conf_key *k;
+
+	if (i >= conf_table.n)
+		return -ENOENT;
+	k = &conf_table.keys[i];
+	d->section = k->section;
+	d->key = k->key;
+	d->def = k->def;
+	d->help = k->help;
+	conf_describe(k, d->values, sizeof(d->values));
+	return 0;
+}
+
 int conf_print(FILE *f, const struct conf *c)
 {
 	struct conf defaults;

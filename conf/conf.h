@@ -155,4 +155,14 @@ int conf_add(struct conf *c, const char *section, const char *key, const char *v
  */
 int conf_print(FILE *f, const struct conf *c);
 
+/* Row i of the key table, for documentation; -ENOENT past the last. */
+struct conf_key_doc {
+	const char *section, *key, *def, *help;
+	char values[200]; /* what the key takes, e.g. "1..256" */
+};
+int conf_key_doc(size_t i, struct conf_key_doc *d);
+
+/* conf_man.c: ringseed.conf(5) in roff, from the key table. */
+int conf_print_man(FILE *f);
+
 #endif
