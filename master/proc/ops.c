@@ -266,6 +266,8 @@ static void ops_fill_tsrv(const struct tsrv *t, struct admin_snap *s)
 				  ADMIN_COUNTER, (double)t->stat[i], "kind=\"%s\"", name[i]);
 	OPS_G("builtin_tracker_swarms", "Built-in tracker: swarms kept.", t->n_swarms);
 	OPS_G("builtin_tracker_peers", "Built-in tracker: peers kept.", t->n_peers);
+	OPS_G("builtin_tracker_connections", "Built-in tracker: HTTP connections open.",
+	      TSRV_MAX_CONNS - t->n_free);
 }
 
 const char *ops_phase(const struct master *m)
