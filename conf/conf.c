@@ -143,6 +143,8 @@ static const struct conf_key conf_keys[] = {
 	CONF_PATH_ROW(struct conf, "paths", "torrents_dir", torrents_dir,
 		      "/var/lib/ringseed/torrents",
 		      "The .torrent files to seed; re-read on SIGHUP."),
+	CONF_BOOL_ROW(struct conf, "paths", "watch", watch, "yes",
+		      "Watch torrents_dir (inotify): changes take effect at once, no SIGHUP."),
 	CONF_PATH_ROW(struct conf, "paths", "state_dir", state_dir, "/var/lib/ringseed/state",
 		      "Where ringseed keeps what it learned between runs, such as which "
 		      "torrents were verified."),

@@ -73,6 +73,7 @@ struct conf {
 	/* [paths] */
 	char data_dir[CONF_PATH_MAX];
 	char torrents_dir[CONF_PATH_MAX];
+	bool watch; /* inotify on torrents_dir */
 	char state_dir[CONF_PATH_MAX];
 
 	/* [serve] */

@@ -108,6 +108,9 @@ struct admin_snap {
 	struct admin_sample *s;
 	uint32_t n_s, cap_s;
 	bool oom; /* an array could not grow: the snapshot is short */
+	struct admin_worker spare_w; /* written instead when an array cannot grow */
+	struct admin_torrent spare_t;
+	struct admin_tracker spare_tr;
 };
 
 struct admin_worker *admin_snap_worker(struct admin_snap *s);

@@ -35,23 +35,19 @@ static void *admin_grow(void **arr, uint32_t *n, uint32_t *cap, size_t size, boo
 	return e;
 }
 
-static struct admin_worker admin_spare_w;
-static struct admin_torrent admin_spare_t;
-static struct admin_tracker admin_spare_tr;
-
-/* Out of memory: a scratch entry, so callers need not check; the snapshot says oom. */
+/* Out of memory: the snapshot's scratch entry, so callers need not check; s->oom says so. */
 struct admin_worker *admin_snap_worker(struct admin_snap *s)
 {
 	struct admin_worker *w = admin_grow((void **)&s->w, &s->n_w, &s->cap_w, sizeof(*w), &s->oom);
 
-	return w ? w : &admin_spare_w;
+	return w ? w : memset(&s->spare_w, 0, sizeof(s->spare_w));
 }
 
 struct admin_torrent *admin_snap_torrent(struct admin_snap *s)
 {
 	struct admin_torrent *t = admin_grow((void **)&s->t, &s->n_t, &s->cap_t, sizeof(*t), &s->oom);
 
-	return t ? t : &admin_spare_t;
+	return t ? t : memset(&s->spare_t, 0, sizeof(s->spare_t));
 }
 
 struct admin_tracker *admin_snap_tracker(struct admin_snap *s)
@@ -59,7 +55,7 @@ struct admin_tracker *admin_snap_tracker(struct admin_snap *s)
 	struct admin_tracker *t =
 		admin_grow((void **)&s->tr, &s->n_tr, &s->cap_tr, sizeof(*t), &s->oom);
 
-	return t ? t : &admin_spare_tr;
+	return t ? t : memset(&s->spare_tr, 0, sizeof(s->spare_tr));
 }
 
 void admin_snap_sample(struct admin_snap *s, const char *name, const char *help,

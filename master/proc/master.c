@@ -36,7 +36,8 @@ enum ev_kind {
 	EV_TICK,
 	EV_TRACKER,
 	EV_ANNOUNCE,
-	EV_ADMIN
+	EV_ADMIN,
+	EV_WATCH
 };
 
 static const char pstr[20] = "\x13"
@@ -342,7 +343,6 @@ static void master_apply_diff(struct master *m, struct reg_diff *d)
 static void master_reload(struct master *m)
 {
 	struct conf fresh;
-	struct reg_diff d;
 
 	sdn_reloading(m);
 	if (master_load_conf(&fresh, m->conf_path, m->overrides, m->n_overrides) != 0) {
@@ -363,10 +363,18 @@ static void master_reload(struct master *m)
 		if (m->tsrv)
 			tsrv_set_conf(m->tsrv, &m->conf);
 	}
+	master_rescan(m, "reload");
+	sdn_send(m, "READY=1\nSTATUS=serving %u torrents", m->reg.n);
+}
+
+/* The torrents directory again: new torrents start, removed ones stop, the rest stay. */
+void master_rescan(struct master *m, const char *tag)
+{
+	struct reg_diff d;
+
 	if (reg_scan(&m->reg, m->conf.torrents_dir, &d) == 0 || d.n_added || d.n_removed)
 		master_apply_diff(m, &d);
-	log_notice("reload: %u torrents (+%u, -%u)", m->reg.n, d.n_added, d.n_removed);
-	sdn_send(m, "READY=1\nSTATUS=serving %u torrents", m->reg.n);
+	log_notice("%s: %u torrents (+%u, -%u)", tag, m->reg.n, d.n_added, d.n_removed);
 	reg_diff_free(&d);
 }
 
@@ -436,6 +444,7 @@ static void master_tick(struct master *m)
 	if (m->admin)
 		admin_tick(m->admin, now);
 	ops_tick(m, now);
+	watch_tick(m, now);
 	if (m->conf.stats_interval && now >= m->next_stats_ms) {
 		m->next_stats_ms = now + (uint64_t)m->conf.stats_interval * 1000;
 		ops_stats_line(m, "stats");
@@ -472,6 +481,9 @@ static void master_dispatch(struct master *m, const struct epoll_event *ev)
 		break;
 	case EV_ADMIN:
 		admin_event(m->admin, idx, ev->events, master_now_ms());
+		break;
+	case EV_WATCH:
+		watch_event(m, master_now_ms());
 		break;
 	}
 }
@@ -560,6 +572,7 @@ static int master_start(struct master *m)
 	char err[512];
 	int rc;
 
+	m->watch_fd = -1;
 	sdn_open(m);
 	rc = privs_resolve(m);
 	if (rc)
@@ -574,6 +587,8 @@ static int master_start(struct master *m)
 		log_errx("%s", err);
 		return rc;
 	}
+	if (m->conf.watch) /* before the scan: no change after it is missed */
+		watch_init(m, (uint64_t)EV_WATCH << 32);
 	rc = reg_scan(&m->reg, m->conf.torrents_dir, &d);
 	reg_diff_free(&d);
 	if (rc)
@@ -639,6 +654,7 @@ int master_run(struct master *m)
 	free(m->admin);
 	ops_free(m);
 	sdn_close(m);
+	watch_close(m);
 	if (m->ann)
 		ann_close(m->ann);
 	if (m->tsrv)

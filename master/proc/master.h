@@ -93,6 +93,9 @@ struct master {
 	uint64_t started_ms;
 	bool serving;  /* start-up is over (and shutdown has not begun) */
 	int notify_fd; /* systemd's NOTIFY_SOCKET, connected; -1: none */
+	bool notify_warned; /* a failed notification was logged */
+	int watch_fd;	    /* inotify on the torrents directory; -1: none */
+	uint64_t rescan_at_ms; /* a change was seen: rescan then; 0: none pending */
 	bool priv_drop; /* become priv_uid/priv_gid (core.user) after binding */
 	uid_t priv_uid;
 	gid_t priv_gid;
@@ -104,6 +107,7 @@ int master_load_conf(struct conf *c, const char *path, char **overrides, unsigne
 int master_apply_overrides(struct conf *c, char **overrides, unsigned n);
 uint64_t master_now_ms(void);
 void master_stats_line(struct master *m, const char *tag);
+void master_rescan(struct master *m, const char *tag);
 
 /* ops.c */
 int ops_init(struct master *m);
@@ -122,6 +126,12 @@ int sdn_open(struct master *m);
 void sdn_send(struct master *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sdn_reloading(struct master *m);
 void sdn_close(struct master *m);
+
+/* watch.c */
+int watch_init(struct master *m, uint64_t epoll_data);
+void watch_event(struct master *m, uint64_t now);
+void watch_tick(struct master *m, uint64_t now);
+void watch_close(struct master *m);
 
 /* workers.c */
 int workers_init(struct master *m);

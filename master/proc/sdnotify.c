@@ -61,7 +61,6 @@ int sdn_open(struct master *m)
 
 void sdn_send(struct master *m, const char *fmt, ...)
 {
-	static bool warned;
 	char msg[512];
 	va_list ap;
 	int n;
@@ -73,8 +72,9 @@ void sdn_send(struct master *m, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return;
-	if (send(m->notify_fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n && !warned) {
-		warned = true;
+	if (send(m->notify_fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n &&
+	    !m->notify_warned) {
+		m->notify_warned = true;
 		log_warn("sd_notify");
 	}
 }

@@ -192,6 +192,8 @@ static void workers_child_close(struct master *m, unsigned self)
 		close(m->reg.state_dirfd);
 	if (m->notify_fd >= 0)
 		close(m->notify_fd);
+	if (m->watch_fd >= 0)
+		close(m->watch_fd);
 	if (m->admin)
 		admin_close(m->admin);
 }

@@ -73,7 +73,7 @@ tree_cmp "$S_DIR/data/a.bin" "$work/dl/a.bin" || fail "a.bin differs"
 
 serve_add_file b.bin 200000 || exit 1
 kill -HUP "$S_PID"
-serve_wait_log 'reload: 2 torrents \(\+1, -0\)' 10 || fail "SIGHUP as nobody did not add b.bin"
+serve_wait_log ' (reload|rescan): 2 torrents \(\+1, -0\)' 10 || fail "nobody did not add b.bin (inotify or SIGHUP)"
 "$PY" "$LT" leech --peer 127.0.0.1:881 --bind 127.0.0.3 --save "$work/dl2" --timeout 60 \
 	"$S_DIR/torrents/b.bin.torrent" >"$work/leech2.out" 2>&1 || { fail "download of b.bin"; show "$work/leech2.out"; }
 ls "$S_DIR/state"/*.state >/dev/null 2>&1 || fail "no state file"
