@@ -32,6 +32,7 @@ enum mstat {
 	MSTAT_DROP_UNKNOWN_HASH,
 	MSTAT_DROP_TOO_MANY,	/* pending table full, or no worker could take the peer */
 	MSTAT_HANDOFF_FALLBACK, /* the chosen worker's channel was full: another took it */
+	MSTAT_DROP_HANDOFF_TIMEOUT, /* queued for a backed-up worker past handshake_timeout */
 	MSTAT_WORKER_RESTARTS,
 	MSTAT_MAX
 };

@@ -215,6 +215,7 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 		{ "idle", ops_wstat(m, WSTAT_DROP_IDLE) },
 		{ "too_many", ops_wstat(m, WSTAT_DROP_TOO_MANY) + m->mstat[MSTAT_DROP_TOO_MANY] },
 		{ "io", ops_wstat(m, WSTAT_DROP_IO) },
+		{ "handoff_timeout", m->mstat[MSTAT_DROP_HANDOFF_TIMEOUT] },
 	};
 
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)

@@ -37,7 +37,8 @@
 struct wqueued {
 	struct wqueued *next;
 	struct wmsg msg;
-	int fd; /* -1: none */
+	int fd;		      /* -1: none */
+	uint64_t deadline_ms; /* a queued peer is closed then; 0: not a peer */
 };
 
 int workers_init(struct master *m)
@@ -149,6 +150,8 @@ static int workers_post(struct master *m, unsigned i, const struct wmsg *msg, in
 		return -ENOMEM;
 	}
 	*q = (struct wqueued){ .msg = *msg, .fd = fd };
+	if (msg->type == WMSG_PEER)
+		q->deadline_ms = master_now_ms() + (uint64_t)m->conf.handshake_timeout * 1000;
 	if (m->w[i].q_tail)
 		m->w[i].q_tail->next = q;
 	else
@@ -336,9 +339,40 @@ void workers_reap(struct master *m)
 	}
 }
 
+/*
+ * A worker that does not read its channel (stopped, or far behind) must not
+ * make the master hold its peers' sockets for ever (in CLOSE-WAIT once the
+ * peers give up): a peer queued for longer than handshake_timeout is closed
+ * and counted. Torrent messages keep their place and order.
+ */
+static void workers_expire_queue(struct master *m, unsigned i, uint64_t now)
+{
+	struct wproc *w = &m->w[i];
+	struct wqueued **pp = &w->q_head, *q;
+
+	w->q_tail = NULL;
+	while ((q = *pp)) {
+		if (q->deadline_ms && now >= q->deadline_ms) {
+			*pp = q->next;
+			close(q->fd);
+			free(q);
+			if (w->handed)
+				w->handed--; /* it never reaches the worker */
+			m->mstat[MSTAT_DROP_HANDOFF_TIMEOUT]++;
+			continue;
+		}
+		w->q_tail = q;
+		pp = &q->next;
+	}
+	if (!w->q_head && w->channel >= 0)
+		workers_watch_out(m, i, false);
+}
+
 void workers_tick(struct master *m, uint64_t now)
 {
 	for (unsigned i = 0; i < m->n_workers; i++) {
+		if (m->w[i].q_head)
+			workers_expire_queue(m, i, now);
 		if (m->w[i].restart_at_ms && now >= m->w[i].restart_at_ms &&
 		    workers_start(m, i) == 0)
 			m->mstat[MSTAT_WORKER_RESTARTS]++;
