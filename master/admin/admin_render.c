@@ -241,16 +241,42 @@ void admin_render_metrics(const struct admin_snap *s, uint32_t limit, struct adm
 
 /* ---- JSON ---- */
 
+/* Bytes of the well-formed UTF-8 sequence at p (RFC 3629), or 0. */
+static size_t admin_utf8_len(const unsigned char *p)
+{
+	size_t n = p[0] >= 0xc2 && p[0] <= 0xdf	  ? 2
+		 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+		 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4
+						: 0;
+
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (n == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
+	    (n == 4 && p[0] == 0xf0 && p[1] < 0x90) || (n == 4 && p[0] == 0xf4 && p[1] >= 0x90))
+		return 0; /* overlong, surrogate, past U+10FFFF */
+	return n;
+}
+
+/* A JSON string: escapes as RFC 8259 asks; bytes that are not UTF-8 become U+FFFD. */
 static void admin_json_str(struct admin_buf *b, const char *v)
 {
 	admin_buf_put(b, "\"", 1);
 	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		if (*p == '"' || *p == '\\')
+		size_t n;
+
+		if (*p == '"' || *p == '\\') {
 			admin_buf_printf(b, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
+		} else if (*p < 0x20 || *p == 0x7f) {
 			admin_buf_printf(b, "\\u%04x", *p);
-		else
+		} else if (*p < 0x80) {
 			admin_buf_put(b, (const char *)p, 1);
+		} else if ((n = admin_utf8_len(p))) {
+			admin_buf_put(b, (const char *)p, n);
+			p += n - 1;
+		} else {
+			admin_buf_put(b, "\\ufffd", 6);
+		}
 	}
 	admin_buf_put(b, "\"", 1);
 }

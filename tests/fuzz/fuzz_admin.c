@@ -10,9 +10,12 @@
  * Then the input (cut at its first NUL) is a torrent's name and a tracker's
  * result in a snapshot rendered as Prometheus text, JSON and a table:
  * every /metrics line is still a comment or a ringseed_ sample (escaping
- * holds), and the JSON has no raw control character.
+ * holds), and the JSON has no raw control character and is valid UTF-8
+ * (checked with mbrtowc in a UTF-8 locale).
  */
+#include <locale.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "master/admin/admin.h"
 #include "tests/fuzz/fuzz.h"
@@ -67,6 +70,18 @@ static void fuzz_render(const uint8_t *data, size_t size)
 	}
 	for (const unsigned char *c = (const unsigned char *)j.p; *c; c++)
 		ASSERT(*c >= 0x20 || *c == '\n');
+	if (setlocale(LC_CTYPE, "C.UTF-8")) {
+		mbstate_t st = { 0 };
+		size_t left = j.len, k;
+
+		for (const char *c = j.p; left; c += k, left -= k) {
+			wchar_t wc;
+
+			k = mbrtowc(&wc, c, left, &st);
+			ASSERT(k != (size_t)-1 && k != (size_t)-2 && k != 0);
+			ASSERT(!(wc >= 0xd800 && wc <= 0xdfff));
+		}
+	}
 	free(b.p);
 	free(j.p);
 	free(t.p);

@@ -147,6 +147,16 @@ static void test_json_text(void)
 	CHECK(strstr(b.p, "\"result\":\"failed: \\\"no\\\"\""));
 	CHECK(strstr(b.p, "\"workers\":[{\"index\":0,\"pid\":100,"));
 	CHECK(strstr(b.p, "\"state\":\"serving\""));
+	{
+		struct admin_buf u = { 0 };
+
+		s.t[0].name = "caf\xc3\xa9 \xff\xc3 \xe2\x82\xac \xed\xa0\x80\xff\x83\x8b";
+		admin_render_json(&s, &u);
+		REQUIRE(u.p);
+		CHECK(strstr(u.p, "\"name\":\"caf\xc3\xa9 \\ufffd\\ufffd \xe2\x82\xac \\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\""));
+		free(u.p);
+		s.t[0].name = "we\"ird\\na\nme";
+	}
 	admin_render_text(&s, &t);
 	REQUIRE(t.p);
 	CHECK(strstr(t.p, "[####################] 100%"));
