@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -37,7 +39,8 @@ enum ev_kind {
 	EV_TRACKER,
 	EV_ANNOUNCE,
 	EV_ADMIN,
-	EV_WATCH
+	EV_WATCH,
+	EV_SCAN
 };
 
 static const char pstr[20] = "\x13"
@@ -486,6 +489,8 @@ static void master_dispatch(struct master *m, const struct epoll_event *ev)
 	case EV_WATCH:
 		watch_event(m, master_now_ms());
 		break;
+	case EV_SCAN: /* closed when the first scan ended */
+		break;
 	}
 }
 
@@ -567,9 +572,95 @@ static int master_start_admin(struct master *m)
 	return 0;
 }
 
+struct master_scan {
+	struct master *m;
+	int efd; /* written when the scan is over */
+	int rc;
+};
+
+static void *master_scan_thread(void *arg)
+{
+	struct master_scan *s = arg;
+	struct reg_diff d;
+	uint64_t one = 1;
+
+	s->rc = reg_scan(&s->m->reg, s->m->conf.torrents_dir, &d);
+	reg_diff_free(&d);
+	(void)!write(s->efd, &one, sizeof(one));
+	return NULL;
+}
+
+/* One event while the first scan runs: only the admin endpoint, the tick and signals. */
+static void master_scan_event(struct master *m, const struct epoll_event *ev, bool *quit)
+{
+	struct signalfd_siginfo si;
+	uint64_t ticks;
+
+	switch ((enum ev_kind)(ev->data.u64 >> 32)) {
+	case EV_ADMIN:
+		admin_event(m->admin, (uint32_t)ev->data.u64, ev->events, master_now_ms());
+		break;
+	case EV_TICK:
+		(void)!read(m->tickfd, &ticks, sizeof(ticks));
+		if (m->admin)
+			admin_tick(m->admin, master_now_ms());
+		break;
+	case EV_WATCH:
+		watch_event(m, master_now_ms());
+		break;
+	case EV_SIGNAL: /* SIGHUP: the scan in progress reads the directory anyway */
+		while (read(m->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			*quit |= si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * The first check of the content may take minutes (every piece hashed on
+ * first sight). It runs in a thread while this loop answers the admin
+ * endpoint (/healthz: 503 starting) and notes signals; nothing else exists
+ * yet, and the registry is the thread's alone until it is over. SIGTERM
+ * meanwhile ends the start once the check is done (-ECANCELED).
+ */
+static int master_first_scan(struct master *m)
+{
+	struct master_scan s = { .m = m, .efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)EV_SCAN << 32 }, evs[16];
+	bool done = false, quit = false;
+	pthread_t th;
+
+	if (s.efd < 0 || epoll_ctl(m->epfd, EPOLL_CTL_ADD, s.efd, &ev) != 0 ||
+	    pthread_create(&th, NULL, master_scan_thread, &s) != 0) {
+		log_err("starting the content check in a thread; checking here");
+		if (s.efd >= 0)
+			close(s.efd);
+		s.efd = -1;
+		master_scan_thread(&s);
+		return s.rc;
+	}
+	while (!done) {
+		int n = epoll_wait(m->epfd, evs, 16, -1);
+
+		for (int i = 0; i < n; i++) {
+			if ((enum ev_kind)(evs[i].data.u64 >> 32) == EV_SCAN)
+				done = true;
+			else
+				master_scan_event(m, &evs[i], &quit);
+		}
+	}
+	pthread_join(th, NULL);
+	close(s.efd);
+	if (quit && !s.rc) {
+		log_notice("shutting down");
+		return -ECANCELED;
+	}
+	return s.rc;
+}
+
 static int master_start(struct master *m)
 {
-	struct reg_diff d;
 	char err[512];
 	int rc;
 
@@ -590,8 +681,7 @@ static int master_start(struct master *m)
 	}
 	if (m->conf.watch) /* before the scan: no change after it is missed */
 		watch_init(m, (uint64_t)EV_WATCH << 32);
-	rc = reg_scan(&m->reg, m->conf.torrents_dir, &d);
-	reg_diff_free(&d);
+	rc = master_first_scan(m);
 	if (rc)
 		return rc;
 	rc = master_listen(m);
@@ -664,5 +754,5 @@ int master_run(struct master *m)
 	free(m->tsrv);
 	reg_close(&m->reg);
 	log_notice("bye");
-	return rc ? 1 : 0;
+	return rc && rc != -ECANCELED ? 1 : 0; /* -ECANCELED: SIGTERM while starting */
 }

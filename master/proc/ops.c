@@ -289,7 +289,8 @@ static void ops_fill(void *arg, struct admin_snap *s)
 	s->now_unix = (int64_t)time(NULL);
 	s->up_rate = m->ops->total_rate;
 	ops_fill_workers(m, s);
-	ops_fill_torrents(m, s);
+	if (m->serving) /* before, the first scan's thread owns the registry */
+		ops_fill_torrents(m, s);
 	ops_fill_drops(m, s);
 	if (m->ann) {
 		ops_fill_announce(m->ann, s);
