@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # timeout: 90
 #
-# Hostile clients of the admin endpoint (tests/e2e/admin_hostile.py): unknown
+# Hostile clients of the admin endpoint (tests/lib/admin_hostile.py): unknown
 # paths, POST, garbage, a 16 KiB header, 1,000 idle connections, 20 slowloris
 # clients. Each is answered or closed within its bound, every refusal is
 # counted in ringseed_admin_refused_total, an operator's request is answered
@@ -28,7 +28,7 @@ bg "$PY" "$LT" leech --peer "127.0.0.1:$S_PORT" --bind 127.0.0.2 --save "$work/h
 	--timeout 60 --rate 1000000 "$S_DIR/torrents/honest.bin.torrent" >"$work/leech.out" 2>&1
 LEECH=$BG_PID
 
-"$PY" "$SERVE_E2E/admin_hostile.py" "$S_ADMIN" || fail "admin_hostile.py (above)"
+"$PY" "$E2E_LIB/admin_hostile.py" "$S_ADMIN" || fail "admin_hostile.py (above)"
 
 for r in not_found bad_request too_big conns timeout aborted; do
 	v=$(refused $r)

@@ -29,7 +29,7 @@ serve_init "$work/s"
 # answers a 'stopped'.
 TP_FILE=$work/tracker.port
 S_PORT=$(free_port)
-bg "$PY" "$SERVE_E2E/serve_tracker.py" --peer "127.0.0.1:$S_PORT" --port-file "$TP_FILE" \
+bg "$PY" "$E2E_LIB/serve_tracker.py" --peer "127.0.0.1:$S_PORT" --port-file "$TP_FILE" \
 	--lifetime 140 --hang-stopped=-RS >"$work/tracker.log" 2>&1
 wait_until 10 test -s "$TP_FILE" || { fail "the test tracker did not start"; exit 1; }
 TP=$(cat "$TP_FILE")

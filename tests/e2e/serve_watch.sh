@@ -32,7 +32,7 @@ serve_start || exit 1
 hostile() {
 	local c=$1 t=$2 ip=$3
 	shift 3
-	"$PY" "$SERVE_E2E/serve_hostile.py" "$c" --peer "127.0.0.1:$S_PORT" --torrent "$S_DIR/torrents/$t.torrent" \
+	"$PY" "$E2E_LIB/serve_hostile.py" "$c" --peer "127.0.0.1:$S_PORT" --torrent "$S_DIR/torrents/$t.torrent" \
 		--content "$S_DIR/data/$t" --bind "127.0.0.$ip" "$@"
 }
 # ms LINE_REGEX: the log time of the first matching line, in ms since the epoch
@@ -74,7 +74,7 @@ else
 	show "$work/hold.out"
 fi
 before=$(serve_stat drop_unknown_hash)
-"$PY" "$SERVE_E2E/serve_hostile.py" unknown-hash --hash "$gone_hash" --peer "127.0.0.1:$S_PORT" \
+"$PY" "$E2E_LIB/serve_hostile.py" unknown-hash --hash "$gone_hash" --peer "127.0.0.1:$S_PORT" \
 	--torrent "$S_DIR/torrents/keep.bin.torrent" --bind 127.0.0.5 >/dev/null ||
 	fail "a handshake for gone.bin (deleted) was not refused"
 serve_wait_stat drop_unknown_hash $((${before:-0} + 1)) 5 || fail "drop_unknown_hash did not rise"

@@ -2,7 +2,7 @@
 # timeout: 60
 #
 # The sd_notify protocol, checked with a listener standing in for systemd
-# (tests/e2e/notify_listener.py) as $NOTIFY_SOCKET:
+# (tests/lib/notify_listener.py) as $NOTIFY_SOCKET:
 # - READY=1 (with STATUS= and MAINPID=) comes once, from the master, when
 #   the peer port and the admin port already accept connections;
 # - SIGHUP: RELOADING=1 (with MONOTONIC_USEC=), then READY=1 again;
@@ -21,7 +21,7 @@ serve_add_file a.bin 300000 || exit 1
 S_PORT=$(free_port)
 SOCK=$work/notify.sock
 OUT=$work/notify.log
-bg "$PY" "$SERVE_E2E/notify_listener.py" "$SOCK" "$OUT" "$S_PORT" "$S_ADMIN"
+bg "$PY" "$E2E_LIB/notify_listener.py" "$SOCK" "$OUT" "$S_PORT" "$S_ADMIN"
 wait_until 5 grep -q listening "$OUT" 2>/dev/null || { fail "the listener did not start"; exit 1; }
 S_WRAP="env NOTIFY_SOCKET=$SOCK" serve_start || exit 1
 MAIN=$S_PID

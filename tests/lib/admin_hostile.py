@@ -114,5 +114,5 @@ case_paths()
 case_crowd()
 case_slowloris()
 for b in bad:
-    print("problem: " + b)
+    print("FAIL: " + b)
 sys.exit(1 if bad else 0)
