@@ -355,6 +355,17 @@ static void admin_human(double v, char *buf, size_t n)
 	snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
 }
 
+/* A name for the table: control characters would break its lines, so they become '?'. */
+static const char *admin_printable(const char *v, char *buf, size_t n)
+{
+	size_t i = 0;
+
+	for (; v[i] && i + 1 < n; i++)
+		buf[i] = (unsigned char)v[i] < 0x20 || v[i] == 0x7f ? '?' : v[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 static void admin_bar(struct admin_buf *b, double frac)
 {
 	int full = (int)(frac * 20 + 0.5);
@@ -367,14 +378,14 @@ static void admin_bar(struct admin_buf *b, double frac)
 
 void admin_render_text(const struct admin_snap *s, struct admin_buf *b)
 {
-	char r[32], u[32], z[32];
+	char r[32], u[32], z[32], nm[128], res[128];
 	uint64_t peers = 0;
 
 	for (uint32_t i = 0; i < s->n_w; i++)
 		peers += s->w[i].peers;
 	admin_human(s->up_rate, r, sizeof(r));
 	admin_buf_printf(b, "ringseed %s, %s, up %.0f s: %llu peers, %s/s up, %u torrents\n\n",
-			 s->version, s->phase, s->uptime, (unsigned long long)peers, r, s->n_t);
+			 admin_printable(s->version, nm, sizeof(nm)), s->phase, s->uptime, (unsigned long long)peers, r, s->n_t);
 	admin_buf_printf(b, "%-32s %-8s %10s %6s %11s %10s  %s\n", "TORRENT", "STATE", "SIZE",
 			 "PEERS", "RATE", "UPLOADED", "VERIFIED");
 	for (uint32_t i = 0; i < s->n_t; i++) {
@@ -383,7 +394,8 @@ void admin_render_text(const struct admin_snap *s, struct admin_buf *b)
 		admin_human((double)t->size, z, sizeof(z));
 		admin_human(t->up_rate, r, sizeof(r));
 		admin_human((double)t->up_bytes, u, sizeof(u));
-		admin_buf_printf(b, "%-32.32s %-8s %10s %6llu %9s/s %10s  ", t->name, t->state, z,
+		admin_buf_printf(b, "%-32.32s %-8s %10s %6llu %9s/s %10s  ",
+				 admin_printable(t->name, nm, sizeof(nm)), t->state, z,
 				 (unsigned long long)t->peers, r, u);
 		admin_bar(b, t->progress);
 		admin_buf_put(b, "\n", 1);
@@ -399,7 +411,8 @@ void admin_render_text(const struct admin_snap *s, struct admin_buf *b)
 		admin_buf_printf(b, "\n%-40s %-5s %-24s %s\n", "TRACKER", "FAM", "RESULT",
 				 "NEXT (s)");
 	for (uint32_t i = 0; i < s->n_tr; i++)
-		admin_buf_printf(b, "%-40.40s %-5s %-24.24s %lld\n", s->tr[i].url, s->tr[i].family,
-				 s->tr[i].result,
+		admin_buf_printf(b, "%-40.40s %-5s %-24.24s %lld\n",
+				 admin_printable(s->tr[i].url, nm, sizeof(nm)), s->tr[i].family,
+				 admin_printable(s->tr[i].result, res, sizeof(res)),
 				 (long long)(s->tr[i].next_unix ? s->tr[i].next_unix - s->now_unix : 0));
 }

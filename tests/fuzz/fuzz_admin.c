@@ -11,7 +11,8 @@
  * result in a snapshot rendered as Prometheus text, JSON and a table:
  * every /metrics line is still a comment or a ringseed_ sample (escaping
  * holds), and the JSON has no raw control character and is valid UTF-8
- * (checked with mbrtowc in a UTF-8 locale).
+ * (checked with mbrtowc in a UTF-8 locale); the table has no control
+ * character but its newlines.
  */
 #include <locale.h>
 #include <string.h>
@@ -69,6 +70,8 @@ static void fuzz_render(const uint8_t *data, size_t size)
 		ASSERT(strchr(line, '\n'));
 	}
 	for (const unsigned char *c = (const unsigned char *)j.p; *c; c++)
+		ASSERT(*c >= 0x20 || *c == '\n');
+	for (const unsigned char *c = (const unsigned char *)t.p; *c; c++)
 		ASSERT(*c >= 0x20 || *c == '\n');
 	if (setlocale(LC_CTYPE, "C.UTF-8")) {
 		mbstate_t st = { 0 };

@@ -161,6 +161,7 @@ static void test_json_text(void)
 	REQUIRE(t.p);
 	CHECK(strstr(t.p, "[####################] 100%"));
 	CHECK(strstr(t.p, "6 peers"));
+	CHECK(strstr(t.p, "\nwe\"ird\\na?me "));
 	free(b.p);
 	free(t.p);
 	snap_free(&s);
