@@ -31,6 +31,7 @@
 #include "iocore/bufring.h"
 #include "iocore/ring.h"
 #include "iocore/timer.h"
+#include "proto/ext.h"
 #include "proto/metainfo.h"
 #include "proto/wire.h"
 #include "worker/worker.h"
@@ -48,6 +49,10 @@
 #define WK_TICK_MS	 1000	      /* how often each peer's timer looks at it */
 #define WK_KEEPALIVE_MS	 90000	      /* send a keep-alive after this long without output */
 #define WK_MAX_MSG	 (2u << 20)   /* longest message a peer may send (bitfields) */
+
+/* ext.c: our id for BEP 9 ut_metadata in "m", and the control bytes one metadata piece takes. */
+#define WK_UT_METADATA_ID 3
+#define WK_CTL_META	  (EXT_META_HDR_CAP + EXT_META_PIECE)
 
 enum wk_op {
 	OP_RECV = 1,
@@ -146,7 +151,12 @@ struct peer {
 	struct peer *next_ready; /* the worker's ready list */
 	bool ready;
 	uint64_t torrent_slot;	/* index into stats->torrent_up */
+	struct peer_ext *x;	/* ext.c, taken on first need */
+	uint8_t ut_metadata;	/* the peer's id for ut_metadata (BEP 9); 0 = none */
+	bool bf_full;		/* its bitfield so far has every piece */
 };
+
+struct peer_ext; /* ext.c: metadata requests waiting, a split extended message */
 
 struct wk_queue {
 	struct peer *head, *tail;
@@ -211,6 +221,14 @@ void peer_close(struct worker *w, struct peer *p, int stat);
 void peer_op_done(struct worker *w, struct peer *p);
 void peer_pump(struct worker *w, struct peer *p);
 void peer_timer(struct tw_timer *t, void *arg);
+bool peer_ctl(struct worker *w, struct peer *p, const uint8_t *m, size_t n);
+
+/* ext.c */
+ssize_t peer_ext_hello(struct worker *w, struct peer *p, uint8_t *out, size_t cap);
+void peer_ext_feed(struct worker *w, struct peer *p, const struct wire_event *e);
+void peer_ext_pump(struct worker *w, struct peer *p);
+void peer_ext_seed(struct worker *w, struct peer *p, const char *why);
+void peer_ext_free(struct peer *p);
 
 /* send.c */
 int batch_init(struct worker *w);
