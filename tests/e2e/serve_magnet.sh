@@ -152,8 +152,25 @@ cat >"$work/tr/cfg/settings.json" <<EOF
 EOF
 printf '#!/bin/sh\ntouch "%s/done"\n' "$work/tr" >"$work/tr/done.sh"
 chmod +x "$work/tr/done.sh"
-bg transmission-cli -g "$work/tr/cfg" -w "$work/tr/out" -p "$tp" -et -f "$work/tr/done.sh" "$M_BIG" \
-	>"$work/tr/tr.out" 2>&1
+# transmission-cli exits when it finds its torrent stopped, which it briefly
+# is around a verification, the one that follows the metadata included: a
+# keeper starts it again (same config, so it resumes) until it is done.
+tr_keeper() {
+	local starts=0 pid=
+	while [ ! -e "$work/tr/done" ] && [ ! -e "$work/tr/stop" ]; do
+		if [ -z "$pid" ] || { ! kill -0 "$pid" 2>/dev/null && [ $starts -lt 5 ]; }; then
+			starts=$((starts + 1))
+			echo "transmission-cli start $starts" >>"$work/tr/starts"
+			transmission-cli -g "$work/tr/cfg" -w "$work/tr/out" -p "$tp" -et \
+				-f "$work/tr/done.sh" "$M_BIG" >>"$work/tr/tr.out" 2>&1 &
+			pid=$!
+		fi
+		sleep 0.5
+	done
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+bg tr_keeper
 TR=$BG_PID
 bg "$PY" "$SERVE_E2E/serve_relay.py" --client "127.0.0.1:$tp" --seeder "$ADDR" --info-hash "$BIG" \
 	--bind 127.0.0.7 --lifetime 140 >"$work/tr/relay.log" 2>&1
@@ -182,8 +199,10 @@ else
 	tr '\r' '\n' <"$work/tr/tr.out" | grep -v '^$' | tail -n 5 | sed 's/^/    | /'
 	show_tail "$work/tr/relay.log" 10
 fi
-kill "$TR" "$RELAY" 2>/dev/null
+touch "$work/tr/stop"
+kill "$RELAY" 2>/dev/null
 wait "$TR" "$RELAY" 2>/dev/null
+echo "transmission-cli: started $(grep -c . "$work/tr/starts") times"
 
 serve_wait_stat meta_pieces 10 5 || fail "meta_pieces=$(serve_stat meta_pieces), want >= 10"
 pid_alive "$S_PID" || fail "ringseed died"
