@@ -3,7 +3,7 @@
 #
 # Magnet links (BEP 9 ut_metadata) and the extended handshake (BEP 10, 21)
 # through the real binary, on loopback:
-#   - raw peers (tests/e2e/serve_magnet.py probe): the extended handshake says
+#   - raw peers (tests/lib/serve_magnet.py probe): the extended handshake says
 #     m.ut_metadata, metadata_size, p (the port it was reached on), yourip
 #     (4 bytes), reqq, upload_only 1 and v; every metadata piece fetched joins
 #     into the .torrent's info dictionary byte for byte (SHA-1 = info-hash);
@@ -28,7 +28,7 @@ set -u
 . "$TOP/tests/lib/e2e.sh"
 . "$TOP/tests/lib/serve.sh"
 serve_need
-MAG=$SERVE_E2E/serve_magnet.py
+MAG=$E2E_LIB/serve_magnet.py
 S_PL=16K
 
 serve_init "$work/s"
@@ -44,7 +44,7 @@ BIG=$(serve_hash big.bin)
 TREE=$(serve_hash tree)
 # the info dictionaries as they are in the .torrent files
 for t in big.bin tree; do
-	"$PY" - "$S_DIR/torrents/$t.torrent" "$work/$t.info" "$SERVE_E2E" <<'EOF' || exit 1
+	"$PY" - "$S_DIR/torrents/$t.torrent" "$work/$t.info" "$E2E_LIB" <<'EOF' || exit 1
 import sys
 sys.path.insert(0, sys.argv[3])
 from serve_magnet import bdec
@@ -130,7 +130,7 @@ bg "$PY" "$MAG" lt "$M_TREE" --peer "$ADDR" --bind 127.0.0.6 --save "$work/lt-pr
 LT_PRIV=$BG_PID
 # aria2c announces left=0 while it has no metadata, and the built-in tracker
 # gives a seed only leechers: a tracker that hands out ringseed's address instead
-bg "$PY" "$SERVE_E2E/serve_tracker.py" --peer "$ADDR" --port-file "$work/aria2/tracker.port" \
+bg "$PY" "$E2E_LIB/serve_tracker.py" --peer "$ADDR" --port-file "$work/aria2/tracker.port" \
 	--lifetime 160 >"$work/aria2/tracker.log" 2>&1
 wait_until 10 test -s "$work/aria2/tracker.port" || fail "the aria2c tracker did not start"
 bg timeout 150 aria2c --dir="$work/aria2" --seed-time=0 --enable-dht=false --enable-dht6=false \
@@ -172,7 +172,7 @@ tr_keeper() {
 }
 bg tr_keeper
 TR=$BG_PID
-bg "$PY" "$SERVE_E2E/serve_relay.py" --client "127.0.0.1:$tp" --seeder "$ADDR" --info-hash "$BIG" \
+bg "$PY" "$E2E_LIB/serve_relay.py" --client "127.0.0.1:$tp" --seeder "$ADDR" --info-hash "$BIG" \
 	--bind 127.0.0.7 --lifetime 140 >"$work/tr/relay.log" 2>&1
 RELAY=$BG_PID
 
