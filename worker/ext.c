@@ -34,7 +34,6 @@
 #define WK_EXT_MAX	  (EXT_META_PIECE + 1024) /* longest extended message read whole */
 #define WK_META_QUEUE	  64			  /* requests waiting per peer */
 #define WK_META_REFILL_MS 1000			  /* one more piece per peer this often */
-#define WK_META_CTL_LOW	  4096 /* another piece joins the control bytes below this */
 #define PEER_EXT_CLIENT	  "ringseed 0.1"
 
 struct peer_ext {

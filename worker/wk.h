@@ -50,9 +50,14 @@
 #define WK_KEEPALIVE_MS	 90000	      /* send a keep-alive after this long without output */
 #define WK_MAX_MSG	 (2u << 20)   /* longest message a peer may send (bitfields) */
 
-/* ext.c: our id for BEP 9 ut_metadata in "m", and the control bytes one metadata piece takes. */
+/*
+ * ext.c: our id for BEP 9 ut_metadata in "m"; a metadata piece joins the
+ * control bytes while they are fewer than WK_META_CTL_LOW, so the control
+ * buffer may hold that many more than rejects alone need.
+ */
 #define WK_UT_METADATA_ID 3
-#define WK_CTL_META	  (EXT_META_HDR_CAP + EXT_META_PIECE)
+#define WK_META_CTL_LOW	  4096
+#define WK_CTL_META	  (WK_META_CTL_LOW + EXT_META_HDR_CAP + EXT_META_PIECE)
 
 enum wk_op {
 	OP_RECV = 1,
