@@ -365,7 +365,7 @@ static void peer_message(struct worker *w, struct peer *p, const struct wire_eve
 	case WIRE_HAVE_ALL:
 		peer_ext_seed(w, p, "have_all");
 		break;
-	default: /* choke, unchoke, have, suggest, have_all/none, reject, allowed_fast, port */
+	default: /* choke, unchoke, have, suggest, have_none, reject, allowed_fast, port */
 		break;
 	}
 }

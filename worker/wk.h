@@ -1,13 +1,14 @@
 /*
- * wk.h - the worker's insides, shared by worker.c, peer.c and send.c only.
+ * wk.h - the worker's insides, shared by worker.c, peer.c, ext.c and send.c only.
  *
  * A peer's life in a worker:
  *
  *   PEER message -> OPEN: intro sent (handshake, have_all or bitfield,
  *                         extended handshake), receiving; requests queue up;
- *                         unchoked when interested and a slot is free
+ *                         unchoked when interested and a slot is free;
+ *                         ut_metadata requests answered between blocks (ext.c)
  *        | protocol error, bad request (no Fast), flood, idle, EOF, I/O error,
- *        | torrent removed, worker quitting
+ *        | a seed too, malformed extension message, torrent removed, worker quitting
  *        v
  *   CLOSING: socket shut down, waiting for its operations to complete
  *        | last completion
@@ -123,6 +124,8 @@ struct batch {
 	uint32_t blen[WK_SPLICE_BLOCKS]; /* each block's length, to count what was sent */
 };
 
+struct peer_ext; /* ext.c: metadata requests waiting, a split extended message */
+
 struct peer {
 	enum peer_state state;
 	uint32_t slot, gen;
@@ -160,8 +163,6 @@ struct peer {
 	uint8_t ut_metadata;	/* the peer's id for ut_metadata (BEP 9); 0 = none */
 	bool bf_full;		/* its bitfield so far has every piece */
 };
-
-struct peer_ext; /* ext.c: metadata requests waiting, a split extended message */
 
 struct wk_queue {
 	struct peer *head, *tail;
