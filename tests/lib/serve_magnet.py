@@ -4,7 +4,7 @@ peers that are seeds too, and hostile ut_metadata (BEP 9) peers.
 
 Run with Debian's /usr/bin/python3; stdlib + libtorrent.
 
-    serve_magnet.py lt MAGNET --save DIR [--peer IP:PORT] [--bind IP] [--timeout S]
+    serve_magnet.py lt MAGNET --save DIR [--peer IP:PORT] [--bind IP] [--timeout S] [--rate B]
         A libtorrent session given only MAGNET: the metadata comes from the
         swarm (the seeder), then the content. With --peer, connect_peer to it
         (and no tracker); otherwise the magnet's tr= and x.pe= are all it has.
@@ -363,6 +363,11 @@ def lt_session(bind):
 
 def run_lt(args):
     lt, ses = lt_session(args.bind)
+    if args.rate:
+        # loopback peers are in libtorrent's "local" class, never rate limited
+        f = lt.ip_filter()
+        f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+        ses.set_peer_class_filter(f)
     p = lt.parse_magnet_uri(args.magnet)
     p.save_path = args.save
     p.flags &= ~lt.torrent_flags.auto_managed
@@ -372,6 +377,8 @@ def run_lt(args):
     if args.peer:
         p.trackers = []
     h = ses.add_torrent(p)
+    if args.rate:
+        h.set_download_limit(args.rate)
     start = time.monotonic()
     meta_at = done_at = None
     last_connect = 0
@@ -449,6 +456,7 @@ def main():
     a.add_argument("--peer")
     a.add_argument("--bind", default="127.0.0.1")
     a.add_argument("--timeout", type=float, default=60)
+    a.add_argument("--rate", type=int, default=0, help="download limit, bytes/s")
     a = sub.add_parser("lt-seed")
     a.add_argument("torrent")
     a.add_argument("data")
