@@ -41,7 +41,8 @@ static void info_put_urlenc(FILE *f, const char *s, const char *keep)
 
 /*
  * BEP 9: xt, dn, one tr per tracker in file order, and x.pe for a peer to
- * try first (its ':' is allowed in a query as it stands; brackets are not).
+ * try first. x.pe keeps ':', '[' and ']' as they are: libtorrent reads the
+ * value without percent-decoding it, so "%5B::1%5D:6881" would be no peer.
  */
 static void info_put_magnet(FILE *f, const struct metainfo *mi, const char *peer)
 {
@@ -56,7 +57,7 @@ static void info_put_magnet(FILE *f, const struct metainfo *mi, const char *peer
 	}
 	if (peer) {
 		fputs("&x.pe=", f);
-		info_put_urlenc(f, peer, ":");
+		info_put_urlenc(f, peer, ":[]");
 	}
 }
 

@@ -183,8 +183,10 @@ errs = []
 if txt != [m]:
     errs.append("text magnet %r, json %r" % (txt, m))
 u = urllib.parse.urlparse(m)
-if u.scheme != "magnet" or any(c in u.query for c in " []"):
+if u.scheme != "magnet" or " " in m or "[" in m.split("&x.pe=")[0]:
     errs.append("%r is not one URI with its query percent-encoded" % m)
+if not m.endswith("&x.pe=" + sys.argv[3]):  # literal: libtorrent does not decode x.pe
+    errs.append("%r does not end with x.pe=%s as it stands" % (m, sys.argv[3]))
 q = urllib.parse.parse_qs(u.query)
 want = {"xt": ["urn:btih:" + d["info_hash"]], "dn": ["tree"], "x.pe": [sys.argv[3]],
         "tr": ["http://127.0.0.1:1/ann?k=a+b&z=%41", "udp://[::1]:3", "http://t.example/x"]}

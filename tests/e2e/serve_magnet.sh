@@ -16,7 +16,7 @@
 #     (drop_seed); a bitfield with one piece missing is not; a libtorrent
 #     session seeding the same torrent is gone at once (it closes itself);
 #   - magnet only: libtorrent with the built-in tracker, libtorrent with x.pe
-#     (ringseed info --peer) alone, aria2c with a tracker (serve_tracker.py:
+#     (ringseed info --peer) alone, over IPv4 and [::1], aria2c with a tracker (serve_tracker.py:
 #     aria2c announces left=0 without metadata, and the built-in tracker gives
 #     a seed only leechers), and transmission-cli (which drops loopback peers
 #     from trackers, so serve_relay.py connects it to ringseed by info-hash)
@@ -55,7 +55,12 @@ open(sys.argv[2], "wb").write(raw[i:end])
 EOF
 done
 serve_settle
-serve_start --tracker-listen "127.0.0.1:$TP" || exit 1
+S_PORT=$(free_port)
+V6=
+if "$PY" -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
+	V6="[::1]:$S_PORT"
+fi
+serve_start --tracker-listen "127.0.0.1:$TP" ${V6:+--listen "$V6"} || exit 1
 ADDR=127.0.0.1:$S_PORT
 magnet() { # magnet TORRENT [ARGS]: the link `ringseed info` prints
 	local t=$1
@@ -130,6 +135,15 @@ LT_PE=$BG_PID
 bg "$PY" "$MAG" lt "$M_TREE" --peer "$ADDR" --bind 127.0.0.6 --save "$work/lt-priv" --timeout 120 \
 	>"$work/lt-priv.out" 2>&1
 LT_PRIV=$BG_PID
+LT_PE6=
+if [ -n "$V6" ]; then
+	mkdir -p "$work/lt-pe6"
+	bg "$PY" "$MAG" lt "$(magnet big.bin --peer "$V6" | sed 's/&tr=[^&]*//g')" --bind ::1 \
+		--save "$work/lt-pe6" --timeout 120 >"$work/lt-pe6.out" 2>&1
+	LT_PE6=$BG_PID
+else
+	echo "note: no IPv6 loopback; x.pe=[::1]:PORT left out"
+fi
 # aria2c announces left=0 while it has no metadata, and the built-in tracker
 # gives a seed only leechers: a tracker that hands out ringseed's address instead
 bg "$PY" "$E2E_LIB/serve_tracker.py" --peer "$ADDR" --port-file "$work/aria2/tracker.port" \
@@ -178,13 +192,15 @@ bg "$PY" "$E2E_LIB/serve_relay.py" --client "127.0.0.1:$tp" --seeder "$ADDR" --i
 	--bind 127.0.0.7 --lifetime 140 >"$work/tr/relay.log" 2>&1
 RELAY=$BG_PID
 
-for v in "$LT_TR lt-tr" "$LT_PE lt-pe" "$LT_PRIV lt-priv"; do
+for v in "$LT_TR lt-tr" "$LT_PE lt-pe" "$LT_PRIV lt-priv" ${LT_PE6:+"$LT_PE6 lt-pe6"}; do
 	set -- $v
 	wait "$1" || { fail "libtorrent ($2)"; show "$work/$2.out"; }
 	echo "$2: $(cat "$work/$2.out")"
 done
 tree_cmp "$S_DIR/data/big.bin" "$work/lt-tr/big.bin" || fail "libtorrent (tracker): big.bin differs"
 tree_cmp "$S_DIR/data/big.bin" "$work/lt-pe/big.bin" || fail "libtorrent (x.pe): big.bin differs"
+[ -z "$LT_PE6" ] || tree_cmp "$S_DIR/data/big.bin" "$work/lt-pe6/big.bin" ||
+	fail "libtorrent (x.pe=[::1]): big.bin differs"
 tree_cmp "$S_DIR/data/tree" "$work/lt-priv/tree" || fail "libtorrent (private tree): differs"
 wait "$ARIA" || {
 	fail "aria2c, magnet + tracker: exit $?"

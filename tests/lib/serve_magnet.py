@@ -349,7 +349,7 @@ def lt_session(bind):
     mask = (lt.alert_category.error | lt.alert_category.connect | lt.alert_category.peer
             | lt.alert_category.status | lt.alert_category.storage)
     return lt, lt.session({
-        "listen_interfaces": "%s:0" % bind,
+        "listen_interfaces": ("[%s]:0" if ":" in bind else "%s:0") % bind,
         "outgoing_interfaces": bind,
         "enable_dht": False, "enable_lsd": False, "enable_upnp": False,
         "enable_natpmp": False, "enable_outgoing_utp": False, "enable_incoming_utp": False,
@@ -394,7 +394,7 @@ def run_lt(args):
         if args.peer and st.num_peers == 0 and time.monotonic() - last_connect > 1:
             last_connect = time.monotonic()
             host, port = args.peer.rsplit(":", 1)
-            h.connect_peer((host, int(port)))
+            h.connect_peer((host.strip("[]"), int(port)))
         if st.is_seeding:
             done_at = time.monotonic() - start
             break
