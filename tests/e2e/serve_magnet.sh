@@ -169,24 +169,10 @@ EOF
 printf '#!/bin/sh\ntouch "%s/done"\n' "$work/tr" >"$work/tr/done.sh"
 chmod +x "$work/tr/done.sh"
 # transmission-cli exits when it finds its torrent stopped, which it briefly
-# is around a verification, the one that follows the metadata included: a
-# keeper starts it again (same config, so it resumes) until it is done.
-tr_keeper() {
-	local starts=0 pid=
-	while [ ! -e "$work/tr/done" ] && [ ! -e "$work/tr/stop" ]; do
-		if [ -z "$pid" ] || { ! kill -0 "$pid" 2>/dev/null && [ $starts -lt 5 ]; }; then
-			starts=$((starts + 1))
-			echo "transmission-cli start $starts" >>"$work/tr/starts"
-			transmission-cli -g "$work/tr/cfg" -w "$work/tr/out" -p "$tp" -et \
-				-f "$work/tr/done.sh" "$M_BIG" >>"$work/tr/tr.out" 2>&1 &
-			pid=$!
-		fi
-		sleep 0.5
-	done
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-}
-bg tr_keeper
+# is around a verification, the one after the metadata included: keep_running
+# starts it again (same config, so it resumes) until it is done.
+bg keep_running "$work/tr" "$work/tr/tr.out" transmission-cli -g "$work/tr/cfg" -w "$work/tr/out" \
+	-p "$tp" -et -f "$work/tr/done.sh" "$M_BIG"
 TR=$BG_PID
 bg "$PY" "$E2E_LIB/serve_relay.py" --client "127.0.0.1:$tp" --seeder "$ADDR" --info-hash "$BIG" \
 	--bind 127.0.0.7 --lifetime 140 >"$work/tr/relay.log" 2>&1
