@@ -215,12 +215,20 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 		{ "idle", ops_wstat(m, WSTAT_DROP_IDLE) },
 		{ "too_many", ops_wstat(m, WSTAT_DROP_TOO_MANY) + m->mstat[MSTAT_DROP_TOO_MANY] },
 		{ "io", ops_wstat(m, WSTAT_DROP_IO) },
+		{ "seed", ops_wstat(m, WSTAT_DROP_SEED) },
+		{ "bad_ext", ops_wstat(m, WSTAT_DROP_BAD_EXT) },
 		{ "handoff_timeout", m->mstat[MSTAT_DROP_HANDOFF_TIMEOUT] },
 	};
 
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
 		admin_snap_sample(s, "peer_drops_total", help, ADMIN_COUNTER, (double)d[i].v,
 				  "reason=\"%s\"", d[i].why);
+	OPS_C("metadata_pieces_total", "ut_metadata pieces sent (BEP 9).",
+	      ops_wstat(m, WSTAT_META_PIECES));
+	OPS_C("metadata_rejects_total", "ut_metadata rejects sent: out of range, or flood.",
+	      ops_wstat(m, WSTAT_META_REJECTS));
+	OPS_C("metadata_flood_total", "ut_metadata requests over a peer's allowance.",
+	      ops_wstat(m, WSTAT_META_FLOOD));
 	OPS_C("handoff_fallbacks_total", "Peers handed to another worker than the first choice.",
 	      m->mstat[MSTAT_HANDOFF_FALLBACK]);
 	OPS_C("worker_restarts_total", "Workers started again after dying.",
