@@ -307,13 +307,13 @@ struct bench {
 	uint32_t reqq_capped, reqq_min; /* connections whose queue the peer's reqq lowered */
 	uint32_t ends[END_MAX];
 	/* per-block counts: [0] at the start of the window, [1] at its end */
-	uint64_t blocks;	/* blocks received that answered a request of ours */
-	uint64_t reqs_sent;	/* requests handed to the kernel */
-	uint64_t req_writes;	/* sends (syscalls or ring sends) that carried requests */
-	uint64_t recv_cqes;	/* receive completions that brought bytes */
-	uint64_t throttles;	/* --rate: a connection ran out of tokens and waited */
+	uint64_t blocks;	 /* blocks received that answered a request of ours */
+	uint64_t reqs_sent;	 /* requests handed to the kernel */
+	uint64_t req_writes;	 /* sends (syscalls or ring sends) that carried requests */
+	uint64_t recv_cqes;	 /* receive completions that brought bytes */
+	uint64_t throttles;	 /* --rate: a connection ran out of tokens and waited */
 	uint64_t count_at[2][5]; /* the five counters above, noted by pace_note() */
-	int first_err[END_MAX]; /* the errno of the first failure of each kind */
+	int first_err[END_MAX];	 /* the errno of the first failure of each kind */
 	bool budget_timeout;
 };
 

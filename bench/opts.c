@@ -35,6 +35,7 @@
 #define OPTS_LOOPBACK_SRC_LAST	0x7f00fffeu /* 127.0.255.254 */
 #define OPTS_DEFAULT_RANGE	16384u	    /* --range: a BitTorrent block */
 #define OPTS_RANGE_MAX		(64u << 20)
+#define OPTS_RATE_WANT		"want a rate in bytes per second (K, M, G: 10^3, 10^6, 10^9)"
 #define OPTS_PATH_MAX		1024u /* --http's PATH; the request line must fit bench.h's buffer */
 
 void opts_usage(FILE *f)
@@ -59,8 +60,8 @@ void opts_usage(FILE *f)
 		"      --requests MODE       trickle (default: each new request written alone as\n"
 		"                            a block arrives, like a real client) or burst (the\n"
 		"                            whole queue refilled per read in one write)\n"
-		"      --rate R              receive cap per connection, bytes/s (K/M = 10^3/10^6;\n"
-		"                            0 uncapped): the socket is not read without tokens\n"
+		"      --rate R              receive cap per connection in bytes/s, K/M/G as\n"
+		"                            10^3/6/9, 0 uncapped: no tokens, no reads\n"
 		"      --mix P:R[,P:R...]    P%% of the connections capped at R (0 = uncapped),\n"
 		"                            percentages adding up to 100, e.g. 90:500K,10:0\n"
 		"      --rtt T               hold each request T (e.g. 40ms, 0.1s) before it is\n"
@@ -234,15 +235,14 @@ static int opts_http(struct bench_opts *o, const char *arg)
 }
 
 /* A rate in bytes per second: 500000, 500K, 2M, 1G (powers of ten, like MB/s). */
-static int opts_rate_val(const char *opt, const char *arg, const char *s, size_t len,
-			 uint64_t *out)
+static int opts_rate_val(const char *opt, const char *arg, const char *s, size_t len, uint64_t *out)
 {
 	char buf[32], *end;
 	unsigned long long v;
 	uint64_t mul = 1;
 
 	if (len == 0 || len >= sizeof(buf))
-		return opts_bad(opt, arg, "want a rate in bytes per second (K, M, G: 10^3, 10^6, 10^9)");
+		return opts_bad(opt, arg, OPTS_RATE_WANT);
 	memcpy(buf, s, len);
 	buf[len] = '\0';
 	errno = 0;
@@ -255,7 +255,7 @@ static int opts_rate_val(const char *opt, const char *arg, const char *s, size_t
 	else if (*end)
 		mul = 0;
 	if (errno || end == buf || buf[0] == '-' || mul == 0 || v > (1ull << 40))
-		return opts_bad(opt, arg, "want a rate in bytes per second (K, M, G: 10^3, 10^6, 10^9)");
+		return opts_bad(opt, arg, OPTS_RATE_WANT);
 	*out = (uint64_t)v * mul;
 	return 0;
 }
@@ -280,7 +280,8 @@ static int opts_mix(struct bench_opts *o, const char *arg)
 		memcpy(pct, p, (size_t)(colon - p));
 		pct[colon - p] = '\0';
 		if (opts_u32("--mix", pct, 1, 100, &k->pct) != 0 ||
-		    opts_rate_val("--mix", arg, colon + 1, len - (size_t)(colon - p) - 1, &k->rate) != 0)
+		    opts_rate_val("--mix", arg, colon + 1, len - (size_t)(colon - p) - 1,
+				  &k->rate) != 0)
 			return -EINVAL;
 		sum += k->pct;
 		o->nclasses++;
@@ -565,7 +566,8 @@ static int opts_settle_http(struct bench_opts *o)
 	else if (o->recv == RECV_COPY)
 		why = "--recv copy is BitTorrent only: use discard or trunc with --http";
 	else if (o->queue == 0)
-		why = "-q 0 (idle) is BitTorrent only: an HTTP client without a request is not held";
+		why = "-q 0 (idle) is BitTorrent only: an HTTP client without a request is not "
+		      "held";
 	else if (o->rtt_ns)
 		why = "--rtt is BitTorrent only";
 	else if (o->requests_set && o->requests == REQ_TRICKLE)

@@ -51,7 +51,8 @@ static void pace_classes(struct bench *b)
 		int64_t lag_best = INT64_MIN;
 
 		for (uint32_t k = 0; k < b->o.nclasses; k++) {
-			int64_t lag = (int64_t)b->o.classes[k].pct * (i + 1) - 100 * (int64_t)count[k];
+			int64_t lag =
+				(int64_t)b->o.classes[k].pct * (i + 1) - 100 * (int64_t)count[k];
 
 			if (lag > lag_best) {
 				lag_best = lag;

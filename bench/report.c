@@ -519,11 +519,10 @@ static void json_head(const struct bench *b)
 	       b->o.budget ? 0 : b->o.duration, (unsigned long long)b->o.budget, b->o.warmup,
 	       pick_order_name(b->o.order), report_recv_name(b->o.recv),
 	       b->o.verify ? "true" : "false", src, (int)b->o.seeder_pid,
-	       b->o.queue ? pace_requests_name(b->o.requests) : "idle",
-	       (double)b->o.rtt_ns / 1e6);
+	       b->o.queue ? pace_requests_name(b->o.requests) : "idle", (double)b->o.rtt_ns / 1e6);
 	for (uint32_t k = 0; k < b->o.nclasses; k++)
-		printf("%s{\"pct\": %u, \"rate_Bps\": %llu}", k ? ", " : "[",
-		       b->o.classes[k].pct, (unsigned long long)b->o.classes[k].rate);
+		printf("%s{\"pct\": %u, \"rate_Bps\": %llu}", k ? ", " : "[", b->o.classes[k].pct,
+		       (unsigned long long)b->o.classes[k].rate);
 	printf("]},\n");
 }
 
@@ -536,8 +535,9 @@ static void json_classes(const struct bench *b, const struct report *r)
 		const struct report_class *c = &r->cls[k];
 
 		printf("%s\n    {\"pct\": %u, \"rate_Bps\": %llu, \"connections\": %u, "
-		       "\"MBps\": %.3f, \"cap_MBps\": %.3f, \"per_connection_MBps\": {\"count\": %u, "
-		       "\"min\": %.3f, \"p10\": %.3f, \"median\": %.3f, \"max\": %.3f}}",
+		       "\"MBps\": %.3f, \"cap_MBps\": %.3f, \"per_connection_MBps\": "
+		       "{\"count\": %u, \"min\": %.3f, \"p10\": %.3f, \"median\": %.3f, \"max\": "
+		       "%.3f}}",
 		       k ? "," : "", b->o.classes[k].pct, (unsigned long long)b->o.classes[k].rate,
 		       c->conns, c->mbps, c->cap_mbps, c->rate.count, c->rate.min, c->rate.p10,
 		       c->rate.median, c->rate.max);
