@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""crowd.py - a crowd of real BitTorrent leechers: python3-libtorrent sessions.
+
+One process runs --n sessions (bench/crowd.sh starts a few of these, one per
+core). Session i listens on and connects from its own source address
+(--src-base + i), has one torrent, and connects to the seeder itself (no
+tracker, DHT, LSD, PEX, uTP or encryption). A leecher that completes the
+torrent removes it with its files and adds it again, fresh, into a new
+directory: the load lasts the whole run, and the disk holds at most about two
+copies per leecher (files deleted seconds after they were written never reach
+the disk).
+
+Every leecher's byte counter (libtorrent's own total_done: the bytes of the
+pieces it has and verified, computed when asked, where total_payload_download
+moves only once a second; plus what earlier rounds downloaded) is read at the start of the window
+(--t-start + --warmup, absolute, so that several processes share the window)
+and at its end. One JSON object on stdout: the process's aggregate, each
+leecher's MB/s and first byte (from its torrent's start to its first verified
+piece, to the nearest poll of 0.25 s), rounds completed, hash failures, its own CPU time over the
+window.
+
+Usage: crowd.py --torrent T --peer HOST:PORT --n N --src-base 127.77.0.1
+                --save DIR --t-start EPOCH --warmup S --duration S
+"""
+import argparse
+import ipaddress
+import json
+import os
+import shutil
+import sys
+import time
+
+import libtorrent as lt
+
+
+def session(addr):
+    return lt.session({
+        "listen_interfaces": "%s:0" % addr,
+        "outgoing_interfaces": addr,
+        "enable_dht": False, "enable_lsd": False, "enable_upnp": False,
+        "enable_natpmp": False, "enable_outgoing_utp": False,
+        "enable_incoming_utp": False,
+        "out_enc_policy": int(lt.enc_policy.pe_disabled),
+        "in_enc_policy": int(lt.enc_policy.pe_disabled),
+        "allow_multiple_connections_per_ip": True,
+        "min_reconnect_time": 1, "peer_connect_timeout": 5,
+        # one network thread, one disk thread, one hasher per leecher: a crowd
+        # of 50 sessions on 2 cores must not be 600 threads
+        "aio_threads": 1, "hashing_threads": 1,
+        "alert_mask": int(lt.alert_category.error),
+        "user_agent": "ringseed-crowd/1.0",
+    })
+
+
+class Leecher:
+    def __init__(self, ses, ti, save, peer):
+        self.ses, self.ti, self.save, self.peer = ses, ti, save, peer
+        self.round = 0
+        self.base = 0        # payload of the rounds already completed
+        self.rounds_done = 0
+        self.hashfails = 0
+        self.h = None
+        self.last_connect = 0.0
+        self.t_added = time.time()  # first byte is timed from here
+        self.add()
+
+    def add(self):
+        p = lt.add_torrent_params()
+        p.ti = self.ti
+        p.save_path = os.path.join(self.save, str(self.round))
+        p.flags &= ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
+        p.flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd \
+            | lt.torrent_flags.disable_pex
+        self.h = self.ses.add_torrent(p)
+        self.last_connect = 0.0
+
+    def poll(self, now):
+        """The payload so far; restarts the torrent once it is complete."""
+        st = self.h.status()
+        if st.is_seeding:
+            self.base += st.total_done
+            self.rounds_done += 1
+            old = os.path.join(self.save, str(self.round))
+            self.ses.remove_torrent(self.h, lt.session.delete_files)
+            self.round += 1
+            self.add()
+            # the delete runs in libtorrent's disk thread; the directory goes later
+            shutil.rmtree(os.path.join(self.save, str(self.round - 2)), ignore_errors=True)
+            return self.base, old
+        if st.num_peers == 0 and now - self.last_connect >= 1.0:
+            self.last_connect = now
+            try:
+                self.h.connect_peer(self.peer)
+            except Exception:  # noqa: BLE001 - retried next poll
+                pass
+        return self.base + st.total_done, None
+
+
+def cpu_s():
+    t = os.times()
+    return t.user + t.system
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--torrent", required=True)
+    ap.add_argument("--peer", required=True)
+    ap.add_argument("--n", type=int, required=True)
+    ap.add_argument("--src-base", required=True)
+    ap.add_argument("--save", required=True)
+    ap.add_argument("--t-start", type=float, required=True)
+    ap.add_argument("--warmup", type=float, default=5)
+    ap.add_argument("--duration", type=float, default=10)
+    a = ap.parse_args()
+    host, port = a.peer.rsplit(":", 1)
+    peer = (host, int(port))
+    ti = lt.torrent_info(a.torrent)
+    base = ipaddress.ip_address(a.src_base)
+    crowd = []
+    for i in range(a.n):
+        addr = str(base + i)
+        crowd.append(Leecher(session(addr), ti, os.path.join(a.save, str(i)), peer))
+    t_window, t_end = a.t_start + a.warmup, a.t_start + a.warmup + a.duration
+    start_bytes, start_cpu, first = None, None, {}
+    while True:
+        now = time.time()
+        got = [lc.poll(now)[0] for lc in crowd]
+        for i, g in enumerate(got):
+            if g > 0 and i not in first:
+                first[i] = now - crowd[i].t_added
+        if start_bytes is None and now >= t_window:
+            start_bytes, start_cpu, t0 = got, cpu_s(), now
+        if now >= t_end:
+            break
+        for lc in crowd:
+            for al in lc.ses.pop_alerts():
+                if isinstance(al, lt.hash_failed_alert):
+                    lc.hashfails += 1
+        time.sleep(0.25)
+    span = now - t0 if start_bytes is not None else 0
+    rates = [(e - s) / span / 1e6 if span else 0 for s, e in zip(start_bytes or got, got)]
+    out = {
+        "leechers": a.n, "window_s": span,
+        "bytes": sum(got) - sum(start_bytes or got),
+        "MBps": (sum(got) - sum(start_bytes or got)) / span / 1e6 if span else 0,
+        "per_leecher_MBps": rates,
+        "first_byte_s": [first.get(i) for i in range(a.n)],
+        "rounds_completed": sum(lc.rounds_done for lc in crowd),
+        "hash_failures": sum(lc.hashfails for lc in crowd),
+        "cpu_s": cpu_s() - start_cpu if start_cpu is not None else 0,
+    }
+    json.dump(out, sys.stdout)
+    print()
+    for lc in crowd:
+        lc.ses.pause()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
