@@ -13,14 +13,17 @@ the disk).
 Every leecher's byte counter (libtorrent's own total_done: the bytes of the
 pieces it has and verified, computed when asked, where total_payload_download
 moves only once a second; plus what earlier rounds downloaded) is read at the start of the window
-(--t-start + --warmup, absolute, so that several processes share the window)
-and at its end. One JSON object on stdout: the process's aggregate, each
+and at its end. Setting up a few dozen sessions takes seconds (each
+add_torrent waits for its session's thread), so the processes meet first: each
+writes READY_DIR/ready.ID once its leechers exist, and when all --procs files
+are there, the window starts --warmup seconds after the newest of them, the
+same instant for every process (bench/crowd.sh reads it the same way). One JSON object on stdout: the process's aggregate, each
 leecher's MB/s and first byte (from its torrent's start to its first verified
 piece, to the nearest poll of 0.25 s), rounds completed, hash failures, its own CPU time over the
 window.
 
 Usage: crowd.py --torrent T --peer HOST:PORT --n N --src-base 127.77.0.1
-                --save DIR --t-start EPOCH --warmup S --duration S
+                --save DIR --ready-dir DIR --id K --procs P --warmup S --duration S
 """
 import argparse
 import ipaddress
@@ -72,7 +75,12 @@ class Leecher:
         p.flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd \
             | lt.torrent_flags.disable_pex
         self.h = self.ses.add_torrent(p)
-        self.last_connect = 0.0
+        # at once: the poll loop starts only once every session of the process exists
+        self.last_connect = time.time()
+        try:
+            self.h.connect_peer(self.peer)
+        except Exception:  # noqa: BLE001 - retried by poll()
+            self.last_connect = 0.0
 
     def poll(self, now):
         """The payload so far; restarts the torrent once it is complete."""
@@ -108,7 +116,10 @@ def main():
     ap.add_argument("--n", type=int, required=True)
     ap.add_argument("--src-base", required=True)
     ap.add_argument("--save", required=True)
-    ap.add_argument("--t-start", type=float, required=True)
+    ap.add_argument("--ready-dir", required=True)
+    ap.add_argument("--id", type=int, default=0)
+    ap.add_argument("--procs", type=int, default=1)
+    ap.add_argument("--ready-timeout", type=float, default=300)
     ap.add_argument("--warmup", type=float, default=5)
     ap.add_argument("--duration", type=float, default=10)
     a = ap.parse_args()
@@ -120,17 +131,27 @@ def main():
     for i in range(a.n):
         addr = str(base + i)
         crowd.append(Leecher(session(addr), ti, os.path.join(a.save, str(i)), peer))
-    t_window, t_end = a.t_start + a.warmup, a.t_start + a.warmup + a.duration
+    open(os.path.join(a.ready_dir, "ready.%d" % a.id), "w").close()
+    ready = [os.path.join(a.ready_dir, "ready.%d" % k) for k in range(a.procs)]
+    t_window = t_end = None
     start_bytes, start_cpu, first = None, None, {}
+    give_up = time.time() + a.ready_timeout
     while True:
         now = time.time()
+        if t_window is None and all(os.path.exists(p) for p in ready):
+            t_window = max(os.stat(p).st_mtime for p in ready) + a.warmup
+            t_end = t_window + a.duration
+        elif t_window is None and now > give_up:
+            print("crowd.py: the other processes were not ready in %.0f s" % a.ready_timeout,
+                  file=sys.stderr)
+            return 1
         got = [lc.poll(now)[0] for lc in crowd]
         for i, g in enumerate(got):
             if g > 0 and i not in first:
                 first[i] = now - crowd[i].t_added
-        if start_bytes is None and now >= t_window:
+        if t_window is not None and start_bytes is None and now >= t_window:
             start_bytes, start_cpu, t0 = got, cpu_s(), now
-        if now >= t_end:
+        if t_end is not None and now >= t_end:
             break
         for lc in crowd:
             for al in lc.ses.pop_alerts():

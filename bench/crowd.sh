@@ -126,7 +126,8 @@ for s in $SEEDERS; do
 	*) die "--seeders: $s is not ringseed or rtorrent" ;;
 	esac || { tail -n 5 "$work/log" >&2; die "$s did not start"; }
 	pgid=$(cat "$work/pid")
-	t_start=$(date +%s.%N)
+	ready=$RAW/ready-$s
+	mkdir -p "$ready"
 	crowd_pids=()
 	per=$(((N + PROCS - 1) / PROCS))
 	for ((k = 0; k < PROCS; k++)); do
@@ -134,11 +135,19 @@ for s in $SEEDERS; do
 		[ $((k * per + n)) -gt "$N" ] && n=$((N - k * per))
 		[ "$n" -gt 0 ] || continue
 		"$PY" "$here/crowd.py" --torrent "$TORRENT" --peer "127.0.0.1:$port" --n "$n" \
-			--src-base "127.77.$k.1" --save "$RAW/leech-$s/$k" --t-start "$t_start" \
-			--warmup "$WARM" --duration "$DUR" >"$work/crowd$k.json" 2>"$work/crowd$k.err" &
+			--src-base "127.77.$k.1" --save "$RAW/leech-$s/$k" --ready-dir "$ready" --id "$k" \
+			--procs "$(((N + per - 1) / per))" --warmup "$WARM" --duration "$DUR" \
+			>"$work/crowd$k.json" 2>"$work/crowd$k.err" &
 		crowd_pids+=($!)
 	done
-	sleep "$(awk -v t="$t_start" -v w="$WARM" -v now="$(date +%s.%N)" 'BEGIN {d = t + w - now; print (d > 0 ? d : 0)}')"
+	# the window starts WARMUP s after the last process has its leechers (crowd.py)
+	for ((i = 0; i < 3000; i++)); do
+		[ "$(ls "$ready" | wc -l)" -ge "${#crowd_pids[@]}" ] && break
+		sleep 0.1
+	done
+	sleep "$("$PY" -c 'import os, sys, time
+t = max(os.stat(os.path.join(sys.argv[1], f)).st_mtime for f in os.listdir(sys.argv[1])) + float(sys.argv[2])
+print(max(0.0, t - time.time()))' "$ready" "$WARM" 2>/dev/null || echo "$WARM")"
 	ticks0=$(group_ticks "$pgid")
 	sleep "$DUR"
 	ticks1=$(group_ticks "$pgid")
