@@ -11,13 +11,14 @@ copies per leecher (files deleted seconds after they were written never reach
 the disk).
 
 Every leecher's byte counter (libtorrent's own total_done: the bytes of the
-pieces it has and verified, computed when asked, where total_payload_download
-moves only once a second; plus what earlier rounds downloaded) is read at the start of the window
-and at its end. Setting up a few dozen sessions takes seconds (each
-add_torrent waits for its session's thread), so the processes meet first: each
-writes READY_DIR/ready.ID once its leechers exist, and when all --procs files
-are there, the window starts --warmup seconds after the newest of them, the
-same instant for every process (bench/crowd.sh reads it the same way). One JSON object on stdout: the process's aggregate, each
+pieces it has and verified, as its state_update_alerts report it, plus what
+earlier rounds downloaded; total_payload_download moves only once a second)
+is read at the start of the window and at its end. Setting up a few dozen
+sessions takes seconds (each add_torrent waits for its session's thread), so
+the processes meet first: each writes READY_DIR/ready.ID once its leechers
+exist, and when all --procs files are there, the window starts --warmup
+seconds after the newest of them, the same instant for every process
+(bench/crowd.sh reads it the same way). One JSON object on stdout: the process's aggregate, each
 leecher's MB/s and first byte (from its torrent's start to its first verified
 piece, to the nearest poll of 0.25 s), rounds completed, hash failures, its own CPU time over the
 window.
@@ -50,16 +51,26 @@ def session(addr):
         # one network thread, one disk thread, one hasher per leecher: a crowd
         # of 50 sessions on 2 cores must not be 600 threads
         "aio_threads": 1, "hashing_threads": 1,
-        "alert_mask": int(lt.alert_category.error),
+        "alert_mask": int(lt.alert_category.error | lt.alert_category.status),
         "user_agent": "ringseed-crowd/1.0",
     })
 
 
 class Leecher:
+    """One session, one torrent, restarted each time it completes.
+
+    Nothing here waits for libtorrent's thread except add_torrent: the status
+    comes in state_update_alerts that post_torrent_updates() asks for, and
+    completion in a torrent_finished_alert. A synchronous status() per
+    leecher per poll took seconds on a busy machine, long enough for a
+    finished leecher to sit idle until it was noticed."""
+
     def __init__(self, ses, ti, save, peer):
         self.ses, self.ti, self.save, self.peer = ses, ti, save, peer
         self.round = 0
-        self.base = 0        # payload of the rounds already completed
+        self.base = 0        # bytes of the rounds already completed
+        self.done = 0        # total_done of the current round, as last reported
+        self.peers = 0
         self.rounds_done = 0
         self.hashfails = 0
         self.h = None
@@ -75,6 +86,8 @@ class Leecher:
         p.flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd \
             | lt.torrent_flags.disable_pex
         self.h = self.ses.add_torrent(p)
+        self.done = 0
+        self.peers = 0
         # at once: the poll loop starts only once every session of the process exists
         self.last_connect = time.time()
         try:
@@ -82,26 +95,37 @@ class Leecher:
         except Exception:  # noqa: BLE001 - retried by poll()
             self.last_connect = 0.0
 
+    def restart(self):
+        self.base += self.ti.total_size()
+        self.rounds_done += 1
+        self.ses.remove_torrent(self.h, lt.session.delete_files)
+        self.round += 1
+        self.add()
+        # the delete runs in libtorrent's disk thread; the directory goes a round later
+        shutil.rmtree(os.path.join(self.save, str(self.round - 2)), ignore_errors=True)
+
     def poll(self, now):
-        """The payload so far; restarts the torrent once it is complete."""
-        st = self.h.status()
-        if st.is_seeding:
-            self.base += st.total_done
-            self.rounds_done += 1
-            old = os.path.join(self.save, str(self.round))
-            self.ses.remove_torrent(self.h, lt.session.delete_files)
-            self.round += 1
-            self.add()
-            # the delete runs in libtorrent's disk thread; the directory goes later
-            shutil.rmtree(os.path.join(self.save, str(self.round - 2)), ignore_errors=True)
-            return self.base, old
-        if st.num_peers == 0 and now - self.last_connect >= 1.0:
+        """Handles what libtorrent reported; asks for the next report. Returns the bytes so far."""
+        finished = False
+        for al in self.ses.pop_alerts():
+            if isinstance(al, lt.state_update_alert):
+                for st in al.status:
+                    if st.handle == self.h:
+                        self.done, self.peers = st.total_done, st.num_peers
+            elif isinstance(al, lt.torrent_finished_alert) and al.handle == self.h:
+                finished = True
+            elif isinstance(al, lt.hash_failed_alert):
+                self.hashfails += 1
+        if finished:
+            self.restart()
+        elif self.peers == 0 and now - self.last_connect >= 1.0:
             self.last_connect = now
             try:
                 self.h.connect_peer(self.peer)
             except Exception:  # noqa: BLE001 - retried next poll
                 pass
-        return self.base + st.total_done, None
+        self.ses.post_torrent_updates()
+        return self.base + self.done
 
 
 def cpu_s():
@@ -145,7 +169,7 @@ def main():
             print("crowd.py: the other processes were not ready in %.0f s" % a.ready_timeout,
                   file=sys.stderr)
             return 1
-        got = [lc.poll(now)[0] for lc in crowd]
+        got = [lc.poll(now) for lc in crowd]
         for i, g in enumerate(got):
             if g > 0 and i not in first:
                 first[i] = now - crowd[i].t_added
@@ -153,10 +177,6 @@ def main():
             start_bytes, start_cpu, t0 = got, cpu_s(), now
         if t_end is not None and now >= t_end:
             break
-        for lc in crowd:
-            for al in lc.ses.pop_alerts():
-                if isinstance(al, lt.hash_failed_alert):
-                    lc.hashfails += 1
         time.sleep(0.25)
     span = now - t0 if start_bytes is not None else 0
     rates = [(e - s) / span / 1e6 if span else 0 for s, e in zip(start_bytes or got, got)]
