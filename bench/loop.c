@@ -227,7 +227,7 @@ static int loop_socket(struct bench *b, struct conn *c)
 	if (fd < 0)
 		return -errno;
 	c->fd = fd;
-	/* Requests are small and go out in batches already: do not wait for an ACK. */
+	/* Requests leave at once: alone (trickle) or in a batch, never held for an ACK. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (b->o.src_first) {
 		struct sockaddr_in sa = { .sin_family = AF_INET };

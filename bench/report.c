@@ -390,7 +390,8 @@ void report_human(const struct bench *b)
 	       r.ttfb.min, r.ttfb.median, r.ttfb.p90, r.ttfb.max, r.ttfb.count);
 	report_load_human(b);
 	report_classes_human(b, &r);
-	report_counts_human(&r);
+	if (!b->o.http)
+		report_counts_human(&r); /* HTTP counts no blocks */
 	printf("connections      %u started, %u handshaked, %u held at the end (peak %u), "
 	       "%u done, %u failed",
 	       b->attempted, b->handshaked, b->active, b->active_peak, b->ends[END_DONE], r.failed);
