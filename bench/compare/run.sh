@@ -352,8 +352,9 @@ for l in "${BENCH_LOADS_RUN[@]}"; do
 		done
 	done
 done
-case " $LOADS " in *" crowd "*) est=$((est + 2 * (CROWD_WINDOW + 30))) ;; esac
-log "$total runs and the crowd, about $((est / 60)) min"
+crowd_said=
+case " $LOADS " in *" crowd "*) est=$((est + 2 * (CROWD_WINDOW + 30))); crowd_said=" and the crowd" ;; esac
+log "$total runs$crowd_said, about $((est / 60)) min"
 : > "$RAW/runs.tsv"
 : > "$RAW/commands.txt"
 idx=0
