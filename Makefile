@@ -147,7 +147,7 @@ $(BINDIR)/ringseed-bench: $(BENCH_OBJ) $(LIB)
 # --- make bench: ringseed side by side with other seeders ---------------------
 # See "make bench: the comparison" in bench/README.md: every seeder under the
 # trickle, burst, capped, mixed and WAN loads, then the real-client crowd,
-# unattended in about 20 minutes. bench-deps installs the seeders it compares
+# unattended in about 22 minutes. bench-deps installs the seeders it compares
 # against (Debian packages, non-interactively).
 .PHONY: bench bench-deps
 bench: all

@@ -229,6 +229,40 @@ def crowd_section(w, raw):
     w("")
 
 
+def counts_section(w, raw, loads, machine):
+    d = os.path.join(raw, "counts")
+    res = []
+    for load in loads:
+        for inst in ("ringseed-splice", "rtorrent"):
+            p = os.path.join(d, "%s__%s.json" % (load, inst))
+            try:
+                res.append((load, inst, json.load(open(p))))
+            except (OSError, ValueError):
+                pass
+    if not res:
+        return
+    w("## Per-block counts\n")
+    w("`bench/counts.sh` once per load and seeder (trickle and burst at N = %s, the others at "
+      "their own N), over the window: what one 16 KiB block served cost. *seeder segments*: TCP "
+      "segments the seeder's sockets sent (`tcp_info` segs_out); *TcpOutSegs*: nstat, every "
+      "segment on the machine, both ends and other users; *syscalls*, *io_uring_enter*: `perf "
+      "stat` on the seeder's processes; *wake-ups*: voluntary context switches, and the "
+      "nonvoluntary after the slash; *bench writes*: the bench's request sends per block.\n"
+      % machine.get("counts_n", "?"))
+    w("| load | seeder | N | MB/s | seeder segments | TcpOutSegs | syscalls | io_uring_enter "
+      "| wake-ups / preempted | bench writes | clean |")
+    w("|---|---|--:|--:|--:|--:|--:|--:|---|--:|---|")
+    f = lambda v: "–" if v is None else "%.3f" % v
+    for load, inst, j in res:
+        pb = j["per_block"]
+        w("| %s | %s | %d | %s | %s | %s | %s | %s | %s / %s | %s | %s |" % (
+            load, LABELS.get(inst, inst), j["load"]["connections"], fmt(j["MBps"]),
+            f(pb["seeder_segs"]), f(pb["tcp_out_segs"]), f(pb["syscalls"]), f(pb["io_uring_enter"]),
+            f(pb["voluntary_ctxt_switches"]), f(pb["nonvoluntary_ctxt_switches"]),
+            f(pb["bench_request_writes"]), "yes" if j["clean"] else "no"))
+    w("")
+
+
 def plot(agg, rows, load, suffix, pdir, results, machine):
     ns = sorted({k[2] for k in agg if k[0] == load})
     series = []
@@ -394,6 +428,7 @@ def main():
             table(w, agg, rows, load, n, machine)
 
     crowd_section(w, raw)
+    counts_section(w, raw, loads, machine)
 
     # Plots: the trickle load (the default) and the burst load.
     pdir = os.path.join(raw, "plot")

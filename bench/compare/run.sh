@@ -39,6 +39,9 @@
 #   BENCH_MIXED_N [256], BENCH_MIX [90:500K,10:0]  the mixed load
 #   BENCH_WAN_N [256], BENCH_RTT [40ms]            the wan load
 #   BENCH_CROWD_N [50], BENCH_CROWD_WINDOW [10]    the crowd
+#   BENCH_COUNTS [1], BENCH_COUNTS_N [256]  per-block counts (bench/counts.sh)
+#                               of ringseed splice and rtorrent under each load
+#                               (trickle and burst at N = BENCH_COUNTS_N); 0: none
 #   BENCH_RESULTS [bench/results]  where TABLE.md and the PNGs go
 set -uo pipefail
 
@@ -59,6 +62,8 @@ WAN_N=${BENCH_WAN_N:-256}
 RTT=${BENCH_RTT:-40ms}
 CROWD_N=${BENCH_CROWD_N:-50}
 CROWD_WINDOW=${BENCH_CROWD_WINDOW:-10}
+COUNTS=${BENCH_COUNTS:-1}
+COUNTS_N=${BENCH_COUNTS_N:-256}
 NS=${BENCH_NS:-"1 16 256 2048"}
 WINDOW=${BENCH_WINDOW:-4}
 WARMUP=${BENCH_WARMUP:-2}
@@ -219,6 +224,7 @@ done
 	echo "mixed|$MIXED_N|$MIX"
 	echo "wan|$WAN_N|$RTT"
 	echo "crowd|$CROWD_N|$CROWD_WINDOW"
+	echo "counts_n|$COUNTS_N"
 	echo "ns|$NS"
 	echo "window|$WINDOW"
 	echo "warmup|$WARMUP"
@@ -354,6 +360,7 @@ for l in "${BENCH_LOADS_RUN[@]}"; do
 done
 crowd_said=
 case " $LOADS " in *" crowd "*) est=$((est + 2 * (CROWD_WINDOW + 30))); crowd_said=" and the crowd" ;; esac
+[ "$COUNTS" = 1 ] && est=$((est + 2 * ${#BENCH_LOADS_RUN[@]} * (WARMUP + WINDOW + 5)))
 log "$total runs$crowd_said, about $((est / 60)) min"
 : > "$RAW/runs.tsv"
 : > "$RAW/commands.txt"
@@ -426,6 +433,37 @@ for rep in $(seq "$max_reps"); do
 		done
 	done
 done
+
+# --- per-block counts: ringseed splice and rtorrent under each load (counts.sh) -------
+if [ "${COUNTS:-1}" = 1 ]; then
+	mkdir -p "$RAW/counts"
+	for load in "${BENCH_LOADS_RUN[@]}"; do
+		for inst in ringseed-splice rtorrent; do
+			case " ${INSTANCES[*]} " in *" $inst "*) ;; *) continue ;; esac
+			[ "${STARTED_OK[$inst]}" = 1 ] || continue
+			work=$RAW/seeders/$inst
+			[ -s "$work/pid" ] || inst_start "$inst" || { stop_instance "$work"; continue; }
+			port=$(inst_port "$inst")
+			n=$COUNTS_N
+			case $load in capped) n=$CAPPED_N ;; mixed) n=$MIXED_N ;; wan) n=$WAN_N ;; esac
+			out=$RAW/counts/${load}__${inst}.json
+			# shellcheck disable=SC2046
+			cmd=("$ROOT/bench/counts.sh" -s "$(cat "$work/pid")" -c "127.0.0.1:$port" -t "$TORRENT"
+				-w "$(warmup_for "$inst" "$n")" -d "$WINDOW" --json -- -n "$n" -q "$QUEUE" --recv "$RECV" $(load_args "$load"))
+			printf 'counts:%s:%s: %s\n' "$load" "$inst" "${cmd[*]}" >> "$RAW/commands.txt"
+			BENCH=$BENCH run_bg $((WARMUP + WINDOW + 60)) "$out" "${out%.json}.err" "${cmd[@]}"
+			rc=$?
+			log "counts $load $inst (N=$n): rc $rc $("$PY" -c 'import json, sys
+try:
+    pb = json.load(open(sys.argv[1]))["per_block"]
+    f = lambda v: "-" if v is None else "%.3f" % v
+    print("per block: %s segments, %s syscalls, %s wake-ups" % (f(pb["seeder_segs"]), f(pb["syscalls"]), f(pb["voluntary_ctxt_switches"])))
+except Exception as e:
+    print("no JSON (%s)" % e)' "$out" 2>&1)"
+			if [ "${POLICY[$inst]}" = restart ]; then stop_instance "$work"; else wait_drained "$port" "$DRAIN_TIMEOUT"; fi
+		done
+	done
+fi
 
 for inst in "${INSTANCES[@]}"; do stop_instance "$RAW/seeders/$inst"; done
 
