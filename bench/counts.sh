@@ -21,8 +21,9 @@
 # bench's block rate over its window times the span: steady in duration mode.
 #   blocks         blocks the bench received (its JSON counts.blocks / window_s)
 #   segs_out       TCP segments the seeder's sockets sent: tcp_info segs_out
-#                  summed over the established sockets on the seeder's port
-#                  (`ss -ti`), before and after; exact for the seeder's side
+#                  of each established socket on the seeder's port (`ss -ti`),
+#                  after minus before, summed over the sockets open at both
+#                  samples; exact for the seeder's side
 #   TcpOutSegs     nstat's TcpOutSegs delta: every TCP segment the network
 #                  namespace sent, both ends of the loopback (requests, ACKs)
 #                  and anyone else's traffic in it (run inside bench/wan.sh's
@@ -84,9 +85,10 @@ ctxsw() {
 		awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {n += $2}
 			END {print v + 0, n + 0}'
 }
+# segs_out FILE: "PEER SEGS" per established socket on the seeder's port
 segs_out() {
-	ss -tinH state established "( sport = :$port )" 2>/dev/null |
-		grep -o ' segs_out:[0-9]*' | awk -F: '{s += $2} END {print s + 0}'
+	ss -tinHO state established "( sport = :$port )" 2>/dev/null |
+		awk '{ for (i = 5; i <= NF; i++) if ($i ~ /^segs_out:/) { split($i, a, ":"); print $4, a[2] } }' >"$1"
 }
 out_segs() {
 	if command -v nstat >/dev/null 2>&1; then
@@ -103,7 +105,7 @@ bench_pid=$!
 sleep "$(awk -v w="$WARMUP" 'BEGIN {print w + 0.5}')"
 t0=$(now)
 read -r v0 n0 <<<"$(ctxsw)"
-s0=$(segs_out)
+segs_out "$work/segs0"
 o0=$(out_segs)
 plist=$(pids | paste -sd,)
 perf_ok=
@@ -115,7 +117,7 @@ else
 	sleep "$DUR"
 fi
 read -r v1 n1 <<<"$(ctxsw)"
-s1=$(segs_out)
+segs_out "$work/segs1"
 o1=$(out_segs)
 t1=$(now)
 wait "$bench_pid"
@@ -127,8 +129,13 @@ if [ -n "$perf_ok" ]; then
 	sys=$(awk -F, '$3 == "raw_syscalls:sys_enter" {print $1}' "$work/perf")
 	uring=$(awk -F, '$3 == "syscalls:sys_enter_io_uring_enter" {print $1}' "$work/perf")
 fi
-"$PY" - "$work/bench.json" "$rc" "$JSON" "$((s1 - s0))" "$((o1 - o0))" "$sys" "$uring" \
-	"$((v1 - v0))" "$((n1 - n0))" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" <<'EOF'
+# per socket, over the sockets open at both samples: one that closed or opened
+# between them would count its whole life or a negative one
+segs=$(awk 'NR == FNR { a[$1] = $2; next } ($1 in a) { s += $2 - a[$1] } END { print s + 0 }' \
+	"$work/segs0" "$work/segs1")
+socks="$(wc -l <"$work/segs0") $(wc -l <"$work/segs1")"
+"$PY" - "$work/bench.json" "$rc" "$JSON" "$segs" "$((o1 - o0))" "$sys" "$uring" \
+	"$((v1 - v0))" "$((n1 - n0))" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" "$socks" <<'EOF'
 import json, sys
 path, rc, as_json = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
 segs, outsegs = int(sys.argv[4]), int(sys.argv[5])
@@ -136,6 +143,7 @@ sysc = None if sys.argv[6] in ("-", "") else int(sys.argv[6])
 uring = None if sys.argv[7] in ("-", "") else int(sys.argv[7])
 vol, nonvol = int(sys.argv[8]), int(sys.argv[9])
 span = float(sys.argv[10])
+sock0, sock1 = (int(x) for x in sys.argv[11].split())
 try:
     j = json.load(open(path))
 except Exception as e:
@@ -145,7 +153,7 @@ w = j["window_s"]
 blocks = round(j["counts"]["blocks"] / w * span) if w > 0 else 0
 per = lambda v: None if v is None or not blocks else v / blocks
 out = {
-    "span_s": span, "blocks": blocks, "MBps": j["throughput"]["MBps"],
+    "span_s": span, "sockets": [sock0, sock1], "blocks": blocks, "MBps": j["throughput"]["MBps"],
     "seeder_cpu_s": (j.get("seeder") or {}).get("cpu_s"),
     "seeder_segs_out": segs, "tcp_out_segs": outsegs, "syscalls": sysc,
     "io_uring_enter": uring, "voluntary_ctxt_switches": vol,
@@ -173,6 +181,9 @@ print("per block: seeder segments %s, TcpOutSegs (both ends) %s, seeder syscalls
       "bench request writes %s" % (f(pb["seeder_segs"]), f(pb["tcp_out_segs"]), f(pb["syscalls"]),
       f(pb["io_uring_enter"]), f(pb["voluntary_ctxt_switches"]),
       f(pb["nonvoluntary_ctxt_switches"]), f(pb["bench_request_writes"])))
+if sock1 < sock0 or sock0 < o["connections"]:
+    print("note: the seeder had %d established sockets at the first sample and %d at the last, "
+          "for %d connections: the segment count covers those in both" % (sock0, sock1, o["connections"]))
 if not j["ok"]:
     print("bench: FAILED: " + j["error"])
 sys.exit(rc)

@@ -46,6 +46,7 @@ bad = []
 for name, j in (("trickle", t), ("burst", b)):
     pb = j["per_block"]
     if j["blocks"] < 100: bad.append("%s: %d blocks" % (name, j["blocks"]))
+    if j["sockets"] != [8, 8]: bad.append("%s: seeder sockets %s at the two samples, want 8 and 8" % (name, j["sockets"]))
     if not pb["seeder_segs"] or pb["seeder_segs"] <= 0: bad.append("%s: no seeder segments counted" % name)
     if pb["voluntary_ctxt_switches"] is None: bad.append("%s: no context switches" % name)
     if j["syscalls"] is not None and j["syscalls"] <= 0: bad.append("%s: perf counted no syscalls" % name)
