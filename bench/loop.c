@@ -574,12 +574,11 @@ static void loop_progress(struct bench *b, uint64_t now, uint64_t *last_bytes)
  */
 static uint64_t loop_pace(struct bench *b, uint64_t now)
 {
-	uint64_t due = pace_release(b, now);
+	uint64_t due = pace_release(b, now), ms = now / 1000000, next;
 
+	/* Even when empty: a wait is armed relative to the wheel's time, kept current. */
+	tw_advance(&b->fine, ms, loop_wake, b);
 	if (b->fine.count) {
-		uint64_t ms = now / 1000000, next;
-
-		tw_advance(&b->fine, ms, loop_wake, b);
 		next = tw_next_ms(&b->fine, ms);
 		if (next != UINT64_MAX && (ms + next) * 1000000 < due)
 			due = (ms + next) * 1000000;
