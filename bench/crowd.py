@@ -20,7 +20,9 @@ exist, and when all --procs files are there, the window starts --warmup
 seconds after the newest of them, the same instant for every process
 (bench/crowd.sh reads it the same way). One JSON object on stdout: the process's aggregate, each
 leecher's MB/s and first byte (from its torrent's start to its first verified
-piece, to the nearest poll of 0.25 s), rounds completed, hash failures, its own CPU time over the
+piece as the poll loop sees it; the loop starts once all of the process's
+leechers exist, so on a busy machine this is an upper bound that includes
+the set-up), rounds completed, hash failures, its own CPU time over the
 window.
 
 Usage: crowd.py --torrent T --peer HOST:PORT --n N --src-base 127.77.0.1

@@ -27,8 +27,11 @@
 #
 # Per seeder: aggregate MB/s (the sum of every leecher's payload counter over
 # the window), per-leecher min/median, the slowest first byte, the seeder's
-# CPU (MB per seeder CPU-second) and the crowd's: when the crowd's processes
-# are near 1 core each, the clients are the limit, not the seeder.
+# CPU (MB per seeder CPU-second) and the crowd's, and which of them was the
+# limit: "clients" when the crowd's processes used at least 0.8 of a core
+# each, "seeder" when the seeder used 0.8 of the cores it can use (ringseed:
+# all CPUs; rtorrent: one), else "neither" (a shared machine, or queues and
+# round trips).
 #
 # Exit status: 0 when every seeder served the crowd (every leecher got bytes,
 # no hash failure); 1 otherwise; 2 on bad usage or set-up.
@@ -160,7 +163,7 @@ print(max(0.0, t - time.time()))' "$ready" "$WARM" 2>/dev/null || echo "$WARM")"
 	rm -rf "$RAW/leech-$s"
 	summary=$("$PY" - "$s" "$N" "$(awk -v a="$ticks0" -v b="$ticks1" -v hz="$hz" 'BEGIN {print (b - a) / hz}')" \
 		"$DUR" "$OUT" "$work"/crowd*.json <<'EOF'
-import json, statistics, sys
+import json, os, statistics, sys
 seeder, n, seeder_cpu, dur, out = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 parts = []
 for p in sys.argv[6:]:
@@ -185,14 +188,26 @@ res = {
     "seeder_cpu_s": seeder_cpu, "MB_per_seeder_cpu_s": mb / seeder_cpu if seeder_cpu else 0,
     "crowd_cpu_s": cpu, "crowd_cores": cpu / w if w else 0, "crowd_processes": len(parts),
 }
+# Who limits the rate: the crowd when its processes are near a core each
+# (libtorrent's threads included), the seeder when it is near the cores it
+# has (ringseed: one worker per CPU; rtorrent: one thread), else neither:
+# the machine was shared, or the protocol (queues, round trips) is the limit.
+ncpu = os.cpu_count() or 1
+seeder_cores = seeder_cpu / w if w else 0
+if res["crowd_cores"] >= 0.8 * min(len(parts), ncpu):
+    res["limit"] = "clients"
+elif seeder_cores >= 0.8 * (ncpu if seeder == "ringseed" else 1):
+    res["limit"] = "seeder"
+else:
+    res["limit"] = "neither"
 res["ok"] = len(rates) == n and res["no_first_byte"] == 0 and res["hash_failures"] == 0 and res["MBps"] > 0
 if out:
     json.dump(res, open("%s/crowd-%s.json" % (out, seeder), "w"), indent=1)
 fbs = "-" if res["slowest_first_byte_s"] is None else "%.2f s" % res["slowest_first_byte_s"]
 print("%-9s %8.1f MB/s  per leecher min %.2f median %.2f MB/s  slowest first byte %s  "
-      "seeder %.2f cores (%.0f MB/cpu-s)  crowd %.2f cores in %d processes  rounds %d  %s" % (
+      "seeder %.2f cores (%.0f MB/cpu-s)  crowd %.2f cores in %d processes  limit: %s  rounds %d  %s" % (
       seeder, res["MBps"], res["per_leecher_MBps"]["min"], res["per_leecher_MBps"]["median"], fbs,
-      seeder_cpu / w if w else 0, res["MB_per_seeder_cpu_s"], res["crowd_cores"], len(parts),
+      seeder_cores, res["MB_per_seeder_cpu_s"], res["crowd_cores"], len(parts), res["limit"],
       res["rounds_completed"], "ok" if res["ok"] else "FAILED (%d of %d leechers reported, %d without a byte, %d hash failures)" % (
           len(rates), n, res["no_first_byte"], res["hash_failures"])))
 sys.exit(0 if res["ok"] else 1)

@@ -214,18 +214,20 @@ def crowd_section(w, raw):
       "%d /usr/bin/python3 processes, a 64 MiB torrent (1 MiB pieces) downloaded again and again "
       "(a leecher that completes it deletes it and starts over); MB/s is the sum of the leechers' "
       "own counters over a %.0f s window. ringseed runs with the splice strategy. *crowd cores*: "
-      "the leechers' own CPU; near one core per process, the clients are the limit.\n"
+      "the leechers' own CPU. *limit*: clients when the crowd used at least 0.8 of a core per "
+      "process, seeder when the seeder used 0.8 of the cores it can use (ringseed all, rtorrent "
+      "one), else neither (a shared machine, or queues and round trips).\n"
       % (res[0]["crowd_processes"], res[0]["window_s"]))
     w("| seeder | MB/s | per leecher min / median MB/s | slowest first byte | seeder cores "
-      "| MB/CPU-s | crowd cores | rounds | ok |")
-    w("|---|--:|---|--:|--:|--:|--:|--:|---|")
+      "| MB/CPU-s | crowd cores | limit | rounds | ok |")
+    w("|---|--:|---|--:|--:|--:|--:|---|--:|---|")
     for r in res:
         pl = r["per_leecher_MBps"]
-        w("| %s | %s | %.2f / %.2f | %s | %.2f | %s | %.2f | %d | %s |" % (
+        w("| %s | %s | %.2f / %.2f | %s | %.2f | %s | %.2f | %s | %d | %s |" % (
             r["seeder"], fmt(r["MBps"], 1), pl["min"], pl["median"],
             "–" if r["slowest_first_byte_s"] is None else "%.2f s" % r["slowest_first_byte_s"],
             r["seeder_cpu_s"] / r["window_s"] if r["window_s"] else 0, fmt(r["MB_per_seeder_cpu_s"]),
-            r["crowd_cores"], r["rounds_completed"], "yes" if r["ok"] else "no"))
+            r["crowd_cores"], r.get("limit", "–"), r["rounds_completed"], "yes" if r["ok"] else "no"))
     w("")
 
 
