@@ -32,6 +32,7 @@ struct conf_key {
 	enum conf_type type;
 	int64_t min, max;	  /* CONF_INT, CONF_SIZE */
 	bool allow_auto;	  /* CONF_INT */
+	bool empty_ok;		  /* CONF_ADDRS: an empty value means no address (off) */
 	const char *const *words; /* CONF_ENUM, NULL-terminated */
 	const char *def;	  /* as written in a file; list entries separated by spaces */
 	const char *help;	  /* one line, for the operator */

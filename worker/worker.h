@@ -52,12 +52,21 @@ enum wstat {
 	WSTAT_DROP_TOO_MANY,	/* the worker already held max_peers */
 	WSTAT_DROP_IO,		/* a read of content or a send failed */
 	WSTAT_SQ_FULL,		/* times the submission queue was full */
+	WSTAT_META_PIECES,	/* ut_metadata pieces sent (BEP 9) */
+	WSTAT_META_REJECTS,	/* ut_metadata rejects sent: out of range, or flood */
+	WSTAT_META_FLOOD,	/* ut_metadata requests over a peer's allowance */
+	WSTAT_DROP_SEED,	/* the peer is a seed too (have_all, full bitfield, upload_only) */
+	WSTAT_DROP_BAD_EXT,	/* malformed extended handshake or ut_metadata message */
 	WSTAT_MAX
 };
 
 struct worker_stats {
 	uint64_t c[WSTAT_MAX];
-	uint64_t torrent_up[]; /* payload bytes sent, by torrent id modulo max_torrents */
+	/*
+	 * Payload bytes sent, by torrent id modulo max_torrents; then as many
+	 * gauges of peers connected, by the same index (worker_torrent_peers).
+	 */
+	uint64_t torrent_up[];
 };
 
 struct worker_args {
@@ -75,7 +84,13 @@ int worker_main(const struct worker_args *a);
 /* Bytes of shared memory one worker's stats take. */
 static inline unsigned long worker_stats_size(uint32_t max_torrents)
 {
-	return sizeof(struct worker_stats) + (unsigned long)max_torrents * sizeof(uint64_t);
+	return sizeof(struct worker_stats) + 2ul * max_torrents * sizeof(uint64_t);
+}
+
+/* Peers connected now, by torrent id modulo max_torrents. */
+static inline uint64_t *worker_torrent_peers(struct worker_stats *s, uint32_t max_torrents)
+{
+	return s->torrent_up + max_torrents;
 }
 
 #endif
