@@ -178,7 +178,8 @@ size_t wire_put_block(uint8_t out[WIRE_BLOCK_LEN], enum wire_id id, uint32_t pie
 	return WIRE_BLOCK_LEN;
 }
 
-size_t wire_put_piece_header(uint8_t out[WIRE_PIECE_HDR_LEN], uint32_t piece, uint32_t begin, uint32_t length)
+size_t wire_put_piece_header(uint8_t out[WIRE_PIECE_HDR_LEN], uint32_t piece, uint32_t begin,
+			     uint32_t length)
 {
 	uint8_t *p;
 

@@ -114,7 +114,8 @@ size_t wire_put_have(uint8_t out[9], enum wire_id id, uint32_t piece);
 size_t wire_put_block(uint8_t out[WIRE_BLOCK_LEN], enum wire_id id, uint32_t piece, uint32_t begin,
 		      uint32_t length);
 /* The 13 bytes before a block of `length` bytes. */
-size_t wire_put_piece_header(uint8_t out[WIRE_PIECE_HDR_LEN], uint32_t piece, uint32_t begin, uint32_t length);
+size_t wire_put_piece_header(uint8_t out[WIRE_PIECE_HDR_LEN], uint32_t piece, uint32_t begin,
+			     uint32_t length);
 /* The 5 bytes before a bitfield of `nbytes` bytes. */
 size_t wire_put_bitfield_header(uint8_t out[5], uint32_t nbytes);
 /* BEP 5: our DHT port. */

@@ -30,8 +30,9 @@ static void test_hex(void)
 	static const char upper[] = "0123456789ABCDEF";
 
 	for (int c = 0; c < 256; c++) {
-		const char *lo = memchr("0123456789abcdef", c, 16), *up = memchr(upper, c, 16);
-		int want = c && lo ? (int)(lo - "0123456789abcdef") : c && up ? (int)(up - upper) : -1;
+		static const char lower[] = "0123456789abcdef";
+		const char *lo = memchr(lower, c, 16), *up = memchr(upper, c, 16);
+		int want = c && lo ? (int)(lo - lower) : c && up ? (int)(up - upper) : -1;
 
 		CHECK_EQ_INT(hex_val((char)c), want);
 	}

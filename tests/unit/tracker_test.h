@@ -70,8 +70,8 @@ static inline bool peer_eq(const struct trk_peer *x, const struct trk_peer *y)
 }
 
 
-static inline int parse_reply(const uint8_t *buf, size_t len, struct trk_reply *r, struct trk_peer *peers,
-		       uint32_t max, const char **why)
+static inline int parse_reply(const uint8_t *buf, size_t len, struct trk_reply *r,
+			      struct trk_peer *peers, uint32_t max, const char **why)
 {
 	memset(r, 0x5a, sizeof(*r)); /* every output field must be written */
 	r->peers = peers;
