@@ -663,6 +663,10 @@ int verify_torrent(const struct metainfo *mi, const struct verify_opts *o, uint8
 	memset(have, 0, c.bf_len);
 	if (errlen)
 		err[0] = '\0';
+	if (!mi->pieces) {
+		snprintf(err, errlen, "%s: v2-only torrents cannot be verified yet", mi->name);
+		return -EOPNOTSUPP;
+	}
 	rc = vf_alloc(&c);
 	if (rc)
 		goto out;

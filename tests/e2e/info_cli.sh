@@ -93,7 +93,8 @@ try:
     d = json.loads(text)
 except ValueError as e:
     sys.exit("not JSON: %s" % e)
-types = {"name": str, "info_hash": str, "magnet": str, "piece_length": int,
+types = {"name": str, "format": str, "info_hash": str, "info_hash_v2": (str, type(None)),
+         "magnet": str, "piece_length": int,
          "piece_count": int, "total_size": int, "private": bool, "multi_file": bool,
          "files": list, "trackers": list, "web_seeds": list, "comment": (str, type(None)),
          "created_by": (str, type(None)), "source": (str, type(None)),

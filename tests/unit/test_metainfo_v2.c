@@ -1,0 +1,164 @@
+/*
+ * test_metainfo_v2.c - BEP 52 v2 and hybrid torrents made by libtorrent
+ * (tests/data/make-v2.py, python3-libtorrent's create_torrent) load with the
+ * info-hashes libtorrent computes, and every pieces root and piece layer
+ * equals what proto/merkle.c computes from the content itself. Skips (77)
+ * when python3-libtorrent is missing. The refusals are tested through the
+ * binary in tests/e2e/info_bad.sh (tests/data/make-bad.py).
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "proto/merkle.h"
+#include "proto/metainfo.h"
+#include "tests/unit/test.h"
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf;
+	long n;
+
+	REQUIRE(f);
+	REQUIRE(fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	REQUIRE(buf && fread(buf, 1, (size_t)n, f) == (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* The file's root and piece layer computed from its bytes, compared with the torrent's. */
+static void check_file(const struct metainfo *mi, const struct mi_file *f, const uint8_t *data)
+{
+	size_t n = (f->length + MK_BLOCK_SIZE - 1) / MK_BLOCK_SIZE;
+	uint32_t per = mi->piece_length / MK_BLOCK_SIZE;
+	size_t pieces = (f->length + mi->piece_length - 1) / mi->piece_length;
+	uint8_t *leaves = malloc(n * 32 + 32), *layer = malloc(pieces * 32 + 32);
+	uint8_t root[32];
+
+	REQUIRE(leaves && layer);
+	CHECK(f->pieces_root != NULL);
+	CHECK_EQ_INT(f->offset % mi->piece_length, 0);
+	mk_leaves(data, f->length, leaves);
+	for (size_t p = 0; p < pieces; p++) {
+		size_t k = n - p * per < per ? n - p * per : per;
+
+		CHECK(mk_reduce(leaves + p * per * 32, k, per, 0, layer + p * 32) == 0);
+	}
+	if (f->length > mi->piece_length) {
+		uint8_t *scratch = malloc(pieces * 32);
+
+		REQUIRE(scratch && f->layer);
+		CHECK(memcmp(f->layer, layer, pieces * 32) == 0);
+		CHECK(mk_root_from_layer(layer, pieces, mi->piece_length, scratch, root) == 0);
+		free(scratch);
+	} else {
+		CHECK(f->layer == NULL);
+		mk_leaves(data, f->length, leaves);
+		CHECK(mk_reduce(leaves, n, mk_pow2(n), 0, root) == 0);
+	}
+	if (f->pieces_root)
+		CHECK(memcmp(root, f->pieces_root, 32) == 0);
+	free(leaves);
+	free(layer);
+}
+
+static void hex_of(const uint8_t *b, size_t n, char *out)
+{
+	mi_hex_n(b, n, out);
+}
+
+static void check_torrent(const char *dir, char *line)
+{
+	char *name = strtok(line, "\t"), *fmt = strtok(NULL, "\t"), *v1 = strtok(NULL, "\t");
+	char *v2 = strtok(NULL, "\t"), *src = strtok(NULL, "\t\n");
+	char path[4096], hex[65];
+	struct metainfo mi;
+	struct mi_err err;
+	uint8_t *buf;
+	size_t len;
+
+	REQUIRE(name && fmt && v1 && v2 && src);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	buf = slurp(path, &len);
+	if (mi_parse(buf, len, &mi, &err) != 0) {
+		fprintf(stderr, "%s: refused: %s\n", name, err.msg);
+		CHECK(!"libtorrent's torrent refused");
+		free(buf);
+		return;
+	}
+	CHECK_STR(mi_format_name(mi.format), fmt);
+	CHECK_EQ_INT(mi.warning_count, 0);
+	hex_of(mi.info_hash_v2, 32, hex);
+	CHECK_STR(hex, v2);
+	hex_of(mi.info_hash, 20, hex);
+	if (strcmp(v1, "-") == 0) {
+		CHECK(strncmp(hex, v2, 40) == 0); /* BEP 52: v2-only goes by the truncation */
+		CHECK(mi.pieces == NULL);
+	} else {
+		CHECK_STR(hex, v1);
+	}
+	CHECK_EQ_INT(mi.multi_file, strcmp(src, "tree") == 0);
+	for (uint32_t i = 0; i < mi.file_count; i++) {
+		const struct mi_file *f = &mi.files[i];
+		size_t dlen;
+		uint8_t *data;
+
+		if (f->pad || f->length == 0) {
+			CHECK(f->pieces_root == NULL);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/data/%s%s%s", dir, mi.multi_file ? src : "",
+			 mi.multi_file ? "/" : "", f->path);
+		data = slurp(path, &dlen);
+		CHECK_EQ_INT(dlen, f->length);
+		check_file(&mi, f, data);
+		free(data);
+	}
+	/* Piece numbers are file-aligned: the last piece of each file maps into it alone. */
+	for (uint32_t p = 0; p < mi.piece_count; p++) {
+		int64_t fi = mi_piece_file(&mi, p);
+
+		CHECK(fi >= 0);
+		if (fi >= 0)
+			CHECK_EQ_INT(mi.files[fi].offset / mi.piece_length <= p, 1);
+	}
+	mi_free(&mi);
+	free(buf);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/ringseed-test-v2-XXXXXX", cmd[8192], line[8192];
+	const char *top = getenv("TOP");
+	unsigned n = 0;
+	FILE *f;
+	int rc;
+
+	if (access("/usr/bin/python3", X_OK) != 0) {
+		printf("skip: /usr/bin/python3 is missing\n");
+		return 77;
+	}
+	REQUIRE(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/tests/data/make-v2.py %s", top ? top : ".",
+		 dir);
+	rc = system(cmd);
+	if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77) {
+		printf("skip: python3-libtorrent is missing\n");
+		return 77;
+	}
+	REQUIRE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+	snprintf(cmd, sizeof(cmd), "%s/MANIFEST", dir);
+	REQUIRE(f = fopen(cmd, "r"));
+	while (fgets(line, sizeof(line), f)) {
+		check_torrent(dir, line);
+		n++;
+	}
+	fclose(f);
+	CHECK_EQ_INT(n, 12);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+	return test_done("metainfo_v2");
+}
