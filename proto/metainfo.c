@@ -534,7 +534,7 @@ static size_t mi_arena_size(struct metainfo *mi, const struct bc_val *root,
 	if (bc_dict_get_type(info, "files", BC_LIST, &v))
 		mi->file_count = (uint32_t)mi_count(&v);
 	/* A v2-only torrent's files, each but the first maybe after a pad file. */
-	*files = mi->file_count + 2 * mi_v2_count_files(info);
+	*files = mi->file_count + 2 * mi_v2_count_files(info) + 1;
 	*trackers = 1; /* a plain announce */
 	if (bc_dict_get_type(root, "announce-list", BC_LIST, &v)) {
 		bc_iter_init(&it, &v);
@@ -744,4 +744,17 @@ int64_t mi_piece_file(const struct metainfo *mi, uint32_t piece)
 	if (lo == mi->file_count || mi->files[lo].pad)
 		return -1;
 	return lo;
+}
+
+const uint8_t *mi_piece_hash_v2(const struct metainfo *mi, uint32_t piece)
+{
+	int64_t i = mi_piece_file(mi, piece);
+	const struct mi_file *f;
+
+	if (i < 0 || !mi->files[i].pieces_root)
+		return NULL;
+	f = &mi->files[i];
+	if (!f->layer)
+		return f->pieces_root;
+	return f->layer + (size_t)(piece - f->offset / mi->piece_length) * MI_HASH_V2_LEN;
 }

@@ -161,4 +161,11 @@ const char *mi_format_name(enum mi_format f);
  */
 int64_t mi_piece_file(const struct metainfo *mi, uint32_t piece);
 
+/*
+ * BEP 52: the 32-byte hash piece must have (its piece layer entry, or its
+ * file's pieces root when the file fits in one piece); NULL when the torrent
+ * has no v2 half or the piece holds no file's bytes.
+ */
+const uint8_t *mi_piece_hash_v2(const struct metainfo *mi, uint32_t piece);
+
 #endif

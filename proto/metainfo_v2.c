@@ -77,11 +77,18 @@ static int mi_v2_leaf_check(struct mi_ctx *c, const char *path, const struct bc_
 	return 0;
 }
 
-/* v2-only: the file goes to mi->files, on a piece boundary. */
+/*
+ * v2-only: the file goes to mi->files, on a piece boundary (length 0: only
+ * the pad file, after the last file). libtorrent pads after the last file
+ * too, so its last piece is a whole one; so do we, so that its requests
+ * there are inside the torrent.
+ */
 static int mi_v2_add(struct mi_ctx *c, struct mi_walk *w, uint64_t length, const uint8_t *root)
 {
 	struct metainfo *mi = c->mi;
-	uint64_t gap = length ? (mi->piece_length - w->end % mi->piece_length) % mi->piece_length : 0;
+	uint64_t gap = length || !root ?
+			       (mi->piece_length - w->end % mi->piece_length) % mi->piece_length :
+			       0;
 	struct mi_file *f;
 
 	if (mi->file_count + 2 > c->file_cap)
@@ -97,6 +104,8 @@ static int mi_v2_add(struct mi_ctx *c, struct mi_walk *w, uint64_t length, const
 			return -ENOMEM;
 		w->end += gap;
 	}
+	if (!root && !length && w->path[0] == '\0')
+		return 0; /* the trailing pad only */
 	f = &mi->files[mi->file_count++];
 	*f = (struct mi_file){ .length = length, .offset = w->end, .pieces_root = root };
 	f->path = mi_strdup(c, (const uint8_t *)w->path, strlen(w->path));
@@ -270,11 +279,8 @@ static int mi_v2_layers(struct mi_ctx *c, const struct bc_val *root)
 	for (uint32_t i = 0; i < mi->file_count; i++) {
 		struct mi_file *f = &mi->files[i];
 
-		if (f->pieces_root && f->length > mi->piece_length) {
+		if (f->pieces_root && f->length > mi->piece_length)
 			need[n++] = f;
-			if (f->length / mi->piece_length + 1 > most)
-				most = f->length / mi->piece_length + 1;
-		}
 	}
 	if (n == 0)
 		goto out;
@@ -284,7 +290,11 @@ static int mi_v2_layers(struct mi_ctx *c, const struct bc_val *root)
 		goto out;
 	}
 	qsort(need, n, sizeof(*need), mi_root_cmp);
-	scratch = malloc(most * MK_HASH_LEN);
+	/* Scratch for the longest layer in the input (a size in the file tree may lie). */
+	bc_iter_init(&it, &layers);
+	while (bc_next(&it, &k, &v))
+		most = v.type == BC_STR && v.str_len > most ? v.str_len : most;
+	scratch = malloc(most + MK_HASH_LEN);
 	if (!scratch) {
 		rc = -ENOMEM;
 		goto out;
@@ -329,6 +339,22 @@ static int mi_v2_match_end(struct mi_ctx *c, struct mi_walk *w)
 	return 0;
 }
 
+/* v2-only: the trailing pad file, the total and the piece count. */
+static int mi_v2_end(struct mi_ctx *c, struct mi_walk *w)
+{
+	struct metainfo *mi = c->mi;
+	int rc;
+
+	if (w->end == 0)
+		return mi_fail(c, "info: the torrent holds no data (total length 0)");
+	if ((w->end + mi->piece_length - 1) / mi->piece_length > UINT32_MAX)
+		return mi_fail(c, "info.file tree: more than 2^32 pieces");
+	rc = mi_v2_add(c, w, 0, NULL);
+	mi->total_length = w->end;
+	mi->piece_count = (uint32_t)(w->end / mi->piece_length);
+	return rc;
+}
+
 int mi_v2_load(struct mi_ctx *c, const struct bc_val *root, const struct bc_val *info)
 {
 	struct metainfo *mi = c->mi;
@@ -356,14 +382,8 @@ int mi_v2_load(struct mi_ctx *c, const struct bc_val *root, const struct bc_val 
 		 */
 		mi->multi_file = !(w->top_entries == 1 && mi->file_count == 1 &&
 				   strcmp(mi->files[0].path, mi->name) == 0);
-		mi->total_length = w->end;
-		if (w->end == 0)
-			rc = mi_fail(c, "info: the torrent holds no data (total length 0)");
-		else if ((w->end + mi->piece_length - 1) / mi->piece_length > UINT32_MAX)
-			rc = mi_fail(c, "info.file tree: more than 2^32 pieces");
-		else
-			mi->piece_count = (uint32_t)((w->end + mi->piece_length - 1) /
-						     mi->piece_length);
+		w->path[0] = '\0';
+		rc = mi_v2_end(c, w);
 	}
 	if (!rc)
 		rc = mi_v2_layers(c, root);

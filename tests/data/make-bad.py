@@ -470,14 +470,17 @@ O("announce-list-too-many",
   "more than 1024 URLs", {"name": "x"})
 O("no-trackers", torrent(single(), announce=None), "", {"trackers": [], "web_seeds": []})
 O("v2-single", v2torrent(v2info()), "",
-  {"name": "x", "format": "v2", "total_size": 40000, "piece_count": 3, "multi_file": False,
-   "files": [{"path": "x", "length": 40000, "offset": 0, "pieces_root": XROOT.hex()}],
+  {"name": "x", "format": "v2", "total_size": 3 * PL, "piece_count": 3, "multi_file": False,
+   "files": [{"path": "x", "length": 40000, "offset": 0, "pieces_root": XROOT.hex()},
+             {"path": ".pad/9152", "length": 3 * PL - 40000, "offset": 40000, "pad": True}],
    "info_hash_v2": sha(enc(v2info())).hex(), "info_hash": sha(enc(v2info())).hex()[:40]})
 O("v2-multi", v2torrent(v2info(HYTREE)), "",
-  {"format": "v2", "total_size": 3 * PL + 5000, "piece_count": 4, "multi_file": True,
+  {"format": "v2", "total_size": 4 * PL, "piece_count": 4, "multi_file": True,
    "files": [{"path": "d/x", "length": 40000, "offset": 0, "pieces_root": XROOT.hex()},
              {"path": ".pad/9152", "length": 3 * PL - 40000, "offset": 40000, "pad": True},
-             {"path": "y", "length": 5000, "offset": 3 * PL, "pieces_root": YROOT.hex()}]})
+             {"path": "y", "length": 5000, "offset": 3 * PL, "pieces_root": YROOT.hex()},
+             {"path": ".pad/11384", "length": PL - 5000, "offset": 3 * PL + 5000,
+              "pad": True}]})
 O("hybrid-multi", v2torrent(hyinfo(HYFILES, HYTREE)), "",
   {"format": "hybrid", "total_size": 3 * PL + 5000, "piece_count": 4,
    "info_hash_v2": sha(enc(hyinfo(HYFILES, HYTREE))).hex(),

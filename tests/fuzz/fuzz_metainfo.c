@@ -69,7 +69,9 @@ static void check_files(const struct metainfo *mi)
 
 	ASSERT(mi->file_count >= 1 && mi->files);
 	if (!mi->multi_file) {
-		ASSERT(mi->file_count == 1);
+		/* A v2 single file may have its trailing pad file (BEP 52 layout). */
+		ASSERT(mi->file_count == 1 || (mi->file_count == 2 && mi->files[1].pad &&
+					       mi->format == MI_FORMAT_V2));
 		ASSERT(strcmp(mi->files[0].path, mi->name) == 0);
 	}
 	for (uint32_t i = 0; i < mi->file_count; i++) {
