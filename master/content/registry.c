@@ -167,9 +167,11 @@ static int reg_verify(struct registry *r, struct torrent *t)
 		log_notice("torrent %s: hashed %u pieces (%s) in %.2f s (%u good, %u bad)",
 			   t->mi.name, rep.hashed, rep.hash_set ? rep.hash_set : "-", rep.seconds,
 			   rep.good, rep.bad);
-	log_notice("torrent %s %s: %s, %llu bytes, %u pieces, seeding", t->mi.name, hex,
-		   mi_format_name(t->mi.format), (unsigned long long)t->mi.total_length,
-		   t->mi.piece_count);
+	log_notice("torrent %s %s: %llu bytes, %u pieces, seeding%s", t->mi.name, hex,
+		   (unsigned long long)t->mi.total_length, t->mi.piece_count,
+		   t->mi.format == MI_FORMAT_V2	    ? " (v2)" :
+		   t->mi.format == MI_FORMAT_HYBRID ? " (hybrid)" :
+						      "");
 	return 0;
 }
 

@@ -73,7 +73,7 @@ run 2 - '^usage: ringseed create ' create
 mkdir -p tree/sub
 printf 'hello world\n' >tree/a.txt
 head -c 40000 /dev/zero >"tree/sub/zero s.bin"
-run 0 '' '' create tree -q -o tree.torrent -a "http://127.0.0.1:1/a,http://127.0.0.1:2/b" \
+run 0 '' '' create -f v1 tree -q -o tree.torrent -a "http://127.0.0.1:1/a,http://127.0.0.1:2/b" \
 	-a "udp://127.0.0.1:3" -w "http://127.0.0.1:4/w/" -c 'quote " backslash \ tab	end' -s SRC
 run 0 '' - info --json tree.torrent
 cp o tree.json
@@ -184,7 +184,7 @@ info = b"d6:lengthi1e4:name%d:%s12:piece lengthi16384e6:pieces20:%se" % (
 with open("rawname.torrent", "wb") as f:
     f.write(b"d7:comment4:\xc0\xaf\xed\xa0" + b"4:info" + info + b"e")
 EOF
-run 0 '' '' create raw -q -o raw.torrent
+run 0 '' '' create -f v1 raw -q -o raw.torrent
 for t in raw rawname; do
 	run 0 '' - info --json $t.torrent
 	cp o $t.json

@@ -69,7 +69,7 @@ serve_start || exit 1
 for t in tree-v2-32768 one-v2-65536; do
 	h=$("$PY" -c 'import libtorrent as lt, sys
 print(str(lt.torrent_info(sys.argv[1]).info_hashes().v2)[:40])' "$S_DIR/torrents/$t.torrent")
-	grep -qE "notice: torrent [a-z.]+ $h: v2, [0-9]+ bytes, [0-9]+ pieces, seeding" "$S_LOG" ||
+	grep -qE "notice: torrent [a-z.]+ $h: [0-9]+ bytes, [0-9]+ pieces, seeding \(v2\)$" "$S_LOG" ||
 		{ fail "$t ($h) is not seeding as v2"; show_tail "$S_LOG" 12; }
 done
 n=$(grep -c 'hashed [0-9]* pieces (SHA-256 merkle (BEP 52))' "$S_LOG")
