@@ -425,8 +425,13 @@ void peer_on_recv(struct worker *w, struct peer *p, const struct io_uring_cqe *c
 	peer_op_done(w, p);
 }
 
-/* Handshake, then have_all (Fast, complete) or a bitfield, then BEP 10's handshake. */
-static int peer_intro(struct worker *w, struct peer *p)
+/*
+ * Handshake, then have_all (Fast, complete) or a bitfield, then BEP 10's
+ * handshake. The info-hash is the one the peer sent (the master checked it is
+ * this torrent's): a hybrid is known by its v1 hash and by its v2 one cut to
+ * 20 bytes (BEP 52), and a peer expects its own back.
+ */
+static int peer_intro(struct worker *w, struct peer *p, const uint8_t info_hash[20])
 {
 	const struct wk_torrent *t = p->t;
 	size_t have_len = (t->mi.piece_count + 7) / 8, cap = 68 + 5 + have_len + 512, n = 0;
@@ -441,7 +446,7 @@ static int peer_intro(struct worker *w, struct peer *p)
 		return -ENOMEM;
 	hs.reserved[WIRE_RSV_EXT_BYTE] |= WIRE_RSV_EXT_MASK;
 	hs.reserved[WIRE_RSV_FAST_BYTE] |= WIRE_RSV_FAST_MASK;
-	memcpy(hs.info_hash, t->mi.info_hash, sizeof(hs.info_hash));
+	memcpy(hs.info_hash, info_hash, sizeof(hs.info_hash));
 	memcpy(hs.peer_id, w->peer_id, sizeof(hs.peer_id));
 	wire_handshake_build(p->intro, &hs);
 	n = WIRE_HANDSHAKE_LEN;
@@ -488,7 +493,7 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const uint8_t *h
 	t->peers++;
 	w->n_open++;
 	__atomic_fetch_add(&w->a->stats->c[WSTAT_PEERS], 1, __ATOMIC_RELAXED);
-	if (peer_intro(w, p) != 0) {
+	if (peer_intro(w, p, hs.info_hash) != 0) {
 		log_warnx("out of memory for a peer");
 		peer_close(w, p, WSTAT_DROP_TOO_MANY);
 		return;

@@ -240,11 +240,17 @@ static uint64_t master_uploaded(void *arg, const struct torrent *t)
 	return sum;
 }
 
-/* A torrent starts: workers, trackers and the built-in tracker learn of it. */
+/*
+ * A torrent starts: workers, trackers and the built-in tracker learn of it.
+ * The built-in tracker takes a hybrid's swarm under both info-hashes (the v2
+ * one cut to 20 bytes, BEP 52): v1 and v2 clients announce by their own.
+ */
 static void master_torrent_added(struct master *m, const struct torrent *t)
 {
 	if (m->tsrv)
 		tsrv_allow(m->tsrv, t->mi.info_hash);
+	if (m->tsrv && t->mi.format == MI_FORMAT_HYBRID)
+		tsrv_allow(m->tsrv, t->mi.info_hash_v2);
 	if (m->ann)
 		ann_add(m->ann, t);
 }
@@ -255,6 +261,8 @@ static void master_torrent_removed(struct master *m, const struct torrent *t)
 		ann_remove(m->ann, t);
 	if (m->tsrv)
 		tsrv_disallow(m->tsrv, t->mi.info_hash);
+	if (m->tsrv && t->mi.format == MI_FORMAT_HYBRID)
+		tsrv_disallow(m->tsrv, t->mi.info_hash_v2);
 }
 
 /*

@@ -9,6 +9,9 @@
 #   - `ringseed serve` verifies them (v2-only by the merkle trees, hybrids by
 #     the faster hash set, named in the log), and python3-libtorrent
 #     downloads each byte-exact from ringseed alone, checking every piece;
+#   - a handshake with a hybrid's v1 info-hash or its v2 one cut to 20 bytes
+#     reaches the torrent and gets that same hash back (BEP 52), as does a
+#     v2-only torrent's; an unknown hash is dropped;
 #   - a restart with unchanged content is verified from the state files at
 #     once; a byte changed in one file makes exactly its piece bad, for the
 #     v2 torrent and the hybrid alike.
@@ -77,6 +80,39 @@ n=$(grep -c 'hashed [0-9]* pieces (SHA-256 merkle (BEP 52))' "$S_LOG")
 n=$(grep -c 'hashed [0-9]* pieces (.*) in .* ([0-9]* good, 0 bad)' "$S_LOG")
 [ "$n" -eq 4 ] || { fail "$n torrents hashed all good, want 4"; show_tail "$S_LOG" 12; }
 grep -q ' ready: 4 torrents' "$S_LOG" || fail "not 4 torrents ready"
+
+"$PY" - "127.0.0.1:$S_PORT" "$S_DIR"/torrents/*.torrent <<'PYEOF' >"$work/hs.out" 2>&1 ||
+import socket, sys
+import libtorrent as lt
+host, port = sys.argv[1].rsplit(":", 1)
+bad = []
+def try_hash(h, label, want):
+    s = socket.create_connection((host, int(port)), timeout=5)
+    s.sendall(b"\x13BitTorrent protocol" + bytes(8) + h + b"-XX0000-" + bytes(12))
+    got = b""
+    try:
+        while len(got) < 68:
+            c = s.recv(68 - len(got))
+            if not c:
+                break
+            got += c
+    except OSError:
+        pass
+    s.close()
+    ok = len(got) == 68 and got[28:48] == h
+    if ok != want:
+        bad.append("%s: %s" % (label, "answered" if ok else "no handshake back (%d bytes)" % len(got)))
+for t in sys.argv[2:]:
+    hs = lt.torrent_info(t).info_hashes()
+    if hs.has_v1():
+        try_hash(hs.v1.to_bytes(), t + " v1", True)
+    try_hash(hs.v2.to_bytes()[:20], t + " v2 truncated", True)
+try_hash(bytes(range(20)), "unknown hash", False)
+print("\n".join(bad) or "handshakes: every v1 and truncated v2 hash answered with itself")
+sys.exit(1 if bad else 0)
+PYEOF
+	{ fail "handshakes by info-hash"; show "$work/hs.out"; }
+cat "$work/hs.out"
 
 for set in v2 hybrid; do
 	ts=()
