@@ -168,4 +168,24 @@ int64_t mi_piece_file(const struct metainfo *mi, uint32_t piece);
  */
 const uint8_t *mi_piece_hash_v2(const struct metainfo *mi, uint32_t piece);
 
+/*
+ * BEP 52 hash_request (message 21), 48 bytes: pieces root, base layer,
+ * index, length, proof layers (big-endian 32-bit each after the root).
+ * A seeder holding the piece layers answers requests whose base layer is the
+ * piece layer: length a power of two, at least 2 and at most MI_HASHES_MAX,
+ * index a multiple of length, the range inside the layer padded to a power
+ * of two.
+ */
+#define MI_HASHES_MAX 512 /* hashes per request we answer (16 KiB) */
+#define MI_PROOF_MAX  64
+
+/*
+ * Writes the requested hashes, then the proof (the uncle of the range's
+ * subtree at each level going up, at most `proof layers` of them, the root
+ * excluded) into out (room for MI_HASHES_MAX + MI_PROOF_MAX hashes). Sets
+ * *count to how many. Returns 0, or -EINVAL for a request to refuse (hash
+ * reject): unknown root, another layer, bad index or length.
+ */
+int mi_v2_hashes(const struct metainfo *mi, const uint8_t req[48], uint8_t *out, uint32_t *count);
+
 #endif

@@ -390,3 +390,54 @@ int mi_v2_load(struct mi_ctx *c, const struct bc_val *root, const struct bc_val 
 	free(w);
 	return rc;
 }
+
+static uint32_t mi_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The file whose pieces root is root and which has a piece layer, or NULL. */
+static const struct mi_file *mi_v2_find(const struct metainfo *mi, const uint8_t *root)
+{
+	for (uint32_t i = 0; i < mi->file_count; i++) {
+		const struct mi_file *f = &mi->files[i];
+
+		if (f->layer && memcmp(f->pieces_root, root, MI_HASH_V2_LEN) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+int mi_v2_hashes(const struct metainfo *mi, const uint8_t req[48], uint8_t *out, uint32_t *count)
+{
+	uint32_t base = mi_be32(req + 32), index = mi_be32(req + 36), length = mi_be32(req + 40);
+	uint32_t proof = mi_be32(req + 44);
+	unsigned height = mk_piece_height(mi->piece_length), nproof;
+	const struct mi_file *f;
+	uint64_t n, width;
+
+	*count = 0;
+	if (!(mi->format & MI_FORMAT_V2) || base != height || length < 2 || length > MI_HASHES_MAX ||
+	    (length & (length - 1)) || index % length)
+		return -EINVAL;
+	f = mi_v2_find(mi, req);
+	if (!f)
+		return -EINVAL;
+	n = (f->length + mi->piece_length - 1) / mi->piece_length;
+	width = mk_pow2(n);
+	if ((uint64_t)index + length > width)
+		return -EINVAL;
+	for (uint32_t k = 0; k < length; k++) {
+		if (index + k < n)
+			memcpy(out + (size_t)k * MK_HASH_LEN, f->layer + (size_t)(index + k) * MK_HASH_LEN,
+			       MK_HASH_LEN);
+		else
+			mk_zero_hash(height, out + (size_t)k * MK_HASH_LEN);
+	}
+	if (mk_proof(f->layer, (size_t)n, width, height, index, length,
+		     proof < MI_PROOF_MAX ? proof : MI_PROOF_MAX, out + (size_t)length * MK_HASH_LEN,
+		     &nproof))
+		return -EINVAL;
+	*count = length + nproof;
+	return 0;
+}

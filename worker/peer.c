@@ -21,6 +21,8 @@
 
 #define PEER_CLIENT "ringseed 0.1"
 #define PEER_Q_MIN  16 /* requests a peer's queue holds when it first grows */
+/* The largest hashes message (BEP 52): header, then hashes and proof. */
+#define PEER_HASHES_MAX (WIRE_HASH_HDR_LEN + (MI_HASHES_MAX + MI_PROOF_MAX) * MI_HASH_V2_LEN)
 
 static void peer_free(struct worker *w, struct peer *p)
 {
@@ -54,7 +56,8 @@ void peer_op_done(struct worker *w, struct peer *p)
  */
 static bool peer_ctl_room(struct worker *w, struct peer *p, size_t n)
 {
-	size_t max = (size_t)w->conf->reqq * 17 + 1024, cap = p->ctl_cap;
+	/* Room for every reject owed, and for two answers to BEP 52 hash requests. */
+	size_t max = (size_t)w->conf->reqq * 17 + 1024 + 2 * PEER_HASHES_MAX, cap = p->ctl_cap;
 	uint8_t *c;
 
 	if (p->ctl_len + n <= cap)
@@ -330,6 +333,37 @@ static void peer_cancel(struct worker *w, struct peer *p, const struct wire_even
 	}
 }
 
+/*
+ * BEP 52 hash_request: answered from the piece layers with hashes (and the
+ * proof up to the root), or with hash_reject; never left unanswered, and
+ * allowed while choked. A peer that asks faster than it reads fills its
+ * control buffer and is dropped as a flood.
+ */
+static void peer_hash_request(struct worker *w, struct peer *p)
+{
+	uint8_t m[PEER_HASHES_MAX];
+	uint32_t count = 0;
+	int rc = mi_v2_hashes(&p->t->mi, p->hreq, m + WIRE_HASH_HDR_LEN, &count);
+
+	wire_put_hash_header(m, rc ? WIRE_HASH_REJECT : WIRE_HASHES, p->hreq, rc ? 0 : count);
+	wk_count(w, rc ? WSTAT_HASH_REJECTS : WSTAT_HASHES, 1);
+	if (rc)
+		count = 0;
+	if (peer_ctl(w, p, m, WIRE_HASH_HDR_LEN + (size_t)count * MI_HASH_V2_LEN))
+		peer_pump(w, p);
+}
+
+/* The 48 bytes of a hash_request, gathered from DATA events as they come. */
+static void peer_hash_data(struct peer *p, const struct wire_event *e)
+{
+	uint32_t n = e->data_len;
+
+	if (n > (uint32_t)(WIRE_HASH_REQ_LEN - p->hreq_len))
+		n = (uint32_t)(WIRE_HASH_REQ_LEN - p->hreq_len); /* the decoder fixed its size */
+	memcpy(p->hreq + p->hreq_len, e->data, n);
+	p->hreq_len += (uint8_t)n;
+}
+
 static void peer_interest(struct worker *w, struct peer *p, bool interested)
 {
 	p->interested = interested;
@@ -382,6 +416,15 @@ static void peer_feed(struct worker *w, struct peer *p, const uint8_t *data, uin
 				log_debug("peer slot %u: unrequested piece message", p->slot);
 				peer_close(w, p, WSTAT_DROP_PROTOCOL);
 			}
+			p->hreq_len = 0;
+			break;
+		case WIRE_EV_DATA:
+			if (e.id == WIRE_HASH_REQUEST)
+				peer_hash_data(p, &e);
+			break;
+		case WIRE_EV_END:
+			if (e.id == WIRE_HASH_REQUEST && p->hreq_len == WIRE_HASH_REQ_LEN)
+				peer_hash_request(w, p);
 			break;
 		case WIRE_EV_ERROR:
 			log_debug("peer slot %u: %s", p->slot, e.why);
@@ -446,6 +489,8 @@ static int peer_intro(struct worker *w, struct peer *p, const uint8_t info_hash[
 		return -ENOMEM;
 	hs.reserved[WIRE_RSV_EXT_BYTE] |= WIRE_RSV_EXT_MASK;
 	hs.reserved[WIRE_RSV_FAST_BYTE] |= WIRE_RSV_FAST_MASK;
+	if (t->mi.format & MI_FORMAT_V2) /* BEP 52: we answer hash requests */
+		hs.reserved[WIRE_RSV_V2_BYTE] |= WIRE_RSV_V2_MASK;
 	memcpy(hs.info_hash, info_hash, sizeof(hs.info_hash));
 	memcpy(hs.peer_id, w->peer_id, sizeof(hs.peer_id));
 	wire_handshake_build(p->intro, &hs);

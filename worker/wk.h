@@ -120,6 +120,8 @@ struct peer {
 	struct wk_torrent *t;
 	struct wire_dec dec;
 	bool fast, ext;
+	uint8_t hreq_len; /* bytes of a hash_request payload gathered in hreq */
+	uint8_t hreq[WIRE_HASH_REQ_LEN];
 	bool interested, unchoked, waiting_slot;
 	bool recv_armed;
 	bool out_busy;	     /* a control send or a batch is in flight */

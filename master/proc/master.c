@@ -209,13 +209,14 @@ void master_stats_line(struct master *m, const char *tag)
 		tsrv_stats(m->tsrv, more + n, sizeof(more) - n);
 	}
 	log_info("%s: peers=%llu up_bytes=%llu blocks=%llu requests=%llu rejects=%llu "
-		 "handshakes=%llu drop_handshake_timeout=%llu drop_bad_handshake=%llu "
+		 "hashes=%llu hash_rejects=%llu handshakes=%llu drop_handshake_timeout=%llu drop_bad_handshake=%llu "
 		 "drop_unknown_hash=%llu drop_protocol=%llu drop_bad_request=%llu drop_flood=%llu "
 		 "drop_idle=%llu drop_too_many=%llu drop_io=%llu handoff_fallback=%llu "
 		 "worker_restarts=%llu%s",
 		 tag, (unsigned long long)w[WSTAT_PEERS], (unsigned long long)w[WSTAT_UP_BYTES],
 		 (unsigned long long)w[WSTAT_BLOCKS], (unsigned long long)w[WSTAT_REQUESTS],
-		 (unsigned long long)w[WSTAT_REJECTS], (unsigned long long)w[WSTAT_HANDSHAKES],
+		 (unsigned long long)w[WSTAT_REJECTS], (unsigned long long)w[WSTAT_HASHES],
+		 (unsigned long long)w[WSTAT_HASH_REJECTS], (unsigned long long)w[WSTAT_HANDSHAKES],
 		 (unsigned long long)m->mstat[MSTAT_DROP_HANDSHAKE_TIMEOUT],
 		 (unsigned long long)m->mstat[MSTAT_DROP_BAD_HANDSHAKE],
 		 (unsigned long long)m->mstat[MSTAT_DROP_UNKNOWN_HASH],

@@ -243,6 +243,29 @@ static void check_v2(const struct metainfo *mi)
 	}
 }
 
+/*
+ * BEP 52 hash requests built from the input's last 48 bytes, once as they are
+ * and once aimed at each file's real root: never more hashes than asked for
+ * plus a proof, and every answer inside the output buffer.
+ */
+static void check_hash_requests(const struct metainfo *mi, const uint8_t *data, size_t size)
+{
+	static uint8_t out[(MI_HASHES_MAX + MI_PROOF_MAX) * MK_HASH_LEN];
+	uint8_t req[48] = { 0 };
+	uint32_t count;
+
+	memcpy(req, data + (size > 48 ? size - 48 : 0), size < 48 ? size : 48);
+	if (mi_v2_hashes(mi, req, out, &count) == 0)
+		ASSERT(count >= 2 && count <= MI_HASHES_MAX + MI_PROOF_MAX);
+	for (uint32_t i = 0; i < mi->file_count && i < 8; i++) {
+		if (!mi->files[i].layer)
+			continue;
+		memcpy(req, mi->files[i].pieces_root, MK_HASH_LEN);
+		if (mi_v2_hashes(mi, req, out, &count) == 0)
+			ASSERT(count >= 2 && count <= MI_HASHES_MAX + MI_PROOF_MAX);
+	}
+}
+
 static void check_hex(const struct metainfo *mi)
 {
 	char hex[2 * MI_HASH_LEN + 1];
@@ -276,6 +299,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_map(&mi, size);
 	check_hex(&mi);
 	check_v2(&mi);
+	check_hash_requests(&mi, data, size);
 	mi_free(&mi);
 	ASSERT(mi.arena == NULL);
 	return 0;
