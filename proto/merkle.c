@@ -127,3 +127,45 @@ int mk_proof(const uint8_t *row, size_t n, uint64_t width, unsigned pad_height, 
 	*count = k;
 	return 0;
 }
+
+void mk_tree_build(const uint8_t *row, size_t n, uint64_t width, unsigned pad_height,
+		   uint8_t *tree)
+{
+	uint8_t *lo = tree, *hi;
+
+	memcpy(tree, row, n * MK_HASH_LEN);
+	for (uint64_t i = n; i < width; i++)
+		mk_zero_hash(pad_height, tree + i * MK_HASH_LEN);
+	for (uint64_t w = width; w > 1; w /= 2, lo = hi) {
+		hi = lo + w * MK_HASH_LEN;
+		for (uint64_t i = 0; i < w / 2; i++)
+			mk_pair(lo + 2 * i * MK_HASH_LEN, lo + (2 * i + 1) * MK_HASH_LEN,
+				hi + i * MK_HASH_LEN);
+	}
+}
+
+int mk_tree_proof(const uint8_t *tree, uint64_t width, uint64_t index, uint64_t length,
+		  unsigned layers, uint8_t *out, unsigned *count)
+{
+	const uint8_t *lvl = tree;
+	uint64_t w = width, idx;
+	unsigned k = 0;
+
+	*count = 0;
+	if (length == 0 || (length & (length - 1)) || index % length || (width & (width - 1)) ||
+	    length > width || index >= width)
+		return -EINVAL;
+	/* Up to the level where one node covers the range. */
+	for (uint64_t span = 1; span < length; span *= 2) {
+		lvl += w * MK_HASH_LEN;
+		w /= 2;
+	}
+	idx = index / length;
+	for (; w > 1 && k < layers; k++, idx /= 2) {
+		memcpy(out + (size_t)k * MK_HASH_LEN, lvl + (idx ^ 1) * MK_HASH_LEN, MK_HASH_LEN);
+		lvl += w * MK_HASH_LEN;
+		w /= 2;
+	}
+	*count = k;
+	return 0;
+}

@@ -72,4 +72,17 @@ void mk_node(const uint8_t *row, size_t n, unsigned pad_height, unsigned level, 
 int mk_proof(const uint8_t *row, size_t n, uint64_t width, unsigned pad_height, uint64_t index,
 	     uint64_t length, unsigned layers, uint8_t *out, unsigned *count);
 
+/*
+ * The whole tree over a row padded to width (a power of two >= n): level 0
+ * (width entries, padding included), then each level up to the root, one
+ * after the other: 2 * width - 1 hashes in tree. Costs width - 1 hashes, once,
+ * so that proofs are lookups.
+ */
+void mk_tree_build(const uint8_t *row, size_t n, uint64_t width, unsigned pad_height,
+		   uint8_t *tree);
+
+/* mk_proof() from a tree mk_tree_build() made: the same hashes, no hashing. */
+int mk_tree_proof(const uint8_t *tree, uint64_t width, uint64_t index, uint64_t length,
+		  unsigned layers, uint8_t *out, unsigned *count);
+
 #endif

@@ -186,6 +186,16 @@ const uint8_t *mi_piece_hash_v2(const struct metainfo *mi, uint32_t piece);
  * *count to how many. Returns 0, or -EINVAL for a request to refuse (hash
  * reject): unknown root, another layer, bad index or length.
  */
-int mi_v2_hashes(const struct metainfo *mi, const uint8_t req[48], uint8_t *out, uint32_t *count);
+int mi_v2_hashes(const struct metainfo *mi, const uint8_t req[48], const uint8_t *const *trees,
+		 uint8_t *out, uint32_t *count);
+
+/*
+ * The index of the file a hash request names (by its pieces root, among
+ * files with a piece layer), or -1. trees, in mi_v2_hashes(), may hold for
+ * such a file (by index) mk_tree_build() of its layer padded to a power of
+ * two (pad height: the piece's), so that the proof costs no hashing; NULL
+ * (the array or an entry) computes it from the layer.
+ */
+int64_t mi_v2_hash_file(const struct metainfo *mi, const uint8_t req[48]);
 
 #endif

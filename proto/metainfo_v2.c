@@ -396,33 +396,36 @@ static uint32_t mi_be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* The file whose pieces root is root and which has a piece layer, or NULL. */
-static const struct mi_file *mi_v2_find(const struct metainfo *mi, const uint8_t *root)
+int64_t mi_v2_hash_file(const struct metainfo *mi, const uint8_t req[48])
 {
 	for (uint32_t i = 0; i < mi->file_count; i++) {
 		const struct mi_file *f = &mi->files[i];
 
-		if (f->layer && memcmp(f->pieces_root, root, MI_HASH_V2_LEN) == 0)
-			return f;
+		if (f->layer && memcmp(f->pieces_root, req, MI_HASH_V2_LEN) == 0)
+			return i;
 	}
-	return NULL;
+	return -1;
 }
 
-int mi_v2_hashes(const struct metainfo *mi, const uint8_t req[48], uint8_t *out, uint32_t *count)
+int mi_v2_hashes(const struct metainfo *mi, const uint8_t req[48], const uint8_t *const *trees,
+		 uint8_t *out, uint32_t *count)
 {
 	uint32_t base = mi_be32(req + 32), index = mi_be32(req + 36), length = mi_be32(req + 40);
 	uint32_t proof = mi_be32(req + 44);
 	unsigned height = mk_piece_height(mi->piece_length), nproof;
 	const struct mi_file *f;
 	uint64_t n, width;
+	int64_t fi;
+	int rc;
 
 	*count = 0;
 	if (!(mi->format & MI_FORMAT_V2) || base != height || length < 2 || length > MI_HASHES_MAX ||
 	    (length & (length - 1)) || index % length)
 		return -EINVAL;
-	f = mi_v2_find(mi, req);
-	if (!f)
+	fi = mi_v2_hash_file(mi, req);
+	if (fi < 0)
 		return -EINVAL;
+	f = &mi->files[fi];
 	n = (f->length + mi->piece_length - 1) / mi->piece_length;
 	width = mk_pow2(n);
 	if ((uint64_t)index + length > width)
@@ -434,9 +437,14 @@ int mi_v2_hashes(const struct metainfo *mi, const uint8_t req[48], uint8_t *out,
 		else
 			mk_zero_hash(height, out + (size_t)k * MK_HASH_LEN);
 	}
-	if (mk_proof(f->layer, (size_t)n, width, height, index, length,
-		     proof < MI_PROOF_MAX ? proof : MI_PROOF_MAX, out + (size_t)length * MK_HASH_LEN,
-		     &nproof))
+	proof = proof < MI_PROOF_MAX ? proof : MI_PROOF_MAX;
+	if (trees && trees[fi])
+		rc = mk_tree_proof(trees[fi], width, index, length, proof,
+				   out + (size_t)length * MK_HASH_LEN, &nproof);
+	else
+		rc = mk_proof(f->layer, (size_t)n, width, height, index, length, proof,
+			      out + (size_t)length * MK_HASH_LEN, &nproof);
+	if (rc)
 		return -EINVAL;
 	*count = length + nproof;
 	return 0;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
+#include "proto/merkle.h"
 #include "worker/wk.h"
 
 #define PEER_CLIENT "ringseed 0.1"
@@ -339,11 +340,31 @@ static void peer_cancel(struct worker *w, struct peer *p, const struct wire_even
  * allowed while choked. A peer that asks faster than it reads fills its
  * control buffer and is dropped as a flood.
  */
+/* The merkle tree of file fi's piece layer, built once; on no memory, none (slow answers). */
+static void peer_hash_tree(struct wk_torrent *t, int64_t fi)
+{
+	const struct mi_file *f = &t->mi.files[fi];
+	uint64_t n = (f->length + t->mi.piece_length - 1) / t->mi.piece_length, width = mk_pow2(n);
+
+	if (!t->trees && !(t->trees = calloc(t->mi.file_count, sizeof(*t->trees))))
+		return;
+	if (t->trees[fi] || !(t->trees[fi] = malloc((2 * width - 1) * MK_HASH_LEN)))
+		return;
+	mk_tree_build(f->layer, (size_t)n, width, mk_piece_height(t->mi.piece_length),
+		      t->trees[fi]);
+}
+
 static void peer_hash_request(struct worker *w, struct peer *p)
 {
 	uint8_t m[PEER_HASHES_MAX];
 	uint32_t count = 0;
-	int rc = mi_v2_hashes(&p->t->mi, p->hreq, m + WIRE_HASH_HDR_LEN, &count);
+	int64_t fi = mi_v2_hash_file(&p->t->mi, p->hreq);
+	int rc;
+
+	if (fi >= 0)
+		peer_hash_tree(p->t, fi);
+	rc = mi_v2_hashes(&p->t->mi, p->hreq, (const uint8_t *const *)p->t->trees,
+			  m + WIRE_HASH_HDR_LEN, &count);
 
 	wire_put_hash_header(m, rc ? WIRE_HASH_REJECT : WIRE_HASHES, p->hreq, rc ? 0 : count);
 	wk_count(w, rc ? WSTAT_HASH_REJECTS : WSTAT_HASHES, 1);

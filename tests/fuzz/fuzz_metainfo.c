@@ -255,13 +255,13 @@ static void check_hash_requests(const struct metainfo *mi, const uint8_t *data, 
 	uint32_t count;
 
 	memcpy(req, data + (size > 48 ? size - 48 : 0), size < 48 ? size : 48);
-	if (mi_v2_hashes(mi, req, out, &count) == 0)
+	if (mi_v2_hashes(mi, req, NULL, out, &count) == 0)
 		ASSERT(count >= 2 && count <= MI_HASHES_MAX + MI_PROOF_MAX);
 	for (uint32_t i = 0; i < mi->file_count && i < 8; i++) {
 		if (!mi->files[i].layer)
 			continue;
 		memcpy(req, mi->files[i].pieces_root, MK_HASH_LEN);
-		if (mi_v2_hashes(mi, req, out, &count) == 0)
+		if (mi_v2_hashes(mi, req, NULL, out, &count) == 0)
 			ASSERT(count >= 2 && count <= MI_HASHES_MAX + MI_PROOF_MAX);
 	}
 }

@@ -135,8 +135,36 @@ static void test_proof(void)
 	CHECK(mk_proof(row, N, WIDTH, 3, 0, 32, 64, proof, &count) == -EINVAL);
 }
 
+/* A built tree gives the same root and the same proofs as hashing from the row. */
+static void test_tree(void)
+{
+	enum { N = 11, WIDTH = 16 };
+	uint8_t row[N * 32], tree[(2 * WIDTH - 1) * 32], tmp[WIDTH * 32], root[32];
+	uint8_t a[64 * 32], b[64 * 32];
+	unsigned na, nb;
+
+	fill(row, sizeof(row), 3);
+	mk_tree_build(row, N, WIDTH, 2, tree);
+	memcpy(tmp, row, sizeof(row));
+	REQUIRE(mk_reduce(tmp, N, WIDTH, 2, root) == 0);
+	CHECK(memcmp(tree + (2 * WIDTH - 2) * 32, root, 32) == 0);
+	for (uint64_t len = 1; len <= WIDTH; len *= 2) {
+		for (uint64_t idx = 0; idx < WIDTH; idx += len) {
+			for (unsigned layers = 0; layers < 6; layers += 2) {
+				CHECK(mk_proof(row, N, WIDTH, 2, idx, len, layers, a, &na) == 0);
+				CHECK(mk_tree_proof(tree, WIDTH, idx, len, layers, b, &nb) == 0);
+				CHECK_EQ_INT(na, nb);
+				CHECK(memcmp(a, b, na * 32) == 0);
+			}
+		}
+	}
+	CHECK(mk_tree_proof(tree, WIDTH, 1, 2, 64, b, &nb) == -EINVAL);
+	CHECK(mk_tree_proof(tree, WIDTH, 16, 1, 64, b, &nb) == -EINVAL);
+}
+
 int main(void)
 {
+	test_tree();
 	test_zero_and_pow2();
 	test_layer_root();
 	test_proof();

@@ -124,6 +124,54 @@ static void check_encode(const struct metainfo *mi, const uint8_t *torrent, size
 	free(out);
 }
 
+/*
+ * BEP 52 hash requests against the piece layer of each file that has one:
+ * with and without a built tree the same answer, the hashes are the layer's,
+ * and refusals for what a seeder cannot answer.
+ */
+static void check_hash_requests(const struct metainfo *mi)
+{
+	static uint8_t a[(MI_HASHES_MAX + MI_PROOF_MAX) * 32], b[(MI_HASHES_MAX + MI_PROOF_MAX) * 32];
+	unsigned height = mk_piece_height(mi->piece_length);
+
+	for (uint32_t i = 0; i < mi->file_count; i++) {
+		const struct mi_file *f = &mi->files[i];
+		uint64_t n = (f->length + mi->piece_length - 1) / mi->piece_length, w = mk_pow2(n);
+		const uint8_t **trees = calloc(mi->file_count, sizeof(*trees));
+		uint8_t req[48], *tree = malloc((2 * w - 1) * 32);
+		uint32_t ca, cb;
+
+		REQUIRE(trees && tree);
+		if (!f->layer) {
+			free(trees);
+			free(tree);
+			continue;
+		}
+		mk_tree_build(f->layer, n, w, height, tree);
+		trees[i] = tree;
+		memcpy(req, f->pieces_root, 32);
+		/* base layer, index 0, length 2, proof 20 layers: big-endian */
+		memset(req + 32, 0, 16);
+		req[35] = (uint8_t)height, req[43] = 2, req[47] = 20;
+		CHECK(mi_v2_hash_file(mi, req) == i);
+		CHECK(mi_v2_hashes(mi, req, NULL, a, &ca) == 0);
+		CHECK(mi_v2_hashes(mi, req, trees, b, &cb) == 0);
+		CHECK(ca == cb && memcmp(a, b, ca * 32) == 0);
+		CHECK(memcmp(a, f->layer, 64) == 0);
+		CHECK_EQ_INT(ca, 2 + (w > 2 ? __builtin_ctzll(w) - 1 : 0));
+		req[43] = 1; /* length 1 */
+		CHECK(mi_v2_hashes(mi, req, trees, b, &cb) == -EINVAL);
+		req[43] = 2, req[35] = (uint8_t)(height + 1); /* another layer */
+		CHECK(mi_v2_hashes(mi, req, trees, b, &cb) == -EINVAL);
+		req[35] = (uint8_t)height, req[36] = 1; /* index past the layer */
+		CHECK(mi_v2_hashes(mi, req, trees, b, &cb) == -EINVAL);
+		req[36] = 0, req[0] ^= 1; /* unknown root */
+		CHECK(mi_v2_hashes(mi, req, trees, b, &cb) == -EINVAL);
+		free(tree);
+		free(trees);
+	}
+}
+
 static void hex_of(const uint8_t *b, size_t n, char *out)
 {
 	mi_hex_n(b, n, out);
@@ -162,6 +210,7 @@ static void check_torrent(const char *dir, char *line)
 	CHECK_EQ_INT(mi.multi_file, strcmp(src, "tree") == 0);
 	if (mi.format == MI_FORMAT_V2)
 		check_encode(&mi, buf, len);
+	check_hash_requests(&mi);
 	for (uint32_t i = 0; i < mi.file_count; i++) {
 		const struct mi_file *f = &mi.files[i];
 		size_t dlen;
