@@ -20,14 +20,14 @@
 #include "proto/merkle.h"
 #include "worker/wk.h"
 
-#define PEER_CLIENT "ringseed 0.1"
-#define PEER_Q_MIN  16 /* requests a peer's queue holds when it first grows */
+#define PEER_Q_MIN 16 /* requests a peer's queue holds when it first grows */
 /* The largest hashes message (BEP 52): header, then hashes and proof. */
 #define PEER_HASHES_MAX (WIRE_HASH_HDR_LEN + (MI_HASHES_MAX + MI_PROOF_MAX) * MI_HASH_V2_LEN)
 
 static void peer_free(struct worker *w, struct peer *p)
 {
 	close(p->fd);
+	peer_ext_free(p);
 	free(p->q);
 	free(p->ctl);
 	free(p->ctl_old);
@@ -57,8 +57,9 @@ void peer_op_done(struct worker *w, struct peer *p)
  */
 static bool peer_ctl_room(struct worker *w, struct peer *p, size_t n)
 {
-	/* Room for every reject owed, and for two answers to BEP 52 hash requests. */
-	size_t max = (size_t)w->conf->reqq * 17 + 1024 + 2 * PEER_HASHES_MAX, cap = p->ctl_cap;
+	/* Room for every reject owed, metadata, and two answers to BEP 52 hash requests. */
+	size_t max = (size_t)w->conf->reqq * 17 + 1024 + WK_CTL_META + 2 * PEER_HASHES_MAX;
+	size_t cap = p->ctl_cap;
 	uint8_t *c;
 
 	if (p->ctl_len + n <= cap)
@@ -87,7 +88,7 @@ static bool peer_ctl_room(struct worker *w, struct peer *p, size_t n)
 }
 
 /* Queues a control message; a peer that makes us queue too many is flooding. */
-static bool peer_ctl(struct worker *w, struct peer *p, const uint8_t *m, size_t n)
+bool peer_ctl(struct worker *w, struct peer *p, const uint8_t *m, size_t n)
 {
 	if (!peer_ctl_room(w, p, n)) {
 		peer_close(w, p, WSTAT_DROP_FLOOD);
@@ -162,6 +163,9 @@ static void peer_send(struct worker *w, struct peer *p, const uint8_t *buf, uint
 void peer_pump(struct worker *w, struct peer *p)
 {
 	if (p->state != PEER_OPEN || p->out_busy)
+		return;
+	peer_ext_pump(w, p);
+	if (p->state != PEER_OPEN)
 		return;
 	if (p->intro) {
 		peer_send(w, p, p->intro, p->intro_len);
@@ -414,7 +418,10 @@ static void peer_message(struct worker *w, struct peer *p, const struct wire_eve
 	case WIRE_CANCEL:
 		peer_cancel(w, p, e);
 		break;
-	default: /* choke, unchoke, have, suggest, have_all/none, reject, allowed_fast, port */
+	case WIRE_HAVE_ALL:
+		peer_ext_seed(w, p, "have_all");
+		break;
+	default: /* choke, unchoke, have, suggest, have_none, reject, allowed_fast, port */
 		break;
 	}
 }
@@ -436,22 +443,29 @@ static void peer_feed(struct worker *w, struct peer *p, const uint8_t *data, uin
 			if (e.id == WIRE_PIECE) { /* a seeder asked for nothing */
 				log_debug("peer slot %u: unrequested piece message", p->slot);
 				peer_close(w, p, WSTAT_DROP_PROTOCOL);
+			} else {
+				peer_ext_feed(w, p, &e);
 			}
 			p->hreq_len = 0;
 			break;
 		case WIRE_EV_DATA:
 			if (e.id == WIRE_HASH_REQUEST)
 				peer_hash_data(p, &e);
+			else
+				peer_ext_feed(w, p, &e);
 			break;
 		case WIRE_EV_END:
 			if (e.id == WIRE_HASH_REQUEST && p->hreq_len == WIRE_HASH_REQ_LEN)
 				peer_hash_request(w, p);
+			else if (e.id != WIRE_HASH_REQUEST)
+				peer_ext_feed(w, p, &e);
 			break;
 		case WIRE_EV_ERROR:
 			log_debug("peer slot %u: %s", p->slot, e.why);
 			peer_close(w, p, WSTAT_DROP_PROTOCOL);
 			break;
-		default: /* keep-alive; payloads we skip (bitfield, extended, unknown) */
+		default: /* keep-alive; bitfield and extended go to ext.c, the rest is skipped */
+			peer_ext_feed(w, p, &e);
 			break;
 		}
 	}
@@ -500,9 +514,6 @@ static int peer_intro(struct worker *w, struct peer *p, const uint8_t info_hash[
 	const struct wk_torrent *t = p->t;
 	size_t have_len = (t->mi.piece_count + 7) / 8, cap = 68 + 5 + have_len + 512, n = 0;
 	struct wire_handshake hs = { .reserved = { 0 } };
-	struct wire_ext_handshake ext = { .client = PEER_CLIENT,
-					  .reqq = (uint32_t)w->conf->reqq,
-					  .upload_only = true };
 	ssize_t e;
 
 	p->intro = malloc(cap);
@@ -524,7 +535,7 @@ static int peer_intro(struct worker *w, struct peer *p, const uint8_t info_hash[
 		n += have_len;
 	}
 	if (p->ext) {
-		e = wire_put_ext_handshake(p->intro + n, cap - n, &ext);
+		e = peer_ext_hello(w, p, p->intro + n, cap - n);
 		if (e < 0)
 			return (int)e;
 		n += (size_t)e;
