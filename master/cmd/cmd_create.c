@@ -148,8 +148,10 @@ static int create_parse_format(const char *s, enum mi_format *out)
 		*out = MI_FORMAT_V2;
 	else if (strcmp(s, "hybrid") == 0)
 		*out = MI_FORMAT_HYBRID;
-	else
+	else {
+		fprintf(stderr, "ringseed create: -f %s: want v1, v2 or hybrid\n", s);
 		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -192,6 +194,21 @@ too_many:
 	return -E2BIG;
 }
 
+/* One -w: an HTTP(S) web seed (BEP 19). */
+static int create_add_web(struct create *c, const char *url)
+{
+	if (c->web_count == CREATE_MAX_URLS) {
+		fprintf(stderr, "ringseed create: more than %d -w\n", CREATE_MAX_URLS);
+		return -E2BIG;
+	}
+	if (!create_url_ok(url, false)) {
+		fprintf(stderr, "ringseed create: -w '%s': not an http:// or https:// URL\n", url);
+		return -EINVAL;
+	}
+	c->web[c->web_count++] = url;
+	return 0;
+}
+
 static int create_options(struct create *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -223,19 +240,8 @@ static int create_options(struct create *c, int argc, char **argv)
 				return 2;
 			break;
 		case 'w':
-			if (c->web_count == CREATE_MAX_URLS) {
-				fprintf(stderr, "ringseed create: more than %d -w\n",
-					CREATE_MAX_URLS);
+			if (create_add_web(c, optarg))
 				return 2;
-			}
-			if (!create_url_ok(optarg, false)) {
-				fprintf(stderr,
-					"ringseed create: -w '%s': not an http:// or https:// "
-					"URL\n",
-					optarg);
-				return 2;
-			}
-			c->web[c->web_count++] = optarg;
 			break;
 		case 'l':
 			if (create_parse_piece_length(optarg, &c->piece_length)) {
@@ -266,11 +272,8 @@ static int create_options(struct create *c, int argc, char **argv)
 			c->quiet = true;
 			break;
 		case 'f':
-			if (create_parse_format(optarg, &c->format)) {
-				fprintf(stderr, "ringseed create: -f %s: want v1, v2 or hybrid\n",
-					optarg);
+			if (create_parse_format(optarg, &c->format))
 				return 2;
-			}
 			break;
 		case 'h':
 			create_usage(stdout);

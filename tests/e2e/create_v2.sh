@@ -47,6 +47,15 @@ done <"$work/lt/MANIFEST"
 [ $n -eq 6 ] || fail "$n v2 torrents compared, want 6"
 echo "create -f v2: $n info-hashes equal libtorrent's"
 
+# 1b. An unknown format: exit 2, one line, nothing written.
+for f in v3 V2 "" hybrid2; do
+	rm -f "$work/bad.torrent"
+	"$RINGSEED" create -q -f "$f" "$DATA/one.bin" -o "$work/bad.torrent" >"$work/bad.out" 2>"$work/bad.err"
+	rc=$?
+	[ $rc -eq 2 ] && [ ! -e "$work/bad.torrent" ] && grep -q "^ringseed create: -f $f: want v1, v2 or hybrid$" "$work/bad.err" ||
+		{ fail "create -f '$f': exit $rc, want 2 with one line and no file"; show "$work/bad.err"; }
+done
+
 # 2. The default is hybrid; libtorrent agrees on both hashes and the layout.
 "$RINGSEED" create -l 32K "$DATA/tree" -o "$work/hy.torrent" >"$work/hy.out" 2>"$work/hy.err" ||
 	{ fail "create (default format) failed"; show "$work/hy.err"; }
