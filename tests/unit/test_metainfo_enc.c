@@ -24,7 +24,7 @@ static void test_exact_single(void)
 	static const char want[] = "d8:announce17:http://t/announce"
 				   "4:infod6:lengthi5e4:name1:f12:piece lengthi16384e"
 				   "6:pieces20:AAAAAAAAAAAAAAAAAAAAee";
-	struct mi_enc_file f = { .path = "f", .length = 5 };
+	struct mi_v2_file f = { .path = "f", .length = 5 };
 	struct mi_tracker t = { .url = "http://t/announce" };
 	struct mi_enc m = {
 		.name = "f",
@@ -45,11 +45,11 @@ static void test_exact_single(void)
 	CHECK_EQ_INT(mi_encode(&m, out, strlen(want) - 1), -ENOSPC);
 }
 
-static const struct mi_enc_file tree[] = {
-	{ "a", 16384 },
-	{ "b/x", 0 },
-	{ "sub/c", 1 },
-	{ "sub//d", 16383 }, /* the empty component is dropped: sub/d */
+static const struct mi_v2_file tree[] = {
+	{ .path = "a", .length = 16384 },
+	{ .path = "b/x", .length = 0 },
+	{ .path = "sub/c", .length = 1 },
+	{ .path = "sub//d", .length = 16383 }, /* the empty component is dropped: sub/d */
 };
 static const struct mi_tracker tiers[] = {
 	{ "http://one/announce", 0 },
@@ -124,7 +124,7 @@ static void test_tree_round_trip(void)
 static void test_tracker_keys(void)
 {
 	static const char one[] = "8:announce19:http://one/announce";
-	struct mi_enc_file f = { .path = "f", .length = 1 };
+	struct mi_v2_file f = { .path = "f", .length = 1 };
 	struct mi_enc m = {
 		.name = "f",
 		.files = &f,
