@@ -146,6 +146,7 @@ struct peer {
 	struct peer *next_ready; /* the worker's ready list */
 	bool ready;
 	uint64_t torrent_slot;	/* index into stats->torrent_up */
+	struct wk_crypt *crypt; /* MSE peers only (crypt.c) */
 };
 
 struct wk_queue {
@@ -204,13 +205,23 @@ void wk_torrent_put(struct worker *w, struct wk_torrent *t);
 void wk_ready(struct worker *w, struct peer *p);
 
 /* peer.c */
-void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const uint8_t *hs);
+void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const struct wmsg *msg);
 void peer_on_recv(struct worker *w, struct peer *p, const struct io_uring_cqe *cqe);
 void peer_on_ctl(struct worker *w, struct peer *p, int res);
 void peer_close(struct worker *w, struct peer *p, int stat);
 void peer_op_done(struct worker *w, struct peer *p);
 void peer_pump(struct worker *w, struct peer *p);
 void peer_timer(struct tw_timer *t, void *arg);
+
+/* crypt.c */
+int crypt_attach(struct peer *p, const struct wmsg *msg);
+void crypt_free(struct peer *p);
+bool crypt_rc4(const struct peer *p);
+void crypt_recv(struct peer *p, uint8_t *buf, size_t n);
+void crypt_seal(struct peer *p, uint8_t *buf, size_t n);
+void crypt_seal_ctl(struct peer *p);
+void crypt_ctl_sent(struct peer *p, uint32_t n);
+int crypt_up_stat(const struct peer *p);
 
 /* send.c */
 int batch_init(struct worker *w);
