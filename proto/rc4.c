@@ -19,27 +19,38 @@ void rc4_init(struct rc4 *c, const uint8_t *key, size_t key_len)
 	c->i = c->j = 0;
 }
 
-static inline uint8_t rc4_next(struct rc4 *c)
+/*
+ * The state lives in locals and s is restrict: every byte written through
+ * out could otherwise alias s, i and j, and the compiler would reload them
+ * per byte (a fifth slower, in CPU time, when measured).
+ */
+static void rc4_run(struct rc4 *c, const uint8_t *in, uint8_t *out, size_t n)
 {
-	uint8_t a, b;
+	uint8_t *restrict s = c->s;
+	unsigned i = c->i, j = c->j;
 
-	c->i = (uint8_t)(c->i + 1);
-	a = c->s[c->i];
-	c->j = (uint8_t)(c->j + a);
-	b = c->s[c->j];
-	c->s[c->i] = b;
-	c->s[c->j] = a;
-	return c->s[(uint8_t)(a + b)];
+	for (size_t k = 0; k < n; k++) {
+		unsigned a, b;
+
+		i = (i + 1) & 0xff;
+		a = s[i];
+		j = (j + a) & 0xff;
+		b = s[j];
+		s[i] = (uint8_t)b;
+		s[j] = (uint8_t)a;
+		if (out)
+			out[k] = (uint8_t)(in[k] ^ s[(a + b) & 0xff]);
+	}
+	c->i = (uint8_t)i;
+	c->j = (uint8_t)j;
 }
 
 void rc4_skip(struct rc4 *c, size_t n)
 {
-	while (n--)
-		(void)rc4_next(c);
+	rc4_run(c, NULL, NULL, n);
 }
 
 void rc4_apply(struct rc4 *c, const uint8_t *in, uint8_t *out, size_t n)
 {
-	for (size_t k = 0; k < n; k++)
-		out[k] = in[k] ^ rc4_next(c);
+	rc4_run(c, in, out, n);
 }
