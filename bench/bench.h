@@ -9,7 +9,9 @@
  *   main.c     start-up (torrent, rlimit, ring, buffers), the run, the exit status
  *   opts.c     the command line
  *   loop.c     the ring: connect, multishot recv, send, close, timers, phases
- *   conn.c     the wire protocol of one leecher: handshake, messages, requests
+ *   conn.c     the wire protocol of one leecher: handshake, messages, requests;
+ *              with --mse, Message Stream Encryption first (proto/mse.c) and,
+ *              for RC4, the cipher on every byte both ways
  *   http.c     --http: range requests and responses of one keep-alive connection
  *   pick.c     which piece a connection asks for next (random, sequential, rarest)
  *   procstat.c CPU and memory of the seeder (by pid) and of the bench itself
@@ -46,6 +48,7 @@
 #include "iocore/bufring.h"
 #include "iocore/timer.h"
 #include "proto/metainfo.h"
+#include "proto/mse.h"
 #include "proto/wire.h"
 
 #define BENCH_BLOCK	   16384u /* BEP 3: the request size every client uses */
@@ -95,6 +98,7 @@ struct bench_opts {
 	char http_host[BENCH_HOST_MAX]; /* HOST:PORT, for the Host header */
 	const char *http_path;		/* "/PATH", within argv */
 	uint32_t http_range;		/* --range: bytes per request */
+	uint8_t mse; /* --mse: MSE_CRYPTO_RC4 or MSE_CRYPTO_PLAIN offered; 0 = plain BitTorrent */
 };
 
 /* A connection's state; see the diagram above. */
@@ -188,6 +192,7 @@ struct conn {
 	uint32_t pieces_done, chokes, unchokes, rejects, unexpected;
 	struct tw_timer timer;
 
+	struct mse *mse;	/* --mse: the handshake, then the ciphers; NULL otherwise */
 	struct http_conn *http; /* HTTP mode: the response being parsed; NULL otherwise */
 	bool reconnect;		/* HTTP: CLOSING to connect again, not to end */
 };

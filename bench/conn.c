@@ -86,16 +86,20 @@ static int conn_map_pieces(struct bench *b, uint32_t nslots)
 int conn_setup_all(struct bench *b)
 {
 	uint32_t n = b->o.conns, q = b->o.queue, nslots = conn_nslots(b);
-	uint32_t s_cap =
-		WIRE_HANDSHAKE_LEN + WIRE_SIMPLE_LEN + q * WIRE_BLOCK_LEN + CONN_SBUF_SPARE;
+	uint32_t s_cap = WIRE_HANDSHAKE_LEN + WIRE_SIMPLE_LEN + q * WIRE_BLOCK_LEN +
+			 CONN_SBUF_SPARE + (b->o.mse ? MSE_OUT_MAX : 0);
 	size_t bm = (b->mi.piece_count + 7) / 8;
 	struct bench_req *reqs = calloc((size_t)n * q * 2, sizeof(*reqs));
 	struct bench_slot *slots = calloc((size_t)n * nslots, sizeof(*slots));
 	uint8_t *sbufs = malloc((size_t)n * s_cap);
 	uint8_t *got = b->o.order == PICK_RAREST ? calloc(n, bm) : NULL;
 
+	struct mse *mses = b->o.mse ? calloc(n, sizeof(*mses)) : NULL;
+
 	b->conns = calloc(n, sizeof(*b->conns));
-	if (!b->conns || !reqs || !slots || !sbufs || (b->o.order == PICK_RAREST && !got)) {
+	if (!b->conns || !reqs || !slots || !sbufs || (b->o.order == PICK_RAREST && !got) ||
+	    (b->o.mse && !mses)) {
+		free(mses);
 		free(reqs);
 		free(slots);
 		free(sbufs);
@@ -115,6 +119,7 @@ int conn_setup_all(struct bench *b)
 		c->sbuf = sbufs + (size_t)i * s_cap;
 		c->s_cap = s_cap;
 		c->got = got ? got + (size_t)i * bm : NULL;
+		c->mse = mses ? mses + i : NULL;
 		tw_timer_init(&c->timer);
 		pick_conn_init(b, c);
 	}
@@ -139,19 +144,55 @@ void conn_free_all(struct bench *b)
 	free(c0->slots);
 	free(c0->sbuf);
 	free(c0->got);
+	free(c0->mse);
 	free(c0);
 	b->conns = NULL;
 }
 
-/* Appends one message to the send buffer; false (counted nowhere) if it is full. */
+/*
+ * Appends one message to the send buffer; false (counted nowhere) if it is
+ * full. After an MSE handshake with RC4 the bytes are ciphered here: the
+ * buffer goes out in the order it is filled, as the cipher stream must.
+ */
 static bool conn_put(struct bench *b, struct conn *c, const uint8_t *m, size_t len)
 {
 	if (c->s_len + len > c->s_cap)
 		return false;
 	memcpy(c->sbuf + c->s_len, m, len);
+	if (c->mse && c->mse->state == MSE_DONE)
+		mse_send(&c->mse->st, c->sbuf + c->s_len, len);
 	c->s_len += (uint32_t)len;
 	loop_mark_dirty(b, c);
 	return true;
+}
+
+/* What the MSE handshake has to send, as it is (not ciphered again). */
+static void conn_put_mse(struct bench *b, struct conn *c)
+{
+	if (c->mse->out_len && c->s_len + c->mse->out_len <= c->s_cap) {
+		memcpy(c->sbuf + c->s_len, c->mse->out, c->mse->out_len);
+		c->s_len += (uint32_t)c->mse->out_len;
+		loop_mark_dirty(b, c);
+	}
+	c->mse->out_len = 0;
+}
+
+/* --mse: Ya and PadA now; our BitTorrent handshake goes as the IA of step 3. */
+static void conn_start_mse(struct bench *b, struct conn *c, const uint8_t *hs)
+{
+	struct mse_policy pol = { .allow = b->o.mse, .pad_max = MSE_PAD_MAX };
+	uint8_t rnd[MSE_RAND_LEN];
+
+	for (size_t i = 0; i < sizeof(rnd); i += 8) {
+		uint64_t r = bench_rand(b);
+
+		memcpy(rnd + i, &r, 8);
+	}
+	if (mse_init_initiator(c->mse, &pol, rnd, b->mi.info_hash, hs, WIRE_HANDSHAKE_LEN) != 0) {
+		loop_finish(b, c, END_BAD_HANDSHAKE, ENOMEM);
+		return;
+	}
+	conn_put_mse(b, c);
 }
 
 void conn_start_handshake(struct bench *b, struct conn *c)
@@ -168,7 +209,10 @@ void conn_start_handshake(struct bench *b, struct conn *c)
 	c->choked = true;
 	c->qmax = b->o.queue;
 	wire_dec_init(&c->dec, b->max_msg);
-	conn_put(b, c, hs, sizeof(hs));
+	if (c->mse)
+		conn_start_mse(b, c, hs);
+	else
+		conn_put(b, c, hs, sizeof(hs));
 }
 
 void conn_keepalive(struct bench *b, struct conn *c)
@@ -622,10 +666,37 @@ static bool conn_budget_done(const struct bench *b, const struct conn *c)
 	       c->nretry == 0;
 }
 
+/*
+ * --mse: bytes go to the handshake until it is done; what follows is
+ * deciphered in place (p is one of the bench's own receive buffers). Returns
+ * false when the connection ended.
+ */
+static bool conn_input_mse(struct bench *b, struct conn *c, const uint8_t **p, size_t *n)
+{
+	if (c->mse->state != MSE_DONE) {
+		size_t used;
+		int rc = mse_feed(c->mse, *p, *n, &used);
+
+		conn_put_mse(b, c);
+		if (rc < 0) {
+			loop_finish(b, c, END_BAD_HANDSHAKE, 0);
+			return false;
+		}
+		*p += used;
+		*n -= used;
+	}
+	mse_recv(&c->mse->st, (uint8_t *)(uintptr_t)*p, *n);
+	return true;
+}
+
 bool conn_input(struct bench *b, struct conn *c, const uint8_t *p, size_t n)
 {
-	const uint8_t *end = p + n;
+	const uint8_t *end;
 	struct wire_event ev;
+
+	if (c->mse && !conn_input_mse(b, c, &p, &n))
+		return false;
+	end = p + n;
 
 	if (c->state == CONN_HANDSHAKE) {
 		size_t take = WIRE_HANDSHAKE_LEN - c->hs_len;
