@@ -114,7 +114,10 @@ ROWS+=("rtorrent|rtorrent|bt||rtorrent"
 	"qbittorrent|qbittorrent|bt||qBittorrent"
 	"libtorrent|libtorrent|bt||libtorrent (python)"
 	"aria2|aria2|bt||aria2"
-	"transmission|transmission|bt||Transmission")
+	"transmission|transmission|bt||Transmission"
+	"ringseed-rc4|ringseed-splice|bt-rc4||ringseed, 100% RC4 peers"
+	"rtorrent-rc4|rtorrent|bt-rc4||rtorrent, 100% RC4 peers"
+	"libtorrent-rc4|libtorrent|bt-rc4||libtorrent, 100% RC4 peers")
 NOTES=()
 if "$BENCH" --help 2>&1 | grep -q -- '--http'; then
 	ROWS+=("nginx-16k|nginx|http|16384|nginx, 16 KiB ranges"
@@ -307,6 +310,8 @@ for rep in $(seq "$REPS"); do
 			else
 				cmd=("$BENCH" -t "$TORRENT" -c "127.0.0.1:$port" --recv "$RECV")
 			fi
+			# Every connection opens with MSE offering RC4 only (ringseed-bench --mse).
+			[ "$kind" = bt-rc4 ] && cmd+=(--mse rc4)
 			cmd+=(-n "$n" -q "$QUEUE" -d "$WINDOW" --warmup "$w" --seeder-pid "$pid" --json --quiet)
 			printf '%s n=%s rep=%s: %s\n' "$row" "$n" "$rep" "${cmd[*]}" >> "$RAW/commands.txt"
 			run_bg $((w + WINDOW + 60)) "$json" "${json%.json}.err" "${cmd[@]}"
