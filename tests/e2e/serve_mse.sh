@@ -17,9 +17,9 @@
 #    counted (drop_plain_refused); an RC4 one still downloads.
 #  - off: a libtorrent leecher with encryption forced gets nothing and is
 #    counted (drop_mse_refused).
-# transmission-cli is left out: it opens MSE only on connections it makes,
-# and it makes none to loopback peers (see PEERS.md), so on loopback it can
-# only ever be the receiving side.
+# transmission-cli is in serve_mse_transmission.sh: it connects only to
+# peers it learns from a tracker, never to loopback ones, so that test makes
+# a network namespace with an address that is not loopback.
 set -u
 : "${RINGSEED:?RINGSEED must name the ringseed binary}"
 : "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
