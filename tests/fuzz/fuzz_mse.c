@@ -144,16 +144,15 @@ static void conversation(uint8_t ctl, const uint8_t *tape, size_t n)
 	touched = n && off < (tamper_ab ? ab_len : ba_len);
 	if (!touched && (pa.allow & pb.allow))
 		ASSERT(ra == 1 && rb == 1);
-	if (ra == 1 && rb == 1) {
+	/* With the initiator's bytes as sent, the receiver stops right before the IA. */
+	if (ra == 1 && rb == 1 && (!tamper_ab || !touched)) {
 		uint8_t ia[9];
 
-		ASSERT(a.st.method == b.st.method);
+		ASSERT(a.st.method == b.st.method || touched); /* a select the tape changed */
 		ASSERT(ab_len - ab_pos == 9);
 		memcpy(ia, ab + ab_pos, 9);
 		mse_recv(&b.st, ia, 9);
-		/* Bytes untouched by the tape must come out as sent. */
-		if (off >= ab_len || !tamper_ab)
-			ASSERT(memcmp(ia, "handshake", 9) == 0);
+		ASSERT(memcmp(ia, "handshake", 9) == 0);
 	}
 	if (!(pa.allow & pb.allow) && rb != 0)
 		ASSERT(rb == -1 && b.err != MSE_ERR_NONE);
