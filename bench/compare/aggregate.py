@@ -33,12 +33,13 @@ LABELS = {
     "ringseed-rc4": "ringseed, 100% RC4 peers",
     "rtorrent-rc4": "rtorrent, 100% RC4 peers",
     "libtorrent-rc4": "libtorrent, 100% RC4 peers",
+    "ringseed-churn": "ringseed splice + MSE openings",
 }
 ORDER = list(LABELS)
 INSTANCE = {r: ("nginx" if r.startswith("nginx") else r) for r in LABELS}
 # The RC4 rows are the same seeders, every peer opening with MSE (--mse rc4).
 INSTANCE.update({"ringseed-rc4": "ringseed-splice", "rtorrent-rc4": "rtorrent",
-                 "libtorrent-rc4": "libtorrent"})
+                 "libtorrent-rc4": "libtorrent", "ringseed-churn": "ringseed-splice"})
 
 
 def rel(p):

@@ -117,7 +117,8 @@ ROWS+=("rtorrent|rtorrent|bt||rtorrent"
 	"transmission|transmission|bt||Transmission"
 	"ringseed-rc4|ringseed-splice|bt-rc4||ringseed, 100% RC4 peers"
 	"rtorrent-rc4|rtorrent|bt-rc4||rtorrent, 100% RC4 peers"
-	"libtorrent-rc4|libtorrent|bt-rc4||libtorrent, 100% RC4 peers")
+	"libtorrent-rc4|libtorrent|bt-rc4||libtorrent, 100% RC4 peers"
+	"ringseed-churn|ringseed-splice|bt-churn||ringseed splice + MSE openings")
 NOTES=()
 if "$BENCH" --help 2>&1 | grep -q -- '--http'; then
 	ROWS+=("nginx-16k|nginx|http|16384|nginx, 16 KiB ranges"
@@ -291,6 +292,8 @@ for rep in $(seq "$REPS"); do
 		for r in "${order[@]}"; do
 			idx=$((idx + 1))
 			row=$(row_field "$r" 1); inst=$(row_field "$r" 2); kind=$(row_field "$r" 3); range=$(row_field "$r" 4)
+			# The MSE-openings row is measured at N = 256 only.
+			[ "$kind" = bt-churn ] && [ "$n" != 256 ] && continue
 			work=$RAW/seeders/$inst
 			port=$(inst_port "$inst")
 			json=$RAW/json/${row}__n${n}__r${rep}.json
@@ -314,8 +317,19 @@ for rep in $(seq "$REPS"); do
 			[ "$kind" = bt-rc4 ] && cmd+=(--mse rc4)
 			cmd+=(-n "$n" -q "$QUEUE" -d "$WINDOW" --warmup "$w" --seeder-pid "$pid" --json --quiet)
 			printf '%s n=%s rep=%s: %s\n' "$row" "$n" "$rep" "${cmd[*]}" >> "$RAW/commands.txt"
+			churn=
+			if [ "$kind" = bt-churn ]; then
+				# All through the run, other connections open with MSE (RC4),
+				# take one block and close, 512 at a time from their own
+				# addresses: what a flood of handshakes costs the N served.
+				setsid bash -c 'while :; do "$@" > /dev/null 2>&1 || sleep 0.2; done' churn \
+					"$BENCH" -t "$TORRENT" -c "127.0.0.1:$port" -n 512 -b 16K --mse rc4 \
+					--max-opening 128 --timeout 30 --quiet --src 127.1.0.2-127.1.255.254 &
+				churn=$!
+			fi
 			run_bg $((w + WINDOW + 60)) "$json" "${json%.json}.err" "${cmd[@]}"
 			rc=$?
+			[ -n "$churn" ] && kill_group "$churn"
 			printf '%s\t%s\t%s\t%s\t%s\n' "$row" "$n" "$rep" "$rc" "$json" >> "$RAW/runs.tsv"
 			summary=$("$PY" -c '
 import json, sys
