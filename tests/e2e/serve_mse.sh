@@ -13,6 +13,7 @@
 #    wrong VC, an unknown SKEY, a pad that never ends, 1,000 half-finished
 #    openings at once, a key sent one byte per second) are each dropped and
 #    counted under their own reason while an RC4 download completes.
+#  - prefer: libtorrent offering both gets RC4.
 #  - require: a libtorrent leecher without encryption gets nothing and is
 #    counted (drop_plain_refused); an RC4 one still downloads.
 #  - off: a libtorrent leecher with encryption forced gets nothing and is
@@ -144,6 +145,14 @@ expect_stat peers_rc4 $((3 + have_aria))
 pid_alive "$S_PID" || fail "allow: the master died"
 serve_stop || fail "allow: unclean stop"
 serve_logs_clean || fail "allow: sanitizer report"
+
+# --- prefer: a peer offering both gets RC4 ---
+S_NAME=prefer
+serve_start -o net.encryption=prefer -o serve.stats_interval=1 || exit 1
+lt_ok "prefer/libtorrent both" "$work/p-both" 16 60 --enc forced --enc-level both
+expect_stat peers_rc4 1
+[ "$(serve_stat peers_mse_plain)" = 0 ] || fail "prefer: peers_mse_plain=$(serve_stat peers_mse_plain)"
+serve_stop || fail "prefer: unclean stop"
 
 # --- require ---
 S_NAME=require
