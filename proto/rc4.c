@@ -5,14 +5,14 @@
 
 void rc4_init(struct rc4 *c, const uint8_t *key, size_t key_len)
 {
-	uint8_t j = 0;
+	uint32_t j = 0;
 
 	for (unsigned i = 0; i < 256; i++)
-		c->s[i] = (uint8_t)i;
+		c->s[i] = i;
 	for (unsigned i = 0; i < 256; i++) {
-		uint8_t t = c->s[i];
+		uint32_t t = c->s[i];
 
-		j = (uint8_t)(j + t + key[i % key_len]);
+		j = (j + t + key[i % key_len]) & 0xff;
 		c->s[i] = c->s[j];
 		c->s[j] = t;
 	}
@@ -26,23 +26,23 @@ void rc4_init(struct rc4 *c, const uint8_t *key, size_t key_len)
  */
 static void rc4_run(struct rc4 *c, const uint8_t *in, uint8_t *out, size_t n)
 {
-	uint8_t *restrict s = c->s;
-	unsigned i = c->i, j = c->j;
+	uint32_t *restrict s = c->s;
+	uint32_t i = c->i, j = c->j;
 
 	for (size_t k = 0; k < n; k++) {
-		unsigned a, b;
+		uint32_t a, b;
 
 		i = (i + 1) & 0xff;
 		a = s[i];
 		j = (j + a) & 0xff;
 		b = s[j];
-		s[i] = (uint8_t)b;
-		s[j] = (uint8_t)a;
+		s[i] = b;
+		s[j] = a;
 		if (out)
 			out[k] = (uint8_t)(in[k] ^ s[(a + b) & 0xff]);
 	}
-	c->i = (uint8_t)i;
-	c->j = (uint8_t)j;
+	c->i = i;
+	c->j = j;
 }
 
 void rc4_skip(struct rc4 *c, size_t n)
