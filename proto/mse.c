@@ -192,8 +192,10 @@ static void mse_keys(struct mse *m, bool initiator)
 
 	mse_hash(ka, "keyA", m->secret, MSE_KEY_LEN, m->skey, 20);
 	mse_hash(kb, "keyB", m->secret, MSE_KEY_LEN, m->skey, 20);
-	rc4_init(&m->st.in, initiator ? kb : ka, 20);
-	rc4_init(&m->st.out, initiator ? ka : kb, 20);
+	memcpy(m->st.key_in, initiator ? kb : ka, 20);
+	memcpy(m->st.key_out, initiator ? ka : kb, 20);
+	rc4_init(&m->st.in, m->st.key_in, 20);
+	rc4_init(&m->st.out, m->st.key_out, 20);
 	rc4_skip(&m->st.in, MSE_RC4_DISCARD);
 	rc4_skip(&m->st.out, MSE_RC4_DISCARD);
 }

@@ -95,9 +95,15 @@ enum mse_state {
 	MSE_STATE_MAX
 };
 
-/* What is left after the handshake: enough to cipher the payload stream. */
+/*
+ * What is left after the handshake: enough to cipher the payload stream.
+ * key_in/key_out with in.used/out.used also describe each cipher, for a
+ * user that would rather run RC4 elsewhere (libcrypto's, say): the same
+ * key, then that many key-stream bytes skipped.
+ */
 struct mse_stream {
 	struct rc4 in, out;
+	uint8_t key_in[20], key_out[20];
 	uint32_t in_rc4_left; /* bytes of IA still to come: RC4 whatever was selected */
 	uint8_t method;	      /* MSE_CRYPTO_PLAIN or MSE_CRYPTO_RC4 */
 };

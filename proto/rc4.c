@@ -17,6 +17,7 @@ void rc4_init(struct rc4 *c, const uint8_t *key, size_t key_len)
 		c->s[j] = t;
 	}
 	c->i = c->j = 0;
+	c->used = 0;
 }
 
 /*
@@ -43,6 +44,7 @@ static void rc4_run(struct rc4 *c, const uint8_t *in, uint8_t *out, size_t n)
 	}
 	c->i = i;
 	c->j = j;
+	c->used += n;
 }
 
 void rc4_skip(struct rc4 *c, size_t n)

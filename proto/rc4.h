@@ -24,6 +24,7 @@
 struct rc4 {
 	uint32_t s[256];
 	uint32_t i, j;
+	uint64_t used; /* key-stream bytes taken since rc4_init, discarded ones too */
 };
 
 /* Key schedule; key_len must be 1..256. */

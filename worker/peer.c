@@ -494,7 +494,7 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const struct wms
 	t->peers++;
 	w->n_open++;
 	__atomic_fetch_add(&w->a->stats->c[WSTAT_PEERS], 1, __ATOMIC_RELAXED);
-	if (crypt_attach(p, msg) != 0 || peer_intro(w, p) != 0) {
+	if (crypt_attach(w, p, msg) != 0 || peer_intro(w, p) != 0) {
 		log_warnx("out of memory for a peer");
 		peer_close(w, p, WSTAT_DROP_TOO_MANY);
 		return;

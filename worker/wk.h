@@ -183,6 +183,8 @@ struct worker {
 	bool channel_gone;
 	bool channel_more; /* the last drain stopped at its cap: read on next turn */
 	uint8_t peer_id[20];
+	struct evp_cipher_st *rc4; /* libcrypto's RC4 (crypt.c); NULL: ringseed's own */
+	bool rc4_probed;
 };
 
 /* user_data: op (8 bits) | generation (24 bits) | slot (32 bits) */
@@ -214,7 +216,7 @@ void peer_pump(struct worker *w, struct peer *p);
 void peer_timer(struct tw_timer *t, void *arg);
 
 /* crypt.c */
-int crypt_attach(struct peer *p, const struct wmsg *msg);
+int crypt_attach(struct worker *w, struct peer *p, const struct wmsg *msg);
 void crypt_free(struct peer *p);
 bool crypt_rc4(const struct peer *p);
 void crypt_recv(struct peer *p, uint8_t *buf, size_t n);

@@ -190,6 +190,18 @@ static void check_stream(struct pair *s, const uint8_t *ia, size_t ia_len)
 {
 	uint8_t buf[300], want[300];
 
+	/* Each cipher is also its key and how much key stream it used. */
+	for (int k = 0; k < 4; k++) {
+		struct mse_stream *st = k < 2 ? &s->a.st : &s->b.st;
+		struct rc4 c = k % 2 ? st->out : st->in, r;
+		uint8_t x[32] = { 0 }, y[32] = { 0 };
+
+		rc4_init(&r, k % 2 ? st->key_out : st->key_in, 20);
+		rc4_skip(&r, c.used);
+		rc4_apply(&r, x, x, sizeof(x));
+		rc4_apply(&c, y, y, sizeof(y));
+		CHECK(memcmp(x, y, sizeof(x)) == 0 && c.used >= MSE_RC4_DISCARD);
+	}
 	REQUIRE(s->ab.len == ia_len);
 	mse_recv(&s->b.st, s->ab.buf, s->ab.len);
 	CHECK(ia_len == 0 || memcmp(s->ab.buf, ia, ia_len) == 0);
