@@ -193,6 +193,7 @@ struct conn {
 	struct tw_timer timer;
 
 	struct mse *mse;	/* --mse: the handshake, then the ciphers; NULL otherwise */
+	EVP_CIPHER_CTX *rc4_in, *rc4_out; /* --mse rc4: libcrypto's RC4 when available */
 	struct http_conn *http; /* HTTP mode: the response being parsed; NULL otherwise */
 	bool reconnect;		/* HTTP: CLOSING to connect again, not to end */
 };
@@ -239,6 +240,7 @@ struct bench {
 	uint32_t *avail; /* rarest: completions per piece, over all our connections */
 	uint32_t seeds;	 /* connections whose peer has every piece */
 	uint8_t hs_out[WIRE_HANDSHAKE_LEN];
+	EVP_CIPHER *rc4; /* --mse rc4: libcrypto's RC4 (legacy provider); NULL: proto/rc4.c */
 	struct __kernel_timespec connect_ts;
 	uint8_t *scratch; /* trunc mode: where MSG_TRUNC recvs point (never written) */
 	uint32_t scratch_len;

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include <openssl/provider.h>
 #include <openssl/sha.h>
 
 #include "bench/bench.h"
@@ -123,6 +124,10 @@ int conn_setup_all(struct bench *b)
 		tw_timer_init(&c->timer);
 		pick_conn_init(b, c);
 	}
+	/* The bench ciphers as cheaply as it can: libcrypto's RC4 is assembly. */
+	if (b->o.mse == MSE_CRYPTO_RC4 && OSSL_PROVIDER_load(NULL, "default") &&
+	    OSSL_PROVIDER_load(NULL, "legacy"))
+		b->rc4 = EVP_CIPHER_fetch(NULL, "RC4", NULL);
 	if (b->o.recv == RECV_COPY)
 		return conn_map_pieces(b, nslots);
 	return 0;
@@ -137,7 +142,10 @@ void conn_free_all(struct bench *b)
 	for (uint32_t i = 0; i < b->o.conns; i++) {
 		free(c0[i].peer_has);
 		free(c0[i].ext);
+		EVP_CIPHER_CTX_free(c0[i].rc4_in);
+		EVP_CIPHER_CTX_free(c0[i].rc4_out);
 	}
+	EVP_CIPHER_free(b->rc4);
 	if (c0->slots[0].buf)
 		munmap(c0->slots[0].buf, (size_t)b->o.conns * c0->nslots * b->mi.piece_length);
 	free(c0->reqs);
@@ -159,7 +167,10 @@ static bool conn_put(struct bench *b, struct conn *c, const uint8_t *m, size_t l
 	if (c->s_len + len > c->s_cap)
 		return false;
 	memcpy(c->sbuf + c->s_len, m, len);
-	if (c->mse && c->mse->state == MSE_DONE)
+	if (c->rc4_out)
+		EVP_EncryptUpdate(c->rc4_out, c->sbuf + c->s_len, &(int){ 0 }, c->sbuf + c->s_len,
+				  (int)len);
+	else if (c->mse && c->mse->state == MSE_DONE)
 		mse_send(&c->mse->st, c->sbuf + c->s_len, len);
 	c->s_len += (uint32_t)len;
 	loop_mark_dirty(b, c);
@@ -684,8 +695,19 @@ static bool conn_input_mse(struct bench *b, struct conn *c, const uint8_t **p, s
 		}
 		*p += used;
 		*n -= used;
+		if (rc == 1 && b->rc4 && c->mse->st.method == MSE_CRYPTO_RC4) {
+			c->rc4_in = mse_evp_rc4(b->rc4, c->mse->st.key_in, c->mse->st.in.used);
+			c->rc4_out = mse_evp_rc4(b->rc4, c->mse->st.key_out, c->mse->st.out.used);
+			if (!c->rc4_in || !c->rc4_out) {
+				loop_finish(b, c, END_BAD_HANDSHAKE, ENOMEM);
+				return false;
+			}
+		}
 	}
-	mse_recv(&c->mse->st, (uint8_t *)(uintptr_t)*p, *n);
+	if (c->rc4_in && *n)
+		EVP_EncryptUpdate(c->rc4_in, (uint8_t *)(uintptr_t)*p, &(int){ 0 }, *p, (int)*n);
+	else
+		mse_recv(&c->mse->st, (uint8_t *)(uintptr_t)*p, *n);
 	return true;
 }
 

@@ -438,6 +438,29 @@ enum mse_err mse_expired(const struct mse *m)
 	return m->got < MSE_KEY_LEN ? MSE_ERR_SHORT : MSE_ERR_TIMEOUT;
 }
 
+EVP_CIPHER_CTX *mse_evp_rc4(EVP_CIPHER *rc4, const uint8_t key[20], uint64_t used)
+{
+	static const uint8_t zero[1024];
+	uint8_t junk[sizeof(zero)];
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n;
+
+	if (!ctx || !EVP_EncryptInit_ex2(ctx, rc4, NULL, NULL, NULL) ||
+	    !EVP_CIPHER_CTX_set_key_length(ctx, 20) || !EVP_EncryptInit_ex2(ctx, NULL, key, NULL, NULL))
+		goto fail;
+	while (used) {
+		size_t k = used < sizeof(zero) ? (size_t)used : sizeof(zero);
+
+		if (!EVP_EncryptUpdate(ctx, junk, &n, zero, (int)k))
+			goto fail;
+		used -= k;
+	}
+	return ctx;
+fail:
+	EVP_CIPHER_CTX_free(ctx);
+	return NULL;
+}
+
 void mse_recv(struct mse_stream *s, uint8_t *buf, size_t n)
 {
 	size_t k = n < s->in_rc4_left ? n : s->in_rc4_left;

@@ -46,6 +46,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "proto/rc4.h"
 
 #define MSE_KEY_LEN	96    /* a DH public key: 768 bits */
@@ -178,6 +180,13 @@ const char *mse_err_name(enum mse_err e);
 
 /* HASH('req2', info_hash): what the receiver's table is keyed by. */
 void mse_req2(const uint8_t info_hash[20], uint8_t out[20]);
+
+/*
+ * libcrypto's RC4 (a cipher the caller fetched, e.g. from the legacy
+ * provider) keyed with key and `used` key-stream bytes skipped: the same
+ * cipher as a struct rc4 whose key and .used these are. NULL on failure.
+ */
+EVP_CIPHER_CTX *mse_evp_rc4(EVP_CIPHER *rc4, const uint8_t key[20], uint64_t used);
 
 /* Decipher payload bytes in place (the IA's rest first, then ENCRYPT2). */
 void mse_recv(struct mse_stream *s, uint8_t *buf, size_t n);

@@ -48,30 +48,6 @@ static EVP_CIPHER *crypt_evp(struct worker *w)
 	return w->rc4;
 }
 
-/* libcrypto's RC4 keyed with key, `skip` key-stream bytes already used. */
-static EVP_CIPHER_CTX *crypt_evp_ctx(EVP_CIPHER *c, const uint8_t key[20], uint64_t skip)
-{
-	static const uint8_t zero[1024];
-	uint8_t junk[sizeof(zero)];
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	int n;
-
-	if (!ctx || !EVP_EncryptInit_ex2(ctx, c, NULL, NULL, NULL) ||
-	    !EVP_CIPHER_CTX_set_key_length(ctx, 20) || !EVP_EncryptInit_ex2(ctx, NULL, key, NULL, NULL))
-		goto fail;
-	while (skip) {
-		size_t k = skip < sizeof(zero) ? (size_t)skip : sizeof(zero);
-
-		if (!EVP_EncryptUpdate(ctx, junk, &n, zero, (int)k))
-			goto fail;
-		skip -= k;
-	}
-	return ctx;
-fail:
-	EVP_CIPHER_CTX_free(ctx);
-	return NULL;
-}
-
 int crypt_attach(struct worker *w, struct peer *p, const struct wmsg *msg)
 {
 	struct wk_crypt *c;
@@ -86,8 +62,8 @@ int crypt_attach(struct worker *w, struct peer *p, const struct wmsg *msg)
 	p->crypt = c;
 	if (c->st.method != MSE_CRYPTO_RC4 || !(evp = crypt_evp(w)))
 		return 0;
-	c->in = crypt_evp_ctx(evp, c->st.key_in, c->st.in.used);
-	c->out = crypt_evp_ctx(evp, c->st.key_out, c->st.out.used);
+	c->in = mse_evp_rc4(evp, c->st.key_in, c->st.in.used);
+	c->out = mse_evp_rc4(evp, c->st.key_out, c->st.out.used);
 	if (!c->in || !c->out) { /* out of memory: ours still works */
 		EVP_CIPHER_CTX_free(c->in);
 		EVP_CIPHER_CTX_free(c->out);
