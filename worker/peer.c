@@ -19,12 +19,12 @@
 #include "iocore/log.h"
 #include "worker/wk.h"
 
-#define PEER_CLIENT "ringseed 0.1"
-#define PEER_Q_MIN  16 /* requests a peer's queue holds when it first grows */
+#define PEER_Q_MIN 16 /* requests a peer's queue holds when it first grows */
 
 static void peer_free(struct worker *w, struct peer *p)
 {
 	close(p->fd);
+	peer_ext_free(p);
 	free(p->q);
 	free(p->ctl);
 	free(p->ctl_old);
@@ -55,7 +55,7 @@ void peer_op_done(struct worker *w, struct peer *p)
  */
 static bool peer_ctl_room(struct worker *w, struct peer *p, size_t n)
 {
-	size_t max = (size_t)w->conf->reqq * 17 + 1024, cap = p->ctl_cap;
+	size_t max = (size_t)w->conf->reqq * 17 + 1024 + WK_CTL_META, cap = p->ctl_cap;
 	uint8_t *c;
 
 	if (p->ctl_len + n <= cap)
@@ -84,7 +84,7 @@ static bool peer_ctl_room(struct worker *w, struct peer *p, size_t n)
 }
 
 /* Queues a control message; a peer that makes us queue too many is flooding. */
-static bool peer_ctl(struct worker *w, struct peer *p, const uint8_t *m, size_t n)
+bool peer_ctl(struct worker *w, struct peer *p, const uint8_t *m, size_t n)
 {
 	if (!peer_ctl_room(w, p, n)) {
 		peer_close(w, p, WSTAT_DROP_FLOOD);
@@ -159,6 +159,9 @@ static void peer_send(struct worker *w, struct peer *p, const uint8_t *buf, uint
 void peer_pump(struct worker *w, struct peer *p)
 {
 	if (p->state != PEER_OPEN || p->out_busy)
+		return;
+	peer_ext_pump(w, p);
+	if (p->state != PEER_OPEN)
 		return;
 	if (p->intro) {
 		peer_send(w, p, p->intro, p->intro_len);
@@ -362,7 +365,10 @@ static void peer_message(struct worker *w, struct peer *p, const struct wire_eve
 	case WIRE_CANCEL:
 		peer_cancel(w, p, e);
 		break;
-	default: /* choke, unchoke, have, suggest, have_all/none, reject, allowed_fast, port */
+	case WIRE_HAVE_ALL:
+		peer_ext_seed(w, p, "have_all");
+		break;
+	default: /* choke, unchoke, have, suggest, have_none, reject, allowed_fast, port */
 		break;
 	}
 }
@@ -384,13 +390,16 @@ static void peer_feed(struct worker *w, struct peer *p, const uint8_t *data, uin
 			if (e.id == WIRE_PIECE) { /* a seeder asked for nothing */
 				log_debug("peer slot %u: unrequested piece message", p->slot);
 				peer_close(w, p, WSTAT_DROP_PROTOCOL);
+			} else {
+				peer_ext_feed(w, p, &e);
 			}
 			break;
 		case WIRE_EV_ERROR:
 			log_debug("peer slot %u: %s", p->slot, e.why);
 			peer_close(w, p, WSTAT_DROP_PROTOCOL);
 			break;
-		default: /* keep-alive; payloads we skip (bitfield, extended, unknown) */
+		default: /* keep-alive; bitfield and extended go to ext.c, the rest is skipped */
+			peer_ext_feed(w, p, &e);
 			break;
 		}
 	}
@@ -436,9 +445,6 @@ static int peer_intro(struct worker *w, struct peer *p)
 	const struct wk_torrent *t = p->t;
 	size_t have_len = (t->mi.piece_count + 7) / 8, cap = 68 + 5 + have_len + 512, n = 0;
 	struct wire_handshake hs = { .reserved = { 0 } };
-	struct wire_ext_handshake ext = { .client = PEER_CLIENT,
-					  .reqq = (uint32_t)w->conf->reqq,
-					  .upload_only = true };
 	ssize_t e;
 
 	p->intro = malloc(cap);
@@ -458,7 +464,7 @@ static int peer_intro(struct worker *w, struct peer *p)
 		n += have_len;
 	}
 	if (p->ext) {
-		e = wire_put_ext_handshake(p->intro + n, cap - n, &ext);
+		e = peer_ext_hello(w, p, p->intro + n, cap - n);
 		if (e < 0)
 			return (int)e;
 		n += (size_t)e;

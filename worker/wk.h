@@ -1,13 +1,14 @@
 /*
- * wk.h - the worker's insides, shared by worker.c, peer.c and send.c only.
+ * wk.h - the worker's insides, shared by worker.c, peer.c, ext.c and send.c only.
  *
  * A peer's life in a worker:
  *
  *   PEER message -> OPEN: intro sent (handshake, have_all or bitfield,
  *                         extended handshake), receiving; requests queue up;
- *                         unchoked when interested and a slot is free
+ *                         unchoked when interested and a slot is free;
+ *                         ut_metadata requests answered between blocks (ext.c)
  *        | protocol error, bad request (no Fast), flood, idle, EOF, I/O error,
- *        | torrent removed, worker quitting
+ *        | a seed too, malformed extension message, torrent removed, worker quitting
  *        v
  *   CLOSING: socket shut down, waiting for its operations to complete
  *        | last completion
@@ -31,6 +32,7 @@
 #include "iocore/bufring.h"
 #include "iocore/ring.h"
 #include "iocore/timer.h"
+#include "proto/ext.h"
 #include "proto/metainfo.h"
 #include "proto/wire.h"
 #include "worker/worker.h"
@@ -48,6 +50,15 @@
 #define WK_TICK_MS	 1000	      /* how often each peer's timer looks at it */
 #define WK_KEEPALIVE_MS	 90000	      /* send a keep-alive after this long without output */
 #define WK_MAX_MSG	 (2u << 20)   /* longest message a peer may send (bitfields) */
+
+/*
+ * ext.c: our id for BEP 9 ut_metadata in "m"; a metadata piece joins the
+ * control bytes while they are fewer than WK_META_CTL_LOW, so the control
+ * buffer may hold that many more than rejects alone need.
+ */
+#define WK_UT_METADATA_ID 3
+#define WK_META_CTL_LOW	  4096
+#define WK_CTL_META	  (WK_META_CTL_LOW + EXT_META_HDR_CAP + EXT_META_PIECE)
 
 enum wk_op {
 	OP_RECV = 1,
@@ -113,6 +124,8 @@ struct batch {
 	uint32_t blen[WK_SPLICE_BLOCKS]; /* each block's length, to count what was sent */
 };
 
+struct peer_ext; /* ext.c: metadata requests waiting, a split extended message */
+
 struct peer {
 	enum peer_state state;
 	uint32_t slot, gen;
@@ -146,6 +159,9 @@ struct peer {
 	struct peer *next_ready; /* the worker's ready list */
 	bool ready;
 	uint64_t torrent_slot;	/* index into stats->torrent_up */
+	struct peer_ext *x;	/* ext.c, taken on first need */
+	uint8_t ut_metadata;	/* the peer's id for ut_metadata (BEP 9); 0 = none */
+	bool bf_full;		/* its bitfield so far has every piece */
 	struct wk_crypt *crypt; /* MSE peers only (crypt.c) */
 };
 
@@ -214,6 +230,14 @@ void peer_close(struct worker *w, struct peer *p, int stat);
 void peer_op_done(struct worker *w, struct peer *p);
 void peer_pump(struct worker *w, struct peer *p);
 void peer_timer(struct tw_timer *t, void *arg);
+bool peer_ctl(struct worker *w, struct peer *p, const uint8_t *m, size_t n);
+
+/* ext.c */
+ssize_t peer_ext_hello(struct worker *w, struct peer *p, uint8_t *out, size_t cap);
+void peer_ext_feed(struct worker *w, struct peer *p, const struct wire_event *e);
+void peer_ext_pump(struct worker *w, struct peer *p);
+void peer_ext_seed(struct worker *w, struct peer *p, const char *why);
+void peer_ext_free(struct peer *p);
 
 /* crypt.c */
 int crypt_attach(struct worker *w, struct peer *p, const struct wmsg *msg);

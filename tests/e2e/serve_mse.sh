@@ -9,7 +9,7 @@
 #    downloads a single-file and a multi-file torrent byte for byte, and the
 #    per-path counters (peers_rc4, peers_mse_plain, peers_plain, up_bytes_rc4,
 #    up_bytes_mse_plain) show which way each went. Meanwhile hostile MSE
-#    openings (tests/e2e/serve_mse_hostile.py: garbage after the DH key, a
+#    openings (tests/lib/serve_mse_hostile.py: garbage after the DH key, a
 #    wrong VC, an unknown SKEY, a pad that never ends, 1,000 half-finished
 #    openings at once, a key sent one byte per second) are each dropped and
 #    counted under their own reason while an RC4 download completes.

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""Writes the seed corpora for fuzz_bencode, fuzz_metainfo, fuzz_wire, fuzz_tracker and fuzz_mse.
+"""Writes the seed corpora for fuzz_bencode, fuzz_metainfo, fuzz_wire, fuzz_tracker, fuzz_ext
+and fuzz_mse.
 
     /usr/bin/python3 tests/fuzz/make-corpus.py
 
-Everything in tests/fuzz/corpus/bencode/, metainfo/, wire/, tracker/ and mse/ is this
-script's output: it empties those directories and writes them again, so
+Everything in tests/fuzz/corpus/bencode/, metainfo/, wire/, tracker/, ext/ and
+mse/ is this script's output: it empties those directories and writes them again, so
 that the seeds in the tree are always what this file says. Seeds are small
 (well under 64 KiB): valid documents to grow from, and near misses on each
 rule the parsers enforce, so the fuzzer starts at the edges.
@@ -297,6 +298,39 @@ def tracker_seeds():
     return s
 
 
+def ext_seeds():
+    """Inputs for fuzz_ext: the payload of an extended message after its id
+    byte, read both as a peer's extended handshake and as ut_metadata."""
+    s = {}
+    s["hs-libtorrent"] = benc({"m": {"lt_donthave": 7, "share_mode": 8, "upload_only": 3,
+                                     "ut_holepunch": 4, "ut_metadata": 2, "ut_pex": 1},
+                               "complete_ago": -1, "metadata_size": 31235, "p": 6881,
+                               "reqq": 500, "upload_only": 1, "v": "libtorrent/2.0.8.0",
+                               "yourip": b"\x7f\0\0\x01"})
+    s["hs-leecher"] = benc({"m": {"ut_metadata": 3, "ut_pex": 1}, "p": 51413,
+                            "v": "Transmission 3.00", "reqq": 512})
+    s["hs-unsorted"] = benc({"v": "x", "m": {"ut_metadata": 1}, "p": 1}, sort=False)
+    s["hs-odd-types"] = benc({"m": 3, "p": 70000, "reqq": 0, "upload_only": "yes", "v": 1})
+    s["hs-m-out-of-range"] = benc({"m": {"ut_metadata": 256, "ut_pex": -1}})
+    s["hs-client-long"] = benc({"v": "\x01\xff" * 100})
+    s["hs-empty"] = b"de"
+    s["meta-request"] = benc({"msg_type": 0, "piece": 0})
+    s["meta-reject"] = benc({"msg_type": 2, "piece": 3})
+    s["meta-data"] = benc({"msg_type": 1, "piece": 1, "total_size": 20000}) + bytes(range(200))
+    s["meta-huge-piece"] = benc({"msg_type": 0, "piece": 2**63 - 1})
+    s["meta-negative-piece"] = benc({"msg_type": 0, "piece": -1})
+    s["meta-unknown-type"] = benc({"msg_type": 7, "piece": 0})
+    s["meta-unsorted"] = benc({"piece": 1, "msg_type": 0}, sort=False)
+    # Near misses.
+    s["bad-meta-no-piece"] = benc({"msg_type": 0})
+    s["bad-meta-piece-string"] = benc({"msg_type": 0, "piece": "0"})
+    s["bad-meta-truncated"] = benc({"msg_type": 0, "piece": 0})[:-1]
+    s["bad-list"] = b"li0ee"
+    s["bad-hs-trailing"] = b"d1:mdeex"
+    s["bad-hs-duplicate"] = b"d1:pi1e1:pi2ee"
+    return s
+
+
 MSE_PRIME = int(
     "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08"
     "798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A"
@@ -350,6 +384,7 @@ def main():
     write("metainfo", metainfo_seeds())
     write("wire", wire_seeds())
     write("tracker", tracker_seeds())
+    write("ext", ext_seeds())
     write("mse", mse_seeds())
 
 
