@@ -281,6 +281,7 @@ struct bench {
 	uint32_t seeds;	 /* connections whose peer has every piece */
 	uint8_t hs_out[WIRE_HANDSHAKE_LEN];
 	EVP_CIPHER *rc4; /* --mse rc4: libcrypto's RC4 (legacy provider); NULL: proto/rc4.c */
+	struct ossl_provider_st *prov[2]; /* default and legacy, loaded for it */
 	struct __kernel_timespec connect_ts;
 	uint8_t *scratch; /* trunc mode: where MSG_TRUNC recvs point (never written) */
 	uint32_t scratch_len;

@@ -133,8 +133,8 @@ int conn_setup_all(struct bench *b)
 		pick_conn_init(b, c);
 	}
 	/* The bench ciphers as cheaply as it can: libcrypto's RC4 is assembly. */
-	if (b->o.mse == MSE_CRYPTO_RC4 && OSSL_PROVIDER_load(NULL, "default") &&
-	    OSSL_PROVIDER_load(NULL, "legacy"))
+	if (b->o.mse == MSE_CRYPTO_RC4 && (b->prov[0] = OSSL_PROVIDER_load(NULL, "default")) &&
+	    (b->prov[1] = OSSL_PROVIDER_load(NULL, "legacy")))
 		b->rc4 = EVP_CIPHER_fetch(NULL, "RC4", NULL);
 	if (b->o.recv == RECV_COPY)
 		return conn_map_pieces(b, nslots);
@@ -154,6 +154,9 @@ void conn_free_all(struct bench *b)
 		EVP_CIPHER_CTX_free(c0[i].rc4_out);
 	}
 	EVP_CIPHER_free(b->rc4);
+	for (int i = 1; i >= 0; i--)
+		if (b->prov[i])
+			OSSL_PROVIDER_unload(b->prov[i]);
 	if (c0->slots[0].buf)
 		munmap(c0->slots[0].buf, (size_t)b->o.conns * c0->nslots * b->mi.piece_length);
 	free(c0->reqs);
