@@ -138,6 +138,9 @@ void peer_close(struct worker *w, struct peer *p, int stat)
 	p->waiting_slot = p->waiting_batch = false;
 	p->q_len = 0;
 	__atomic_fetch_sub(&w->a->stats->c[WSTAT_PEERS], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&worker_torrent_peers(w->a->stats, w->a->max_torrents)[p->t->id %
+										    w->a->max_torrents],
+			   1, __ATOMIC_RELAXED);
 	if (p->unchoked) {
 		p->unchoked = false;
 		w->unchoked--;
@@ -500,6 +503,9 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const struct wms
 	t->peers++;
 	w->n_open++;
 	__atomic_fetch_add(&w->a->stats->c[WSTAT_PEERS], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&worker_torrent_peers(w->a->stats, w->a->max_torrents)[t->id %
+										    w->a->max_torrents],
+			   1, __ATOMIC_RELAXED);
 	if (crypt_attach(w, p, msg) != 0 || peer_intro(w, p) != 0) {
 		log_warnx("out of memory for a peer");
 		peer_close(w, p, WSTAT_DROP_TOO_MANY);

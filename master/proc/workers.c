@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
+#include "master/admin/admin.h"
 #include "master/proc/master.h"
 #include "master/content/piece_hash.h"
 
@@ -36,7 +37,8 @@
 struct wqueued {
 	struct wqueued *next;
 	struct wmsg msg;
-	int fd; /* -1: none */
+	int fd;		      /* -1: none */
+	uint64_t deadline_ms; /* a queued peer is closed then; 0: not a peer */
 };
 
 int workers_init(struct master *m)
@@ -148,6 +150,8 @@ static int workers_post(struct master *m, unsigned i, const struct wmsg *msg, in
 		return -ENOMEM;
 	}
 	*q = (struct wqueued){ .msg = *msg, .fd = fd };
+	if (msg->type == WMSG_PEER)
+		q->deadline_ms = master_now_ms() + (uint64_t)m->conf.handshake_timeout * 1000;
 	if (m->w[i].q_tail)
 		m->w[i].q_tail->next = q;
 	else
@@ -189,6 +193,12 @@ static void workers_child_close(struct master *m, unsigned self)
 			close(m->w[i].channel);
 	if (m->reg.state_dirfd >= 0)
 		close(m->reg.state_dirfd);
+	if (m->notify_fd >= 0)
+		close(m->notify_fd);
+	if (m->watch_fd >= 0)
+		close(m->watch_fd);
+	if (m->admin)
+		admin_close(m->admin);
 }
 
 static void workers_child(struct master *m, unsigned i, int channel, pid_t master_pid)
@@ -203,7 +213,13 @@ static void workers_child(struct master *m, unsigned i, int channel, pid_t maste
 				 .stats = m->w[i].stats,
 				 .max_torrents = MASTER_MAX_TORRENT_IDS };
 
-	/* The master's death takes the worker with it, even if it died already. */
+	/*
+	 * core.user first: a change of credentials clears the parent-death
+	 * signal. Then the master's death takes the worker with it, even if it
+	 * died already.
+	 */
+	if (privs_drop(m) != 0)
+		_exit(1);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != master_pid)
 		_exit(1);
 	snprintf(name, sizeof(name), "ringseed-w%u", i);
@@ -285,6 +301,8 @@ static void workers_died(struct master *m, unsigned i, int status)
 	w->pid = 0;
 	workers_drop_queue(m, i);
 	__atomic_store_n(&w->stats->c[WSTAT_PEERS], 0, __ATOMIC_RELAXED);
+	memset(worker_torrent_peers(w->stats, MASTER_MAX_TORRENT_IDS), 0,
+	       MASTER_MAX_TORRENT_IDS * sizeof(uint64_t));
 	if (m->quit_deadline_ms) {
 		log_info("worker %u (pid %d) %s", i, (int)dead_pid, how);
 		return;
@@ -321,9 +339,40 @@ void workers_reap(struct master *m)
 	}
 }
 
+/*
+ * A worker that does not read its channel (stopped, or far behind) must not
+ * make the master hold its peers' sockets for ever (in CLOSE-WAIT once the
+ * peers give up): a peer queued for longer than handshake_timeout is closed
+ * and counted. Torrent messages keep their place and order.
+ */
+static void workers_expire_queue(struct master *m, unsigned i, uint64_t now)
+{
+	struct wproc *w = &m->w[i];
+	struct wqueued **pp = &w->q_head, *q;
+
+	w->q_tail = NULL;
+	while ((q = *pp)) {
+		if (q->deadline_ms && now >= q->deadline_ms) {
+			*pp = q->next;
+			close(q->fd);
+			free(q);
+			if (w->handed)
+				w->handed--; /* it never reaches the worker */
+			m->mstat[MSTAT_DROP_HANDOFF_TIMEOUT]++;
+			continue;
+		}
+		w->q_tail = q;
+		pp = &q->next;
+	}
+	if (!w->q_head && w->channel >= 0)
+		workers_watch_out(m, i, false);
+}
+
 void workers_tick(struct master *m, uint64_t now)
 {
 	for (unsigned i = 0; i < m->n_workers; i++) {
+		if (m->w[i].q_head)
+			workers_expire_queue(m, i, now);
 		if (m->w[i].restart_at_ms && now >= m->w[i].restart_at_ms &&
 		    workers_start(m, i) == 0)
 			m->mstat[MSTAT_WORKER_RESTARTS]++;
