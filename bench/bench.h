@@ -9,7 +9,9 @@
  *   main.c     start-up (torrent, rlimit, ring, buffers), the run, the exit status
  *   opts.c     the command line
  *   loop.c     the ring: connect, multishot recv, send, close, timers, phases
- *   conn.c     the wire protocol of one leecher: handshake, messages, requests
+ *   conn.c     the wire protocol of one leecher: handshake, messages, requests;
+ *              with --mse, Message Stream Encryption first (proto/mse.c) and,
+ *              for RC4, the cipher on every byte both ways
  *   http.c     --http: range requests and responses of one keep-alive connection
  *   pick.c     which piece a connection asks for next (random, sequential, rarest)
  *   pace.c     how a leecher behaves in time: request pacing (trickle, burst), the
@@ -48,6 +50,7 @@
 #include "iocore/bufring.h"
 #include "iocore/timer.h"
 #include "proto/metainfo.h"
+#include "proto/mse.h"
 #include "proto/wire.h"
 
 #define BENCH_BLOCK	   16384u /* BEP 3: the request size every client uses */
@@ -118,6 +121,7 @@ struct bench_opts {
 	uint32_t nclasses;			       /* 1 without --mix */
 	const char *mix_str;			       /* as given, for the report */
 	uint64_t rtt_ns;			       /* --rtt: hold each request this long */
+	uint8_t mse; /* --mse: MSE_CRYPTO_RC4 or MSE_CRYPTO_PLAIN offered; 0 = plain BitTorrent */
 };
 
 /* A connection's state; see the diagram above. */
@@ -211,6 +215,8 @@ struct conn {
 	uint32_t pieces_done, chokes, unchokes, rejects, unexpected;
 	struct tw_timer timer;
 
+	struct mse *mse;	/* --mse: the handshake, then the ciphers; NULL otherwise */
+	EVP_CIPHER_CTX *rc4_in, *rc4_out; /* --mse rc4: libcrypto's RC4 when available */
 	struct http_conn *http; /* HTTP mode: the response being parsed; NULL otherwise */
 	bool reconnect;		/* HTTP: CLOSING to connect again, not to end */
 
@@ -274,6 +280,8 @@ struct bench {
 	uint32_t *avail; /* rarest: completions per piece, over all our connections */
 	uint32_t seeds;	 /* connections whose peer has every piece */
 	uint8_t hs_out[WIRE_HANDSHAKE_LEN];
+	EVP_CIPHER *rc4; /* --mse rc4: libcrypto's RC4 (legacy provider); NULL: proto/rc4.c */
+	struct ossl_provider_st *prov[2]; /* default and legacy, loaded for it */
 	struct __kernel_timespec connect_ts;
 	uint8_t *scratch; /* trunc mode: where MSG_TRUNC recvs point (never written) */
 	uint32_t scratch_len;

@@ -37,6 +37,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include <openssl/provider.h>
 #include <openssl/sha.h>
 
 #include "bench/bench.h"
@@ -95,16 +96,20 @@ static int conn_map_pieces(struct bench *b, uint32_t nslots)
 int conn_setup_all(struct bench *b)
 {
 	uint32_t n = b->o.conns, q = b->o.queue ? b->o.queue : 1, nslots = conn_nslots(b);
-	uint32_t s_cap =
-		WIRE_HANDSHAKE_LEN + WIRE_SIMPLE_LEN + q * WIRE_BLOCK_LEN + CONN_SBUF_SPARE;
+	uint32_t s_cap = WIRE_HANDSHAKE_LEN + WIRE_SIMPLE_LEN + q * WIRE_BLOCK_LEN +
+			 CONN_SBUF_SPARE + (b->o.mse ? MSE_OUT_MAX : 0);
 	size_t bm = (b->mi.piece_count + 7) / 8;
 	struct bench_req *reqs = calloc((size_t)n * q * 2, sizeof(*reqs));
 	struct bench_slot *slots = calloc((size_t)n * nslots, sizeof(*slots));
 	uint8_t *sbufs = malloc((size_t)n * s_cap);
 	uint8_t *got = b->o.order == PICK_RAREST ? calloc(n, bm) : NULL;
 
+	struct mse *mses = b->o.mse ? calloc(n, sizeof(*mses)) : NULL;
+
 	b->conns = calloc(n, sizeof(*b->conns));
-	if (!b->conns || !reqs || !slots || !sbufs || (b->o.order == PICK_RAREST && !got)) {
+	if (!b->conns || !reqs || !slots || !sbufs || (b->o.order == PICK_RAREST && !got) ||
+	    (b->o.mse && !mses)) {
+		free(mses);
 		free(reqs);
 		free(slots);
 		free(sbufs);
@@ -124,9 +129,14 @@ int conn_setup_all(struct bench *b)
 		c->sbuf = sbufs + (size_t)i * s_cap;
 		c->s_cap = s_cap;
 		c->got = got ? got + (size_t)i * bm : NULL;
+		c->mse = mses ? mses + i : NULL;
 		tw_timer_init(&c->timer);
 		pick_conn_init(b, c);
 	}
+	/* The bench ciphers as cheaply as it can: libcrypto's RC4 is assembly. */
+	if (b->o.mse == MSE_CRYPTO_RC4 && (b->prov[0] = OSSL_PROVIDER_load(NULL, "default")) &&
+	    (b->prov[1] = OSSL_PROVIDER_load(NULL, "legacy")))
+		b->rc4 = EVP_CIPHER_fetch(NULL, "RC4", NULL);
 	if (b->o.recv == RECV_COPY)
 		return conn_map_pieces(b, nslots);
 	return 0;
@@ -141,19 +151,40 @@ void conn_free_all(struct bench *b)
 	for (uint32_t i = 0; i < b->o.conns; i++) {
 		free(c0[i].peer_has);
 		free(c0[i].ext);
+		EVP_CIPHER_CTX_free(c0[i].rc4_in);
+		EVP_CIPHER_CTX_free(c0[i].rc4_out);
 	}
+	EVP_CIPHER_free(b->rc4);
+	for (int i = 1; i >= 0; i--)
+		if (b->prov[i])
+			OSSL_PROVIDER_unload(b->prov[i]);
 	if (c0->slots[0].buf)
 		munmap(c0->slots[0].buf, (size_t)b->o.conns * c0->nslots * b->mi.piece_length);
 	free(c0->reqs);
 	free(c0->slots);
 	free(c0->sbuf);
 	free(c0->got);
+	free(c0->mse);
 	free(c0);
 	b->conns = NULL;
 }
 
-/* Appends one message to the send buffer; false (counted nowhere) if it is full. */
-static bool conn_put(struct bench *b, struct conn *c, const uint8_t *m, size_t len)
+/*
+ * Appends one message to the send buffer; false (counted nowhere) if it is
+ * full. After an MSE handshake with RC4 the bytes are ciphered here: the
+ * buffer goes out in the order it is filled, as the cipher stream must.
+ */
+/* --mse: cipher bytes about to go on the wire, in wire order (nothing for plaintext). */
+static void conn_seal(struct conn *c, uint8_t *buf, size_t len)
+{
+	if (c->rc4_out)
+		EVP_EncryptUpdate(c->rc4_out, buf, &(int){ 0 }, buf, (int)len);
+	else if (c->mse && c->mse->state == MSE_DONE)
+		mse_send(&c->mse->st, buf, len);
+}
+
+/* Appends bytes as they are (already ciphered, or the MSE handshake's own). */
+static bool conn_put_raw(struct bench *b, struct conn *c, const uint8_t *m, size_t len)
 {
 	if (c->s_len + len > c->s_cap)
 		return false;
@@ -161,6 +192,43 @@ static bool conn_put(struct bench *b, struct conn *c, const uint8_t *m, size_t l
 	c->s_len += (uint32_t)len;
 	loop_mark_dirty(b, c);
 	return true;
+}
+
+static bool conn_put(struct bench *b, struct conn *c, const uint8_t *m, size_t len)
+{
+	if (c->s_len + len > c->s_cap)
+		return false;
+	memcpy(c->sbuf + c->s_len, m, len);
+	conn_seal(c, c->sbuf + c->s_len, len);
+	c->s_len += (uint32_t)len;
+	loop_mark_dirty(b, c);
+	return true;
+}
+
+/* What the MSE handshake has to send, as it is (not ciphered again). */
+static void conn_put_mse(struct bench *b, struct conn *c)
+{
+	if (c->mse->out_len)
+		conn_put_raw(b, c, c->mse->out, c->mse->out_len);
+	c->mse->out_len = 0;
+}
+
+/* --mse: Ya and PadA now; our BitTorrent handshake goes as the IA of step 3. */
+static void conn_start_mse(struct bench *b, struct conn *c, const uint8_t *hs)
+{
+	struct mse_policy pol = { .allow = b->o.mse, .pad_max = MSE_PAD_MAX };
+	uint8_t rnd[MSE_RAND_LEN];
+
+	for (size_t i = 0; i < sizeof(rnd); i += 8) {
+		uint64_t r = bench_rand(b);
+
+		memcpy(rnd + i, &r, 8);
+	}
+	if (mse_init_initiator(c->mse, &pol, rnd, b->mi.info_hash, hs, WIRE_HANDSHAKE_LEN) != 0) {
+		loop_finish(b, c, END_BAD_HANDSHAKE, ENOMEM);
+		return;
+	}
+	conn_put_mse(b, c);
 }
 
 void conn_start_handshake(struct bench *b, struct conn *c)
@@ -177,7 +245,10 @@ void conn_start_handshake(struct bench *b, struct conn *c)
 	c->choked = true;
 	c->qmax = b->o.queue;
 	wire_dec_init(&c->dec, b->max_msg);
-	conn_put(b, c, hs, sizeof(hs));
+	if (c->mse)
+		conn_start_mse(b, c, hs);
+	else
+		conn_put(b, c, hs, sizeof(hs));
 }
 
 void conn_keepalive(struct bench *b, struct conn *c)
@@ -322,6 +393,7 @@ void conn_write_request(struct bench *b, struct conn *c, struct bench_req r, boo
 
 	/* Alone, unless something queued before it must go first (order on the wire). */
 	if (alone && !c->send_busy && !c->s_len) {
+		conn_seal(c, m, len); /* --mse rc4: ciphered once, whether sent here or queued */
 		n = send(c->fd, m, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			b->req_writes++;
@@ -331,9 +403,11 @@ void conn_write_request(struct bench *b, struct conn *c, struct bench_req r, boo
 			return;
 		if (n < 0)
 			n = 0; /* EAGAIN, or an error the ring's send will meet and report */
+		conn_put_raw(b, c, m + n, len - (uint32_t)n);
+	} else {
+		/* The buffer holds handshake, interested and `queue` requests: it always fits. */
+		conn_put(b, c, m, len);
 	}
-	/* The buffer holds handshake, interested and `queue` requests: it always fits. */
-	conn_put(b, c, m + n, len - (uint32_t)n);
 	if (n == 0)
 		c->s_reqs++;
 }
@@ -665,10 +739,48 @@ static bool conn_budget_done(const struct bench *b, const struct conn *c)
 	       c->nretry == 0;
 }
 
+/*
+ * --mse: bytes go to the handshake until it is done; what follows is
+ * deciphered in place (p is one of the bench's own receive buffers). Returns
+ * false when the connection ended.
+ */
+static bool conn_input_mse(struct bench *b, struct conn *c, const uint8_t **p, size_t *n)
+{
+	if (c->mse->state != MSE_DONE) {
+		size_t used;
+		int rc = mse_feed(c->mse, *p, *n, &used);
+
+		conn_put_mse(b, c);
+		if (rc < 0) {
+			loop_finish(b, c, END_BAD_HANDSHAKE, 0);
+			return false;
+		}
+		*p += used;
+		*n -= used;
+		if (rc == 1 && b->rc4 && c->mse->st.method == MSE_CRYPTO_RC4) {
+			c->rc4_in = mse_evp_rc4(b->rc4, c->mse->st.key_in, c->mse->st.in.used);
+			c->rc4_out = mse_evp_rc4(b->rc4, c->mse->st.key_out, c->mse->st.out.used);
+			if (!c->rc4_in || !c->rc4_out) {
+				loop_finish(b, c, END_BAD_HANDSHAKE, ENOMEM);
+				return false;
+			}
+		}
+	}
+	if (c->rc4_in && *n)
+		EVP_EncryptUpdate(c->rc4_in, (uint8_t *)(uintptr_t)*p, &(int){ 0 }, *p, (int)*n);
+	else
+		mse_recv(&c->mse->st, (uint8_t *)(uintptr_t)*p, *n);
+	return true;
+}
+
 bool conn_input(struct bench *b, struct conn *c, const uint8_t *p, size_t n)
 {
-	const uint8_t *end = p + n;
+	const uint8_t *end;
 	struct wire_event ev;
+
+	if (c->mse && !conn_input_mse(b, c, &p, &n))
+		return false;
+	end = p + n;
 
 	if (c->state == CONN_HANDSHAKE) {
 		size_t take = WIRE_HANDSHAKE_LEN - c->hs_len;

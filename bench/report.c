@@ -279,10 +279,11 @@ static void report_title(const struct bench *b, const char *src)
 		return;
 	}
 	printf("ringseed-bench: %u connections to %s, %s (%u pieces of %u KiB), Q=%u, "
-	       "order %s, recv %s%s, from %s\n",
+	       "order %s, recv %s%s%s, from %s\n",
 	       b->o.conns, b->o.target_str, b->mi.name, b->mi.piece_count,
 	       b->mi.piece_length / 1024, b->o.queue, pick_order_name(b->o.order),
-	       report_recv_name(b->o.recv), b->o.verify ? " + verify" : "", src);
+	       report_recv_name(b->o.recv), b->o.verify ? " + verify" : "",
+	       !b->o.mse ? "" : b->o.mse == MSE_CRYPTO_RC4 ? ", MSE rc4" : ", MSE plaintext", src);
 }
 
 static void report_protocol_human(const struct bench *b)
@@ -515,11 +516,13 @@ static void json_head(const struct bench *b)
 	printf("  \"options\": {\"connections\": %u, \"queue\": %u, \"block\": %u, "
 	       "\"duration_s\": %.3f, \"budget_bytes\": %llu, \"warmup_s\": %.3f, "
 	       "\"order\": \"%s\", \"recv\": \"%s\", \"verify\": %s, \"src\": \"%s\", "
-	       "\"seeder_pid\": %d, \"requests\": \"%s\", \"rtt_ms\": %.3f, \"mix\": ",
+	       "\"seeder_pid\": %d, \"mse\": \"%s\", \"requests\": \"%s\", \"rtt_ms\": %.3f, "
+	       "\"mix\": ",
 	       b->o.conns, b->o.queue, b->o.http ? b->o.http_range : BENCH_BLOCK,
 	       b->o.budget ? 0 : b->o.duration, (unsigned long long)b->o.budget, b->o.warmup,
 	       pick_order_name(b->o.order), report_recv_name(b->o.recv),
 	       b->o.verify ? "true" : "false", src, (int)b->o.seeder_pid,
+	       !b->o.mse ? "none" : b->o.mse == MSE_CRYPTO_RC4 ? "rc4" : "plain",
 	       b->o.queue ? pace_requests_name(b->o.requests) : "idle", (double)b->o.rtt_ns / 1e6);
 	for (uint32_t k = 0; k < b->o.nclasses; k++)
 		printf("%s{\"pct\": %u, \"rate_Bps\": %llu}", k ? ", " : "[", b->o.classes[k].pct,

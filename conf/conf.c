@@ -80,6 +80,7 @@ static const char *const conf_log_words[] = { "debug", "info", "notice", "warnin
  * which the unit test checks.
  */
 static const char *const conf_send_words[] = { "copy", "splice", "send_zc", NULL };
+static const char *const conf_enc_words[] = { "off", "allow", "prefer", "require", NULL };
 
 static const struct conf_key conf_keys[] = {
 	CONF_INT_ROW(struct conf, "core", "workers", workers, 1, 256, true, "auto",
@@ -96,6 +97,8 @@ static const struct conf_key conf_keys[] = {
 	CONF_ADDRS_ROW(struct conf, "net", "listen", listen, "0.0.0.0:6881 [::]:6881",
 		       "Where peers connect: IPv4 ADDR:PORT or [IPv6]:PORT, one line per "
 		       "address."),
+	CONF_ENUM_ROW(struct conf, "net", "encryption", encryption, conf_enc_words, "allow",
+		      "Message Stream Encryption: off, allow, prefer (RC4) or require (RC4 only)."),
 	CONF_PATH_ROW(struct conf, "paths", "data_dir", data_dir, "/var/lib/ringseed/data",
 		      "Content of the torrents, read-only: the files and directories they "
 		      "describe."),

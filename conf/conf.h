@@ -37,6 +37,14 @@ enum conf_send_strategy {
 	CONF_SEND_ZC,	  /* zero-copy sendmsg (MSG_ZEROCOPY) from the mapped files */
 };
 
+/* [net] encryption: what Message Stream Encryption peers may do (word order in conf.c). */
+enum conf_encryption {
+	CONF_ENC_OFF,	  /* MSE refused: plain BitTorrent handshakes only */
+	CONF_ENC_ALLOW,	  /* both; a peer offering both gets plaintext after MSE */
+	CONF_ENC_PREFER,  /* both; a peer offering both gets RC4 */
+	CONF_ENC_REQUIRE, /* MSE with RC4 only: plain handshakes refused */
+};
+
 enum conf_log_level {
 	CONF_LOG_DEBUG,
 	CONF_LOG_INFO,
@@ -69,6 +77,7 @@ struct conf {
 
 	/* [net] */
 	struct conf_addrs listen;
+	int encryption; /* enum conf_encryption */
 
 	/* [paths] */
 	char data_dir[CONF_PATH_MAX];

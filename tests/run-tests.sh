@@ -90,8 +90,9 @@ for f in "$FUZZ_DIR"/fuzz_*; do
 	work=$(mktemp -d)
 	rm -f "$LOG_DIR/$base-"* # this target's crash artifacts from an earlier run
 	# New inputs go to a scratch directory, never into the tree's corpus.
+	# libFuzzer exits 77 on a crash by default, which would read as a skip.
 	run "$name" $((FUZZ_SECONDS + 60)) "$f" -max_total_time="$FUZZ_SECONDS" \
-		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -error_exitcode=1 \
 		-artifact_prefix="$LOG_DIR/$base-" "$work" "$seeds"
 	rm -rf "$work"
 done

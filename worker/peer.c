@@ -32,6 +32,7 @@ static void peer_free(struct worker *w, struct peer *p)
 	free(p->ctl);
 	free(p->ctl_old);
 	free(p->intro);
+	crypt_free(p);
 	wk_torrent_put(w, p->t);
 	p->state = PEER_FREE;
 	p->gen++;
@@ -174,6 +175,7 @@ void peer_pump(struct worker *w, struct peer *p)
 		peer_send(w, p, p->intro, p->intro_len);
 	} else if (p->ctl_len) {
 		p->ctl_inflight = p->ctl_len;
+		crypt_seal_ctl(p);
 		peer_send(w, p, p->ctl, p->ctl_inflight);
 	} else if (w->quitting) {
 		peer_close(w, p, -1);
@@ -209,6 +211,7 @@ void peer_on_ctl(struct worker *w, struct peer *p, int res)
 		p->ctl_inflight = 0;
 		memmove(p->ctl, p->ctl + res, p->ctl_len - (uint32_t)res);
 		p->ctl_len -= (uint32_t)res;
+		crypt_ctl_sent(p, (uint32_t)res);
 	}
 	peer_pump(w, p);
 }
@@ -495,8 +498,10 @@ void peer_on_recv(struct worker *w, struct peer *p, const struct io_uring_cqe *c
 		p->ops--;
 	}
 	if (cqe->res > 0 && bufring_cqe_bid(cqe, &bid)) {
-		if (p->state == PEER_OPEN)
+		if (p->state == PEER_OPEN) {
+			crypt_recv(p, bufring_buf(&w->rx, bid), (size_t)cqe->res);
 			peer_feed(w, p, bufring_buf(&w->rx, bid), (uint32_t)cqe->res);
+		}
 		bufring_recycle(&w->rx, bid);
 	} else if (cqe->res != -ENOBUFS) {
 		peer_close(w, p, -1); /* EOF or a reset: the peer left */
@@ -548,8 +553,9 @@ static int peer_intro(struct worker *w, struct peer *p, const uint8_t info_hash[
 	return 0;
 }
 
-void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const uint8_t *hs_bytes)
+void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const struct wmsg *msg)
 {
+	const uint8_t *hs_bytes = msg->handshake;
 	struct wire_handshake hs;
 	struct peer *p;
 	uint32_t slot, gen;
@@ -577,18 +583,22 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const uint8_t *h
 	__atomic_fetch_add(&worker_torrent_peers(w->a->stats, w->a->max_torrents)[t->id %
 										    w->a->max_torrents],
 			   1, __ATOMIC_RELAXED);
-	if (peer_intro(w, p, hs.info_hash) != 0) {
+	if (crypt_attach(w, p, msg) != 0 || peer_intro(w, p, hs.info_hash) != 0) {
 		log_warnx("out of memory for a peer");
 		peer_close(w, p, WSTAT_DROP_TOO_MANY);
 		return;
 	}
+	crypt_seal(p, p->intro, p->intro_len);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	wire_dec_init(&p->dec, WK_MAX_MSG);
 	p->last_rx_ms = p->last_tx_ms = tw_now_ms();
 	tw_timer_init(&p->timer);
 	tw_add(&w->wheel, &p->timer, WK_TICK_MS);
 	peer_arm_recv(w, p);
-	peer_pump(w, p);
+	if (msg->extra_len) /* what the master read past the handshake (MSE), deciphered */
+		peer_feed(w, p, msg->extra, msg->extra_len);
+	if (p->state == PEER_OPEN)
+		peer_pump(w, p);
 }
 
 /*

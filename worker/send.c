@@ -417,7 +417,7 @@ bool batch_start(struct worker *w, struct peer *p)
 	b->read_want = b->read_got = 0;
 	b->failed = false;
 	p->out_busy = true;
-	if (w->conf->send_strategy == CONF_SEND_SPLICE) {
+	if (w->conf->send_strategy == CONF_SEND_SPLICE && !crypt_rc4(p)) {
 		if (splice_pipe(b) == 0)
 			batch_fill_iov(w, p);
 		else
@@ -425,7 +425,7 @@ bool batch_start(struct worker *w, struct peer *p)
 		batch_push(w, p);
 		return true;
 	}
-	if (w->conf->send_strategy == CONF_SEND_ZC) {
+	if (w->conf->send_strategy == CONF_SEND_ZC && !crypt_rc4(p)) {
 		batch_fill_iov(w, p);
 		if (b->blocks && !b->failed)
 			zc_send(w, p);
@@ -434,8 +434,10 @@ bool batch_start(struct worker *w, struct peer *p)
 		return true;
 	}
 	batch_fill_copy(w, p);
-	if (b->ops == 0 && !b->failed)
+	if (b->ops == 0 && !b->failed) {
+		crypt_seal(p, b->buf, b->bytes);
 		batch_send(w, p); /* all padding: nothing to read */
+	}
 	if (b->ops == 0) /* nothing went out: a layout error before any op */
 		batch_done(w, p);
 	return true;
@@ -456,6 +458,8 @@ static void batch_count_sent(struct worker *w, struct peer *p)
 		return;
 	wk_count(w, WSTAT_BLOCKS, blocks);
 	wk_count(w, WSTAT_UP_BYTES, payload);
+	if (crypt_up_stat(p) >= 0)
+		wk_count(w, (enum wstat)crypt_up_stat(p), payload);
 	__atomic_fetch_add(&w->a->stats->torrent_up[p->t->id % w->a->max_torrents], payload,
 			   __ATOMIC_RELAXED);
 }
@@ -504,6 +508,7 @@ void batch_on_cqe(struct worker *w, struct peer *p, enum wk_op op, int res)
 	if (b->ops)
 		return;
 	if (op == OP_READ && !b->failed && b->read_got == b->read_want && p->state == PEER_OPEN) {
+		crypt_seal(p, b->buf, b->bytes);
 		batch_send(w, p);
 		return;
 	}

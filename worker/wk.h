@@ -170,6 +170,7 @@ struct peer {
 	struct peer_ext *x;	/* ext.c, taken on first need */
 	uint8_t ut_metadata;	/* the peer's id for ut_metadata (BEP 9); 0 = none */
 	bool bf_full;		/* its bitfield so far has every piece */
+	struct wk_crypt *crypt; /* MSE peers only (crypt.c) */
 };
 
 struct wk_queue {
@@ -206,6 +207,8 @@ struct worker {
 	bool channel_gone;
 	bool channel_more; /* the last drain stopped at its cap: read on next turn */
 	uint8_t peer_id[20];
+	struct evp_cipher_st *rc4; /* libcrypto's RC4 (crypt.c); NULL: ringseed's own */
+	bool rc4_probed;
 };
 
 /* user_data: op (8 bits) | generation (24 bits) | slot (32 bits) */
@@ -228,7 +231,7 @@ void wk_torrent_put(struct worker *w, struct wk_torrent *t);
 void wk_ready(struct worker *w, struct peer *p);
 
 /* peer.c */
-void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const uint8_t *hs);
+void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const struct wmsg *msg);
 void peer_on_recv(struct worker *w, struct peer *p, const struct io_uring_cqe *cqe);
 void peer_on_ctl(struct worker *w, struct peer *p, int res);
 void peer_close(struct worker *w, struct peer *p, int stat);
@@ -243,6 +246,16 @@ void peer_ext_feed(struct worker *w, struct peer *p, const struct wire_event *e)
 void peer_ext_pump(struct worker *w, struct peer *p);
 void peer_ext_seed(struct worker *w, struct peer *p, const char *why);
 void peer_ext_free(struct peer *p);
+
+/* crypt.c */
+int crypt_attach(struct worker *w, struct peer *p, const struct wmsg *msg);
+void crypt_free(struct peer *p);
+bool crypt_rc4(const struct peer *p);
+void crypt_recv(struct peer *p, uint8_t *buf, size_t n);
+void crypt_seal(struct peer *p, uint8_t *buf, size_t n);
+void crypt_seal_ctl(struct peer *p);
+void crypt_ctl_sent(struct peer *p, uint32_t n);
+int crypt_up_stat(const struct peer *p);
 
 /* send.c */
 int batch_init(struct worker *w);

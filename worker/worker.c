@@ -294,7 +294,7 @@ static void wk_message(struct worker *w, const struct wmsg *msg, int fd)
 			close(fd);
 			break;
 		}
-		peer_admit(w, fd, t, msg->handshake);
+		peer_admit(w, fd, t, msg);
 		return; /* the peer owns fd now */
 	case WMSG_QUIT:
 		wk_begin_quit(w);

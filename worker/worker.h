@@ -17,15 +17,18 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "proto/mse.h"
 #include "proto/wire.h"
 
 /* A peer handed to a worker comes with the handshake it sent, all of it. */
 #define WORKER_HANDSHAKE_LEN WIRE_HANDSHAKE_LEN
+/* Stream bytes the master may have read past an MSE peer's handshake (a sync over-read). */
+#define WORKER_EXTRA_MAX 640
 
 enum wmsg_type {
 	WMSG_ADD_TORRENT = 1, /* fd: memfd holding the .torrent bytes, then the have bitfield */
 	WMSG_REMOVE_TORRENT,  /* drop every peer of the torrent and close its files */
-	WMSG_PEER,	      /* fd: a peer's socket, its handshake already read */
+	WMSG_PEER,	      /* fd: a peer's socket, its handshake already read (and MSE done) */
 	WMSG_QUIT,	      /* finish blocks in flight, close every peer, exit 0 */
 };
 
@@ -34,7 +37,18 @@ struct wmsg {
 	uint32_t torrent;     /* the torrent's id, unique for the master's lifetime */
 	uint32_t torrent_len; /* ADD_TORRENT: bytes of .torrent at the start of the memfd */
 	uint32_t have_len;    /* ADD_TORRENT: bytes of bitfield after them (BEP 3 order) */
-	uint8_t handshake[WORKER_HANDSHAKE_LEN]; /* PEER: as the peer sent it */
+	uint8_t handshake[WORKER_HANDSHAKE_LEN]; /* PEER: as the peer sent it (deciphered) */
+	/* PEER after Message Stream Encryption: the ciphers where the master left them. */
+	uint8_t crypt;	    /* enum wmsg_crypt */
+	uint16_t extra_len; /* bytes after the handshake already read, deciphered */
+	struct mse_stream st;
+	uint8_t extra[WORKER_EXTRA_MAX];
+};
+
+enum wmsg_crypt {
+	WCRYPT_NONE,	  /* a plain BitTorrent handshake */
+	WCRYPT_MSE_PLAIN, /* MSE, then plaintext: the zero-copy paths stay */
+	WCRYPT_RC4,	  /* MSE with RC4: the copy path, ciphered in the worker */
 };
 
 /* Counters, cumulative since the master started (peers is a gauge). */
@@ -59,6 +73,8 @@ enum wstat {
 	WSTAT_META_FLOOD,	/* ut_metadata requests over a peer's allowance */
 	WSTAT_DROP_SEED,	/* the peer is a seed too (have_all, full bitfield, upload_only) */
 	WSTAT_DROP_BAD_EXT,	/* malformed extended handshake or ut_metadata message */
+	WSTAT_UP_BYTES_MSE_PLAIN, /* of UP_BYTES: to peers that chose plaintext after MSE */
+	WSTAT_UP_BYTES_RC4,	  /* of UP_BYTES: to RC4 peers */
 	WSTAT_MAX
 };
 

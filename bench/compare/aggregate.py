@@ -32,6 +32,10 @@ LABELS = {
     "transmission": "Transmission",
     "nginx-16k": "nginx, 16 KiB ranges",
     "nginx-1m": "nginx, 1 MiB ranges",
+    "ringseed-rc4": "ringseed, 100% RC4 peers",
+    "rtorrent-rc4": "rtorrent, 100% RC4 peers",
+    "libtorrent-rc4": "libtorrent, 100% RC4 peers",
+    "ringseed-churn": "ringseed splice + MSE openings",
 }
 ORDER = list(LABELS)
 STYLES = {
@@ -45,6 +49,10 @@ STYLES = {
     "transmission": "lw 2 lc rgb '#7f7f7f'",
     "nginx-16k": "lw 2 dt 2 lc rgb '#555555' pt 6",
     "nginx-1m": "lw 2 dt 3 lc rgb '#000000' pt 5",
+    "ringseed-rc4": "lw 3 dt 4 lc rgb '#e377c2'",
+    "rtorrent-rc4": "lw 2 dt 4 lc rgb '#1f77b4'",
+    "libtorrent-rc4": "lw 2 dt 4 lc rgb '#17becf'",
+    "ringseed-churn": "lw 2 dt 5 lc rgb '#ff7f0e'",
 }
 LOADS = ["trickle", "burst", "capped", "mixed", "wan"]
 LOAD_TITLE = {
@@ -55,6 +63,9 @@ LOAD_TITLE = {
     "wan": "WAN",
 }
 INSTANCE = {r: ("nginx" if r.startswith("nginx") else r) for r in LABELS}
+# The RC4 rows are the same seeders, every peer opening with MSE (--mse rc4).
+INSTANCE.update({"ringseed-rc4": "ringseed-splice", "rtorrent-rc4": "rtorrent",
+                 "libtorrent-rc4": "libtorrent", "ringseed-churn": "ringseed-splice"})
 
 
 def rel(p):

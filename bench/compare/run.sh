@@ -155,7 +155,11 @@ ROWS+=("rtorrent|rtorrent|bt||rtorrent"
 	"qbittorrent|qbittorrent|bt||qBittorrent"
 	"libtorrent|libtorrent|bt||libtorrent (python)"
 	"aria2|aria2|bt||aria2"
-	"transmission|transmission|bt||Transmission")
+	"transmission|transmission|bt||Transmission"
+	"ringseed-rc4|ringseed-splice|bt-rc4||ringseed, 100% RC4 peers"
+	"rtorrent-rc4|rtorrent|bt-rc4||rtorrent, 100% RC4 peers"
+	"libtorrent-rc4|libtorrent|bt-rc4||libtorrent, 100% RC4 peers"
+	"ringseed-churn|ringseed-splice|bt-churn||ringseed splice + MSE openings")
 NOTES=()
 if "$BENCH" --help 2>&1 | grep -q -- '--http'; then
 	ROWS+=("nginx-16k|nginx|http|16384|nginx, 16 KiB ranges"
@@ -326,6 +330,9 @@ load_args() {
 	esac
 }
 load_has() {
+	# Encrypted peers (bt-rc4) and MSE openings beside a download (bt-churn):
+	# under the first load only.
+	case $2 in bt-rc4 | bt-churn) [ "$1" = trickle ]; return ;; esac
 	[ "$2" = bt ] && return 0
 	case $1 in burst | capped | mixed) return 0 ;; *) return 1 ;; esac
 }
@@ -369,6 +376,8 @@ idx=0
 one_run() {
 	local load=$1 r=$2 n=$3 rep=$4 row inst kind range work port json pid w cmd rc summary
 	row=$(row_field "$r" 1); inst=$(row_field "$r" 2); kind=$(row_field "$r" 3); range=$(row_field "$r" 4)
+	# The MSE-openings row is measured at N = 256 only.
+	[ "$kind" = bt-churn ] && [ "$n" != 256 ] && return
 	work=$RAW/seeders/$inst
 	port=$(inst_port "$inst")
 	json=$RAW/json/${load}__${row}__n${n}__r${rep}.json
@@ -391,10 +400,23 @@ one_run() {
 		cmd=("$BENCH" -t "$TORRENT" -c "127.0.0.1:$port" --recv "$RECV" $(load_args "$load"))
 	fi
 	[ "$kind" = http ] && [ "$load" != burst ] && cmd+=($(load_args "$load"))
+	# Every connection opens with MSE offering RC4 only (ringseed-bench --mse).
+	[ "$kind" = bt-rc4 ] && cmd+=(--mse rc4)
 	cmd+=(-n "$n" -q "$QUEUE" -d "$WINDOW" --warmup "$w" --seeder-pid "$pid" --json --quiet)
 	printf '%s:%s n=%s rep=%s: %s\n' "$load" "$row" "$n" "$rep" "${cmd[*]}" >> "$RAW/commands.txt"
+	local churn=
+	if [ "$kind" = bt-churn ]; then
+		# All through the run, other connections open with MSE (RC4), take
+		# one block and close, 512 at a time from their own addresses: what
+		# a flood of handshakes costs the N being served.
+		setsid bash -c 'while :; do "$@" > /dev/null 2>&1 || sleep 0.2; done' churn \
+			"$BENCH" -t "$TORRENT" -c "127.0.0.1:$port" -n 512 -b 16K --mse rc4 \
+			--max-opening 128 --timeout 30 --quiet --src 127.1.0.2-127.1.255.254 &
+		churn=$!
+	fi
 	run_bg $((w + WINDOW + 60)) "$json" "${json%.json}.err" "${cmd[@]}"
 	rc=$?
+	[ -n "$churn" ] && kill_group "$churn"
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$n" "$rep" "$rc" "$json" "$load" >> "$RAW/runs.tsv"
 	summary=$("$PY" -c '
 import json, sys

@@ -103,12 +103,13 @@ static int master_listen(struct master *m)
 	return 0;
 }
 
-static void master_pending_close(struct master *m, unsigned slot, enum mstat why)
+void master_pending_close(struct master *m, unsigned slot, enum mstat why)
 {
 	struct pending *p = &m->pend[slot];
 
 	if (why < MSTAT_MAX)
 		m->mstat[why]++;
+	msein_free(p);
 	close(p->fd); /* also leaves the epoll set */
 	p->fd = -1;
 	m->n_pend--;
@@ -141,6 +142,7 @@ static void master_accept(struct master *m, unsigned li)
 			slot++;
 		m->pend[slot] = (struct pending){
 			.fd = fd,
+			.accepted_ms = master_now_ms(),
 			.deadline_ms = master_now_ms() + (uint64_t)m->conf.handshake_timeout * 1000
 		};
 		m->n_pend++;
@@ -164,13 +166,22 @@ static void master_accept(struct master *m, unsigned li)
 	}
 }
 
-/* Reads what has arrived of a handshake; garbage is dropped at its first byte. */
+/*
+ * Reads what has arrived of a handshake. Bytes that part from a plain
+ * handshake's start are an MSE opening (mse_in.c), where allowed.
+ */
 static void master_pending_read(struct master *m, unsigned slot)
 {
 	struct pending *p = &m->pend[slot];
+	struct wmsg msg = { 0 };
 	const struct torrent *t;
-	ssize_t n = recv(p->fd, p->buf + p->got, WORKER_HANDSHAKE_LEN - p->got, 0);
+	ssize_t n;
 
+	if (p->mse) {
+		msein_read(m, slot);
+		return;
+	}
+	n = recv(p->fd, p->buf + p->got, WORKER_HANDSHAKE_LEN - p->got, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -179,7 +190,11 @@ static void master_pending_read(struct master *m, unsigned slot)
 	}
 	p->got += (uint8_t)n;
 	if (memcmp(p->buf, pstr, p->got < sizeof(pstr) ? p->got : sizeof(pstr)) != 0) {
-		master_pending_close(m, slot, MSTAT_DROP_BAD_HANDSHAKE);
+		msein_start(m, slot);
+		return;
+	}
+	if (p->got >= sizeof(pstr) && m->conf.encryption == CONF_ENC_REQUIRE) {
+		master_pending_close(m, slot, MSTAT_DROP_PLAIN_REFUSED);
 		return;
 	}
 	if (p->got < WORKER_HANDSHAKE_LEN)
@@ -190,7 +205,9 @@ static void master_pending_read(struct master *m, unsigned slot)
 		return;
 	}
 	epoll_ctl(m->epfd, EPOLL_CTL_DEL, p->fd, NULL);
-	workers_handoff(m, p->fd, t, p->buf);
+	memcpy(msg.handshake, p->buf, WORKER_HANDSHAKE_LEN);
+	m->mstat[MSTAT_PEERS_PLAIN]++;
+	workers_handoff(m, p->fd, t, &msg);
 	p->fd = -1;
 	m->n_pend--;
 }
@@ -199,7 +216,9 @@ static void master_expire_pending(struct master *m, uint64_t now)
 {
 	for (unsigned i = 0; i < MASTER_MAX_PENDING && m->n_pend; i++) {
 		if (m->pend[i].fd >= 0 && now >= m->pend[i].deadline_ms)
-			master_pending_close(m, i, MSTAT_DROP_HANDSHAKE_TIMEOUT);
+			master_pending_close(m, i,
+					     m->pend[i].mse ? msein_expired(&m->pend[i])
+							    : MSTAT_DROP_HANDSHAKE_TIMEOUT);
 	}
 }
 
@@ -221,6 +240,11 @@ void master_stats_line(struct master *m, const char *tag)
 	if (m->tsrv && n + 1 < sizeof(more)) {
 		more[n++] = ' ';
 		tsrv_stats(m->tsrv, more + n, sizeof(more) - n);
+		n = strlen(more);
+	}
+	if (n + 1 < sizeof(more)) {
+		more[n++] = ' ';
+		msein_stats(m, w, more + n, sizeof(more) - n);
 	}
 	log_info("%s: peers=%llu up_bytes=%llu blocks=%llu requests=%llu rejects=%llu "
 		 "hashes=%llu hash_rejects=%llu handshakes=%llu drop_handshake_timeout=%llu drop_bad_handshake=%llu "
@@ -349,6 +373,7 @@ static void master_apply_diff(struct master *m, struct reg_diff *d)
 		workers_broadcast_add(m, d->added[i]);
 		master_torrent_added(m, d->added[i]);
 	}
+	msein_rebuild(m);
 }
 
 /*
@@ -562,6 +587,7 @@ static int master_start_trackers(struct master *m)
 	}
 	for (uint32_t i = 0; i < m->reg.n; i++)
 		master_torrent_added(m, m->reg.t[i]);
+	msein_rebuild(m);
 	return 0;
 }
 
@@ -766,6 +792,7 @@ int master_run(struct master *m)
 	free(m->ann);
 	free(m->tsrv);
 	reg_close(&m->reg);
+	free(m->mse_rows);
 	log_notice("bye");
 	return rc && rc != -ECANCELED ? 1 : 0; /* -ECANCELED: SIGTERM while starting */
 }

@@ -8,6 +8,7 @@
  * A connection's life in the master:
  *
  *   accept -> PENDING (reading the 68-byte handshake, deadline handshake_timeout)
+ *     -> not a plain handshake: Message Stream Encryption first (mse_in.c)
  *     -> bad bytes, EOF or deadline: closed, counted
  *     -> unknown info-hash:          closed, counted
  *     -> known: sent to the least-loaded worker with SCM_RIGHTS, closed here
@@ -34,6 +35,21 @@ enum mstat {
 	MSTAT_HANDOFF_FALLBACK, /* the chosen worker's channel was full: another took it */
 	MSTAT_DROP_HANDOFF_TIMEOUT, /* queued for a backed-up worker past handshake_timeout */
 	MSTAT_WORKER_RESTARTS,
+	MSTAT_PEERS_PLAIN,	  /* peers handed on after a plain handshake */
+	MSTAT_PEERS_MSE_PLAIN,	  /* ... after MSE, plaintext selected */
+	MSTAT_PEERS_RC4,	  /* ... after MSE, RC4 selected */
+	MSTAT_DROP_PLAIN_REFUSED, /* a plain handshake under net.encryption = require */
+	MSTAT_DROP_MSE_REFUSED,	  /* an MSE opening under net.encryption = off */
+	MSTAT_DROP_MSE_SHORT,	  /* then one per enum mse_err, in its order: */
+	MSTAT_DROP_MSE_TIMEOUT,	  /*   96 bytes came, the rest did not */
+	MSTAT_DROP_MSE_BAD_KEY,	  /*   a public key no one should send */
+	MSTAT_DROP_MSE_NO_SYNC,	  /*   no HASH('req1', S) within 608 bytes */
+	MSTAT_DROP_MSE_UNKNOWN,	  /*   SKEY names no torrent served here */
+	MSTAT_DROP_MSE_BAD_VC,	  /*   VC not zero */
+	MSTAT_DROP_MSE_BAD_PAD,	  /*   len(PadC) over 512 */
+	MSTAT_DROP_MSE_IA_LONG,	  /*   len(IA) over the limit */
+	MSTAT_DROP_MSE_NO_CRYPTO, /*   no method the policy allows */
+	MSTAT_DROP_MSE_INTERNAL,  /*   libcrypto failed */
 	MSTAT_MAX
 };
 
@@ -41,10 +57,14 @@ struct pending {
 	int fd; /* -1: free slot */
 	uint8_t got;
 	uint8_t buf[WORKER_HANDSHAKE_LEN];
+	uint64_t accepted_ms;
 	uint64_t deadline_ms;
+	struct msein *mse; /* MSE in progress (mse_in.c); NULL for a plain handshake */
 };
 
 struct wqueued;
+struct msein;
+struct msein_row;
 struct tsrv;
 struct announcer;
 struct admin;
@@ -81,6 +101,8 @@ struct master {
 	struct wproc *w;
 	unsigned n_workers;
 	struct registry reg;
+	struct msein_row *mse_rows; /* HASH('req2', info_hash) of every torrent, sorted */
+	uint32_t n_mse_rows;
 	uint64_t mstat[MSTAT_MAX];
 	uint64_t next_stats_ms;
 	uint64_t quit_deadline_ms; /* 0: running */
@@ -107,6 +129,7 @@ int master_run(struct master *m);
 int master_load_conf(struct conf *c, const char *path, char **overrides, unsigned n);
 int master_apply_overrides(struct conf *c, char **overrides, unsigned n);
 uint64_t master_now_ms(void);
+void master_pending_close(struct master *m, unsigned slot, enum mstat why);
 void master_stats_line(struct master *m, const char *tag);
 void master_rescan(struct master *m, const char *tag);
 
@@ -142,10 +165,18 @@ void workers_tick(struct master *m, uint64_t now);
 int workers_send_torrent(struct master *m, unsigned i, const struct torrent *t);
 void workers_broadcast_add(struct master *m, const struct torrent *t);
 void workers_broadcast_remove(struct master *m, uint32_t id);
-int workers_handoff(struct master *m, int fd, const struct torrent *t, const uint8_t *hs);
+int workers_handoff(struct master *m, int fd, const struct torrent *t, struct wmsg *msg);
 void workers_flush(struct master *m, unsigned i);
 void workers_quit(struct master *m);
 bool workers_all_gone(const struct master *m);
 void workers_kill(struct master *m);
+
+/* mse_in.c */
+void msein_rebuild(struct master *m);
+void msein_start(struct master *m, unsigned slot);
+void msein_read(struct master *m, unsigned slot);
+void msein_free(struct pending *p);
+enum mstat msein_expired(const struct pending *p);
+void msein_stats(const struct master *m, const uint64_t *w, char *buf, size_t len);
 
 #endif

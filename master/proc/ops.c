@@ -218,11 +218,22 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 		{ "seed", ops_wstat(m, WSTAT_DROP_SEED) },
 		{ "bad_ext", ops_wstat(m, WSTAT_DROP_BAD_EXT) },
 		{ "handoff_timeout", m->mstat[MSTAT_DROP_HANDOFF_TIMEOUT] },
+		{ "plain_refused", m->mstat[MSTAT_DROP_PLAIN_REFUSED] },
+		{ "mse_refused", m->mstat[MSTAT_DROP_MSE_REFUSED] },
 	};
+	/* Message Stream Encryption, in MSTAT_DROP_MSE_SHORT's order (enum mse_err). */
+	static const char *const mse_why[] = { "mse_short",	"mse_timeout",	   "mse_bad_key",
+					       "mse_no_sync",	"mse_unknown_skey", "mse_bad_vc",
+					       "mse_bad_pad",	"mse_ia_too_long",  "mse_no_crypto",
+					       "mse_internal" };
 
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
 		admin_snap_sample(s, "peer_drops_total", help, ADMIN_COUNTER, (double)d[i].v,
 				  "reason=\"%s\"", d[i].why);
+	for (size_t i = 0; i < sizeof(mse_why) / sizeof(mse_why[0]); i++)
+		admin_snap_sample(s, "peer_drops_total", help, ADMIN_COUNTER,
+				  (double)m->mstat[MSTAT_DROP_MSE_SHORT + i], "reason=\"%s\"",
+				  mse_why[i]);
 	OPS_C("v2_hashes_total", "hashes messages sent, answering hash requests (BEP 52).",
 	      ops_wstat(m, WSTAT_HASHES));
 	OPS_C("v2_hash_rejects_total", "hash_reject messages sent (BEP 52).",
@@ -239,6 +250,24 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 	      m->mstat[MSTAT_WORKER_RESTARTS]);
 	OPS_G("pending_handshakes", "Connections whose handshake the master is reading.",
 	      m->n_pend);
+}
+
+/* Peers and payload by handshake path: plain, plaintext after MSE, RC4. */
+static void ops_fill_paths(struct master *m, struct admin_snap *s)
+{
+	static const char *peers = "Peers handed to a worker, by handshake path.";
+	static const char *bytes = "Payload bytes sent to MSE peers, by path.";
+
+	admin_snap_sample(s, "peers_accepted_total", peers, ADMIN_COUNTER,
+			  (double)m->mstat[MSTAT_PEERS_PLAIN], "path=\"plain\"");
+	admin_snap_sample(s, "peers_accepted_total", peers, ADMIN_COUNTER,
+			  (double)m->mstat[MSTAT_PEERS_MSE_PLAIN], "path=\"mse_plain\"");
+	admin_snap_sample(s, "peers_accepted_total", peers, ADMIN_COUNTER,
+			  (double)m->mstat[MSTAT_PEERS_RC4], "path=\"rc4\"");
+	admin_snap_sample(s, "upload_bytes_by_path_total", bytes, ADMIN_COUNTER,
+			  (double)ops_wstat(m, WSTAT_UP_BYTES_MSE_PLAIN), "path=\"mse_plain\"");
+	admin_snap_sample(s, "upload_bytes_by_path_total", bytes, ADMIN_COUNTER,
+			  (double)ops_wstat(m, WSTAT_UP_BYTES_RC4), "path=\"rc4\"");
 }
 
 static void ops_fill_announce(const struct announcer *a, struct admin_snap *s)
@@ -304,6 +333,7 @@ static void ops_fill(void *arg, struct admin_snap *s)
 	if (m->serving) /* before, the first scan's thread owns the registry */
 		ops_fill_torrents(m, s);
 	ops_fill_drops(m, s);
+	ops_fill_paths(m, s);
 	if (m->ann) {
 		ops_fill_announce(m->ann, s);
 		ann_each_job(m->ann, ops_tracker, &tr);

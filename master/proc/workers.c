@@ -431,12 +431,12 @@ static uint64_t workers_load(const struct wproc *w)
  * backed up; if every one is, queues it on the least-loaded one. Takes
  * ownership of fd. Each time the first choice could not take it is counted.
  */
-int workers_handoff(struct master *m, int fd, const struct torrent *t, const uint8_t *hs)
+int workers_handoff(struct master *m, int fd, const struct torrent *t, struct wmsg *msg)
 {
-	struct wmsg msg = { .type = WMSG_PEER, .torrent = t->id };
 	int best = -1, best_any = -1;
 
-	memcpy(msg.handshake, hs, WORKER_HANDSHAKE_LEN);
+	msg->type = WMSG_PEER;
+	msg->torrent = t->id;
 	for (unsigned i = 0; i < m->n_workers; i++) {
 		if (m->w[i].channel < 0)
 			continue;
@@ -456,7 +456,7 @@ int workers_handoff(struct master *m, int fd, const struct torrent *t, const uin
 	if (best < 0)
 		best = best_any;
 	m->w[best].handed++;
-	return workers_post(m, (unsigned)best, &msg, fd);
+	return workers_post(m, (unsigned)best, msg, fd);
 }
 
 void workers_quit(struct master *m)

@@ -30,7 +30,7 @@ serve_init "$work/s"
 head -c $((32 * 1048576)) /dev/urandom >"$S_DIR/data/smoke.bin"
 serve_torrent "$S_DIR/data/smoke.bin" smoke || exit 1
 T=$S_DIR/torrents/smoke.torrent
-serve_start || exit 1
+serve_start -o serve.stats_interval=1 || exit 1
 
 # 1. Correctness: every byte of the torrent, 16 times, verified.
 "$BENCH" -t "$T" -c "127.0.0.1:$S_PORT" -n 16 -b all --recv copy --verify --timeout 60 \
@@ -61,6 +61,27 @@ EOF
 else
 	cat "$work/verify.check"
 fi
+
+# 1b. --mse rc4 and --mse plain: every byte again through Message Stream
+# Encryption, verified; the seeder counts the peers on each path.
+for mode in rc4 plain; do
+	"$BENCH" -t "$T" -c "127.0.0.1:$S_PORT" -n 16 -b all --recv copy --verify --timeout 60 \
+		--mse $mode --json --quiet >"$work/mse-$mode.json" 2>"$work/mse-$mode.err"
+	rc=$?
+	[ $rc -eq 0 ] || { fail "ringseed-bench --mse $mode --verify exited $rc, want 0"; show "$work/mse-$mode.err"; }
+	"$PY" - "$work/mse-$mode.json" $mode <<'EOF' || fail "--mse $mode: the JSON disagrees"
+import json, sys
+j = json.load(open(sys.argv[1]))
+c, v = j["connections"], j["verify"]
+ok = (j["ok"] and c["handshaked"] == 16 and c["done"] == 16 and v["mismatches"] == 0
+      and v["pieces_ok"] == 16 * 32 and j["options"]["mse"] == sys.argv[2])
+print("--mse %s: %s, %.0f MB/s" % (sys.argv[2], "ok" if ok else "BAD " + json.dumps(c), j["throughput"]["MBps"]))
+sys.exit(0 if ok else 1)
+EOF
+done
+serve_wait_stat peers_rc4 16 5 || fail "peers_rc4=$(serve_stat peers_rc4), want 16"
+serve_wait_stat peers_mse_plain 16 5 || fail "peers_mse_plain=$(serve_stat peers_mse_plain), want 16"
+serve_wait_stat up_bytes_rc4 $((16 * 32 * 1048576)) 5 || fail "up_bytes_rc4=$(serve_stat up_bytes_rc4)"
 
 # 2. Duration mode, discard, rarest first: moves data, human report, exit 0.
 "$BENCH" -t "$T" -c "127.0.0.1:$S_PORT" -n 16 -d 2 --warmup 1 --order rarest --quiet \

@@ -17,9 +17,9 @@
 # torrents with their own state dirs. Also checked: the `torrent NAME HEX: N
 # bytes, P pieces, seeding` lines, a restart verifies from state instead of
 # hashing, the stats counters (up_bytes covers what was downloaded, no rejects, no bad
-# request, no protocol drop) and a clean SIGTERM. (aria2c tries an MSE
-# handshake first and falls back to plain after about a second: until
-# ringseed speaks MSE each of its connections also counts a drop_bad_handshake.)
+# request, no protocol drop) and a clean SIGTERM. (aria2c, even with
+# --bt-require-crypto=false, opens with MSE; under the default
+# net.encryption = allow it gets plaintext after the obfuscated handshake.)
 set -u
 : "${RINGSEED:?RINGSEED must name the ringseed binary}"
 : "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"

@@ -8,7 +8,9 @@
 #   greeting: our handshake bits (extension + Fast), HAVE_ALL to a Fast peer,
 #     a full bitfield to a peer without Fast, the BEP 10 handshake, unchoke,
 #     and right bytes for the first block and the short last piece
-#   garbage handshake            -> EOF, nothing sent; drop_bad_handshake +1
+#   garbage handshake            -> EOF, nothing sent; drop_mse_refused +1 (this
+#     instance runs with net.encryption = off; under allow, bytes that are not
+#     a handshake are taken for an MSE opening: tests/e2e/serve_mse.sh)
 #   unknown info-hash            -> EOF, nothing sent; drop_unknown_hash +1
 #   bad requests with Fast (past a piece, past the torrent, past the short
 #     last piece, length 0, length max_request+1, begin = piece size)
@@ -51,7 +53,7 @@ serve_add_file honest.bin $((12 * 1048576 + 3)) || exit 1
 H=$S_DIR/torrents/h.bin.torrent
 HC=$S_DIR/data/h.bin
 OPTS=(-o serve.handshake_timeout=2 -o serve.stats_interval=1 -o serve.idle_timeout=5
-	-o serve.unchoke_slots=0 -o serve.reqq=500)
+	-o serve.unchoke_slots=0 -o serve.reqq=500 -o net.encryption=off)
 serve_start "${OPTS[@]}" || exit 1
 serve_wait_stat handshakes 0 5 || fail "no 'stats:' line within 5 s of ready (stats_interval=1)"
 
@@ -102,7 +104,7 @@ halfopen=$!
 hostile greet 10
 hostile greet 11 --no-fast
 hostile greet 12 --no-ext
-counted drop_bad_handshake 1 garbage 13
+counted drop_mse_refused 1 garbage 13
 counted drop_unknown_hash 1 unknown-hash 14
 counted rejects 6 bad-requests 15
 counted rejects 100 reject-burst 24 --count 100

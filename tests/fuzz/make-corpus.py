@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""Writes the seed corpora for fuzz_bencode, fuzz_metainfo, fuzz_wire, fuzz_tracker and fuzz_ext.
+"""Writes the seed corpora for fuzz_bencode, fuzz_metainfo, fuzz_wire, fuzz_tracker, fuzz_ext
+and fuzz_mse.
 
     /usr/bin/python3 tests/fuzz/make-corpus.py
 
-Everything in tests/fuzz/corpus/bencode/, metainfo/, wire/, tracker/ and ext/ is this
-script's output: it empties those directories and writes them again, so
+Everything in tests/fuzz/corpus/bencode/, metainfo/, wire/, tracker/, ext/ and
+mse/ is this script's output: it empties those directories and writes them again, so
 that the seeds in the tree are always what this file says. Seeds are small
 (well under 64 KiB): valid documents to grow from, and near misses on each
 rule the parsers enforce, so the fuzzer starts at the edges.
@@ -375,6 +376,41 @@ def ext_seeds():
     return s
 
 
+MSE_PRIME = int(
+    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08"
+    "798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A"
+    "63A36210000000000090563", 16)
+
+
+def mse_seeds():
+    """Inputs for fuzz_mse: a control byte (low 2 bits: 0 receiver, 1 initiator
+    fed the tape; 2, 3 a real conversation with the tape XORed onto the
+    initiator's or the receiver's bytes), then the tape. For a conversation
+    the tape is a 2-byte offset, a policy byte for the initiator, and the
+    bytes XORed on from that offset."""
+    s = {}
+    noise = bytes((i * 89 + 7) & 0xFF for i in range(700))
+    key = (pow(2, 12345, MSE_PRIME)).to_bytes(96, "big")
+    s["recv-key-then-noise"] = b"\x00" + key + noise
+    s["recv-key-only"] = b"\x00" + key
+    s["recv-short-95"] = b"\x00" + key[:95]
+    s["recv-key-zero"] = b"\x00" + bytes(96)
+    s["recv-key-p"] = b"\x00" + MSE_PRIME.to_bytes(96, "big")
+    s["recv-key-p-minus-1"] = b"\x00" + (MSE_PRIME - 1).to_bytes(96, "big")
+    s["recv-plain-handshake"] = b"\x00" + b"\x13BitTorrent protocol" + bytes(48)
+    s["init-key-then-noise"] = b"\x01" + key + noise[:540]
+    # Conversations: (offset, xor) pairs at the fields of step 3 and step 4
+    # when the pads are short: req1 96, req2^req3 116, VC 136, provide 144,
+    # len(PadC) 148; on the way back VC 96, select 104, len(PadD) 108.
+    for ctl in (0x02, 0x0e, 0x1a, 0x36, 0x42):
+        for off, x in ((1399, b"\0"), (96, b"\1"), (116, b"\1"), (136, b"\1"),
+                       (147, b"\3"), (148, b"\4")):
+            s["conv-%02x-ab-%d" % (ctl, off)] = bytes([ctl, 0, off >> 8, off & 0xFF, ctl]) + x
+        for off, x in ((96, b"\1"), (107, b"\4"), (108, b"\4")):
+            s["conv-%02x-ba-%d" % (ctl, off)] = bytes([ctl | 1, 0, off >> 8, off & 0xFF, ctl]) + x
+    return s
+
+
 def write(name, seeds):
     d = os.path.join(CORPUS, name)
     os.makedirs(d, exist_ok=True)
@@ -394,6 +430,7 @@ def main():
     write("wire", wire_seeds())
     write("tracker", tracker_seeds())
     write("ext", ext_seeds())
+    write("mse", mse_seeds())
 
 
 if __name__ == "__main__":

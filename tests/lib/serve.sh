@@ -300,6 +300,8 @@ serve_metric_of() {
 	meta_pieces | meta_rejects | meta_flood) echo "ringseed_metadata_${1#meta_}_total " ;;
 	hashes | hash_rejects) echo "ringseed_v2_$1_total " ;;
 	worker_restarts) echo 'ringseed_worker_restarts_total ' ;;
+	peers_plain | peers_mse_plain | peers_rc4) echo "ringseed_peers_accepted_total{path=\"${1#peers_}\"}" ;;
+	up_bytes_mse_plain | up_bytes_rc4) echo "ringseed_upload_bytes_by_path_total{path=\"${1#up_bytes_}\"}" ;;
 	announces | announce_failures | scrapes | scrape_failures) echo "ringseed_$1_total " ;;
 	stopped | stopped_lost) echo "ringseed_announce_$1_total " ;;
 	tracker_announces) echo 'ringseed_builtin_tracker_events_total{kind="announces"}' ;;

@@ -104,7 +104,11 @@ def parse_addr(s):
     return host.strip("[]"), int(port)
 
 
-def make_session(bind, rate):
+ENC_POLICY = {"disabled": "pe_disabled", "enabled": "pe_enabled", "forced": "pe_forced"}
+ENC_LEVEL = {"plain": "pe_plaintext", "rc4": "pe_rc4", "both": "pe_both"}
+
+
+def make_session(bind, rate, enc="disabled", enc_level="both"):
     mask = (lt.alert_category.error | lt.alert_category.connect | lt.alert_category.peer
             | lt.alert_category.status | lt.alert_category.storage)
     settings = {
@@ -116,8 +120,10 @@ def make_session(bind, rate):
         "enable_natpmp": False,
         "enable_outgoing_utp": False,
         "enable_incoming_utp": False,
-        "out_enc_policy": int(lt.enc_policy.pe_disabled),
-        "in_enc_policy": int(lt.enc_policy.pe_disabled),
+        "out_enc_policy": int(getattr(lt.enc_policy, ENC_POLICY[enc])),
+        "in_enc_policy": int(getattr(lt.enc_policy, ENC_POLICY[enc])),
+        "allowed_enc_level": int(getattr(lt.enc_level, ENC_LEVEL[enc_level])),
+        "prefer_rc4": enc_level == "rc4",
         "allow_multiple_connections_per_ip": True,
         "min_reconnect_time": 1,
         "peer_connect_timeout": 5,
@@ -292,6 +298,10 @@ def cmd_leech(argv, crowd):
     ap.add_argument("--hold", type=float, default=3)
     ap.add_argument("--stop-file")
     ap.add_argument("--n", type=int, default=1)
+    ap.add_argument("--enc", choices=sorted(ENC_POLICY), default="disabled",
+                    help="MSE for the connection: disabled, enabled (MSE first) or forced")
+    ap.add_argument("--enc-level", choices=sorted(ENC_LEVEL), default="both",
+                    help="what an MSE handshake offers: plain, rc4 or both")
     ap.add_argument("--net", type=int, default=1)
     ap.add_argument("torrents", nargs="+")
     args = ap.parse_args(argv)
@@ -307,7 +317,7 @@ def cmd_leech(argv, crowd):
         else:
             bind, save, label = args.bind, args.save, "leecher (%s)" % args.bind
         os.makedirs(save, exist_ok=True)
-        ses = make_session(bind, args.rate)
+        ses = make_session(bind, args.rate, args.enc, args.enc_level)
         sessions.append(ses)
         for t in args.torrents:
             leeches.append(Leech(ses, t, save, peer, args.rate, label))
