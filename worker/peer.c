@@ -27,6 +27,7 @@
 static void peer_free(struct worker *w, struct peer *p)
 {
 	close(p->fd);
+	wk_addr_put(w, p->addr_slot);
 	peer_ext_free(p);
 	free(p->q);
 	free(p->ctl);
@@ -547,8 +548,9 @@ static int peer_intro(struct worker *w, struct peer *p, const uint8_t info_hash[
 	return 0;
 }
 
-void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const uint8_t *hs_bytes)
+void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const struct wmsg *msg)
 {
+	const uint8_t *hs_bytes = msg->handshake;
 	struct wire_handshake hs;
 	struct peer *p;
 	uint32_t slot, gen;
@@ -557,6 +559,7 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const uint8_t *h
 	if (!w->n_free || wire_handshake_parse(hs_bytes, &hs) != 0) {
 		wk_count(w, w->n_free ? WSTAT_DROP_PROTOCOL : WSTAT_DROP_TOO_MANY, 1);
 		close(fd);
+		wk_addr_put(w, msg->addr_slot);
 		return;
 	}
 	slot = w->free_slots[--w->n_free];
@@ -568,6 +571,7 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const uint8_t *h
 			    .gen = gen,
 			    .fd = fd,
 			    .t = t,
+			    .addr_slot = { msg->addr_slot[0], msg->addr_slot[1] },
 			    .fast = wire_has_fast(&hs),
 			    .ext = wire_has_extension(&hs) };
 	t->peers++;

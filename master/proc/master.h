@@ -34,6 +34,7 @@ enum mstat {
 	MSTAT_HANDOFF_FALLBACK, /* the chosen worker's channel was full: another took it */
 	MSTAT_DROP_HANDOFF_TIMEOUT, /* queued for a backed-up worker past handshake_timeout */
 	MSTAT_WORKER_RESTARTS,
+	MSTAT_DROP_PER_IP, /* over net.max_per_ip or net.max_per_subnet: closed at accept */
 	MSTAT_MAX
 };
 
@@ -42,6 +43,7 @@ struct pending {
 	uint8_t got;
 	uint8_t buf[WORKER_HANDSHAKE_LEN];
 	uint64_t deadline_ms;
+	uint32_t addr_slot[2]; /* the master's live counters it charges (addrcap.h) */
 };
 
 struct wqueued;
@@ -77,6 +79,12 @@ struct master {
 	uint64_t accept_warned_ms; /* when that was last logged */
 	struct pending pend[MASTER_MAX_PENDING];
 	unsigned n_pend;
+	/*
+	 * Connections by address slot (addrcap.h) still in the master; those
+	 * handed over are in each worker's worker_addr_live, which it decrements.
+	 */
+	uint32_t *addr_live;
+	uint64_t addr_key; /* random: which slot an address charges */
 
 	struct wproc *w;
 	unsigned n_workers;
@@ -142,7 +150,9 @@ void workers_tick(struct master *m, uint64_t now);
 int workers_send_torrent(struct master *m, unsigned i, const struct torrent *t);
 void workers_broadcast_add(struct master *m, const struct torrent *t);
 void workers_broadcast_remove(struct master *m, uint32_t id);
-int workers_handoff(struct master *m, int fd, const struct torrent *t, const uint8_t *hs);
+int workers_handoff(struct master *m, int fd, const struct torrent *t, const uint8_t *hs,
+		    const uint32_t addr_slot[2]);
+uint32_t workers_addr_live(const struct master *m, uint32_t slot);
 void workers_flush(struct master *m, unsigned i);
 void workers_quit(struct master *m);
 bool workers_all_gone(const struct master *m);

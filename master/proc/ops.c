@@ -218,6 +218,7 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 		{ "seed", ops_wstat(m, WSTAT_DROP_SEED) },
 		{ "bad_ext", ops_wstat(m, WSTAT_DROP_BAD_EXT) },
 		{ "handoff_timeout", m->mstat[MSTAT_DROP_HANDOFF_TIMEOUT] },
+		{ "per_ip", m->mstat[MSTAT_DROP_PER_IP] },
 	};
 
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
