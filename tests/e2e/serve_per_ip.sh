@@ -10,6 +10,8 @@
 #   meanwhile an honest libtorrent leecher from 127.0.0.5 downloads byte-exact
 #   127.0.0.2 closes its 4: within a few seconds it gets 4 again (the workers
 #     give the counts back) and no more
+#   restarted with net.max_per_subnet = 6: 127.0.0.2 holds 4, then 127.0.0.3
+#     only 2 (same /24), 127.0.1.2 its 4
 #   ::1 on an IPv6 listener: 4 of 10 (skipped without IPv6)
 # drop_per_ip in /metrics and in the final line; no sanitizer report.
 set -u
@@ -124,6 +126,20 @@ again() {
 }
 wait_until 10 again || fail "127.0.0.2 got ${n:-?} connections once its first ones closed, want 4"
 touch "$work/release.127.0.0.3"
+
+# net.max_per_subnet = 6: 127.0.0.0/24 holds 6 in all, 127.0.1.0/24 its own
+serve_stop || true
+serve_start -o net.max_per_ip=4 -o net.max_per_subnet=6 || exit 1
+hold 127.0.0.2 10 "$work/s2"
+s2=$(held "$work/s2")
+hold 127.0.0.3 10 "$work/s3"
+s3=$(held "$work/s3")
+hold 127.0.1.2 10 "$work/s12"
+s12=$(held "$work/s12")
+touch "$work/release.127.0.0.2" "$work/release.127.0.0.3" "$work/release.127.0.1.2"
+echo "subnet cap 6: 127.0.0.2 holds $s2, 127.0.0.3 holds $s3, 127.0.1.2 holds $s12 (of 10 each)"
+[ "$s2" = 4 ] && [ "$s3" = 2 ] && [ "$s12" = 4 ] ||
+	fail "with max_per_subnet=6 they hold $s2, $s3, $s12, want 4, 2 (the /24 is full), 4"
 
 # IPv6 peers have their cap too (listeners are IPV6_V6ONLY, so IPv4-mapped
 # addresses never reach one: that case is test_addrcap's)
