@@ -42,6 +42,7 @@
 #include "bench/bench.h"
 #include "iocore/log.h"
 #include "proto/bencode.h"
+#include "proto/bytes.h"
 
 #define CONN_SBUF_SPARE 64 /* room beyond handshake + interested + Q requests (keep-alives) */
 #define CONN_MAX_EXT	(64u << 10) /* a BEP 10 handshake longer than this is not read */
@@ -456,10 +457,8 @@ static void conn_msg(struct bench *b, struct conn *c, const struct wire_event *e
 /* The first 8 bytes of a piece message are in: which request does it answer? */
 static void conn_block_begin(struct bench *b, struct conn *c)
 {
-	uint32_t piece = (uint32_t)c->phdr[0] << 24 | (uint32_t)c->phdr[1] << 16 |
-			 (uint32_t)c->phdr[2] << 8 | c->phdr[3];
-	uint32_t begin = (uint32_t)c->phdr[4] << 24 | (uint32_t)c->phdr[5] << 16 |
-			 (uint32_t)c->phdr[6] << 8 | c->phdr[7];
+	uint32_t piece = get_be32(c->phdr);
+	uint32_t begin = get_be32(c->phdr + 4);
 
 	c->blk_slot = NULL;
 	if (req_take(b, c, piece, begin, c->blk_len)) {

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench/bench.h"
 #include "bench/opts.h"
+#include "iocore/clock.h"
 #include "iocore/log.h"
 #include "iocore/ring.h"
 
@@ -33,10 +33,7 @@ static void bench_on_signal(int sig)
 
 uint64_t bench_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return clock_ns();
 }
 
 /* splitmix64: small, fast, good enough for piece orders and peer ids. */

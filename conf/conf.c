@@ -1,5 +1,5 @@
 /*
- * conf.c - configuration: one table of keys, inih for the syntax.
+ * conf.c - configuration: one table of keys, and what it takes to use it.
  *
  * Every key is a row of conf_keys[] below. The inih handler looks keys up in it,
  * conf_set does the same for command-line overrides, conf_defaults feeds each
@@ -7,59 +7,18 @@
  * walks it to write a loadable file. The machinery takes any table over any
  * struct (struct conf_table), which is how the unit test reaches every type.
  *
- * Why a reader of our own around inih: Debian's inih does not give the handler a
- * line number, and ini_parse_stream returns only the first syntax error. So the
- * reader counts lines, strips indentation (an indented key is an ordinary key
- * here, never a continuation of the previous value, which is the classic trap of
- * INI multiline values), reads [section] lines itself so an unknown or empty
- * section is reported with its line, and notices afterwards each key line for
- * which inih did not call the handler: that line was a syntax error.
+ * Reading a file (a line reader around inih, and its handler) is conf_load.c.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <ini.h>
 
-#include "conf/conf.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define CONF_KEYS_MAX 64   /* rows in one table; bounds the duplicate tracking */
-#define CONF_LINE_MAX 4096 /* bytes of a line we look at; inih takes fewer anyway */
-#define CONF_WHY_LEN  200  /* a reason, before "FILE:LINE: KEY: " is put in front */
-
-enum conf_type {
-	CONF_INT,    /* int, min..max; with allow_auto the word "auto" stores 0 */
-	CONF_BOOL,   /* bool: yes/no, true/false, on/off, 1/0 */
-	CONF_ENUM,   /* int: index into words */
-	CONF_STRING, /* char[]: any printable text, may be empty */
-	CONF_PATH,   /* char[]: an absolute path */
-	CONF_SIZE,   /* uint64_t: bytes, optional K/M/G suffix (powers of 1024), min..max */
-	CONF_ADDRS,  /* struct conf_addrs: repeatable ADDR:PORT */
-};
-
-struct conf_key {
-	const char *section;
-	const char *key;
-	enum conf_type type;
-	int64_t min, max;	  /* CONF_INT, CONF_SIZE */
-	bool allow_auto;	  /* CONF_INT */
-	bool empty_ok;		  /* CONF_ADDRS: an empty value means no address (off) */
-	const char *const *words; /* CONF_ENUM, NULL-terminated */
-	const char *def;	  /* as written in a file; list entries separated by spaces */
-	const char *help;	  /* one line, for the operator */
-	size_t off, size;	  /* the field in the struct the table describes */
-};
-
-struct conf_table {
-	const struct conf_key *keys;
-	size_t n;
-	size_t base_size; /* sizeof the struct the rows point into */
-};
+#include "conf/conf_int.h"
 
 /* The field must have the C type the row's parser writes: a mistyped row does not compile. */
 #define CONF_FIELD(st, field, ctype)                                                              \
@@ -220,56 +179,7 @@ static const struct conf_table conf_table = {
 	.base_size = sizeof(struct conf),
 };
 
-enum conf_mode {
-	CONF_MODE_SET, /* the key takes this value; a list becomes this one entry */
-	CONF_MODE_ADD, /* a list gains this entry */
-};
-
-enum conf_line {
-	CONF_LINE_NONE,	   /* blank, comment, or already dealt with */
-	CONF_LINE_SECTION, /* [name] */
-	CONF_LINE_KEY,	   /* must reach the handler, or it was a syntax error */
-};
-
-/* The state of one conf_load, shared by the reader and the handler. */
-struct conf_parse {
-	const struct conf_table *t;
-	void *base;
-	const char *path;
-	FILE *f;
-	struct conf_errors *errs; /* may be NULL */
-	unsigned nerr;		  /* every error, kept or not */
-	unsigned lineno;	  /* of the line inih is working on */
-	unsigned handled;	  /* the last line the handler was called for */
-	enum conf_line kind;	  /* of line lineno */
-	bool bad_section;	  /* keys under a broken or unknown [section] are skipped */
-	int read_errno;
-	bool too_long, has_nul;
-	unsigned set_on[CONF_KEYS_MAX]; /* line where each row was first given, or 0 */
-	char line[CONF_LINE_MAX];
-};
-
-static void conf_err(struct conf_parse *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void conf_err(struct conf_parse *p, const char *fmt, ...)
-{
-	struct conf_errors *e = p->errs;
-	va_list ap;
-
-	p->nerr++;
-	if (!e)
-		return;
-	if (e->n == CONF_ERRORS_MAX) {
-		e->dropped++;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(e->msg[e->n++], CONF_ERROR_LEN, fmt, ap);
-	va_end(ap);
-}
-
-static const struct conf_key *conf_find(const struct conf_table *t, const char *section,
+const struct conf_key *conf_find(const struct conf_table *t, const char *section,
 					const char *key)
 {
 	for (size_t i = 0; i < t->n; i++) {
@@ -279,7 +189,7 @@ static const struct conf_key *conf_find(const struct conf_table *t, const char *
 	return NULL;
 }
 
-static bool conf_section_known(const struct conf_table *t, const char *name, size_t len)
+bool conf_section_known(const struct conf_table *t, const char *name, size_t len)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		if (strlen(t->keys[i].section) == len && memcmp(t->keys[i].section, name, len) == 0)
@@ -609,7 +519,7 @@ static int conf_apply_addr(const char *v, struct conf_addrs *list, enum conf_mod
 }
 
 /* Text to the row's field, through the parser of its type; the field changes only on success. */
-static int conf_apply(const struct conf_key *k, void *base, const char *v, enum conf_mode mode,
+int conf_apply(const struct conf_key *k, void *base, const char *v, enum conf_mode mode,
 		      char *why, size_t n)
 {
 	void *dst = (char *)base + k->off;
@@ -664,7 +574,7 @@ static void conf_bad_default(const struct conf_key *k, const char *why)
 	abort();
 }
 
-static void conf_table_defaults(const struct conf_table *t, void *base)
+void conf_table_defaults(const struct conf_table *t, void *base)
 {
 	char why[CONF_WHY_LEN], entry[CONF_LINE_MAX];
 	const char *s, *e;
@@ -704,201 +614,6 @@ static int conf_table_set(const struct conf_table *t, void *base, const char *se
 		return -EINVAL;
 	}
 	return conf_apply(k, base, value, mode, why, n);
-}
-
-/* ---- loading: the line reader and the inih handler ---- */
-
-/* One line into p->line, whatever its length: the rest of a long line is skipped, not split. */
-static int conf_read_line(struct conf_parse *p)
-{
-	size_t len = 0;
-	bool any = false;
-	int ch;
-
-	p->too_long = p->has_nul = false;
-	while ((ch = getc_unlocked(p->f)) != EOF) {
-		any = true;
-		if (ch == '\n')
-			break;
-		if (ch == '\0')
-			p->has_nul = true;
-		if (len < sizeof(p->line) - 1)
-			p->line[len++] = (char)ch;
-		else
-			p->too_long = true;
-	}
-	if (ch == EOF && ferror(p->f))
-		p->read_errno = errno ? errno : EIO;
-	if (!any)
-		return -1;
-	p->line[len] = '\0';
-	p->lineno++;
-	return 0;
-}
-
-/* The line just read, without a UTF-8 byte order mark, indentation or trailing space. */
-static char *conf_trim(struct conf_parse *p)
-{
-	char *s = p->line, *e;
-
-	if (p->lineno == 1 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
-		s += 3;
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
-/*
- * "[name]" opens a section; what follows ']' may only be a comment. A broken
- * or unknown header sets bad_section so the keys under it are not reported one
- * by one, or checked against the section above it.
- */
-static void conf_section_line(struct conf_parse *p, const char *s)
-{
-	const char *end = strchr(s, ']'), *rest;
-
-	p->bad_section = true;
-	if (!end) {
-		conf_err(p, "%s:%u: syntax error", p->path, p->lineno);
-		return;
-	}
-	rest = end + 1 + strspn(end + 1, " \t");
-	if (*rest && *rest != ';' && *rest != '#') {
-		conf_err(p, "%s:%u: syntax error", p->path, p->lineno);
-		return;
-	}
-	if (!conf_section_known(p->t, s + 1, (size_t)(end - s - 1))) {
-		conf_err(p, "%s:%u: [%.*s]: unknown section", p->path, p->lineno,
-			 (int)(end - s - 1), s + 1);
-		return;
-	}
-	p->bad_section = false;
-}
-
-/* A key line inih did not hand to the handler had no '=' or ':' in it. */
-static void conf_end_line(struct conf_parse *p)
-{
-	if (p->kind == CONF_LINE_KEY && p->handled != p->lineno)
-		conf_err(p, "%s:%u: syntax error", p->path, p->lineno);
-	p->kind = CONF_LINE_NONE;
-}
-
-/* inih's fgets: gives it one cleaned line at a time, and keeps the count. */
-static char *conf_reader(char *str, int num, void *stream)
-{
-	struct conf_parse *p = stream;
-	const char *s;
-	size_t len;
-
-	conf_end_line(p);
-	if (p->read_errno || conf_read_line(p) < 0)
-		return NULL;
-	s = conf_trim(p);
-	len = strlen(s);
-	str[0] = '\0';
-	if (len == 0 || s[0] == ';' || s[0] == '#')
-		return str; /* a comment may be of any length */
-	if (p->too_long || p->has_nul || len >= (size_t)num) {
-		if (p->has_nul)
-			conf_err(p, "%s:%u: line has a NUL byte", p->path, p->lineno);
-		else
-			conf_err(p, "%s:%u: line is longer than %d characters", p->path, p->lineno,
-				 num - 1);
-		p->bad_section |= s[0] == '[';
-		return str;
-	}
-	if (s[0] == '[') {
-		p->kind = CONF_LINE_SECTION;
-		conf_section_line(p, s);
-	} else {
-		p->kind = CONF_LINE_KEY;
-	}
-	memcpy(str, s, len + 1);
-	return str;
-}
-
-static void conf_unknown_key(struct conf_parse *p, const char *section, const char *name)
-{
-	for (size_t i = 0; i < p->t->n; i++) {
-		if (strcmp(p->t->keys[i].key, name) == 0) {
-			conf_err(p, "%s:%u: %s.%s: unknown key; %s belongs in [%s]", p->path,
-				 p->lineno, section, name, name, p->t->keys[i].section);
-			return;
-		}
-	}
-	conf_err(p, "%s:%u: %s.%s: unknown key", p->path, p->lineno, section, name);
-}
-
-/* Always returns 1: every error is recorded here, and inih's own count is not used. */
-static int conf_handler(void *user, const char *section, const char *name, const char *value)
-{
-	struct conf_parse *p = user;
-	const struct conf_key *k;
-	enum conf_mode mode = CONF_MODE_SET;
-	char why[CONF_WHY_LEN];
-	unsigned *set_on;
-
-	p->handled = p->lineno;
-	if (p->bad_section)
-		return 1;
-	if (!*name) {
-		conf_err(p, "%s:%u: syntax error", p->path, p->lineno);
-		return 1;
-	}
-	if (!*section) {
-		conf_err(p, "%s:%u: %s: key before any [section]", p->path, p->lineno, name);
-		return 1;
-	}
-	k = conf_find(p->t, section, name);
-	if (!k) {
-		conf_unknown_key(p, section, name);
-		return 1;
-	}
-	set_on = &p->set_on[k - p->t->keys];
-	if (*set_on && k->type == CONF_ADDRS)
-		mode = CONF_MODE_ADD;
-	else if (*set_on)
-		conf_err(p, "%s:%u: %s.%s: already set on line %u", p->path, p->lineno, section,
-			 name, *set_on);
-	else
-		*set_on = p->lineno;
-	if (conf_apply(k, p->base, value, mode, why, sizeof(why)) < 0)
-		conf_err(p, "%s:%u: %s.%s: %s", p->path, p->lineno, section, name, why);
-	return 1;
-}
-
-static int conf_table_load(const struct conf_table *t, void *base, const char *path,
-			   struct conf_errors *errs)
-{
-	struct conf_parse p = { .t = t, .base = base, .path = path, .errs = errs };
-	int r;
-
-	if (t->n > CONF_KEYS_MAX)
-		abort(); /* a test table larger than set_on[]; the real one is checked statically */
-	if (errs)
-		errs->n = errs->dropped = 0;
-	conf_table_defaults(t, base);
-	p.f = fopen(path, "re");
-	if (!p.f) {
-		r = -errno;
-		conf_err(&p, "%s: %s", path, strerror(-r));
-		return r;
-	}
-	r = ini_parse_stream(conf_reader, &p, conf_handler, &p);
-	conf_end_line(&p);
-	fclose(p.f);
-	if (p.read_errno) {
-		conf_err(&p, "%s: %s", path, strerror(p.read_errno));
-		return -p.read_errno;
-	}
-	if (r == -2) {
-		conf_err(&p, "%s: %s", path, strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	return p.nerr ? -EINVAL : 0;
 }
 
 /* ---- printing ---- */

@@ -13,8 +13,8 @@
  * unlinks from whichever list holds it) or arm timers into the slot being
  * walked without disturbing the walk.
  */
-#include <time.h>
 
+#include "iocore/clock.h"
 #include "iocore/timer.h"
 
 static void tw_list_init(struct tw_timer *head)
@@ -172,9 +172,5 @@ uint64_t tw_next_ms(const struct tw_wheel *w, uint64_t now_ms)
 
 uint64_t tw_now_ms(void)
 {
-	struct timespec ts;
-
-	/* CLOCK_MONOTONIC cannot fail with a valid pointer (clock_gettime(2)). */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return clock_ms();
 }

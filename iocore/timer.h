@@ -12,7 +12,7 @@
  * with nearer ones and is skipped (its expires is compared) until its turn
  * comes. Arming, re-arming and deleting are O(1) and allocate nothing.
  *
- * Time is in milliseconds, from tw_now_ms() (CLOCK_MONOTONIC) or any other
+ * Time is in milliseconds, from tw_now_ms() (iocore/clock.h) or any other
  * clock that never goes back; the wheel rounds it to ticks of tick_ms. A timer
  * armed with delay d at wheel time t (the time of the last tw_init or
  * tw_advance) never fires before t + d, and fires in the first tw_advance
@@ -87,7 +87,7 @@ unsigned tw_advance(struct tw_wheel *w, uint64_t now_ms, void (*fn)(struct tw_ti
  */
 uint64_t tw_next_ms(const struct tw_wheel *w, uint64_t now_ms);
 
-/* Monotonic milliseconds (CLOCK_MONOTONIC). */
+/* Monotonic milliseconds: clock_ms() of iocore/clock.h, the wheel's usual clock. */
 uint64_t tw_now_ms(void);
 
 #endif

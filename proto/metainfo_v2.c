@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/bytes.h"
 #include "proto/merkle.h"
 #include "proto/metainfo_int.h"
 
@@ -391,11 +392,6 @@ int mi_v2_load(struct mi_ctx *c, const struct bc_val *root, const struct bc_val 
 	return rc;
 }
 
-static uint32_t mi_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 int64_t mi_v2_hash_file(const struct metainfo *mi, const uint8_t req[48])
 {
 	for (uint32_t i = 0; i < mi->file_count; i++) {
@@ -410,8 +406,8 @@ int64_t mi_v2_hash_file(const struct metainfo *mi, const uint8_t req[48])
 int mi_v2_hashes(const struct metainfo *mi, const uint8_t req[48], const uint8_t *const *trees,
 		 uint8_t *out, uint32_t *count)
 {
-	uint32_t base = mi_be32(req + 32), index = mi_be32(req + 36), length = mi_be32(req + 40);
-	uint32_t proof = mi_be32(req + 44);
+	uint32_t base = get_be32(req + 32), index = get_be32(req + 36), length = get_be32(req + 40);
+	uint32_t proof = get_be32(req + 44);
 	unsigned height = mk_piece_height(mi->piece_length), nproof;
 	const struct mi_file *f;
 	uint64_t n, width;

@@ -7,6 +7,10 @@
  * Server side (the built-in tracker): parsing an announce or scrape query
  * string, building bencoded replies and UDP responses.
  *
+ * One header, three files by transport: tracker_http_client.c,
+ * tracker_udp.c (both sides) and tracker_http_server.c; tracker_text.c holds
+ * the text helpers they share (tracker_int.h).
+ *
  * Everything writes into caller buffers and returns a length or a negative
  * errno; parsers never read past their input and say why they refused with
  * a static string. No syscalls, no allocation, no globals.
@@ -24,8 +28,8 @@
 
 /*
  * Address families of struct trk_peer and trk_udp_*(family). They equal
- * Linux's AF_INET and AF_INET6 (test_tracker.c asserts it), so a caller may
- * pass AF_INET; proto/ may not include <sys/socket.h> to get them.
+ * Linux's AF_INET and AF_INET6 (tests/unit/tracker_test.h asserts it), so a
+ * caller may pass AF_INET; proto/ may not include <sys/socket.h> to get them.
  */
 #define TRK_AF_INET  2
 #define TRK_AF_INET6 10

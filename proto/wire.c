@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "proto/bencode.h"
+#include "proto/bytes.h"
 #include "proto/wire.h"
 
 #define WIRE_PREFIX_LEN 4
@@ -65,7 +66,7 @@ static const struct wire_id_info wire_ids[WIRE_ID_COUNT] = {
 	[WIRE_HASH_REJECT] = { "hash_reject", WIRE_VARIABLE, 49, 49 },
 };
 
-_Static_assert(WIRE_PREFIX_LEN + 13 <= sizeof(((struct wire_dec *)0)->hdr),
+_Static_assert(WIRE_BLOCK_LEN <= sizeof(((struct wire_dec *)0)->hdr),
 	       "hdr holds the longest fixed-size message");
 
 static const struct wire_id_info *wire_info(uint8_t id)
@@ -80,19 +81,6 @@ static const struct wire_id_info *wire_info(uint8_t id)
 const char *wire_id_name(uint8_t id)
 {
 	return wire_info(id)->name;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* --- handshake --- */
@@ -176,21 +164,22 @@ size_t wire_put_have(uint8_t out[9], enum wire_id id, uint32_t piece)
 	return WIRE_HAVE_LEN;
 }
 
-size_t wire_put_block(uint8_t out[17], enum wire_id id, uint32_t piece, uint32_t begin,
+size_t wire_put_block(uint8_t out[WIRE_BLOCK_LEN], enum wire_id id, uint32_t piece, uint32_t begin,
 		      uint32_t length)
 {
 	uint8_t *p;
 
 	if (id != WIRE_REQUEST && id != WIRE_CANCEL && id != WIRE_REJECT)
 		return 0;
-	p = put_head(out, 13, (uint8_t)id);
+	p = put_head(out, WIRE_BLOCK_LEN - WIRE_PREFIX_LEN, (uint8_t)id);
 	put_be32(p, piece);
 	put_be32(p + 4, begin);
 	put_be32(p + 8, length);
 	return WIRE_BLOCK_LEN;
 }
 
-size_t wire_put_piece_header(uint8_t out[13], uint32_t piece, uint32_t begin, uint32_t length)
+size_t wire_put_piece_header(uint8_t out[WIRE_PIECE_HDR_LEN], uint32_t piece, uint32_t begin,
+			     uint32_t length)
 {
 	uint8_t *p;
 
@@ -334,7 +323,7 @@ static enum wire_ev dec_fixed(struct wire_dec *d, struct wire_event *ev)
 	ev->type = WIRE_EV_MSG;
 	ev->id = d->id;
 	switch (d->msg_len) {
-	case 13:
+	case WIRE_BLOCK_LEN - WIRE_PREFIX_LEN:
 		ev->length = get_be32(f + 8);
 		ev->begin = get_be32(f + 4);
 		/* fall through */
@@ -342,7 +331,7 @@ static enum wire_ev dec_fixed(struct wire_dec *d, struct wire_event *ev)
 		ev->piece = get_be32(f);
 		break;
 	case 3:
-		ev->piece = (uint32_t)f[0] << 8 | f[1];
+		ev->piece = get_be16(f);
 		break;
 	}
 	dec_reset(d);

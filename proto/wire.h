@@ -113,10 +113,11 @@ size_t wire_put_simple(uint8_t out[5], enum wire_id id);
 /* have, suggest, allowed_fast */
 size_t wire_put_have(uint8_t out[9], enum wire_id id, uint32_t piece);
 /* request, cancel, reject */
-size_t wire_put_block(uint8_t out[17], enum wire_id id, uint32_t piece, uint32_t begin,
+size_t wire_put_block(uint8_t out[WIRE_BLOCK_LEN], enum wire_id id, uint32_t piece, uint32_t begin,
 		      uint32_t length);
 /* The 13 bytes before a block of `length` bytes. */
-size_t wire_put_piece_header(uint8_t out[13], uint32_t piece, uint32_t begin, uint32_t length);
+size_t wire_put_piece_header(uint8_t out[WIRE_PIECE_HDR_LEN], uint32_t piece, uint32_t begin,
+			     uint32_t length);
 /* The 5 bytes before a bitfield of `nbytes` bytes. */
 size_t wire_put_bitfield_header(uint8_t out[5], uint32_t nbytes);
 /* BEP 5: our DHT port. */
@@ -180,7 +181,7 @@ enum wire_dec_state {
 };
 
 struct wire_dec {
-	uint8_t hdr[17]; /* length prefix + id + up to 12 bytes of fixed fields */
+	uint8_t hdr[WIRE_BLOCK_LEN]; /* length prefix + id + up to 12 bytes of fixed fields */
 	uint8_t hdr_len;
 	uint8_t state;	    /* enum wire_dec_state */
 	uint8_t id;	    /* the current message's id */

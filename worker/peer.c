@@ -59,7 +59,7 @@ void peer_op_done(struct worker *w, struct peer *p)
 static bool peer_ctl_room(struct worker *w, struct peer *p, size_t n)
 {
 	/* Room for every reject owed, metadata, and two answers to BEP 52 hash requests. */
-	size_t max = (size_t)w->conf->reqq * 17 + 1024 + WK_CTL_META + 2 * PEER_HASHES_MAX;
+	size_t max = (size_t)w->conf->reqq * WIRE_BLOCK_LEN + 1024 + WK_CTL_META + 2 * PEER_HASHES_MAX;
 	size_t cap = p->ctl_cap;
 	uint8_t *c;
 
@@ -216,7 +216,7 @@ void peer_on_ctl(struct worker *w, struct peer *p, int res)
 
 static void peer_reject(struct worker *w, struct peer *p, const struct wire_event *e)
 {
-	uint8_t m[17];
+	uint8_t m[WIRE_BLOCK_LEN];
 
 	wk_count(w, WSTAT_REJECTS, 1);
 	if (peer_ctl(w, p, m, wire_put_block(m, WIRE_REJECT, e->piece, e->begin, e->length)))
@@ -516,7 +516,8 @@ void peer_on_recv(struct worker *w, struct peer *p, const struct io_uring_cqe *c
 static int peer_intro(struct worker *w, struct peer *p, const uint8_t info_hash[20])
 {
 	const struct wk_torrent *t = p->t;
-	size_t have_len = (t->mi.piece_count + 7) / 8, cap = 68 + 5 + have_len + 512, n = 0;
+	size_t have_len = (t->mi.piece_count + 7) / 8, n = 0;
+	size_t cap = WIRE_HANDSHAKE_LEN + WIRE_BITFIELD_HDR_LEN + have_len + 512;
 	struct wire_handshake hs = { .reserved = { 0 } };
 	ssize_t e;
 

@@ -37,8 +37,8 @@
 
 static uint32_t send_buf_size(const struct worker *w)
 {
-	uint32_t batch = WK_BATCH_BLOCKS * (13 + 16384u);
-	uint32_t one = 13 + (uint32_t)w->conf->max_request;
+	uint32_t batch = WK_BATCH_BLOCKS * (WIRE_PIECE_HDR_LEN + 16384u);
+	uint32_t one = WIRE_PIECE_HDR_LEN + (uint32_t)w->conf->max_request;
 
 	return batch > one ? batch : one;
 }
@@ -181,7 +181,7 @@ static void batch_fill_copy(struct worker *w, struct peer *p)
 	struct mi_extent ext[WK_MAX_EXTENTS];
 
 	while (p->q_len && b->blocks < WK_BATCH_BLOCKS &&
-	       off + 13 + p->q[p->q_head].length <= size) {
+	       off + WIRE_PIECE_HDR_LEN + p->q[p->q_head].length <= size) {
 		struct block_req r = batch_pop(w, p);
 		int n = mi_map(&t->mi, r.piece, r.begin, r.length, ext, WK_MAX_EXTENTS);
 
@@ -222,7 +222,7 @@ static const uint8_t *splice_header(struct worker *w, struct batch *b, const str
 	struct hlog *h = w->hlog;
 	uint8_t *at;
 
-	if (!h || h->used + 13 > WK_HLOG_SIZE) {
+	if (!h || h->used + WIRE_PIECE_HDR_LEN > WK_HLOG_SIZE) {
 		struct hlog *n = calloc(1, sizeof(*n));
 		void *m = mmap(NULL, WK_HLOG_SIZE, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -284,14 +284,14 @@ static bool iov_add_block(struct worker *w, struct peer *p, const struct block_r
 		b->failed = true;
 		return false;
 	}
-	b->iov[b->iov_n++] = (struct iovec){ (void *)h, 13 };
+	b->iov[b->iov_n++] = (struct iovec){ (void *)h, WIRE_PIECE_HDR_LEN };
 	for (int i = 0; i < n; i++) {
 		const uint8_t *base = t->mi.files[ext[i].file].pad ? w->zeros
 								    : t->maps[ext[i].file] + ext[i].offset;
 
 		b->iov[b->iov_n++] = (struct iovec){ (void *)base, ext[i].length };
 	}
-	b->bytes += 13 + r->length;
+	b->bytes += WIRE_PIECE_HDR_LEN + r->length;
 	b->payload += r->length;
 	b->blen[b->blocks++] = r->length;
 	return true;
@@ -448,8 +448,8 @@ static void batch_count_sent(struct worker *w, struct peer *p)
 	uint64_t at = 0, payload = 0;
 	uint32_t blocks = 0;
 
-	while (blocks < b->blocks && at + 13 + b->blen[blocks] <= b->sent) {
-		at += 13 + b->blen[blocks];
+	while (blocks < b->blocks && at + WIRE_PIECE_HDR_LEN + b->blen[blocks] <= b->sent) {
+		at += WIRE_PIECE_HDR_LEN + b->blen[blocks];
 		payload += b->blen[blocks++];
 	}
 	if (!blocks)

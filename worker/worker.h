@@ -17,8 +17,10 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "proto/wire.h"
 
-#define WORKER_HANDSHAKE_LEN 68 /* BEP 3: 1 + 19 + 8 + 20 + 20 */
+/* A peer handed to a worker comes with the handshake it sent, all of it. */
+#define WORKER_HANDSHAKE_LEN WIRE_HANDSHAKE_LEN
 
 enum wmsg_type {
 	WMSG_ADD_TORRENT = 1, /* fd: memfd holding the .torrent bytes, then the have bitfield */

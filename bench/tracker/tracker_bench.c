@@ -19,7 +19,6 @@
  * status other than 200, or a run got no answer at all; 2 on a usage error.
  */
 #include <arpa/inet.h>
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -31,9 +30,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "iocore/clock.h"
+#include "proto/bytes.h"
 #include "proto/tracker.h"
 
 #define TB_PEER_ID_LEN 20
@@ -66,10 +66,7 @@ struct tb_result {
 
 static double tb_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)clock_ns() / 1e9;
 }
 
 /* Peer n of the swarm: a peer id and a port of its own. */
@@ -279,10 +276,7 @@ static void tb_udp_recv(struct tb *b, struct tb_udp *u, unsigned i)
 	ssize_t n;
 
 	while ((n = recv(u->fd[i], resp, sizeof(resp), 0)) >= 8) {
-		uint32_t action;
-
-		memcpy(&action, resp, 4);
-		action = be32toh(action);
+		uint32_t action = get_be32(resp);
 
 		if (action == TRK_UDP_ANNOUNCE)
 			u->done++;

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "iocore/clock.h"
 #include "iocore/log.h"
 #include "master/announce/announce_int.h"
 #include "master/content/registry.h"
@@ -799,7 +800,6 @@ int ann_init(struct announcer *a, const struct conf *c, int epfd, uint32_t kind,
 	     uint64_t (*uploaded)(void *arg, const struct torrent *t), void *arg, char *err,
 	     size_t errlen)
 {
-	struct timespec ts;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
@@ -811,8 +811,7 @@ int ann_init(struct announcer *a, const struct conf *c, int epfd, uint32_t kind,
 	a->fam[0].udp_fd = a->fam[1].udp_fd = -1;
 	if (!c->announce)
 		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	a->now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	a->now_ms = clock_ms();
 	a->numwant = (uint32_t)c->announce_numwant;
 	a->timeout_ms = (uint32_t)c->announce_timeout * 1000;
 	a->per_host = (uint32_t)c->announce_per_host;

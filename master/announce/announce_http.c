@@ -22,6 +22,7 @@
 
 #include "iocore/log.h"
 #include "master/announce/announce_int.h"
+#include "proto/bytes.h"
 
 #define ANN_USER_AGENT "ringseed/0.1"
 
@@ -147,7 +148,6 @@ int ann_http_announce(struct announcer *a, struct ann_slot *s)
 /* BEP 48: the scrape URL plus info_hash, percent-encoded. */
 int ann_http_scrape(struct announcer *a, struct ann_slot *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	char url[TRK_MAX_URL];
 	size_t n;
 
@@ -157,18 +157,8 @@ int ann_http_scrape(struct announcer *a, struct ann_slot *s)
 		return -1;
 	}
 	n += (size_t)sprintf(url + n, "%cinfo_hash=", strchr(url, '?') ? '&' : '?');
-	for (int i = 0; i < 20; i++) {
-		uint8_t c = s->ta.info_hash[i];
-
-		if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    c == '-' || c == '.' || c == '_' || c == '~') {
-			url[n++] = (char)c;
-		} else {
-			url[n++] = '%';
-			url[n++] = hex[c >> 4];
-			url[n++] = hex[c & 15];
-		}
-	}
+	for (int i = 0; i < 20; i++)
+		n += pct_encode_byte(url + n, s->ta.info_hash[i]);
 	url[n] = '\0';
 	return ann_http_start(a, s, url, PH_HTTP_SCRAPE);
 }

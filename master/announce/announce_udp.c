@@ -28,17 +28,13 @@
 
 #include "iocore/log.h"
 #include "master/announce/announce_int.h"
+#include "proto/bytes.h"
 
 /* A lookup in flight: the request and its hints live together until it is done. */
 struct ann_gai {
 	struct gaicb cb; /* first: ep->gai points here */
 	struct addrinfo hints;
 };
-
-static uint32_t ann_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /*
  * RFC 6761: "localhost" and names below it are the loopback addresses of both
@@ -467,9 +463,9 @@ void ann_udp_read(struct announcer *a, unsigned f)
 		}
 		s = NULL;
 		if (n >= 8)
-			for (s = a->udp_by_txid[ann_be32(buf + 4) & a->udp_tx_mask]; s;
+			for (s = a->udp_by_txid[get_be32(buf + 4) & a->udp_tx_mask]; s;
 			     s = s->tx_next)
-				if (s->txid == ann_be32(buf + 4) && s->job->fam == f)
+				if (s->txid == get_be32(buf + 4) && s->job->fam == f)
 					break;
 		if (!s || !ann_same_addr(&from, &s->tr->ep[f].addr)) {
 			a->c[ANN_C_UDP_STRAY]++;

@@ -33,10 +33,9 @@
 
 #include "master/cmd/cmd.h"
 #include "master/content/piece_hash.h"
-#include "proto/bencode.h"
 #include "proto/merkle.h"
 #include "proto/metainfo.h"
-#include "proto/metainfo_enc_v2.h"
+#include "proto/metainfo_enc.h"
 
 #define CREATE_MIN_PIECE     (16u << 10)
 #define CREATE_MAX_PIECE     (16u << 20)
@@ -56,8 +55,7 @@ struct create {
 	const char *output;
 	char *tier_text[CREATE_MAX_URLS]; /* copies of the -a values, split in place */
 	unsigned text_count;
-	const char *urls[CREATE_MAX_URLS]; /* every tracker URL, tier by tier */
-	unsigned url_tier[CREATE_MAX_URLS];
+	struct mi_tracker trackers[CREATE_MAX_URLS]; /* every tracker URL, tier by tier */
 	unsigned url_count;
 	unsigned tiers;
 	const char *web[CREATE_MAX_URLS];
@@ -184,8 +182,7 @@ static int create_add_tier(struct create *c, const char *arg)
 		}
 		if (c->url_count == CREATE_MAX_URLS)
 			goto too_many;
-		c->url_tier[c->url_count] = c->tiers;
-		c->urls[c->url_count++] = url;
+		c->trackers[c->url_count++] = (struct mi_tracker){ .url = url, .tier = c->tiers };
 	}
 	c->tiers++;
 	return 0;
@@ -609,130 +606,30 @@ out:
 	return rc;
 }
 
-/* announce is the first URL; announce-list (BEP 12) only when there are more. */
-static void create_encode_trackers(struct bc_enc *e, const struct create *c)
+/* What create found and hashed, as proto/metainfo_enc.h describes a torrent. */
+static void create_describe(const struct create *c, const uint8_t *digests, uint32_t pieces,
+			    uint32_t *order, struct mi_enc *m)
 {
-	if (c->url_count == 0)
-		return;
-	bc_enc_cstr(e, "announce");
-	bc_enc_cstr(e, c->urls[0]);
-	if (c->url_count == 1)
-		return;
-	bc_enc_cstr(e, "announce-list");
-	bc_enc_list(e);
-	for (unsigned i = 0; i < c->url_count; i++) {
-		if (i == 0 || c->url_tier[i] != c->url_tier[i - 1]) {
-			if (i)
-				bc_enc_end(e);
-			bc_enc_list(e);
-		}
-		bc_enc_cstr(e, c->urls[i]);
-	}
-	bc_enc_end(e);
-	bc_enc_end(e);
-}
-
-static void create_encode_files(struct bc_enc *e, const struct create *c)
-{
-	char buf[PATH_MAX];
-
-	bc_enc_cstr(e, "files");
-	bc_enc_list(e);
-	for (uint32_t i = 0; i < c->layout_count; i++) {
-		bc_enc_dict(e);
-		if (c->layout[i].pad) {
-			bc_enc_cstr(e, "attr"); /* BEP 47 */
-			bc_enc_cstr(e, "p");
-		}
-		bc_enc_cstr(e, "length");
-		bc_enc_int(e, (int64_t)c->layout[i].length);
-		bc_enc_cstr(e, "path");
-		bc_enc_list(e);
-		snprintf(buf, sizeof(buf), "%s", c->layout[i].path);
-		for (char *save, *p = strtok_r(buf, "/", &save); p; p = strtok_r(NULL, "/", &save))
-			bc_enc_cstr(e, p);
-		bc_enc_end(e);
-		bc_enc_end(e);
-	}
-	bc_enc_end(e);
-}
-
-/* Keys in sorted order, as bencoding demands: the encoder checks it. */
-static ssize_t create_encode(const struct create *c, const uint8_t *digests, uint32_t pieces,
-			     uint8_t *out, size_t cap, uint32_t *order)
-{
-	struct bc_enc e;
-
-	bc_enc_init(&e, out, cap);
-	bc_enc_dict(&e);
-	create_encode_trackers(&e, c);
-	if (c->comment) {
-		bc_enc_cstr(&e, "comment");
-		bc_enc_cstr(&e, c->comment);
-	}
-	bc_enc_cstr(&e, "created by");
-	bc_enc_cstr(&e, "ringseed");
-	bc_enc_cstr(&e, "creation date");
-	bc_enc_int(&e, (int64_t)time(NULL));
-	bc_enc_cstr(&e, "info");
-	bc_enc_dict(&e);
-	if (c->format & MI_FORMAT_V2)
-		mi_enc_file_tree(&e, c->single ? c->name : NULL, c->layout, c->layout_count);
-	if (c->format & MI_FORMAT_V1 && c->single) {
-		bc_enc_cstr(&e, "length");
-		bc_enc_int(&e, (int64_t)c->total);
-	} else if (c->format & MI_FORMAT_V1) {
-		create_encode_files(&e, c);
-	}
-	if (c->format & MI_FORMAT_V2) {
-		bc_enc_cstr(&e, "meta version"); /* BEP 52 */
-		bc_enc_int(&e, 2);
-	}
-	bc_enc_cstr(&e, "name");
-	bc_enc_cstr(&e, c->name);
-	bc_enc_cstr(&e, "piece length");
-	bc_enc_int(&e, c->piece_length);
-	if (c->format & MI_FORMAT_V1) {
-		bc_enc_cstr(&e, "pieces");
-		bc_enc_str(&e, digests, (size_t)pieces * MI_HASH_LEN);
-	}
-	if (c->private_flag) {
-		bc_enc_cstr(&e, "private");
-		bc_enc_int(&e, 1);
-	}
-	if (c->source) {
-		bc_enc_cstr(&e, "source");
-		bc_enc_cstr(&e, c->source);
-	}
-	bc_enc_end(&e);
-	if (c->format & MI_FORMAT_V2) /* BEP 52: outside info */
-		mi_enc_piece_layers(&e, c->piece_length, c->layout, c->layout_count, order);
-	if (c->web_count) {
-		bc_enc_cstr(&e, "url-list");
-		bc_enc_list(&e);
-		for (unsigned i = 0; i < c->web_count; i++)
-			bc_enc_cstr(&e, c->web[i]);
-		bc_enc_end(&e);
-	}
-	bc_enc_end(&e);
-	return bc_enc_finish(&e);
-}
-
-/* An upper bound on the encoded size: every string plus generous framing. */
-static size_t create_encoded_bound(const struct create *c, uint32_t pieces)
-{
-	size_t n = 4096 + (size_t)pieces * (MI_HASH_LEN + MK_HASH_LEN) + strlen(c->name);
-
-	/* Each path twice (files and file tree), its pad file, its root and framing. */
-	for (uint32_t i = 0; i < c->count; i++)
-		n += 3 * strlen(c->entries[i].path) + 192;
-	for (unsigned i = 0; i < c->url_count; i++)
-		n += 2 * strlen(c->urls[i]) + 64;
-	for (unsigned i = 0; i < c->web_count; i++)
-		n += strlen(c->web[i]) + 32;
-	n += c->comment ? strlen(c->comment) + 32 : 0;
-	n += c->source ? strlen(c->source) + 32 : 0;
-	return n;
+	*m = (struct mi_enc){
+		.name = c->name,
+		.format = c->format,
+		.multi_file = !c->single,
+		.files = c->layout,
+		.file_count = c->layout_count,
+		.piece_length = c->piece_length,
+		.pieces = digests,
+		.piece_count = pieces,
+		.order = order,
+		.private_torrent = c->private_flag,
+		.trackers = c->trackers,
+		.tracker_count = c->url_count,
+		.web_seeds = c->web,
+		.web_seed_count = c->web_count,
+		.comment = c->comment,
+		.created_by = "ringseed",
+		.source = c->source,
+		.creation_date = (int64_t)time(NULL),
+	};
 }
 
 /* Writes to a temporary name beside the target, then renames it into place. */
@@ -810,16 +707,18 @@ static int create_build(struct create *c, const char *output)
 	uint32_t pieces;
 	uint8_t *digests = NULL, *v2 = NULL, *out = NULL;
 	uint32_t *order = NULL;
+	struct mi_enc m;
 	size_t cap;
 	struct metainfo mi;
 	ssize_t len;
 	int rc = create_layout(c);
 
 	pieces = (uint32_t)((c->padded_total + c->piece_length - 1) / c->piece_length);
-	cap = create_encoded_bound(c, pieces);
 	digests = malloc((size_t)pieces * MI_HASH_LEN);
 	v2 = malloc((size_t)pieces * MK_HASH_LEN);
 	order = calloc(c->layout_count + 1, sizeof(*order));
+	create_describe(c, digests, pieces, order, &m);
+	cap = mi_enc_bound(&m);
 	out = malloc(cap);
 	if (rc || !digests || !v2 || !order || !out) {
 		rc = -ENOMEM;
@@ -829,7 +728,7 @@ static int create_build(struct create *c, const char *output)
 	rc = create_hash(c, digests, v2, pieces);
 	if (rc)
 		goto out;
-	len = create_encode(c, digests, pieces, out, cap, order);
+	len = mi_encode(&m, out, cap);
 	if (len < 0) {
 		rc = (int)len;
 		fprintf(stderr, "ringseed create: encoding failed: %s\n", strerror((int)-len));

@@ -12,6 +12,7 @@
 
 #include "master/cmd/cmd.h"
 #include "master/content/torrent_file.h"
+#include "proto/bytes.h"
 
 static void info_usage(FILE *f)
 {
@@ -30,12 +31,13 @@ static void info_usage(FILE *f)
 /* RFC 3986 percent-encoding of everything but unreserved characters and `keep`. */
 static void info_put_urlenc(FILE *f, const char *s, const char *keep)
 {
+	char e[3];
+
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) || strchr(keep, *p))
+		if (strchr(keep, *p))
 			fputc(*p, f);
 		else
-			fprintf(f, "%%%02X", *p);
+			fwrite(e, 1, pct_encode_byte(e, *p), f);
 	}
 }
 

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "iocore/clock.h"
 #include "master/cmd/cmd.h"
 
 #define STATUS_TIMEOUT_MS 5000
@@ -36,19 +36,15 @@ static void status_usage(FILE *f)
 		   "  -h, --help             this text\n");
 }
 
-static long status_left_ms(const struct timespec *t0)
+static long status_left_ms(uint64_t t0_ms)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return STATUS_TIMEOUT_MS - ((now.tv_sec - t0->tv_sec) * 1000 +
-				    (now.tv_nsec - t0->tv_nsec) / 1000000);
+	return STATUS_TIMEOUT_MS - (long)(clock_ms() - t0_ms);
 }
 
 /* The whole response (headers and body) into *out; -errno on failure. */
 static int status_fetch(const struct conf_addr *a, const char *target, char **out, size_t *len)
 {
-	struct timespec t0;
+	uint64_t t0;
 	char req[256];
 	size_t cap = 65536, n = 0;
 	char *buf = malloc(cap);
@@ -56,7 +52,7 @@ static int status_fetch(const struct conf_addr *a, const char *target, char **ou
 
 	if (!buf)
 		return -ENOMEM;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_ms();
 	fd = socket(a->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, &a->sa, a->len) != 0) {
 		rc = -errno;
@@ -70,7 +66,7 @@ static int status_fetch(const struct conf_addr *a, const char *target, char **ou
 	}
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		long left = status_left_ms(&t0);
+		long left = status_left_ms(t0);
 		ssize_t r;
 
 		if (left <= 0 || poll(&p, 1, (int)left) != 1) {

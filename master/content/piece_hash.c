@@ -30,6 +30,7 @@
 
 #include <openssl/sha.h>
 
+#include "iocore/clock.h"
 #include "master/content/piece_hash.h"
 #include "proto/merkle.h"
 
@@ -63,10 +64,7 @@ struct ph_thread {
 
 static double ph_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return (double)clock_ns() / 1e9;
 }
 
 static bool ph_selected(const struct ph_job *job, uint32_t p)

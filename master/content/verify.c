@@ -27,6 +27,7 @@
 
 #include <openssl/sha.h>
 
+#include "iocore/clock.h"
 #include "master/content/piece_hash.h"
 #include "master/content/verify.h"
 #include "proto/bencode.h"
@@ -66,10 +67,7 @@ struct vf_ctx {
 
 static double vf_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return (double)clock_ns() / 1e9;
 }
 
 static void vf_set(uint8_t *bits, uint32_t piece)

@@ -20,12 +20,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "iocore/clock.h"
 #include "iocore/log.h"
 #include "master/admin/admin.h"
 #include "master/announce/announce.h"
 #include "master/proc/addrcap.h"
 #include "master/proc/master.h"
 #include "master/tracker/tracker_srv.h"
+#include "proto/wire.h"
 
 #define MASTER_TICK_MS 100
 #define MASTER_QUIT_MS 5000 /* how long workers get to finish on SIGTERM */
@@ -44,15 +46,13 @@ enum ev_kind {
 	EV_SCAN
 };
 
-static const char pstr[20] = "\x13"
-			     "BitTorrent protocol";
+/* What a peer's handshake must start with: the length byte, then the string. */
+static const char pstr[1 + WIRE_PROTOCOL_LEN] = "\x13" WIRE_PROTOCOL;
+_Static_assert(WIRE_PROTOCOL_LEN == 0x13, "the length byte above is WIRE_PROTOCOL_LEN");
 
 uint64_t master_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return clock_ms();
 }
 
 static int master_watch(struct master *m, int fd, enum ev_kind kind, uint32_t idx, uint32_t events)

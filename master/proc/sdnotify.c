@@ -20,9 +20,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "iocore/clock.h"
 #include "iocore/log.h"
 #include "master/proc/master.h"
 
@@ -82,11 +82,8 @@ void sdn_send(struct master *m, const char *fmt, ...)
 /* RELOADING=1 carries the monotonic clock, as Type=notify-reload wants it. */
 void sdn_reloading(struct master *m)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	sdn_send(m, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
-		 (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+		 (unsigned long long)(clock_ns() / 1000));
 }
 
 void sdn_close(struct master *m)

@@ -21,6 +21,7 @@
 
 #include "iocore/log.h"
 #include "master/tracker/tracker_srv.h"
+#include "proto/bytes.h"
 
 #define TSRV_IDX_CONN	 0x80000000u
 #define TSRV_SLOT_BITS	 12
@@ -483,11 +484,6 @@ static void tsrv_accept(struct tsrv *t, unsigned li)
 
 /* --- UDP (BEP 15) --- */
 
-static uint32_t tsrv_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static size_t tsrv_udp_error(uint8_t *out, uint32_t txid, const char *msg)
 {
 	ssize_t n = trk_udp_error_resp(out, TSRV_UDP_OUT_MAX, txid, msg);
@@ -540,7 +536,7 @@ static size_t tsrv_udp_one(struct tsrv *t, const uint8_t *in, size_t len, int fa
 	}
 	if (trk_udp_parse_req(in, len, &r, &why) < 0) {
 		t->stat[TSTAT_BAD_UDP]++;
-		return tsrv_udp_error(out, tsrv_be32(in + 12), why);
+		return tsrv_udp_error(out, get_be32(in + 12), why);
 	}
 	if (r.action == TRK_UDP_CONNECT) {
 		t->stat[TSTAT_UDP_CONNECTS]++;

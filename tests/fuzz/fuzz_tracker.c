@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "proto/bencode.h"
+#include "proto/bytes.h"
 #include "proto/tracker.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -32,11 +33,6 @@
 static const uint8_t fuzz_hash[TRK_HASH_LEN] = "01234567890123456789";
 
 static uint8_t out_buf[BUF_CAP];
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static void assert_inside(const void *p, size_t n, const uint8_t *buf, size_t len)
 {
@@ -204,7 +200,7 @@ static void udp_resp(const uint8_t *buf, size_t len, int family)
 				  .max_peers = MAX_PEERS,
 				  .scrapes = scrapes,
 				  .max_scrapes = MAX_SCRAPES };
-	uint32_t txid = len >= 8 ? be32(buf + 4) : 0;
+	uint32_t txid = len >= 8 ? get_be32(buf + 4) : 0;
 	const char *why = "unset";
 	int rc = trk_udp_parse_resp(buf, len, family, txid, &r, &why);
 
@@ -253,7 +249,7 @@ static void udp_req_again(const uint8_t *buf, size_t len, const struct trk_udp_r
 		break;
 	case TRK_UDP_ANNOUNCE:
 		ASSERT(trk_udp_announce_req(out_buf, r->conn_id, r->txid, &a) == 98);
-		ASSERT(memcmp(out_buf, buf, 84) == 0 && be32(out_buf + 84) == 0);
+		ASSERT(memcmp(out_buf, buf, 84) == 0 && get_be32(out_buf + 84) == 0);
 		ASSERT(memcmp(out_buf + 88, buf + 88, 10) == 0);
 		break;
 	case TRK_UDP_SCRAPE:

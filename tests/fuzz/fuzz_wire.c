@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "proto/bencode.h"
+#include "proto/bytes.h"
 #include "proto/wire.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -177,11 +178,6 @@ static void decode(const uint8_t *in, size_t n, uint32_t max_msg, const struct c
 
 /* --- a reference decoder over the whole buffer, from the rules in wire.h --- */
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* The allowed length prefixes of an id; *fixed when its fields are decoded. */
 static void ref_rule(uint8_t id, uint32_t *min, uint32_t *max, int *fixed)
 {
@@ -206,7 +202,7 @@ static void ref_decode(const uint8_t *in, size_t n, uint32_t max_msg, struct log
 	size_t pos = 0;
 
 	while (n - pos >= 4) {
-		uint32_t len = be32(in + pos), min, max;
+		uint32_t len = get_be32(in + pos), min, max;
 		const uint8_t *f;
 		struct rec *r;
 		uint8_t id;
@@ -241,10 +237,10 @@ static void ref_decode(const uint8_t *in, size_t n, uint32_t max_msg, struct log
 			if (len == 3)
 				r->piece = (uint32_t)f[0] << 8 | f[1];
 			if (len >= 5)
-				r->piece = be32(f);
+				r->piece = get_be32(f);
 			if (len == 13) {
-				r->begin = be32(f + 4);
-				r->length = be32(f + 8);
+				r->begin = get_be32(f + 4);
+				r->length = get_be32(f + 8);
 			}
 			pos += 4 + len;
 			continue;
@@ -332,7 +328,7 @@ static void out_var(struct out *o, const uint8_t *hdr, size_t hdr_len, const uin
 		memcpy(o->buf + o->len + hdr_len, body, body_len);
 	o->len += hdr_len + body_len;
 	plen = (uint32_t)(hdr_len + body_len - 5);
-	ASSERT(be32(o->buf + start) == plen + 1);
+	ASSERT(get_be32(o->buf + start) == plen + 1);
 	log_add(&o->want, WIRE_EV_BEGIN, hdr[4], plen);
 	if (plen)
 		log_data(&o->want, hdr[4], plen, o->buf + start + 5, plen);
@@ -345,7 +341,7 @@ static void check_ext_handshake(const uint8_t *msg, size_t n, const struct wire_
 	struct bc_val root, m, v;
 	struct bc_err err;
 
-	ASSERT(n >= 6 && be32(msg) == n - 4 && msg[4] == WIRE_EXTENDED && msg[5] == 0);
+	ASSERT(n >= 6 && get_be32(msg) == n - 4 && msg[4] == WIRE_EXTENDED && msg[5] == 0);
 	ASSERT(bc_parse(msg + 6, n - 6, 0, &root, &err) == 0 && root.type == BC_DICT);
 	ASSERT(bc_dict_get_type(&root, "m", BC_DICT, &m));
 	ASSERT(bc_dict_get_type(&m, "ut_metadata", BC_INT, &v) == (hs->ut_metadata != 0));

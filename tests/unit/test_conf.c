@@ -2,9 +2,9 @@
  * test_conf.c - the configuration table, its parsers, conf_load's error reports,
  * printing, and the sample file.
  *
- * It includes conf.c (as h2o's unit tests do) to reach the static parsers and
- * to run the same machinery over a table of its own that has a row of every
- * type, since the real table does not use every type yet.
+ * It includes conf.c and conf_load.c (as h2o's unit tests do) to reach the
+ * static parsers and to run the same machinery over a table of its own that
+ * has a row of every type, since the real table does not use every type yet.
  */
 #include <errno.h>
 #include <limits.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf/conf.c"
+#include "conf/conf_load.c"
 #include "tests/unit/test.h"
 
 /* ---- a test table with one row of each type ---- */
