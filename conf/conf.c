@@ -99,6 +99,11 @@ static const struct conf_key conf_keys[] = {
 		       "address."),
 	CONF_ENUM_ROW(struct conf, "net", "encryption", encryption, conf_enc_words, "allow",
 		      "Message Stream Encryption: off, allow, prefer (RC4) or require (RC4 only)."),
+	CONF_INT_ROW(struct conf, "net", "max_per_ip", max_per_ip, 0, 1000000, false, "8",
+		     "Connections one peer address may hold at once; more are closed at "
+		     "accept. 0: unlimited."),
+	CONF_INT_ROW(struct conf, "net", "max_per_subnet", max_per_subnet, 0, 1000000, false,
+		     "0", "Connections one IPv4 /24 or IPv6 /48 may hold at once; 0: unlimited."),
 	CONF_PATH_ROW(struct conf, "paths", "data_dir", data_dir, "/var/lib/ringseed/data",
 		      "Content of the torrents, read-only: the files and directories they "
 		      "describe."),

@@ -78,6 +78,8 @@ struct conf {
 	/* [net] */
 	struct conf_addrs listen;
 	int encryption; /* enum conf_encryption */
+	int max_per_ip;	    /* connections from one address at once; 0 = unlimited */
+	int max_per_subnet; /* from one IPv4 /24 or IPv6 /48 at once; 0 = unlimited */
 
 	/* [paths] */
 	char data_dir[CONF_PATH_MAX];

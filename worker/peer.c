@@ -27,6 +27,7 @@
 static void peer_free(struct worker *w, struct peer *p)
 {
 	close(p->fd);
+	wk_addr_put(w, p->addr_slot);
 	peer_ext_free(p);
 	free(p->q);
 	free(p->ctl);
@@ -564,6 +565,7 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const struct wms
 	if (!w->n_free || wire_handshake_parse(hs_bytes, &hs) != 0) {
 		wk_count(w, w->n_free ? WSTAT_DROP_PROTOCOL : WSTAT_DROP_TOO_MANY, 1);
 		close(fd);
+		wk_addr_put(w, msg->addr_slot);
 		return;
 	}
 	slot = w->free_slots[--w->n_free];
@@ -575,6 +577,7 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const struct wms
 			    .gen = gen,
 			    .fd = fd,
 			    .t = t,
+			    .addr_slot = { msg->addr_slot[0], msg->addr_slot[1] },
 			    .fast = wire_has_fast(&hs),
 			    .ext = wire_has_extension(&hs) };
 	t->peers++;

@@ -163,6 +163,7 @@ struct peer {
 	uint8_t *ctl_old; /* the buffer a send in flight still reads, after a grow */
 	struct tw_timer timer;
 	uint64_t last_rx_ms, last_tx_ms;
+	uint32_t addr_slot[2]; /* live counters its address charges, given back at close */
 	struct peer *next_wait; /* unchoke or batch queue */
 	struct peer *next_ready; /* the worker's ready list */
 	bool ready;
@@ -220,6 +221,16 @@ static inline uint64_t wk_ud(enum wk_op op, const struct peer *p)
 static inline void wk_count(struct worker *w, enum wstat k, uint64_t n)
 {
 	__atomic_fetch_add(&w->a->stats->c[k], n, __ATOMIC_RELAXED);
+}
+
+/* The peer that charged these address slots is gone (worker.h, WORKER_ADDR_SLOTS). */
+static inline void wk_addr_put(struct worker *w, const uint32_t slot[2])
+{
+	uint32_t *live = worker_addr_live(w->a->stats, w->a->max_torrents);
+
+	for (int i = 0; i < 2; i++)
+		if (slot[i] < WORKER_ADDR_SLOTS)
+			__atomic_fetch_sub(&live[slot[i]], 1, __ATOMIC_RELAXED);
 }
 
 /* worker.c */

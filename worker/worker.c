@@ -288,10 +288,12 @@ static void wk_message(struct worker *w, const struct wmsg *msg, int fd)
 					  "descriptors (RLIMIT_NOFILE); counted as drop_too_many");
 			said = true;
 			wk_count(w, WSTAT_DROP_TOO_MANY, 1);
+			wk_addr_put(w, msg->addr_slot);
 			break;
 		}
 		if (!t || w->quitting) {
 			close(fd);
+			wk_addr_put(w, msg->addr_slot);
 			break;
 		}
 		peer_admit(w, fd, t, msg);

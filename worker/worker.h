@@ -39,6 +39,7 @@ struct wmsg {
 	uint32_t have_len;    /* ADD_TORRENT: bytes of bitfield after them (BEP 3 order) */
 	uint8_t handshake[WORKER_HANDSHAKE_LEN]; /* PEER: as the peer sent it (deciphered) */
 	/* PEER after Message Stream Encryption: the ciphers where the master left them. */
+	uint32_t addr_slot[2]; /* PEER: live counters its address charges (worker_addr_live) */
 	uint8_t crypt;	    /* enum wmsg_crypt */
 	uint16_t extra_len; /* bytes after the handshake already read, deciphered */
 	struct mse_stream st;
@@ -50,6 +51,14 @@ enum wmsg_crypt {
 	WCRYPT_MSE_PLAIN, /* MSE, then plaintext: the zero-copy paths stay */
 	WCRYPT_RC4,	  /* MSE with RC4: the copy path, ciphered in the worker */
 };
+
+/*
+ * Live connections by peer address (per IP, then per subnet; the master's
+ * addrcap.h picks the slots). The master adds one when it hands a peer over;
+ * the worker takes it off when that peer's socket is closed, however it ends.
+ */
+#define WORKER_ADDR_SLOTS 131072u
+#define WORKER_ADDR_NONE  UINT32_MAX
 
 /* Counters, cumulative since the master started (peers is a gauge). */
 enum wstat {
@@ -85,6 +94,7 @@ struct worker_stats {
 	 * gauges of peers connected, by the same index (worker_torrent_peers).
 	 */
 	uint64_t torrent_up[];
+	/* then WORKER_ADDR_SLOTS uint32_t counters (worker_addr_live) */
 };
 
 struct worker_args {
@@ -102,13 +112,20 @@ int worker_main(const struct worker_args *a);
 /* Bytes of shared memory one worker's stats take. */
 static inline unsigned long worker_stats_size(uint32_t max_torrents)
 {
-	return sizeof(struct worker_stats) + 2ul * max_torrents * sizeof(uint64_t);
+	return sizeof(struct worker_stats) + 2ul * max_torrents * sizeof(uint64_t) +
+	       WORKER_ADDR_SLOTS * sizeof(uint32_t);
 }
 
 /* Peers connected now, by torrent id modulo max_torrents. */
 static inline uint64_t *worker_torrent_peers(struct worker_stats *s, uint32_t max_torrents)
 {
 	return s->torrent_up + max_torrents;
+}
+
+/* Connections live now, by address slot (WMSG_PEER's addr_slot). */
+static inline uint32_t *worker_addr_live(struct worker_stats *s, uint32_t max_torrents)
+{
+	return (uint32_t *)(s->torrent_up + 2ul * max_torrents);
 }
 
 #endif

@@ -24,6 +24,7 @@
 #include "iocore/log.h"
 #include "master/admin/admin.h"
 #include "master/announce/announce.h"
+#include "master/proc/addrcap.h"
 #include "master/proc/master.h"
 #include "master/tracker/tracker_srv.h"
 #include "proto/wire.h"
@@ -103,6 +104,35 @@ static int master_listen(struct master *m)
 	return 0;
 }
 
+/* Gives back the master's counts of a connection that leaves it. */
+void master_addr_put(struct master *m, const uint32_t slot[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (slot[i] < ADDRCAP_SLOTS)
+			m->addr_live[slot[i]]--;
+}
+
+/*
+ * Whether a connection from sa stays under net.max_per_ip and
+ * net.max_per_subnet, counting those still handshaking here and those every
+ * worker holds; if so, charges it (slot says where) and returns true.
+ */
+static bool master_addr_admit(struct master *m, const struct sockaddr *sa, socklen_t len,
+			      uint32_t slot[2])
+{
+	const int cap[2] = { m->conf.max_per_ip, m->conf.max_per_subnet };
+
+	if (addrcap_slots(sa, len, m->addr_key, slot) != 0)
+		return true; /* not IP: nothing to count */
+	for (int i = 0; i < 2; i++) {
+		if (cap[i] && m->addr_live[slot[i]] + workers_addr_live(m, slot[i]) >= (uint32_t)cap[i])
+			return false;
+	}
+	for (int i = 0; i < 2; i++)
+		m->addr_live[slot[i]]++;
+	return true;
+}
+
 void master_pending_close(struct master *m, unsigned slot, enum mstat why)
 {
 	struct pending *p = &m->pend[slot];
@@ -110,6 +140,7 @@ void master_pending_close(struct master *m, unsigned slot, enum mstat why)
 	if (why < MSTAT_MAX)
 		m->mstat[why]++;
 	msein_free(p);
+	master_addr_put(m, p->addr_slot);
 	close(p->fd); /* also leaves the epoll set */
 	p->fd = -1;
 	m->n_pend--;
@@ -132,18 +163,32 @@ static void master_accept(struct master *m, unsigned li)
 	unsigned slot = 0;
 	int fd;
 
-	while ((fd = accept4(m->listen_fd[li], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	uint32_t as[2];
+
+	while ((fd = accept4(m->listen_fd[li], (struct sockaddr *)&ss, &len,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		if (m->n_pend == MASTER_MAX_PENDING || m->quit_deadline_ms) {
 			close(fd);
 			m->mstat[MSTAT_DROP_TOO_MANY]++;
+			len = sizeof(ss);
 			continue;
 		}
+		if (!master_addr_admit(m, (struct sockaddr *)&ss, len, as)) {
+			close(fd); /* before its handshake: it costs no more than this */
+			m->mstat[MSTAT_DROP_PER_IP]++;
+			len = sizeof(ss);
+			continue;
+		}
+		len = sizeof(ss);
 		while (m->pend[slot].fd >= 0)
 			slot++;
 		m->pend[slot] = (struct pending){
 			.fd = fd,
 			.accepted_ms = master_now_ms(),
-			.deadline_ms = master_now_ms() + (uint64_t)m->conf.handshake_timeout * 1000
+			.deadline_ms = master_now_ms() + (uint64_t)m->conf.handshake_timeout * 1000,
+			.addr_slot = { as[0], as[1] }
 		};
 		m->n_pend++;
 		master_watch(m, fd, EV_PENDING, slot, EPOLLIN | EPOLLRDHUP);
@@ -206,7 +251,9 @@ static void master_pending_read(struct master *m, unsigned slot)
 	}
 	epoll_ctl(m->epfd, EPOLL_CTL_DEL, p->fd, NULL);
 	memcpy(msg.handshake, p->buf, WORKER_HANDSHAKE_LEN);
+	memcpy(msg.addr_slot, p->addr_slot, sizeof(msg.addr_slot));
 	m->mstat[MSTAT_PEERS_PLAIN]++;
+	master_addr_put(m, p->addr_slot); /* the worker's counters take it over */
 	workers_handoff(m, p->fd, t, &msg);
 	p->fd = -1;
 	m->n_pend--;
@@ -251,7 +298,7 @@ void master_stats_line(struct master *m, const char *tag)
 		 "drop_unknown_hash=%llu drop_protocol=%llu drop_bad_request=%llu drop_flood=%llu "
 		 "drop_idle=%llu drop_too_many=%llu drop_io=%llu drop_seed=%llu drop_bad_ext=%llu "
 		 "meta_pieces=%llu meta_rejects=%llu meta_flood=%llu drop_handoff_timeout=%llu "
-		 "handoff_fallback=%llu worker_restarts=%llu%s",
+		 "handoff_fallback=%llu worker_restarts=%llu drop_per_ip=%llu%s",
 		 tag, (unsigned long long)w[WSTAT_PEERS], (unsigned long long)w[WSTAT_UP_BYTES],
 		 (unsigned long long)w[WSTAT_BLOCKS], (unsigned long long)w[WSTAT_REQUESTS],
 		 (unsigned long long)w[WSTAT_REJECTS], (unsigned long long)w[WSTAT_HASHES],
@@ -269,7 +316,8 @@ void master_stats_line(struct master *m, const char *tag)
 		 (unsigned long long)w[WSTAT_META_REJECTS], (unsigned long long)w[WSTAT_META_FLOOD],
 		 (unsigned long long)m->mstat[MSTAT_DROP_HANDOFF_TIMEOUT],
 		 (unsigned long long)m->mstat[MSTAT_HANDOFF_FALLBACK],
-		 (unsigned long long)m->mstat[MSTAT_WORKER_RESTARTS], more);
+		 (unsigned long long)m->mstat[MSTAT_WORKER_RESTARTS],
+		 (unsigned long long)m->mstat[MSTAT_DROP_PER_IP], more);
 }
 
 /* Payload bytes the workers sent for t: what trackers are told as uploaded. */

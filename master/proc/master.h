@@ -50,6 +50,7 @@ enum mstat {
 	MSTAT_DROP_MSE_IA_LONG,	  /*   len(IA) over the limit */
 	MSTAT_DROP_MSE_NO_CRYPTO, /*   no method the policy allows */
 	MSTAT_DROP_MSE_INTERNAL,  /*   libcrypto failed */
+	MSTAT_DROP_PER_IP, /* over net.max_per_ip or net.max_per_subnet: closed at accept */
 	MSTAT_MAX
 };
 
@@ -60,6 +61,7 @@ struct pending {
 	uint64_t accepted_ms;
 	uint64_t deadline_ms;
 	struct msein *mse; /* MSE in progress (mse_in.c); NULL for a plain handshake */
+	uint32_t addr_slot[2]; /* the master's live counters it charges (addrcap.h) */
 };
 
 struct wqueued;
@@ -97,6 +99,12 @@ struct master {
 	uint64_t accept_warned_ms; /* when that was last logged */
 	struct pending pend[MASTER_MAX_PENDING];
 	unsigned n_pend;
+	/*
+	 * Connections by address slot (addrcap.h) still in the master; those
+	 * handed over are in each worker's worker_addr_live, which it decrements.
+	 */
+	uint32_t *addr_live;
+	uint64_t addr_key; /* random: which slot an address charges */
 
 	struct wproc *w;
 	unsigned n_workers;
@@ -166,6 +174,8 @@ int workers_send_torrent(struct master *m, unsigned i, const struct torrent *t);
 void workers_broadcast_add(struct master *m, const struct torrent *t);
 void workers_broadcast_remove(struct master *m, uint32_t id);
 int workers_handoff(struct master *m, int fd, const struct torrent *t, struct wmsg *msg);
+uint32_t workers_addr_live(const struct master *m, uint32_t slot);
+void master_addr_put(struct master *m, const uint32_t slot[2]);
 void workers_flush(struct master *m, unsigned i);
 void workers_quit(struct master *m);
 bool workers_all_gone(const struct master *m);

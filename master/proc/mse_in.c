@@ -119,8 +119,10 @@ static void msein_finish(struct master *m, unsigned slot)
 	msg.st = c->hs.st;
 	msg.extra_len = (uint16_t)(c->stream_len - WORKER_HANDSHAKE_LEN);
 	memcpy(msg.extra, c->stream + WORKER_HANDSHAKE_LEN, msg.extra_len);
+	memcpy(msg.addr_slot, p->addr_slot, sizeof(msg.addr_slot));
 	m->mstat[rc4 ? MSTAT_PEERS_RC4 : MSTAT_PEERS_MSE_PLAIN]++;
 	epoll_ctl(m->epfd, EPOLL_CTL_DEL, p->fd, NULL);
+	master_addr_put(m, p->addr_slot); /* the worker's counters take it over */
 	workers_handoff(m, p->fd, t, &msg);
 	msein_free(p);
 	p->fd = -1;

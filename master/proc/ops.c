@@ -220,6 +220,7 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 		{ "handoff_timeout", m->mstat[MSTAT_DROP_HANDOFF_TIMEOUT] },
 		{ "plain_refused", m->mstat[MSTAT_DROP_PLAIN_REFUSED] },
 		{ "mse_refused", m->mstat[MSTAT_DROP_MSE_REFUSED] },
+		{ "per_ip", m->mstat[MSTAT_DROP_PER_IP] },
 	};
 	/* Message Stream Encryption, in MSTAT_DROP_MSE_SHORT's order (enum mse_err). */
 	static const char *const mse_why[] = { "mse_short",	"mse_timeout",	   "mse_bad_key",

@@ -20,12 +20,14 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "iocore/log.h"
 #include "master/admin/admin.h"
+#include "master/proc/addrcap.h"
 #include "master/proc/master.h"
 #include "master/content/piece_hash.h"
 
@@ -45,9 +47,14 @@ int workers_init(struct master *m)
 {
 	unsigned n = m->conf.workers ? (unsigned)m->conf.workers : ph_cpu_count();
 
+	_Static_assert(ADDRCAP_SLOTS == WORKER_ADDR_SLOTS, "one address slot layout");
 	m->w = calloc(n, sizeof(*m->w));
-	if (!m->w)
+	m->addr_live = calloc(ADDRCAP_SLOTS, sizeof(*m->addr_live));
+	if (!m->w || !m->addr_live)
 		return -ENOMEM;
+	/* A key no peer knows: no one can pick addresses that share another's slot. */
+	if (getrandom(&m->addr_key, sizeof(m->addr_key), 0) != (ssize_t)sizeof(m->addr_key))
+		m->addr_key = (uint64_t)master_now_ms() ^ ((uint64_t)getpid() << 32);
 	m->n_workers = n;
 	for (unsigned i = 0; i < n; i++) {
 		void *p = mmap(NULL, worker_stats_size(MASTER_MAX_TORRENT_IDS),
@@ -94,14 +101,34 @@ static void workers_watch_out(struct master *m, unsigned i, bool on)
 	epoll_ctl(m->epfd, EPOLL_CTL_MOD, m->w[i].channel, &ev);
 }
 
+/* Adds one (or takes one off) the counters a peer handed to w charges. */
+static void workers_addr_add(struct wproc *w, const uint32_t slot[2], int32_t d)
+{
+	uint32_t *live = worker_addr_live(w->stats, MASTER_MAX_TORRENT_IDS);
+
+	for (int i = 0; i < 2; i++)
+		if (slot[i] < WORKER_ADDR_SLOTS)
+			__atomic_fetch_add(&live[slot[i]], (uint32_t)d, __ATOMIC_RELAXED);
+}
+
+static void workers_addr_put(struct wproc *w, const uint32_t slot[2])
+{
+	workers_addr_add(w, slot, -1);
+}
+
 /* Sends what waits in slot i's queue; called when its channel is writable. */
 void workers_flush(struct master *m, unsigned i)
 {
 	struct wqueued *q;
 
+	int rc;
+
 	while ((q = m->w[i].q_head)) {
-		if (workers_sendmsg(m->w[i].channel, &q->msg, q->fd) == -EAGAIN)
+		rc = workers_sendmsg(m->w[i].channel, &q->msg, q->fd);
+		if (rc == -EAGAIN)
 			return;
+		if (rc && q->msg.type == WMSG_PEER)
+			workers_addr_put(&m->w[i], q->msg.addr_slot); /* it never got there */
 		m->w[i].q_head = q->next;
 		if (q->fd >= 0)
 			close(q->fd);
@@ -303,6 +330,9 @@ static void workers_died(struct master *m, unsigned i, int status)
 	__atomic_store_n(&w->stats->c[WSTAT_PEERS], 0, __ATOMIC_RELAXED);
 	memset(worker_torrent_peers(w->stats, MASTER_MAX_TORRENT_IDS), 0,
 	       MASTER_MAX_TORRENT_IDS * sizeof(uint64_t));
+	/* Its peers are closed, and those queued or in its channel were dropped. */
+	memset(worker_addr_live(w->stats, MASTER_MAX_TORRENT_IDS), 0,
+	       WORKER_ADDR_SLOTS * sizeof(uint32_t));
 	if (m->quit_deadline_ms) {
 		log_info("worker %u (pid %d) %s", i, (int)dead_pid, how);
 		return;
@@ -339,6 +369,17 @@ void workers_reap(struct master *m)
 	}
 }
 
+/* Connections every worker holds, or has been sent, that charge slot. */
+uint32_t workers_addr_live(const struct master *m, uint32_t slot)
+{
+	uint32_t n = 0;
+
+	for (unsigned i = 0; i < m->n_workers; i++)
+		n += __atomic_load_n(&worker_addr_live(m->w[i].stats, MASTER_MAX_TORRENT_IDS)[slot],
+				     __ATOMIC_RELAXED);
+	return n;
+}
+
 /*
  * A worker that does not read its channel (stopped, or far behind) must not
  * make the master hold its peers' sockets for ever (in CLOSE-WAIT once the
@@ -355,6 +396,7 @@ static void workers_expire_queue(struct master *m, unsigned i, uint64_t now)
 		if (q->deadline_ms && now >= q->deadline_ms) {
 			*pp = q->next;
 			close(q->fd);
+			workers_addr_put(w, q->msg.addr_slot);
 			free(q);
 			if (w->handed)
 				w->handed--; /* it never reaches the worker */
@@ -433,7 +475,7 @@ static uint64_t workers_load(const struct wproc *w)
  */
 int workers_handoff(struct master *m, int fd, const struct torrent *t, struct wmsg *msg)
 {
-	int best = -1, best_any = -1;
+	int best = -1, best_any = -1, rc;
 
 	msg->type = WMSG_PEER;
 	msg->torrent = t->id;
@@ -456,7 +498,11 @@ int workers_handoff(struct master *m, int fd, const struct torrent *t, struct wm
 	if (best < 0)
 		best = best_any;
 	m->w[best].handed++;
-	return workers_post(m, (unsigned)best, msg, fd);
+	workers_addr_add(&m->w[best], msg->addr_slot, 1); /* the worker takes it off at close */
+	rc = workers_post(m, (unsigned)best, msg, fd);
+	if (rc)
+		workers_addr_put(&m->w[best], msg->addr_slot); /* it never got there */
+	return rc;
 }
 
 void workers_quit(struct master *m)

@@ -158,6 +158,9 @@ listen = 127.0.0.1:$S_ADMIN
 
 [net]
 listen = 127.0.0.1:1
+# the tests open many connections from 127.0.0.1 (crowds, benches, hostile
+# peers); serve_per_ip sets its own cap
+max_per_ip = 1000000
 
 [paths]
 data_dir = $S_DIR/data
