@@ -176,7 +176,7 @@ static void master_pending_read(struct master *m, unsigned slot)
 		return;
 	}
 	epoll_ctl(m->epfd, EPOLL_CTL_DEL, p->fd, NULL);
-	workers_handoff(m, p->fd, t, p->buf);
+	workers_handoff(&m->workers, p->fd, t, p->buf);
 	p->fd = -1;
 	m->n_pend--;
 }
@@ -195,9 +195,7 @@ void master_stats_line(struct master *m, const char *tag)
 	char more[2048] = "";
 	size_t n = 0;
 
-	for (unsigned i = 0; i < m->n_workers; i++)
-		for (int k = 0; k < WSTAT_MAX; k++)
-			w[k] += __atomic_load_n(&m->w[i].stats->c[k], __ATOMIC_RELAXED);
+	workers_stats(&m->workers, w);
 	/* The announcer's and the built-in tracker's counters end the same line. */
 	if (m->ann) {
 		more[n++] = ' ';
@@ -222,22 +220,19 @@ void master_stats_line(struct master *m, const char *tag)
 		 (unsigned long long)w[WSTAT_DROP_PROTOCOL],
 		 (unsigned long long)w[WSTAT_DROP_BAD_REQUEST],
 		 (unsigned long long)w[WSTAT_DROP_FLOOD], (unsigned long long)w[WSTAT_DROP_IDLE],
-		 (unsigned long long)(w[WSTAT_DROP_TOO_MANY] + m->mstat[MSTAT_DROP_TOO_MANY]),
+		 (unsigned long long)(w[WSTAT_DROP_TOO_MANY] + m->mstat[MSTAT_DROP_TOO_MANY] +
+				      m->workers.drop_no_worker),
 		 (unsigned long long)w[WSTAT_DROP_IO],
-		 (unsigned long long)m->mstat[MSTAT_HANDOFF_FALLBACK],
-		 (unsigned long long)m->mstat[MSTAT_WORKER_RESTARTS], more);
+		 (unsigned long long)m->workers.handoff_fallback,
+		 (unsigned long long)m->workers.restarts, more);
 }
 
 /* Payload bytes the workers sent for t: what trackers are told as uploaded. */
 static uint64_t master_uploaded(void *arg, const struct torrent *t)
 {
 	const struct master *m = arg;
-	uint64_t sum = 0;
 
-	for (unsigned i = 0; i < m->n_workers; i++)
-		sum += __atomic_load_n(&m->w[i].stats->torrent_up[t->id % MASTER_MAX_TORRENT_IDS],
-				       __ATOMIC_RELAXED);
-	return sum;
+	return workers_torrent_up(&m->workers, t->id);
 }
 
 /* A torrent starts: workers, trackers and the built-in tracker learn of it. */
@@ -313,12 +308,12 @@ static void master_apply_diff(struct master *m, struct reg_diff *d)
 {
 	for (uint32_t i = 0; i < d->n_removed; i++) {
 		log_notice("torrent %s: removed", d->removed[i]->mi.name);
-		workers_broadcast_remove(m, d->removed[i]->id);
+		workers_broadcast_remove(&m->workers, d->removed[i]->id);
 		master_torrent_removed(m, d->removed[i]);
 		reg_torrent_free(d->removed[i]);
 	}
 	for (uint32_t i = 0; i < d->n_added; i++) {
-		workers_broadcast_add(m, d->added[i]);
+		workers_broadcast_add(&m->workers, d->added[i]);
 		master_torrent_added(m, d->added[i]);
 	}
 }
@@ -367,7 +362,7 @@ static void master_begin_quit(struct master *m)
 	for (unsigned i = 0; i < MASTER_MAX_PENDING && m->n_pend; i++)
 		if (m->pend[i].fd >= 0)
 			master_pending_close(m, i, MSTAT_MAX);
-	workers_quit(m);
+	workers_quit(&m->workers);
 	if (m->ann) {
 		m->ann_deadline_ms =
 			master_now_ms() + (uint64_t)m->conf.announce_stop_timeout * 1000;
@@ -378,7 +373,7 @@ static void master_begin_quit(struct master *m)
 /* Shutdown is over when the workers are gone and the 'stopped' announces are out (or late). */
 static bool master_quit_done(const struct master *m)
 {
-	return workers_all_gone(m) &&
+	return workers_all_gone(&m->workers) &&
 	       (!m->ann || ann_done(m->ann) || master_now_ms() >= m->ann_deadline_ms);
 }
 
@@ -399,7 +394,7 @@ static void master_signals(struct master *m)
 	if (quit)
 		master_begin_quit(m);
 	if (chld)
-		workers_reap(m);
+		workers_reap(&m->workers);
 	if (hup && !m->quit_deadline_ms)
 		master_reload(m);
 }
@@ -412,7 +407,7 @@ static void master_tick(struct master *m)
 	if (m->accept_paused && !m->quit_deadline_ms)
 		master_listeners(m, false);
 	master_expire_pending(m, now);
-	workers_tick(m, now);
+	workers_tick(&m->workers, now);
 	if (m->tsrv)
 		tsrv_tick(m->tsrv, now);
 	if (m->ann)
@@ -436,8 +431,8 @@ static void master_dispatch(struct master *m, const struct epoll_event *ev)
 			master_pending_read(m, idx);
 		break;
 	case EV_CHANNEL:
-		if (m->w[idx].channel >= 0)
-			workers_flush(m, idx);
+		if (idx < m->workers.n && m->workers.w[idx].channel >= 0)
+			workers_flush(&m->workers, idx);
 		break;
 	case EV_SIGNAL:
 		master_signals(m);
@@ -533,15 +528,15 @@ static int master_start(struct master *m)
 	rc = master_listen(m);
 	if (rc)
 		return rc;
-	rc = workers_init(m);
-	for (unsigned i = 0; !rc && i < m->n_workers; i++)
-		rc = workers_start(m, i);
+	rc = workers_init(&m->workers, &m->conf, &m->reg, m->epfd, EV_CHANNEL);
+	for (unsigned i = 0; !rc && i < m->workers.n; i++)
+		rc = workers_start(&m->workers, i);
 	if (rc)
 		return rc;
 	rc = master_start_trackers(m);
 	if (rc)
 		return rc;
-	log_notice("ready: %u torrents, %u workers", m->reg.n, m->n_workers);
+	log_notice("ready: %u torrents, %u workers", m->reg.n, m->workers.n);
 	m->next_stats_ms = master_now_ms() + (uint64_t)m->conf.stats_interval * 1000;
 	return 0;
 }
@@ -565,18 +560,18 @@ int master_run(struct master *m)
 		if (m->quit_deadline_ms && master_now_ms() >= m->quit_deadline_ms) {
 			log_warnx("workers did not finish within %d ms; killing them",
 				  MASTER_QUIT_MS);
-			workers_kill(m);
-			while (!workers_all_gone(m) && (usleep(10000), 1))
-				workers_reap(m);
+			workers_kill(&m->workers);
+			while (!workers_all_gone(&m->workers) && (usleep(10000), 1))
+				workers_reap(&m->workers);
 			break;
 		}
 	}
-	if (!m->quit_deadline_ms && m->n_workers) {
-		workers_kill(m); /* a failed start or loop: never leave workers behind */
-		while (!workers_all_gone(m) && (usleep(10000), 1))
-			workers_reap(m);
+	if (!m->quit_deadline_ms && m->workers.n) {
+		workers_kill(&m->workers); /* a failed start or loop: never leave workers behind */
+		while (!workers_all_gone(&m->workers) && (usleep(10000), 1))
+			workers_reap(&m->workers);
 	}
-	if (m->n_workers)
+	if (m->workers.n)
 		master_stats_line(m, "stats");
 	if (m->ann)
 		ann_close(m->ann);

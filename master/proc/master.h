@@ -21,18 +21,16 @@
 
 #include "conf/conf.h"
 #include "master/content/registry.h"
+#include "master/proc/workers.h"
 #include "worker/worker.h"
 
 #define MASTER_MAX_PENDING     4096  /* handshakes being read at once */
-#define MASTER_MAX_TORRENT_IDS 65536 /* per-torrent counters kept, by id modulo this */
 
 enum mstat {
 	MSTAT_DROP_HANDSHAKE_TIMEOUT,
 	MSTAT_DROP_BAD_HANDSHAKE,
 	MSTAT_DROP_UNKNOWN_HASH,
-	MSTAT_DROP_TOO_MANY,	/* pending table full, or no worker could take the peer */
-	MSTAT_HANDOFF_FALLBACK, /* the chosen worker's channel was full: another took it */
-	MSTAT_WORKER_RESTARTS,
+	MSTAT_DROP_TOO_MANY,	/* pending table full (the workers table counts its own) */
 	MSTAT_MAX
 };
 
@@ -43,22 +41,8 @@ struct pending {
 	uint64_t deadline_ms;
 };
 
-struct wqueued;
 struct tsrv;
 struct announcer;
-
-struct wproc {
-	pid_t pid;			 /* 0: not running */
-	struct wqueued *q_head, *q_tail; /* messages waiting for room in the channel */
-	int channel;			 /* the master's end; -1 when not running */
-	uint64_t handed; /* peers sent to this slot (compared with its WSTAT_HANDSHAKES) */
-	uint64_t started_ms;
-	uint64_t restart_at_ms; /* when a dead worker is started again; 0: not scheduled */
-	unsigned backoff_ms;
-	unsigned recent_restarts; /* within the last minute */
-	uint64_t recent_since_ms;
-	struct worker_stats *stats; /* shared with the worker */
-};
 
 struct master {
 	struct conf conf;
@@ -74,8 +58,7 @@ struct master {
 	struct pending pend[MASTER_MAX_PENDING];
 	unsigned n_pend;
 
-	struct wproc *w;
-	unsigned n_workers;
+	struct workers workers;
 	struct registry reg;
 	uint64_t mstat[MSTAT_MAX];
 	uint64_t next_stats_ms;
@@ -92,19 +75,5 @@ int master_load_conf(struct conf *c, const char *path, char **overrides, unsigne
 int master_apply_overrides(struct conf *c, char **overrides, unsigned n);
 uint64_t master_now_ms(void);
 void master_stats_line(struct master *m, const char *tag);
-
-/* workers.c */
-int workers_init(struct master *m);
-int workers_start(struct master *m, unsigned i);
-void workers_reap(struct master *m);
-void workers_tick(struct master *m, uint64_t now);
-int workers_send_torrent(struct master *m, unsigned i, const struct torrent *t);
-void workers_broadcast_add(struct master *m, const struct torrent *t);
-void workers_broadcast_remove(struct master *m, uint32_t id);
-int workers_handoff(struct master *m, int fd, const struct torrent *t, const uint8_t *hs);
-void workers_flush(struct master *m, unsigned i);
-void workers_quit(struct master *m);
-bool workers_all_gone(const struct master *m);
-void workers_kill(struct master *m);
 
 #endif
