@@ -161,6 +161,21 @@ too_many:
 	return -E2BIG;
 }
 
+/* -w URL: a BEP 19 web seed, an http:// or https:// URL. */
+static int create_add_web_seed(struct create *c, const char *url)
+{
+	if (c->web_count == CREATE_MAX_URLS) {
+		fprintf(stderr, "ringseed create: more than %d -w\n", CREATE_MAX_URLS);
+		return -E2BIG;
+	}
+	if (!create_url_ok(url, false)) {
+		fprintf(stderr, "ringseed create: -w '%s': not an http:// or https:// URL\n", url);
+		return -EINVAL;
+	}
+	c->web[c->web_count++] = url;
+	return 0;
+}
+
 static int create_options(struct create *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -190,19 +205,8 @@ static int create_options(struct create *c, int argc, char **argv)
 				return 2;
 			break;
 		case 'w':
-			if (c->web_count == CREATE_MAX_URLS) {
-				fprintf(stderr, "ringseed create: more than %d -w\n",
-					CREATE_MAX_URLS);
+			if (create_add_web_seed(c, optarg))
 				return 2;
-			}
-			if (!create_url_ok(optarg, false)) {
-				fprintf(stderr,
-					"ringseed create: -w '%s': not an http:// or https:// "
-					"URL\n",
-					optarg);
-				return 2;
-			}
-			c->web[c->web_count++] = optarg;
 			break;
 		case 'l':
 			if (create_parse_piece_length(optarg, &c->piece_length)) {
