@@ -389,7 +389,6 @@ static void wk_dispatch(struct worker *w, const struct io_uring_cqe *cqe)
 			bufring_recycle(&w->rx, bid);
 		return;
 	}
-	/* An operation's last completion is the one without F_MORE (send_zc: its notification). */
 	switch (op) {
 	case OP_RECV:
 		peer_on_recv(w, p, cqe);
@@ -409,6 +408,7 @@ static void wk_dispatch(struct worker *w, const struct io_uring_cqe *cqe)
 		log_alert("completion with unknown op %d", op);
 		return;
 	}
+	/* An operation's last completion is the one without F_MORE (send_zc: its notification). */
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		peer_put(w, p);
 }
