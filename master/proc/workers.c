@@ -185,12 +185,12 @@ static int workers_fd_cmp(const void *a, const void *b)
 /*
  * In the child: every descriptor the master had (listeners, handshakes being
  * read, other workers' channels, trackers' sockets, the state directory...)
- * is closed but the ones named in keep, with stdin, stdout and stderr (the
- * log). The table need not know the master's layout to do it.
+ * is closed but the ones named in keep. The table need not know the
+ * master's layout to do it.
  */
 static void workers_child_close(int *keep, unsigned n)
 {
-	unsigned from = 3;
+	unsigned from = 0;
 	int rc = 0;
 
 	qsort(keep, n, sizeof(*keep), workers_fd_cmp);
@@ -218,7 +218,8 @@ static void workers_child(struct workers *ws, unsigned i, int channel, pid_t mas
 				 .conf = ws->conf,
 				 .stats = ws->w[i].stats,
 				 .max_torrents = WORKERS_MAX_TORRENT_IDS };
-	int keep[] = { channel, ws->reg->data_dirfd };
+	int keep[] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO /* the log */, channel,
+		       ws->reg->data_dirfd };
 
 	/* The master's death takes the worker with it, even if it died already. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != master_pid)
