@@ -143,6 +143,18 @@ $(BINDIR)/ringseed-bench: $(BENCH_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJ) $(LIB) $(LDLIBS)
 
+# ringseed-tracker-bench: announces per second of a tracker, HTTP and UDP
+# (bench/tracker/, see bench/README.md); a program of its own, on proto/.
+TBENCH_SRC := $(wildcard bench/tracker/*.c)
+TBENCH_OBJ := $(TBENCH_SRC:%.c=$(O)/%.o)
+
+all: $(BINDIR)/ringseed-tracker-bench
+test: $(BINDIR)/ringseed-tracker-bench
+
+$(BINDIR)/ringseed-tracker-bench: $(TBENCH_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(TBENCH_OBJ) $(LIB) $(LDLIBS)
+
 # --- make bench: ringseed side by side with other seeders ---------------------
 # See "make bench: the comparison" in bench/README.md. bench-deps installs the
 # seeders it compares against (Debian packages, non-interactively).

@@ -7,7 +7,12 @@
 #   $FUZZ_DIR/fuzz_*        libFuzzer smoke runs, FUZZ_SECONDS each (plus margin),
 #                           seeded from tests/fuzz/corpus/<name>/
 #   tests/e2e/*.sh          end-to-end scripts; a line "# timeout: N" sets the limit
+#                           (every file there is a case; what they share is in
+#                           tests/lib/)
 # A test whose log has a line with " alert: " fails even if it exited 0.
+# Each test's output goes to $LOG_DIR/NAME.log, replaced when that test runs
+# again; logs of tests this run leaves out stay, so two runs with different
+# filters in one tree keep each other's logs.
 #
 # Arguments, if any, are name filters (substring match) for running a subset.
 set -u
@@ -20,7 +25,6 @@ top=$(cd "$here/.." && pwd)
 : "${LOG_DIR:=$top/build/test-logs}"
 export RINGSEED TOP="$top" FUZZ_SECONDS
 
-rm -rf "$LOG_DIR"
 mkdir -p "$LOG_DIR"
 passed=0 failed=0 skipped=0
 failures=()
@@ -41,6 +45,7 @@ run() {
 	shift 2
 	local log="$LOG_DIR/$name.log" start end rc secs
 	mkdir -p "$(dirname "$log")"
+	rm -f "$log"
 	start=$(date +%s.%N)
 	timeout --kill-after=10 "$limit" "$@" >"$log" 2>&1 </dev/null
 	rc=$?
@@ -83,6 +88,7 @@ for f in "$FUZZ_DIR"/fuzz_*; do
 	wanted "$name" "$@" || continue
 	seeds="$top/tests/fuzz/corpus/${base#fuzz_}"
 	work=$(mktemp -d)
+	rm -f "$LOG_DIR/$base-"* # this target's crash artifacts from an earlier run
 	# New inputs go to a scratch directory, never into the tree's corpus.
 	run "$name" $((FUZZ_SECONDS + 60)) "$f" -max_total_time="$FUZZ_SECONDS" \
 		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

@@ -245,7 +245,8 @@ static int reg_list(const char *dir, char ***names, uint32_t *n)
 		(*n)++;
 	}
 	closedir(d);
-	qsort(*names, *n, sizeof(**names), reg_name_cmp);
+	if (*n > 1) /* an empty directory leaves *names NULL, which qsort may not take */
+		qsort(*names, *n, sizeof(**names), reg_name_cmp);
 	return 0;
 }
 

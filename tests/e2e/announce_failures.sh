@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # announce_failures: `ringseed serve` against a tracker that misbehaves on
-# request (tests/e2e/announce_tracker.py), one torrent per behaviour. Each
+# request (tests/lib/announce_tracker.py), one torrent per behaviour. Each
 # failure is one clear log line (torrent, URL, what went wrong, when it is
 # retried), the retries follow announce.retry_min doubling up to retry_max
 # (checked on the tracker's arrival times), a redirect is followed, warnings
@@ -16,10 +16,10 @@ if ! grep -q -- '-RS0100-' "$RINGSEED"; then
 	echo "skip: $RINGSEED has no announcer yet (master/announce/announce.c is not wired into serve)"
 	exit 77
 fi
-CHK=$SERVE_E2E/announce_check.py
+CHK=$E2E_LIB/announce_check.py
 TLOG=$work/tracker.log
 
-bg "$PY" "$SERVE_E2E/announce_tracker.py" --ports "$work/ports" --log "$TLOG" --interval 2 \
+bg "$PY" "$E2E_LIB/announce_tracker.py" --ports "$work/ports" --log "$TLOG" --interval 2 \
 	--slow 2.5 --lifetime 200
 wait_until 10 test -s "$work/ports" || { fail "the test tracker did not start"; exit 1; }
 HP=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["http"])' "$work/ports")
@@ -35,11 +35,11 @@ HTTP_MODES="ok nocounts warn fail garbage trunc 500 redirect slow"
 UDP_MODES="ok error silent badtxid"
 for m in $HTTP_MODES; do
 	"$PY" "$LT" mkfile "$S_DIR/data/h-$m" 1000 "$m" &&
-		serve_torrent "$S_DIR/data/h-$m" "h-$m" -a "http://127.0.0.1:$HP/$m/announce"
+		serve_torrent "$S_DIR/data/h-$m" "h-$m" -a "http://127.0.0.1:$HP/$m/announce" || exit 1
 done
 for m in $UDP_MODES; do
 	"$PY" "$LT" mkfile "$S_DIR/data/u-$m" 1000 "u$m" &&
-		serve_torrent "$S_DIR/data/u-$m" "u-$m" -a "udp://127.0.0.1:$(udp_port "$m")"
+		serve_torrent "$S_DIR/data/u-$m" "u-$m" -a "udp://127.0.0.1:$(udp_port "$m")" || exit 1
 done
 serve_settle
 serve_start || exit 1

@@ -19,10 +19,10 @@ if ! grep -q -- '-RS0100-' "$RINGSEED"; then
 	echo "skip: $RINGSEED has no announcer yet (master/announce/announce.c is not wired into serve)"
 	exit 77
 fi
-CHK=$SERVE_E2E/announce_check.py
+CHK=$E2E_LIB/announce_check.py
 TLOG=$work/tracker.log
 
-bg "$PY" "$SERVE_E2E/announce_tracker.py" --dual --ports "$work/ports" --log "$TLOG" --lifetime 85
+bg "$PY" "$E2E_LIB/announce_tracker.py" --dual --ports "$work/ports" --log "$TLOG" --lifetime 85
 wait_until 10 test -s "$work/ports" || { fail "the test tracker did not start"; exit 1; }
 HP=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["http"])' "$work/ports")
 UP=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["udp"]["ok"])' "$work/ports")
@@ -31,7 +31,8 @@ serve_init "$work/s"
 add() { # NAME ARGS...: a small file and its torrent
 	local name=$1
 	shift
-	"$PY" "$LT" mkfile "$S_DIR/data/$name" 5000 "$name" && serve_torrent "$S_DIR/data/$name" "$name" "$@"
+	"$PY" "$LT" mkfile "$S_DIR/data/$name" 5000 "$name" && serve_torrent "$S_DIR/data/$name" "$name" "$@" ||
+		{ fail "$name: no torrent to announce"; exit 1; }
 }
 add f-http -a "http://localhost:$HP/ok/announce"
 add f-udp -a "udp://localhost:$UP"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # announce_many: 10,000 torrents on one tracker. Start-up must not be a burst:
-# the tracker (tests/e2e/announce_tracker.py) records every arrival, and the
+# the tracker (tests/lib/announce_tracker.py) records every arrival, and the
 # peak of announces in any one-second bin must stay within the pace the
 # announcer promises with the default settings: max(10, ceil(N / min_interval))
 # per second plus a burst of per_host (10000 / 60 -> 167 + 4 = 171/s), every
@@ -21,12 +21,12 @@ MIN_INTERVAL=60 # announce.min_interval's default
 PER_HOST=4      # announce.per_host's default
 TLOG=$work/tracker.log
 
-bg "$PY" "$SERVE_E2E/announce_tracker.py" --ports "$work/ports" --log "$TLOG" --lifetime 280
+bg "$PY" "$E2E_LIB/announce_tracker.py" --ports "$work/ports" --log "$TLOG" --lifetime 280
 wait_until 10 test -s "$work/ports" || { fail "the test tracker did not start"; exit 1; }
 HP=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["http"])' "$work/ports")
 
 serve_init "$work/s"
-"$PY" "$SERVE_E2E/announce_many.py" "$S_DIR/data" "$S_DIR/torrents" "$N" \
+"$PY" "$E2E_LIB/announce_many.py" "$S_DIR/data" "$S_DIR/torrents" "$N" \
 	"http://127.0.0.1:$HP/ok/announce" || { fail "announce_many.py"; exit 1; }
 serve_settle
 S_READY_TIMEOUT=120 serve_start || exit 1
@@ -49,7 +49,7 @@ bound=$(((N + MIN_INTERVAL - 1) / MIN_INTERVAL))
 [ "$bound" -ge 10 ] || bound=10
 bound=$((bound + PER_HOST))
 # a second's bin at the tracker may catch a few early or late arrivals: 5 %
-"$PY" "$SERVE_E2E/announce_check.py" peak "$TLOG" --bound $((bound + bound / 20)) \
+"$PY" "$E2E_LIB/announce_check.py" peak "$TLOG" --bound $((bound + bound / 20)) \
 	--expect-total "$N" >"$work/peak.out" 2>&1 || fail "announces per second"
 sed -e 's/^/  /' "$work/peak.out"
 echo "  (the pace promises $bound/s)"

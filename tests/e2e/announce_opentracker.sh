@@ -18,7 +18,7 @@ if ! grep -q -- '-RS0100-' "$RINGSEED"; then
 	echo "skip: $RINGSEED has no announcer yet (master/announce/announce.c is not wired into serve)"
 	exit 77
 fi
-ALT=$SERVE_E2E/announce_lt.py
+ALT=$E2E_LIB/announce_lt.py
 
 # complete URL HASH: the tracker's seeder count for HASH
 complete() {

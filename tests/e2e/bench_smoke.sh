@@ -78,7 +78,7 @@ rc=$?
 [ $rc -eq 1 ] || { fail "against a closed port ringseed-bench exited $rc, want 1"; show "$work/dead.out"; }
 grep -q 'Connection refused' "$work/dead.out" || { fail "the closed port's failure is not named"; show "$work/dead.out"; }
 
-serve_stop || true
-serve_logs_clean || true
+serve_stop
+serve_logs_clean
 sanitizer_clean "$work"/*.err "$work"/*.out || fail "sanitizer report in ringseed-bench's output"
 [ "$fails" -eq 0 ]

@@ -4,7 +4,7 @@
 # `ringseed create` round trip: make .torrents from a tree (nested dirs, odd
 # sizes, empty files, a hidden file, spaces and UTF-8 in names, a symlink to a
 # file, a short last piece) and from single files, then check each with
-# tests/e2e/lt_check.py: our own bencode reading and hashlib, create's stdout
+# tests/lib/lt_check.py: our own bencode reading and hashlib, create's stdout
 # line, `ringseed info --json`, libtorrent (metadata, and a session that must
 # be seeding after checking the content, and miss exactly the corrupted piece
 # after one byte is flipped) and transmission-show.
@@ -14,7 +14,6 @@ set -u
 : "${RINGSEED:?RINGSEED must name the ringseed binary}"
 : "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
 PY=/usr/bin/python3
-CHECK=$TOP/tests/e2e/lt_check.py
 
 if ! "$PY" -c 'import libtorrent' 2>/dev/null; then
 	echo "skip: $PY cannot import libtorrent (python3-libtorrent not installed)"
@@ -27,6 +26,7 @@ if ! command -v transmission-show >/dev/null; then
 fi
 
 . "$TOP/tests/lib/e2e.sh"
+CHECK=$E2E_LIB/lt_check.py
 cd "$work" || exit 1
 
 T1=http://127.0.0.1:6881/announce
@@ -68,6 +68,12 @@ mk() {
 		return 1
 	fi
 	ls -- *.tmp.* >/dev/null 2>&1 && fail "create $*: left a temporary file behind"
+	# the info-hash comparisons below need one on create's line
+	if ! [[ $(hash_of "$name") =~ ^[0-9a-f]{40}$ ]]; then
+		fail "create $*: no ', info-hash HEX' at the end of stdout"
+		show "$name.out"
+		return 1
+	fi
 	return 0
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # timeout: 120
 #
-# `ringseed serve` against hostile and broken peers (tests/e2e/serve_hostile.py
+# `ringseed serve` against hostile and broken peers (tests/lib/serve_hostile.py
 # plays them, each from its own 127.0.0.X), while an honest libtorrent leecher
 # downloads (rate-limited, so it runs through all of it) and must complete
 # byte-exact without ever losing its connection.
@@ -59,7 +59,7 @@ serve_wait_stat handshakes 0 5 || fail "no 'stats:' line within 5 s of ready (st
 hostile() {
 	local c=$1 ip=$2
 	shift 2
-	"$PY" "$SERVE_E2E/serve_hostile.py" "$c" --peer "127.0.0.1:$S_PORT" --torrent "$H" \
+	"$PY" "$E2E_LIB/serve_hostile.py" "$c" --peer "127.0.0.1:$S_PORT" --torrent "$H" \
 		--content "$HC" --bind "127.0.0.$ip" "$@" >"$work/$c.out" 2>&1
 	local rc=$?
 	cat "$work/$c.out"
@@ -141,7 +141,7 @@ fi
 
 # the cases where blocks are in flight, with --send-strategy splice
 if serve_start "${OPTS[@]}" --send-strategy splice; then
-	serve_wait_stat handshakes 0 5
+	serve_wait_stat handshakes 0 5 || fail "splice: no 'stats:' line within 5 s of ready (stats_interval=1)"
 	before_idle=$(serve_stat drop_idle)
 	hostile stuck 32 --count 300 --wait 8 &
 	stuck=$!

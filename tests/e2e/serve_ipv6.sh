@@ -13,14 +13,14 @@ if ! /usr/bin/python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.b
 fi
 
 serve_init "$work/s"
-serve_add_file v6.bin 3000001
+serve_add_file v6.bin 3000001 || exit 1
 serve_settle
 S_PORT=$(free_port)
 serve_start --listen "[::1]:$S_PORT" || exit 1
 grep -q "listening on \[::1\]:$S_PORT" "$S_LOG" || fail "no 'listening on [::1]:$S_PORT' line"
 
 mkdir -p "$work/dl"
-if ! /usr/bin/python3 "$TOP/tests/e2e/serve_lt.py" leech --peer "[::1]:$S_PORT" --bind ::1 \
+if ! /usr/bin/python3 "$E2E_LIB/serve_lt.py" leech --peer "[::1]:$S_PORT" --bind ::1 \
 	--save "$work/dl" --timeout 60 "$S_DIR/torrents/v6.bin.torrent" >"$work/leech.out" 2>&1; then
 	fail "the IPv6 leecher did not finish"
 	show "$work/leech.out"

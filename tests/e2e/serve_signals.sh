@@ -75,6 +75,7 @@ done
 # --- 3. SIGKILL of the master
 if serve_start; then
 	workers=$(serve_workers)
+	[ -n "$workers" ] || fail "SIGKILL of the master: it had no worker to leave behind"
 	kill -KILL "$S_PID"
 	wait "$S_PID" 2>/dev/null
 	gone() {

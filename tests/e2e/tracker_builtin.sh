@@ -13,7 +13,7 @@ set -u
 . "$TOP/tests/lib/serve.sh"
 serve_need
 PY=/usr/bin/python3
-PROBE=$TOP/tests/e2e/tracker_probe.py
+PROBE=$E2E_LIB/tracker_probe.py
 
 serve_init "$work/s"
 TP=$(free_port)
@@ -22,14 +22,16 @@ serve_torrent "$S_DIR/data/bt.bin" bt.bin -a "http://127.0.0.1:$TP/announce" || 
 HASH=$(serve_hash bt.bin)
 serve_settle
 serve_start --tracker-listen "127.0.0.1:$TP" || exit 1
-grep -q "tracker" "$S_LOG" || true
-wait_until 10 grep -q "announces=[1-9]" "$S_LOG" ||
-	serve_wait_stat announces 1 10 || fail "ringseed did not announce to its own tracker"
+grep -q " tracker listening on 127.0.0.1:$TP (HTTP and UDP)$" "$S_LOG" ||
+	{ fail "no 'tracker listening on 127.0.0.1:$TP (HTTP and UDP)' line"; show_tail "$S_LOG" 10; }
+# announces= of the client, not tracker_announces= of the tracker (the stats line has both)
+serve_wait_stat announces 1 20 && serve_stat_ge tracker_announces 1 ||
+	fail "ringseed did not announce to its own tracker (announces=$(serve_stat announces), tracker_announces=$(serve_stat tracker_announces))"
 
 # Two real leechers, each on its own address, with nothing but the .torrent.
 for ip in 127.0.0.5 127.0.0.6; do
 	mkdir -p "$work/dl-$ip"
-	"$PY" "$TOP/tests/e2e/announce_lt.py" leech --bind "$ip" --save "$work/dl-$ip" --timeout 60 \
+	"$PY" "$E2E_LIB/announce_lt.py" leech --bind "$ip" --save "$work/dl-$ip" --timeout 60 \
 		"$S_DIR/torrents/bt.bin.torrent" >"$work/leech-$ip.out" 2>&1 &
 	eval "lpid_${ip//./_}=$!"
 done

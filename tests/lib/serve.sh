@@ -1,6 +1,8 @@
 # serve.sh - what the `ringseed serve` end-to-end scripts (tests/e2e/serve_*.sh)
 # share; source it after tests/lib/e2e.sh, do not run it.
 #
+#   $PY                             Debian's python3, the one with libtorrent
+#   $LT                             tests/lib/serve_lt.py (files, hashes, leechers)
 #   serve_need                      skip (exit 77) unless python3-libtorrent is
 #                                   there and $RINGSEED has a serve command
 #   free_port                       prints a free TCP port on 127.0.0.1
@@ -51,8 +53,8 @@
 # directory is removed then, unless SERVE_KEEP is set (for a look at the logs).
 
 PY=/usr/bin/python3
-SERVE_E2E=$TOP/tests/e2e
-LT=$SERVE_E2E/serve_lt.py
+SERVE_E2E=$E2E_LIB # the older name of $E2E_LIB, where the Python helpers are
+LT=$E2E_LIB/serve_lt.py
 S_PL=${S_PL:-32K}
 S_READY_TIMEOUT=${S_READY_TIMEOUT:-60}
 serve_all_pids=()

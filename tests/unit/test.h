@@ -4,6 +4,7 @@
  * A unit test is a small program: it exits 0 when every check passed, 1 when
  * one failed and 77 when it skipped (after saying why). CHECK keeps going
  * after a failure so one run shows every broken case; REQUIRE stops.
+ * A program that made no check at all fails: it tested nothing.
  */
 #ifndef RINGSEED_TEST_H
 #define RINGSEED_TEST_H
@@ -61,6 +62,10 @@ static int test_checks;
 static inline int test_done(const char *name)
 {
 	fprintf(stderr, "%s: %d checks, %d failed\n", name, test_checks, test_failures);
+	if (test_checks == 0) {
+		fprintf(stderr, "%s: no check ran\n", name);
+		return 1;
+	}
 	return test_failures ? 1 : 0;
 }
 

@@ -823,11 +823,11 @@ def main():
         print("%s: ok: %s" % (args.case, CASES[args.case](args, t)))
         return 0
     except Fail as e:
-        print("%s: FAILED: %s" % (args.case, e))
+        print("FAIL: %s: %s" % (args.case, e))
     except EOF:
-        print("%s: FAILED: unexpected EOF" % args.case)
+        print("FAIL: %s: unexpected EOF" % args.case)
     except OSError as e:
-        print("%s: FAILED: %s" % (args.case, e))
+        print("FAIL: %s: %s" % (args.case, e))
     return 1
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Checks on the request log of tests/e2e/announce_tracker.py, for the
+"""Checks on the request log of tests/lib/announce_tracker.py, for the
 announce end-to-end tests. Stdlib only. Exit 0 when the check holds, 1 with
 one line per problem otherwise.
 

@@ -62,11 +62,11 @@ def http_announce(url, hexhash, peer_id, bind, port, left):
         data += d
     head, _, body = data.partition(b"\r\n\r\n")
     if b" 200 " not in head.split(b"\r\n")[0]:
-        print("HTTP error:", head.split(b"\r\n")[0].decode(errors="replace"))
+        print("FAIL: HTTP error:", head.split(b"\r\n")[0].decode(errors="replace"))
         return 1
     reply, _ = bdecode(body)
     if b"failure reason" in reply:
-        print("failure:", reply[b"failure reason"].decode(errors="replace"))
+        print("FAIL: failure reason:", reply[b"failure reason"].decode(errors="replace"))
         return 1
     compact(reply.get(b"peers", b""), 6)
     compact(reply.get(b"peers6", b""), 18)
@@ -82,7 +82,7 @@ def udp_announce(hostport, hexhash, peer_id, bind, port, left):
     s.sendto(struct.pack("!QII", 0x41727101980, 0, tx), (host, int(p)))
     action, rtx, conn = struct.unpack("!IIQ", s.recv(2048)[:16])
     if action != 0 or rtx != tx:
-        print("bad connect reply")
+        print("FAIL: bad UDP connect reply")
         return 1
     tx = random.getrandbits(32)
     req = struct.pack("!QII20s20sQQQIIIiH", conn, 1, tx, bytes.fromhex(hexhash), peer_id.encode(),
@@ -91,7 +91,7 @@ def udp_announce(hostport, hexhash, peer_id, bind, port, left):
     r = s.recv(65536)
     action, rtx = struct.unpack("!II", r[:8])
     if action != 1 or rtx != tx:
-        print("UDP error:", r[8:].decode(errors="replace"))
+        print("FAIL: UDP error:", r[8:].decode(errors="replace"))
         return 1
     compact(r[20:], 6)
     return 0
@@ -121,12 +121,12 @@ def flood(host, port, count):
                 data += d
             s.close()
         except socket.timeout:
-            print("HTTP: no answer and no close within 5 s for request kind", kind)
+            print("FAIL: HTTP: no answer and no close within 5 s for request kind", kind)
             return 1
         except (ConnectionResetError, BrokenPipeError, OSError):
             data = b""  # closed by the tracker before or while we sent: allowed
         if data and b"failure reason" not in data:
-            print("HTTP: answer without a failure reason:", data[:80])
+            print("FAIL: HTTP: answer without a failure reason:", data[:80])
             return 1
         u.sendto(os.urandom(rnd.choice([1, 8, 15, 16, 98, 200])), (host, port))
         u.sendto(struct.pack("!QII", rnd.getrandbits(64), 1, n) + os.urandom(82), (host, port))

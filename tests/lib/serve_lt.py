@@ -275,7 +275,7 @@ def run_leeches(sessions, leeches, args, missing):
         for e in lc.errors[:5]:
             problems.append("%s: %s: %s" % (lc.label, lc.name, e))
     for p in problems:
-        print("problem: " + p)
+        print("FAIL: " + p)
     return 1 if problems else 0
 
 

@@ -565,7 +565,7 @@ def cmd_check(argv):
     label = os.path.basename(a.torrent)
     if problems:
         for m in problems:
-            print("%s: %s" % (label, m))
+            print("FAIL: %s: %s" % (label, m))
         return 1
     print("%s: ok (%s, %d files, %d bytes, %d pieces of %d)"
           % (label, ih, len(files), total, -(-total // pl), pl))
