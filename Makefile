@@ -132,7 +132,8 @@ clean:
 
 # --- ringseed-bench: the load generator (bench/, see bench/README.md) ---------
 # Its own objects plus the project library; `make` and `make test` build it
-# (tests/e2e/bench_smoke.sh runs it next to $(BINDIR)/ringseed).
+# (tests/e2e/bench_*.sh run it next to $(BINDIR)/ringseed: smoke, http, the
+# loads in bench_modes, and the scripts counts.sh, wan.sh and crowd.sh).
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_OBJ := $(BENCH_SRC:%.c=$(O)/%.o)
 
@@ -156,8 +157,10 @@ $(BINDIR)/ringseed-tracker-bench: $(TBENCH_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(TBENCH_OBJ) $(LIB) $(LDLIBS)
 
 # --- make bench: ringseed side by side with other seeders ---------------------
-# See "make bench: the comparison" in bench/README.md. bench-deps installs the
-# seeders it compares against (Debian packages, non-interactively).
+# See "make bench: the comparison" in bench/README.md: every seeder under the
+# trickle, burst, capped, mixed and WAN loads, then the real-client crowd,
+# unattended in about 22 minutes. bench-deps installs the seeders it compares
+# against (Debian packages, non-interactively).
 .PHONY: bench bench-deps
 bench: all
 	bench/compare/run.sh

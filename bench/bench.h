@@ -12,6 +12,8 @@
  *   conn.c     the wire protocol of one leecher: handshake, messages, requests
  *   http.c     --http: range requests and responses of one keep-alive connection
  *   pick.c     which piece a connection asks for next (random, sequential, rarest)
+ *   pace.c     how a leecher behaves in time: request pacing (trickle, burst), the
+ *              --rtt hold of each request, --rate/--mix receive caps (token buckets)
  *   procstat.c CPU and memory of the seeder (by pid) and of the bench itself
  *   report.c   the numbers at the end: a table, or JSON
  *
@@ -56,6 +58,8 @@
 #define BENCH_KEEPALIVE_MS 60000u /* BEP 3: peers drop a silent connection after ~2 min */
 #define BENCH_TICK_MS	   100u	  /* timer wheel resolution */
 #define BENCH_HOST_MAX	   262u	  /* HOST:PORT of --http, with its NUL */
+#define BENCH_MAX_CLASSES  8u	  /* --mix classes */
+#define BENCH_FINE_TICK_MS 1u	  /* the wheel of --rate's waits: 1 ms resolution */
 
 enum pick_order {
 	PICK_RANDOM,	 /* each connection its own pseudo-random permutation of the pieces */
@@ -69,12 +73,24 @@ enum recv_mode {
 	RECV_COPY,    /* payload copied into a per-connection piece buffer, like a client */
 };
 
+/* How a connection sends its requests (--requests). */
+enum req_pacing {
+	REQ_TRICKLE, /* each new request written alone as the block it replaces arrives */
+	REQ_BURST,   /* the whole queue refilled per read, in one write */
+};
+
+/* A share of the connections and their receive cap (--rate, --mix). */
+struct bench_class {
+	uint32_t pct;  /* of the connections, 1..100 */
+	uint64_t rate; /* bytes per second; 0 = uncapped */
+};
+
 struct bench_opts {
 	const char *torrent_path;
 	const char *target_str;
 	struct sockaddr_in target;
 	uint32_t conns;	 /* -n */
-	uint32_t queue;	 /* -q: requests in flight per connection */
+	uint32_t queue;	 /* -q: requests in flight per connection; 0 = idle (hold only) */
 	double duration; /* -d: measured seconds after warm-up (duration mode) */
 	uint64_t budget; /* -b: payload bytes per connection (budget mode); 0 = none */
 	double warmup;	 /* seconds before the window starts */
@@ -95,6 +111,13 @@ struct bench_opts {
 	char http_host[BENCH_HOST_MAX]; /* HOST:PORT, for the Host header */
 	const char *http_path;		/* "/PATH", within argv */
 	uint32_t http_range;		/* --range: bytes per request */
+	/* pace.c */
+	enum req_pacing requests;
+	bool requests_set;
+	struct bench_class classes[BENCH_MAX_CLASSES]; /* --mix, or one from --rate */
+	uint32_t nclasses;			       /* 1 without --mix */
+	const char *mix_str;			       /* as given, for the report */
+	uint64_t rtt_ns;			       /* --rtt: hold each request this long */
 };
 
 /* A connection's state; see the diagram above. */
@@ -190,6 +213,23 @@ struct conn {
 
 	struct http_conn *http; /* HTTP mode: the response being parsed; NULL otherwise */
 	bool reconnect;		/* HTTP: CLOSING to connect again, not to end */
+
+	/* pace.c */
+	uint8_t cls;	      /* index into o.classes */
+	bool blk_open;	      /* a block that answers a request of ours is arriving */
+	uint32_t epoch;	      /* bumped when outstanding requests are dropped: held ones go */
+	uint32_t s_reqs;      /* requests in sbuf not yet handed to a send */
+	int64_t tokens;	      /* --rate: bytes the connection may read now */
+	uint64_t t_tokens;    /* ns, when tokens were last refilled */
+	struct tw_timer wake; /* --rate: out of tokens, the recv waits for this */
+};
+
+/* A request held back by --rtt until due (ns). FIFO: every hold is equally long. */
+struct pace_held {
+	uint64_t due;
+	uint32_t conn, epoch;
+	struct bench_req r;
+	bool alone; /* written on its own (trickle), else with the others due then */
 };
 
 struct proc_sample {
@@ -247,6 +287,11 @@ struct bench {
 	uint64_t reconnects;  /* clean closes between responses, connected again */
 	char http_why[192];   /* the first status other than 206, said in words */
 
+	/* pace.c: --rtt holds (a ring of N x Q at most) and --rate waits */
+	struct pace_held *held;
+	uint32_t held_cap, held_head, held_len;
+	struct tw_wheel fine;
+
 	enum bench_phase phase;
 	uint64_t t0, t_window, t_end; /* ns */
 	struct proc_sample seeder_a, seeder_b, self_a, self_b;
@@ -261,7 +306,14 @@ struct bench {
 	uint32_t handshaked, attempted;
 	uint32_t reqq_capped, reqq_min; /* connections whose queue the peer's reqq lowered */
 	uint32_t ends[END_MAX];
-	int first_err[END_MAX]; /* the errno of the first failure of each kind */
+	/* per-block counts: [0] at the start of the window, [1] at its end */
+	uint64_t blocks;	 /* blocks received that answered a request of ours */
+	uint64_t reqs_sent;	 /* requests handed to the kernel */
+	uint64_t req_writes;	 /* sends (syscalls or ring sends) that carried requests */
+	uint64_t recv_cqes;	 /* receive completions that brought bytes */
+	uint64_t throttles;	 /* --rate: a connection ran out of tokens and waited */
+	uint64_t count_at[2][5]; /* the five counters above, noted by pace_note() */
+	int first_err[END_MAX];	 /* the errno of the first failure of each kind */
 	bool budget_timeout;
 };
 
@@ -282,9 +334,26 @@ void conn_start_handshake(struct bench *b, struct conn *c);
 /* Bytes from the socket; false when the connection must end (already done). */
 bool conn_input(struct bench *b, struct conn *c, const uint8_t *p, size_t n);
 void conn_keepalive(struct bench *b, struct conn *c);
+/* Puts request r on the wire now: alone in a send of its own, or into the send buffer. */
+void conn_write_request(struct bench *b, struct conn *c, struct bench_req r, bool alone);
 /* Trunc mode: bytes the next recv should take; *payload if they may be discarded unread. */
 uint32_t conn_want(const struct conn *c, bool *payload);
 const char *conn_end_name(enum conn_end e);
+
+/* pace.c */
+int pace_setup(struct bench *b);
+void pace_free(struct bench *b);
+/* The request r is due now: written alone (trickle), or queued with others (burst). */
+void pace_request(struct bench *b, struct conn *c, struct bench_req r, bool alone);
+/* Writes the held requests that are due; the time of the next one (UINT64_MAX: none). */
+uint64_t pace_release(struct bench *b, uint64_t now);
+/* --rate: bytes c may read now (UINT32_MAX: uncapped); 0 and *wait_ms when it must wait. */
+uint32_t pace_allow(struct bench *b, struct conn *c, uint64_t now, uint64_t *wait_ms);
+void pace_spend(struct bench *b, struct conn *c, uint32_t n);
+bool pace_capped(const struct bench *b, const struct conn *c);
+/* Notes the per-block counters at the start (0) or the end (1) of the window. */
+void pace_note(struct bench *b, int at);
+const char *pace_requests_name(enum req_pacing p);
 
 /* pick.c */
 int pick_setup(struct bench *b);

@@ -22,12 +22,20 @@
  *
  * Messages to send are appended to the connection's send buffer; loop.c sends
  * what is there, one send at a time, after each batch of completions.
+ *
+ * Request pacing (--requests, pace.c): burst refills the whole queue at the
+ * end of each read, all of it in one send. Trickle, like libtorrent or aria2
+ * on a peer well under 1 MB/s, asks for one new block the moment a block has
+ * fully arrived and writes that request alone, with a send(2) of its own
+ * there and then; only a queue found short otherwise (the first unchoke, a
+ * reject) is refilled in one send. With --rtt either kind is held first.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 #include <openssl/sha.h>
 
@@ -85,7 +93,7 @@ static int conn_map_pieces(struct bench *b, uint32_t nslots)
 
 int conn_setup_all(struct bench *b)
 {
-	uint32_t n = b->o.conns, q = b->o.queue, nslots = conn_nslots(b);
+	uint32_t n = b->o.conns, q = b->o.queue ? b->o.queue : 1, nslots = conn_nslots(b);
 	uint32_t s_cap =
 		WIRE_HANDSHAKE_LEN + WIRE_SIMPLE_LEN + q * WIRE_BLOCK_LEN + CONN_SBUF_SPARE;
 	size_t bm = (b->mi.piece_count + 7) / 8;
@@ -305,29 +313,57 @@ static bool conn_next_block(struct bench *b, struct conn *c, struct bench_req *r
 	return true;
 }
 
-/* Keeps `queue` requests outstanding while unchoked and within the budget. */
-static void conn_refill(struct bench *b, struct conn *c)
+void conn_write_request(struct bench *b, struct conn *c, struct bench_req r, bool alone)
 {
 	uint8_t m[WIRE_BLOCK_LEN];
+	uint32_t len = (uint32_t)wire_put_block(m, WIRE_REQUEST, r.piece, r.begin, r.length);
+	ssize_t n = 0;
+
+	/* Alone, unless something queued before it must go first (order on the wire). */
+	if (alone && !c->send_busy && !c->s_len) {
+		n = send(c->fd, m, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			b->req_writes++;
+			b->reqs_sent++;
+		}
+		if (n == (ssize_t)len)
+			return;
+		if (n < 0)
+			n = 0; /* EAGAIN, or an error the ring's send will meet and report */
+	}
+	/* The buffer holds handshake, interested and `queue` requests: it always fits. */
+	conn_put(b, c, m + n, len - (uint32_t)n);
+	if (n == 0)
+		c->s_reqs++;
+}
+
+/* One more request, if the queue, the budget and the pieces allow; false if not. */
+static bool conn_ask(struct bench *b, struct conn *c, bool alone)
+{
+	uint32_t busy = c->req_live + (b->o.requests == REQ_TRICKLE && c->blk_open);
 	struct bench_req r;
 
-	if (c->state != CONN_ACTIVE || c->choked)
-		return;
-	while (c->req_live < c->qmax) {
-		if (b->o.budget && c->requested >= b->o.budget)
-			break;
-		if (!conn_next_block(b, c, &r))
-			break;
-		if (!conn_put(b, c, m,
-			      wire_put_block(m, WIRE_REQUEST, r.piece, r.begin, r.length))) {
-			/* Cannot happen (the buffer holds `queue` requests): ask later. */
-			c->requested += r.length;
-			retry_add(c, r);
-			break;
-		}
-		req_push(b, c, r);
-		c->requested += r.length;
-	}
+	if (c->state != CONN_ACTIVE || c->choked || busy >= c->qmax)
+		return false;
+	if (b->o.budget && c->requested >= b->o.budget)
+		return false;
+	if (!conn_next_block(b, c, &r))
+		return false;
+	req_push(b, c, r);
+	c->requested += r.length;
+	pace_request(b, c, r, alone);
+	return true;
+}
+
+/*
+ * Keeps `queue` requests outstanding while unchoked and within the budget. A
+ * block arriving counts as outstanding until its end: trickle asks for its
+ * successor only then.
+ */
+static void conn_refill(struct bench *b, struct conn *c)
+{
+	while (conn_ask(b, c, false))
+		;
 }
 
 /* --- received messages --- */
@@ -370,6 +406,7 @@ static void conn_choke(struct bench *b, struct conn *c)
 	c->req_head = 0;
 	c->req_len = 0;
 	c->req_live = 0;
+	c->epoch++; /* what --rtt still holds was dropped too */
 }
 
 static void conn_peer_has(struct bench *b, struct conn *c, uint32_t piece)
@@ -427,6 +464,7 @@ static void conn_block_begin(struct bench *b, struct conn *c)
 	c->blk_slot = NULL;
 	if (req_take(b, c, piece, begin, c->blk_len)) {
 		c->blk_slot = slot_of(c, piece);
+		c->blk_open = true;
 	} else if (retry_take(c, piece, begin, c->blk_len)) {
 		c->requested += c->blk_len;
 		c->blk_slot = slot_of(c, piece);
@@ -485,15 +523,20 @@ static void conn_piece_done(struct bench *b, struct conn *c, struct bench_slot *
 static void conn_block_end(struct bench *b, struct conn *c)
 {
 	struct bench_slot *s = c->blk_slot;
+	bool was_open = c->blk_open;
 
 	c->blk_slot = NULL;
+	c->blk_open = false;
 	if (c->phdr_len < 8)
 		c->unexpected++; /* a piece message too short to say which block */
-	if (!s)
-		return;
-	s->got += c->blk_len;
-	if (s->got >= mi_piece_size(&b->mi, s->piece))
-		conn_piece_done(b, c, s);
+	b->blocks += was_open;
+	if (s) {
+		s->got += c->blk_len;
+		if (s->got >= mi_piece_size(&b->mi, s->piece))
+			conn_piece_done(b, c, s);
+	}
+	if (was_open && b->o.requests == REQ_TRICKLE)
+		conn_ask(b, c, true); /* its successor, now, alone */
 }
 
 static void conn_bitfield(struct bench *b, struct conn *c, const struct wire_event *ev)
@@ -579,6 +622,7 @@ static bool conn_event(struct bench *b, struct conn *c, const struct wire_event 
 			c->phdr_len = 0;
 			c->blk_len = ev->len - 8;
 			c->blk_slot = NULL;
+			c->blk_open = false;
 		} else if (ev->id == WIRE_BITFIELD) {
 			conn_bitfield(b, c, ev);
 		} else if (ev->id == WIRE_EXTENDED) {

@@ -14,8 +14,11 @@
 #   -w WORKERS        seeder workers (default 4); each holds N/WORKERS peers
 #                     and needs a descriptor for each, under RLIMIT_NOFILE
 #   -H SECONDS        how long all N are held (default 60)
-#   -q Q              requests in flight per connection (default 1: the bench
-#                     has no idle mode, so a held connection receives slowly)
+#   -q Q              requests in flight per connection (default 0: the
+#                     bench's idle mode, a connection handshakes, says
+#                     interested and asks for nothing, like a real peer that
+#                     has what it wants for now; -q 1 keeps one request
+#                     outstanding, the worst case for the request queue)
 #   --ramp S          the benches' warm-up: all N must be connected within it
 #                     (default 60)
 #   --idle-timeout S  serve.idle_timeout for the seeder (default 300)
@@ -35,7 +38,7 @@
 #    seeder with SIGTERM, and prints (after - before) / N.
 #
 # Exit status: 0 when all N were held for the whole time and the seeder's
-# anonymous memory grew by at most 4 KiB per peer (RssAnon); 1 otherwise;
+# anonymous memory grew by at most 2 KiB per peer (RssAnon); 1 otherwise;
 # 2 on bad usage or set-up. Every process started here is killed on exit,
 # Ctrl-C included.
 #
@@ -50,11 +53,11 @@ N=50000
 P=4
 W=4
 HOLD=60
-Q=1
+Q=0
 RAMP=60
 IDLE=300
 KEEP=
-LIMIT_B=4096 # the target: anonymous bytes per peer
+LIMIT_B=2048 # the target: anonymous bytes per held peer (issue 10: 2 KiB)
 
 usage() {
 	sed -n '3,/^set -u/p' "$0" | grep '^#' | sed -E 's/^# ?//' >&2
@@ -83,9 +86,10 @@ die() {
 for b in "$RINGSEED" "$BENCH"; do
 	[ -x "$b" ] || die "$b is not built (make)"
 done
-for v in N P W HOLD Q RAMP IDLE; do
+for v in N P W HOLD RAMP IDLE; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: want a positive integer"
 done
+[[ $Q =~ ^[0-9]+$ ]] || die "Q=$Q: want 0 (idle) or a positive integer"
 [ "$P" -le 200 ] || die "at most 200 bench processes (one 127.X.0.0/16 source range each)"
 
 # Descriptors: the soft limit up to the hard one, for us and every child.

@@ -21,6 +21,12 @@
  * responses is not an end: the connection closes its socket as usual and
  * connects again (counted in b->reconnects), keeping its numbers.
  *
+ * A connection capped by --rate reads with single-shot recvs (OP_READ) of at
+ * most its tokens instead of the multishot recv; out of tokens it reads nothing
+ * until its wake timer (b->fine, 1 ms ticks) fires, so TCP pushes back on the
+ * seeder. Requests held by --rtt are written when due (pace.c); the loop waits
+ * no longer than the first of those.
+ *
  * Phases: WARMUP (from the first connect) -> WINDOW (--warmup seconds later;
  * every connection's byte count, the seeder's and our own CPU time are noted)
  * -> DONE (after --duration seconds of window, or in budget mode when every
@@ -99,6 +105,7 @@ void loop_finish(struct bench *b, struct conn *c, enum conn_end why, int err)
 	if (b->ends[why]++ == 0)
 		b->first_err[why] = err;
 	tw_del(&b->wheel, &c->timer);
+	tw_del(&b->fine, &c->wake);
 	/*
 	 * Ends the recv (EOF) and a send the peer does not read; a connect in
 	 * flight ends on its own (its linked timeout at the latest).
@@ -123,6 +130,7 @@ static void loop_reconnect(struct bench *b, struct conn *c)
 	c->reconnect = true;
 	b->reconnects++;
 	tw_del(&b->wheel, &c->timer);
+	tw_del(&b->fine, &c->wake);
 	if (c->ops)
 		shutdown(c->fd, SHUT_RDWR); /* ends a send the server no longer reads */
 	loop_close_if_idle(b, c);
@@ -157,11 +165,14 @@ static struct io_uring_sqe *loop_sqe(struct bench *b)
  * block (seen on Linux 6.18: 29605 bytes for a 16384-byte recv). A short one
  * is re-armed for the rest instead.
  */
-static void loop_prep_trunc(struct bench *b, struct conn *c, struct io_uring_sqe *sqe)
+static void loop_prep_trunc(struct bench *b, struct conn *c, struct io_uring_sqe *sqe,
+			    uint32_t allow)
 {
 	bool payload;
 	uint32_t want = b->o.http ? http_want(c, &payload) : conn_want(c, &payload);
 
+	if (want > allow)
+		want = allow;
 	if (payload) {
 		if (want > b->scratch_len)
 			want = b->scratch_len;
@@ -177,14 +188,26 @@ static void loop_prep_trunc(struct bench *b, struct conn *c, struct io_uring_sqe
 
 static void loop_arm_recv(struct bench *b, struct conn *c)
 {
-	struct io_uring_sqe *sqe = loop_sqe(b);
+	struct io_uring_sqe *sqe;
+	uint64_t wait_ms = 0;
+	uint32_t allow = pace_allow(b, c, bench_now_ns(), &wait_ms);
 
+	if (!allow) {
+		tw_add(&b->fine, &c->wake, wait_ms); /* --rate: no tokens, no read */
+		return;
+	}
+	sqe = loop_sqe(b);
 	if (!sqe) {
 		loop_finish(b, c, END_RECV, EBUSY);
 		return;
 	}
 	if (b->o.recv == RECV_TRUNC) {
-		loop_prep_trunc(b, c, sqe);
+		loop_prep_trunc(b, c, sqe, allow);
+	} else if (pace_capped(b, c)) {
+		io_uring_prep_recv(sqe, c->fd, NULL, allow < b->br.size ? allow : b->br.size, 0);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = b->br.bgid;
+		io_uring_sqe_set_data64(sqe, loop_ud(c, OP_READ));
 	} else {
 		io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
@@ -204,7 +227,7 @@ static int loop_socket(struct bench *b, struct conn *c)
 	if (fd < 0)
 		return -errno;
 	c->fd = fd;
-	/* Requests are small and go out in batches already: do not wait for an ACK. */
+	/* Requests leave at once: alone (trickle) or in a batch, never held for an ACK. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (b->o.src_first) {
 		struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -292,6 +315,7 @@ static void loop_recv(struct bench *b, struct conn *c, const struct io_uring_cqe
 	uint16_t bid;
 
 	if (cqe->res > 0 && bufring_cqe_bid(cqe, &bid)) {
+		b->recv_cqes++;
 		if (live)
 			live = loop_input(b, c, bufring_buf(&b->br, bid), (size_t)cqe->res);
 		bufring_stage(&b->br, bid);
@@ -327,6 +351,9 @@ static void loop_recv_once(struct bench *b, struct conn *c, const struct io_urin
 	c->ops--;
 	c->recv_armed = false;
 	if (cqe->res > 0) {
+		b->recv_cqes++;
+		if (pace_capped(b, c))
+			pace_spend(b, c, (uint32_t)cqe->res);
 		if (trunc) {
 			if (live)
 				live = loop_input(b, c, b->scratch, (size_t)cqe->res);
@@ -411,6 +438,11 @@ static void loop_flush(struct bench *b)
 				return; /* stays dirty: next turn */
 			io_uring_prep_send(sqe, c->fd, c->sbuf, c->s_len, MSG_NOSIGNAL);
 			io_uring_sqe_set_data64(sqe, loop_ud(c, OP_SEND));
+			if (c->s_reqs) {
+				b->req_writes++;
+				b->reqs_sent += c->s_reqs;
+				c->s_reqs = 0;
+			}
 			c->send_busy = true;
 			c->s_inflight = c->s_len;
 			c->ops++;
@@ -434,6 +466,16 @@ static void loop_timer(struct tw_timer *t, void *arg)
 	}
 }
 
+/* --rate: a capped connection has tokens again; it reads once more. */
+static void loop_wake(struct tw_timer *t, void *arg)
+{
+	struct bench *b = arg;
+	struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, wake));
+
+	if ((c->state == CONN_HANDSHAKE || c->state == CONN_ACTIVE) && !c->recv_armed)
+		loop_arm_recv(b, c);
+}
+
 /* The window begins: note where every counter stands. */
 static void loop_window_begin(struct bench *b, uint64_t now)
 {
@@ -446,6 +488,7 @@ static void loop_window_begin(struct bench *b, uint64_t now)
 		proc_sample_tree(b->o.seeder_pid, &b->seeder_a);
 	proc_sample_self(&b->self_a);
 	proc_sample_machine(&b->machine_a);
+	pace_note(b, 0);
 }
 
 static void loop_window_end(struct bench *b, uint64_t now)
@@ -461,6 +504,7 @@ static void loop_window_end(struct bench *b, uint64_t now)
 	}
 	proc_sample_self(&b->self_b);
 	proc_sample_machine(&b->machine_b);
+	pace_note(b, 1);
 }
 
 /* Moves the phase on; the deadline of the next move in *next. */
@@ -524,6 +568,24 @@ static void loop_progress(struct bench *b, uint64_t now, uint64_t *last_bytes)
 	fputc('\n', stderr);
 }
 
+/*
+ * Held requests that are due go out, capped connections whose wait is over
+ * read again; returns when the next of either is due (ns, UINT64_MAX: none).
+ */
+static uint64_t loop_pace(struct bench *b, uint64_t now)
+{
+	uint64_t due = pace_release(b, now), ms = now / 1000000, next;
+
+	/* Even when empty: a wait is armed relative to the wheel's time, kept current. */
+	tw_advance(&b->fine, ms, loop_wake, b);
+	if (b->fine.count) {
+		next = tw_next_ms(&b->fine, ms);
+		if (next != UINT64_MAX && (ms + next) * 1000000 < due)
+			due = (ms + next) * 1000000;
+	}
+	return due;
+}
+
 /* Opens connections while fewer than max_opening are on their way. */
 static void loop_open(struct bench *b)
 {
@@ -565,11 +627,12 @@ int loop_run(struct bench *b)
 	b->t0 = bench_now_ns();
 	next_progress = b->t0 + LOOP_PROGRESS_NS;
 	tw_init(&b->wheel, BENCH_TICK_MS, b->t0 / 1000000);
+	tw_init(&b->fine, BENCH_FINE_TICK_MS, b->t0 / 1000000);
 	loop_open(b);
 	for (;;) {
 		struct io_uring_cqe *cqe;
 		unsigned head, n = 0;
-		uint64_t deadline = next_progress;
+		uint64_t deadline = next_progress, due;
 
 		now = bench_now_ns();
 		loop_phase(b, now, &deadline);
@@ -577,6 +640,9 @@ int loop_run(struct bench *b)
 			break;
 		if (deadline > next_progress)
 			deadline = next_progress;
+		due = loop_pace(b, now);
+		if (deadline > due)
+			deadline = due;
 		loop_flush(b);
 		loop_wait(b, now, deadline);
 		io_uring_for_each_cqe(&b->ring, head, cqe)

@@ -241,7 +241,7 @@ static int bench_setup(struct bench *b)
 	/* Trunc mode discards a block, or a range, per recv at most; never written. */
 	b->scratch_len = b->o.http_range > WIRE_MAX_BLOCK ? b->o.http_range : WIRE_MAX_BLOCK;
 	b->scratch = malloc(b->scratch_len);
-	if (!b->scratch || (rc = bench_conns(b)) < 0) {
+	if (!b->scratch || (rc = bench_conns(b)) < 0 || (rc = pace_setup(b)) < 0) {
 		rc = rc < 0 ? rc : -ENOMEM;
 		log_errx("memory for %u connections: %s", b->o.conns, strerror(-rc));
 		goto out_ring;
@@ -250,6 +250,7 @@ static int bench_setup(struct bench *b)
 out_ring:
 	io_uring_queue_exit(&b->ring);
 	bufring_free(NULL, &b->br);
+	pace_free(b);
 	bench_free_conns(b);
 	free(b->scratch);
 out_mi:
@@ -283,6 +284,7 @@ int main(int argc, char **argv)
 	 * sockets close with the process; the seeder sees every connection go then. */
 	io_uring_queue_exit(&b->ring);
 	bufring_free(NULL, &b->br);
+	pace_free(b);
 	bench_free_conns(b);
 	free(b->avail);
 	free(b->scratch);

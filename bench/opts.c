@@ -35,6 +35,7 @@
 #define OPTS_LOOPBACK_SRC_LAST	0x7f00fffeu /* 127.0.255.254 */
 #define OPTS_DEFAULT_RANGE	16384u	    /* --range: a BitTorrent block */
 #define OPTS_RANGE_MAX		(64u << 20)
+#define OPTS_RATE_WANT		"want a rate in bytes per second (K, M, G: 10^3, 10^6, 10^9)"
 #define OPTS_PATH_MAX		1024u /* --http's PATH; the request line must fit bench.h's buffer */
 
 void opts_usage(FILE *f)
@@ -54,7 +55,17 @@ void opts_usage(FILE *f)
 		"      --range BYTES         with --http: bytes per request (K/M; default %u)\n"
 		"  -n, --connections N       leechers, 1..%u (default %u)\n"
 		"  -q, --queue Q             16 KiB requests (with --http, ranges) in flight per\n"
-		"                            connection, 1..%u (default %u)\n"
+		"                            connection, 0..%u (default %u); 0: idle, handshake\n"
+		"                            and interested, no requests, held (not --http, -b)\n"
+		"      --requests MODE       trickle (default: each new request written alone as\n"
+		"                            a block arrives, like a real client) or burst (the\n"
+		"                            whole queue refilled per read in one write)\n"
+		"      --rate R              receive cap per connection in bytes/s, K/M/G as\n"
+		"                            10^3/6/9, 0 uncapped: no tokens, no reads\n"
+		"      --mix P:R[,P:R...]    P%% of the connections capped at R (0 = uncapped),\n"
+		"                            percentages adding up to 100, e.g. 90:500K,10:0\n"
+		"      --rtt T               hold each request T (e.g. 40ms, 0.1s) before it is\n"
+		"                            written: a distant peer, queue / T per connection\n"
 		"  -d, --duration S          measure S seconds after the warm-up (default %.0f)\n"
 		"  -b, --budget BYTES|all    instead: each connection downloads BYTES (K/M/G) or "
 		"the\n"
@@ -223,6 +234,87 @@ static int opts_http(struct bench_opts *o, const char *arg)
 	return 0;
 }
 
+/* A rate in bytes per second: 500000, 500K, 2M, 1G (powers of ten, like MB/s). */
+static int opts_rate_val(const char *opt, const char *arg, const char *s, size_t len, uint64_t *out)
+{
+	char buf[32], *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	if (len == 0 || len >= sizeof(buf))
+		return opts_bad(opt, arg, OPTS_RATE_WANT);
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	v = strtoull(buf, &end, 10);
+	if (*end && !end[1])
+		mul = *end == 'K' || *end == 'k'   ? 1000
+		      : *end == 'M' || *end == 'm' ? 1000000
+		      : *end == 'G' || *end == 'g' ? 1000000000
+						   : 0;
+	else if (*end)
+		mul = 0;
+	if (errno || end == buf || buf[0] == '-' || mul == 0 || v > (1ull << 40))
+		return opts_bad(opt, arg, OPTS_RATE_WANT);
+	*out = (uint64_t)v * mul;
+	return 0;
+}
+
+/* --mix 90:500K,10:0: shares of the connections, each with its cap. */
+static int opts_mix(struct bench_opts *o, const char *arg)
+{
+	const char *p = arg;
+	uint32_t sum = 0;
+
+	o->nclasses = 0;
+	while (*p) {
+		const char *comma = strchr(p, ','), *colon = strchr(p, ':');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		struct bench_class *k = &o->classes[o->nclasses];
+		char pct[8];
+
+		if (o->nclasses == BENCH_MAX_CLASSES)
+			return opts_bad("--mix", arg, "at most 8 classes");
+		if (!colon || colon >= p + len || (size_t)(colon - p) >= sizeof(pct))
+			return opts_bad("--mix", arg, "want PERCENT:RATE[,PERCENT:RATE...]");
+		memcpy(pct, p, (size_t)(colon - p));
+		pct[colon - p] = '\0';
+		if (opts_u32("--mix", pct, 1, 100, &k->pct) != 0 ||
+		    opts_rate_val("--mix", arg, colon + 1, len - (size_t)(colon - p) - 1,
+				  &k->rate) != 0)
+			return -EINVAL;
+		sum += k->pct;
+		o->nclasses++;
+		p += len + (comma ? 1 : 0);
+		if (comma && !*p)
+			return opts_bad("--mix", arg, "want PERCENT:RATE[,PERCENT:RATE...]");
+	}
+	if (sum != 100)
+		return opts_bad("--mix", arg, "the percentages must add up to 100");
+	o->mix_str = arg;
+	return 0;
+}
+
+/* --rtt: 40ms, 0.04s, or a bare number of milliseconds. */
+static int opts_rtt(struct bench_opts *o, const char *arg)
+{
+	char *end;
+	double v, unit = 1e6;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (strcmp(end, "ms") == 0 || !*end)
+		unit = 1e6;
+	else if (strcmp(end, "s") == 0)
+		unit = 1e9;
+	else
+		end = NULL;
+	if (errno || !end || end == arg || !(v >= 0) || v * unit > 60e9)
+		return opts_bad("--rtt", arg, "want a time up to 60 s, e.g. 40ms or 0.1s");
+	o->rtt_ns = (uint64_t)(v * unit);
+	return 0;
+}
+
 static int opts_src(struct bench_opts *o, const char *arg)
 {
 	char first[INET_ADDRSTRLEN];
@@ -280,6 +372,10 @@ enum {
 	OPT_SEED,
 	OPT_HTTP,
 	OPT_RANGE,
+	OPT_REQUESTS,
+	OPT_RATE,
+	OPT_MIX,
+	OPT_RTT,
 };
 
 static const struct option opts_long[] = {
@@ -306,6 +402,10 @@ static const struct option opts_long[] = {
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "http", required_argument, NULL, OPT_HTTP },
 	{ "range", required_argument, NULL, OPT_RANGE },
+	{ "requests", required_argument, NULL, OPT_REQUESTS },
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "mix", required_argument, NULL, OPT_MIX },
+	{ "rtt", required_argument, NULL, OPT_RTT },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -322,6 +422,9 @@ static void opts_defaults(struct bench_opts *o)
 	o->connect_timeout_ms = OPTS_DEFAULT_CONNECT_MS;
 	o->handshake_timeout_ms = OPTS_DEFAULT_HS_MS;
 	o->rbuf_size = OPTS_DEFAULT_RBUF_SIZE;
+	o->requests = REQ_TRICKLE;
+	o->classes[0].pct = 100;
+	o->nclasses = 1;
 }
 
 /* Options that take a number of milliseconds as seconds. */
@@ -353,6 +456,7 @@ static int opts_one_long(struct bench_opts *o, int opt, const char *arg)
 {
 	static const char *const orders[] = { "random", "sequential", "rarest" };
 	static const char *const recvs[] = { "discard", "trunc", "copy" };
+	static const char *const pacings[] = { "trickle", "burst" };
 	uint32_t v;
 	int i, rc = 0;
 
@@ -405,6 +509,21 @@ static int opts_one_long(struct bench_opts *o, int opt, const char *arg)
 		return opts_http(o, arg);
 	case OPT_RANGE:
 		return opts_range(o, arg);
+	case OPT_REQUESTS:
+		i = opts_choice("--requests", arg, pacings, 2);
+		o->requests = (enum req_pacing)i;
+		o->requests_set = true;
+		return i < 0 ? -EINVAL : 0;
+	case OPT_RATE:
+		if (o->mix_str)
+			return opts_bad("--rate", arg, "--mix gives the rates already");
+		return opts_rate_val("--rate", arg, arg, strlen(arg), &o->classes[0].rate);
+	case OPT_MIX:
+		if (o->classes[0].rate && !o->mix_str)
+			return opts_bad("--mix", arg, "--rate gives the rate already");
+		return opts_mix(o, arg);
+	case OPT_RTT:
+		return opts_rtt(o, arg);
 	}
 	return -EINVAL;
 }
@@ -422,7 +541,7 @@ static int opts_one(struct bench_opts *o, int opt, const char *arg, bool *dur_se
 	case 'n':
 		return opts_u32("--connections", arg, 1, BENCH_MAX_CONNS, &o->conns);
 	case 'q':
-		return opts_u32("--queue", arg, 1, BENCH_MAX_QUEUE, &o->queue);
+		return opts_u32("--queue", arg, 0, BENCH_MAX_QUEUE, &o->queue);
 	case 'd':
 		*dur_set = true;
 		return opts_secs("--duration", arg, 0.001, &o->duration);
@@ -446,12 +565,20 @@ static int opts_settle_http(struct bench_opts *o)
 		why = "--order rarest is BitTorrent only: use random or sequential with --http";
 	else if (o->recv == RECV_COPY)
 		why = "--recv copy is BitTorrent only: use discard or trunc with --http";
+	else if (o->queue == 0)
+		why = "-q 0 (idle) is BitTorrent only: an HTTP client without a request is not "
+		      "held";
+	else if (o->rtt_ns)
+		why = "--rtt is BitTorrent only";
+	else if (o->requests_set && o->requests == REQ_TRICKLE)
+		why = "--requests trickle is BitTorrent only: HTTP ranges go out in bursts";
 	if (why) {
 		fprintf(stderr, "ringseed-bench: %s\n", why);
 		return -EINVAL;
 	}
 	if (!o->http_range)
 		o->http_range = OPTS_DEFAULT_RANGE;
+	o->requests = REQ_BURST; /* what http.c does: a turn's requests in one send */
 	return 0;
 }
 
@@ -473,6 +600,11 @@ static int opts_settle(struct bench_opts *o, bool dur_set)
 	if (dur_set && o->budget) {
 		fprintf(stderr, "ringseed-bench: -d and -b exclude each other: a run is measured "
 				"over a duration or until a byte budget\n");
+		return -EINVAL;
+	}
+	if (o->queue == 0 && o->budget) {
+		fprintf(stderr, "ringseed-bench: -q 0 (idle) and -b exclude each other: an idle "
+				"connection downloads nothing\n");
 		return -EINVAL;
 	}
 	if (o->verify && o->recv_set && o->recv != RECV_COPY) {

@@ -9,6 +9,11 @@
  * fairness). Time to first byte runs from the connect to the first payload
  * byte. Percentiles interpolate between the nearest ranks.
  *
+ * With --rate or --mix each class of connections gets its own aggregate
+ * (next to the sum of its caps) and per-connection spread. Per-block counts
+ * are over the window: requests per write (1.00 is trickle's one request per
+ * send), receive completions per block, waits for tokens.
+ *
  * With --http the keys are the same: payload is response body bytes (headers
  * do not count), "handshaked" means a first 206 response header came, and
  * protocol.pieces_completed counts complete responses.
@@ -28,6 +33,14 @@ struct report_dist {
 	double min, p10, median, p90, mean, max;
 };
 
+/* One --mix class over the window. */
+struct report_class {
+	uint32_t conns;
+	uint64_t bytes;
+	double mbps, cap_mbps; /* cap_mbps: the class's connections x its rate; 0 uncapped */
+	struct report_dist rate;
+};
+
 struct report {
 	double window_s;
 	uint64_t window_bytes;
@@ -38,6 +51,8 @@ struct report {
 	double seeder_user, seeder_sys, self_user, self_sys;
 	double irq_cores;   /* the machine's irq + softirq time in the window */
 	double other_cores; /* processes that are neither the seeder nor us, and steal */
+	struct report_class cls[BENCH_MAX_CLASSES];
+	uint64_t count[5]; /* pace_note's counters over the window */
 };
 
 /* Other load above this many cores makes the report say that the run was not clean. */
@@ -96,6 +111,33 @@ static double report_conn_active(const struct bench *b, const struct conn *c)
 	return (double)(to - from) / 1e9;
 }
 
+/* Per class: aggregate and per-connection spread, with rates as scratch (N doubles). */
+static void report_classes(const struct bench *b, struct report *r, double *rates,
+			   double min_active)
+{
+	for (uint32_t k = 0; k < b->o.nclasses && rates; k++) {
+		struct report_class *rc = &r->cls[k];
+		uint32_t nr = 0;
+
+		for (uint32_t i = 0; i < b->o.conns; i++) {
+			const struct conn *c = &b->conns[i];
+			double active = report_conn_active(b, c);
+			uint64_t in_window = c->bytes - c->bytes_at_warmup;
+
+			if (c->cls != k)
+				continue;
+			rc->conns++;
+			rc->bytes += in_window;
+			if (active > 0 && active >= min_active)
+				rates[nr++] = (double)in_window / active / 1e6;
+		}
+		if (r->window_s > 0)
+			rc->mbps = (double)rc->bytes / r->window_s / 1e6;
+		rc->cap_mbps = (double)rc->conns * (double)b->o.classes[k].rate / 1e6;
+		report_dist(rates, nr, &rc->rate);
+	}
+}
+
 static void report_compute(const struct bench *b, struct report *r)
 {
 	uint32_t n = b->o.conns, nr = 0, nt = 0;
@@ -122,6 +164,9 @@ static void report_compute(const struct bench *b, struct report *r)
 	}
 	report_dist(rates, rates ? nr : 0, &r->rate);
 	report_dist(ttfb, ttfb ? nt : 0, &r->ttfb);
+	report_classes(b, r, rates, min_active);
+	for (int k = 0; k < 5; k++)
+		r->count[k] = b->count_at[1][k] - b->count_at[0][k];
 	free(rates);
 	free(ttfb);
 	for (int e = END_DONE + 1; e < END_MAX; e++)
@@ -166,7 +211,7 @@ int report_status(const struct bench *b, const char **why)
 	else if (b->handshaked < b->o.conns)
 		*why = b->o.http ? "not every connection got a 206 response"
 				 : "not every connection completed the handshake";
-	else if (!b->o.budget && b->rx_payload == b->rx_at_window)
+	else if (!b->o.budget && b->o.queue && b->rx_payload == b->rx_at_window)
 		*why = "no payload received in the window";
 	else if (b->mismatches)
 		*why = "pieces failed their SHA-1 check";
@@ -258,6 +303,55 @@ static void report_protocol_human(const struct bench *b)
 	       (unsigned long long)b->sq_full);
 }
 
+/* The load's shape: pacing, round trip, caps. */
+static void report_load_human(const struct bench *b)
+{
+	printf("load             ");
+	if (!b->o.queue)
+		printf("idle (-q 0: handshake and interested, no requests)");
+	else
+		printf("requests %s", pace_requests_name(b->o.requests));
+	if (b->o.rtt_ns)
+		printf("; rtt %.1f ms", (double)b->o.rtt_ns / 1e6);
+	for (uint32_t k = 0; k < b->o.nclasses; k++) {
+		const struct bench_class *c = &b->o.classes[k];
+
+		printf("%s%u%% ", k ? ", " : "; ", c->pct);
+		if (c->rate)
+			printf("capped at %.3f MB/s", (double)c->rate / 1e6);
+		else
+			printf("uncapped");
+	}
+	printf("\n");
+}
+
+static void report_classes_human(const struct bench *b, const struct report *r)
+{
+	if (b->o.nclasses == 1 && !b->o.classes[0].rate)
+		return;
+	for (uint32_t k = 0; k < b->o.nclasses; k++) {
+		const struct report_class *c = &r->cls[k];
+
+		printf("class %-10u %u connections, %.1f MB/s", k + 1, c->conns, c->mbps);
+		if (c->cap_mbps > 0)
+			printf(" of %.1f (sum of caps, %.0f%%)", c->cap_mbps,
+			       100 * c->mbps / c->cap_mbps);
+		printf("; per connection min %.3f  median %.3f  max %.3f MB/s\n", c->rate.min,
+		       c->rate.median, c->rate.max);
+	}
+}
+
+static void report_counts_human(const struct report *r)
+{
+	const uint64_t *v = r->count;
+
+	printf("per block        %llu blocks; %llu requests in %llu writes (%.2f per write); "
+	       "%.2f recv completions per block; %llu waits for tokens\n",
+	       (unsigned long long)v[0], (unsigned long long)v[1], (unsigned long long)v[2],
+	       v[2] ? (double)v[1] / (double)v[2] : 0, v[0] ? (double)v[3] / (double)v[0] : 0,
+	       (unsigned long long)v[4]);
+}
+
 static void report_cpu_human(const char *who, const struct proc_sample *a,
 			     const struct proc_sample *z, double user, double sys,
 			     const struct report *r, uint64_t rss_peak)
@@ -294,6 +388,10 @@ void report_human(const struct bench *b)
 	       r.rate.min, r.rate.p10, r.rate.median, r.rate.max, r.rate.count);
 	printf("first byte       min %.1f  median %.1f  p90 %.1f  max %.1f  ms  (%u connections)\n",
 	       r.ttfb.min, r.ttfb.median, r.ttfb.p90, r.ttfb.max, r.ttfb.count);
+	report_load_human(b);
+	report_classes_human(b, &r);
+	if (!b->o.http)
+		report_counts_human(&r); /* HTTP counts no blocks */
 	printf("connections      %u started, %u handshaked, %u held at the end (peak %u), "
 	       "%u done, %u failed",
 	       b->attempted, b->handshaked, b->active, b->active_peak, b->ends[END_DONE], r.failed);
@@ -417,11 +515,40 @@ static void json_head(const struct bench *b)
 	printf("  \"options\": {\"connections\": %u, \"queue\": %u, \"block\": %u, "
 	       "\"duration_s\": %.3f, \"budget_bytes\": %llu, \"warmup_s\": %.3f, "
 	       "\"order\": \"%s\", \"recv\": \"%s\", \"verify\": %s, \"src\": \"%s\", "
-	       "\"seeder_pid\": %d},\n",
+	       "\"seeder_pid\": %d, \"requests\": \"%s\", \"rtt_ms\": %.3f, \"mix\": ",
 	       b->o.conns, b->o.queue, b->o.http ? b->o.http_range : BENCH_BLOCK,
 	       b->o.budget ? 0 : b->o.duration, (unsigned long long)b->o.budget, b->o.warmup,
 	       pick_order_name(b->o.order), report_recv_name(b->o.recv),
-	       b->o.verify ? "true" : "false", src, (int)b->o.seeder_pid);
+	       b->o.verify ? "true" : "false", src, (int)b->o.seeder_pid,
+	       b->o.queue ? pace_requests_name(b->o.requests) : "idle", (double)b->o.rtt_ns / 1e6);
+	for (uint32_t k = 0; k < b->o.nclasses; k++)
+		printf("%s{\"pct\": %u, \"rate_Bps\": %llu}", k ? ", " : "[", b->o.classes[k].pct,
+		       (unsigned long long)b->o.classes[k].rate);
+	printf("]},\n");
+}
+
+static void json_classes(const struct bench *b, const struct report *r)
+{
+	const uint64_t *v = r->count;
+
+	printf("  \"classes\": [");
+	for (uint32_t k = 0; k < b->o.nclasses; k++) {
+		const struct report_class *c = &r->cls[k];
+
+		printf("%s\n    {\"pct\": %u, \"rate_Bps\": %llu, \"connections\": %u, "
+		       "\"MBps\": %.3f, \"cap_MBps\": %.3f, \"per_connection_MBps\": "
+		       "{\"count\": %u, \"min\": %.3f, \"p10\": %.3f, \"median\": %.3f, \"max\": "
+		       "%.3f}}",
+		       k ? "," : "", b->o.classes[k].pct, (unsigned long long)b->o.classes[k].rate,
+		       c->conns, c->mbps, c->cap_mbps, c->rate.count, c->rate.min, c->rate.p10,
+		       c->rate.median, c->rate.max);
+	}
+	printf("],\n  \"counts\": {\"blocks\": %llu, \"requests\": %llu, \"request_writes\": %llu, "
+	       "\"recv_completions\": %llu, \"token_waits\": %llu, \"requests_per_write\": %.3f, "
+	       "\"recv_completions_per_block\": %.3f},\n",
+	       (unsigned long long)v[0], (unsigned long long)v[1], (unsigned long long)v[2],
+	       (unsigned long long)v[3], (unsigned long long)v[4],
+	       v[2] ? (double)v[1] / (double)v[2] : 0, v[0] ? (double)v[3] / (double)v[0] : 0);
 }
 
 void report_json(const struct bench *b)
@@ -437,6 +564,7 @@ void report_json(const struct bench *b)
 	       (unsigned long long)r.window_bytes, r.mbps, r.gbps);
 	json_dist("per_connection_MBps", &r.rate, ",");
 	json_dist("ttfb_ms", &r.ttfb, ",");
+	json_classes(b, &r);
 	json_conns(b, &r);
 	if (b->o.seeder_pid && b->seeder_a.ok && b->seeder_b.ok) {
 		char extra[32];

@@ -35,7 +35,8 @@
  *   +------+---------------------------------+
  *
  *   INTRO .. WAITING_ROOM -- protocol error, bad request (no Fast), flood,
- *                            idle, EOF, I/O error, torrent removed,
+ *                            idle, EOF, I/O error, a seed too, malformed
+ *                            extension message (ext.c), torrent removed,
  *                            worker quitting --> CLOSING
  *   CLOSING -- last operation completes --> FREE
  *
@@ -46,9 +47,9 @@
  * pumps that send it); how a batch waits for the socket is BATCH <->
  * WAITING_ROOM, reported by send.c.
  *
- * A control send (the intro, unchoke, reject_request, keep-alive) may go out
- * in any open state when no batch is in flight; it is an operation
- * (sending_ctl), not a state. p->ops counts what holds the slot (operations
+ * A control send (the intro, unchoke, reject_request, keep-alive, a
+ * ut_metadata piece from ext.c) may go out in any open state when no batch
+ * is in flight; it is an operation (sending_ctl), not a state. p->ops counts what holds the slot (operations
  * in the ring, the ready list): only peer_hold() and peer_put() change it.
  */
 #include <errno.h>
@@ -63,12 +64,12 @@
 #include "iocore/log.h"
 #include "worker/wk.h"
 
-#define PEER_CLIENT "ringseed 0.1"
-#define PEER_Q_MIN  16 /* requests a peer's queue holds when it first grows */
+#define PEER_Q_MIN 16 /* requests a peer's queue holds when it first grows */
 
 static void peer_free(struct worker *w, struct peer *p)
 {
 	close(p->fd);
+	peer_ext_free(p);
 	free(p->q);
 	free(p->ctl);
 	free(p->ctl_old);
@@ -105,7 +106,7 @@ void peer_put(struct worker *w, struct peer *p)
  */
 static bool peer_ctl_room(struct worker *w, struct peer *p, size_t n)
 {
-	size_t max = (size_t)w->conf->reqq * 17 + 1024, cap = p->ctl_cap;
+	size_t max = (size_t)w->conf->reqq * 17 + 1024 + WK_CTL_META, cap = p->ctl_cap;
 	uint8_t *c;
 
 	if (p->ctl_len + n <= cap)
@@ -134,7 +135,7 @@ static bool peer_ctl_room(struct worker *w, struct peer *p, size_t n)
 }
 
 /* Queues a control message; a peer that makes us queue too many is flooding. */
-static bool peer_ctl(struct worker *w, struct peer *p, const uint8_t *m, size_t n)
+bool peer_ctl(struct worker *w, struct peer *p, const uint8_t *m, size_t n)
 {
 	if (!peer_ctl_room(w, p, n)) {
 		peer_close(w, p, WSTAT_DROP_FLOOD);
@@ -292,6 +293,9 @@ static void peer_send(struct worker *w, struct peer *p, const uint8_t *buf, uint
 void peer_pump(struct worker *w, struct peer *p)
 {
 	if (!peer_open(p) || peer_output_busy(p))
+		return;
+	peer_ext_pump(w, p); /* a metadata piece joins the control bytes (ext.c) */
+	if (!peer_open(p))
 		return;
 	if (p->intro) {
 		peer_send(w, p, p->intro, p->intro_len);
@@ -513,7 +517,10 @@ static void peer_message(struct worker *w, struct peer *p, const struct wire_eve
 	case WIRE_CANCEL:
 		peer_cancel(w, p, e);
 		break;
-	default: /* choke, unchoke, have, suggest, have_all/none, reject, allowed_fast, port */
+	case WIRE_HAVE_ALL:
+		peer_ext_seed(w, p, "have_all");
+		break;
+	default: /* choke, unchoke, have, suggest, have_none, reject, allowed_fast, port */
 		break;
 	}
 }
@@ -535,13 +542,16 @@ static void peer_feed(struct worker *w, struct peer *p, const uint8_t *data, uin
 			if (e.id == WIRE_PIECE) { /* a seeder asked for nothing */
 				log_debug("peer slot %u: unrequested piece message", p->slot);
 				peer_close(w, p, WSTAT_DROP_PROTOCOL);
+			} else {
+				peer_ext_feed(w, p, &e);
 			}
 			break;
 		case WIRE_EV_ERROR:
 			log_debug("peer slot %u: %s", p->slot, e.why);
 			peer_close(w, p, WSTAT_DROP_PROTOCOL);
 			break;
-		default: /* keep-alive; payloads we skip (bitfield, extended, unknown) */
+		default: /* keep-alive; bitfield and extended go to ext.c, the rest is skipped */
+			peer_ext_feed(w, p, &e);
 			break;
 		}
 	}
@@ -580,9 +590,6 @@ static int peer_intro(struct worker *w, struct peer *p)
 	const struct wk_torrent *t = p->t;
 	size_t have_len = (t->mi.piece_count + 7) / 8, cap = 68 + 5 + have_len + 512, n = 0;
 	struct wire_handshake hs = { .reserved = { 0 } };
-	struct wire_ext_handshake ext = { .client = PEER_CLIENT,
-					  .reqq = (uint32_t)w->conf->reqq,
-					  .upload_only = true };
 	ssize_t e;
 
 	p->intro = malloc(cap);
@@ -602,7 +609,7 @@ static int peer_intro(struct worker *w, struct peer *p)
 		n += have_len;
 	}
 	if (p->ext) {
-		e = wire_put_ext_handshake(p->intro + n, cap - n, &ext);
+		e = peer_ext_hello(w, p, p->intro + n, cap - n);
 		if (e < 0)
 			return (int)e;
 		n += (size_t)e;

@@ -16,6 +16,7 @@
 #include "proto/wire.h"
 
 struct batch;
+struct peer_ext; /* ext.c: metadata requests waiting, a split extended message */
 struct worker;
 struct wk_torrent;
 
@@ -96,7 +97,9 @@ struct peer {
 	uint64_t last_rx_ms, last_tx_ms; /* last_tx_ms: also see the batch's */
 	struct peer *next_wait;		 /* unchoke or batch queue */
 	struct peer *next_ready;	 /* the worker's ready list */
-	uint64_t torrent_slot;		 /* index into stats->torrent_up */
+	struct peer_ext *x;		 /* ext.c, taken on first need */
+	uint8_t ut_metadata;		 /* the peer's id for ut_metadata (BEP 9); 0 = none */
+	bool bf_full;			 /* its bitfield so far has every piece */
 };
 
 /* Open: neither free nor closing. */
@@ -116,6 +119,7 @@ void peer_on_recv(struct worker *w, struct peer *p, const struct io_uring_cqe *c
 void peer_on_ctl(struct worker *w, struct peer *p, int res);
 void peer_on_batch_done(struct worker *w, struct peer *p, enum batch_result result);
 void peer_close(struct worker *w, struct peer *p, int stat);
+bool peer_ctl(struct worker *w, struct peer *p, const uint8_t *m, size_t n);
 void peer_pump(struct worker *w, struct peer *p);
 void peer_timer(struct tw_timer *t, void *arg);
 void peer_hold(struct peer *p);

@@ -1,5 +1,5 @@
 /*
- * wk.h - the worker's insides, shared by worker.c, peer.c and send.c only.
+ * wk.h - the worker's insides, shared by worker.c, peer.c, ext.c and send.c only.
  *
  * A peer's session (struct peer, its states and the events between them)
  * belongs to peer.c, drawn at the top of that file and declared in peer.h.
@@ -21,6 +21,7 @@
 #include "iocore/bufring.h"
 #include "iocore/ring.h"
 #include "iocore/timer.h"
+#include "proto/ext.h"
 #include "proto/metainfo.h"
 #include "proto/wire.h"
 #include "worker/peer.h"
@@ -39,6 +40,15 @@
 #define WK_TICK_MS	 1000	      /* how often each peer's timer looks at it */
 #define WK_KEEPALIVE_MS	 90000	      /* send a keep-alive after this long without output */
 #define WK_MAX_MSG	 (2u << 20)   /* longest message a peer may send (bitfields) */
+
+/*
+ * ext.c: our id for BEP 9 ut_metadata in "m"; a metadata piece joins the
+ * control bytes while they are fewer than WK_META_CTL_LOW, so the control
+ * buffer may hold that many more than rejects alone need.
+ */
+#define WK_UT_METADATA_ID 3
+#define WK_META_CTL_LOW	  4096
+#define WK_CTL_META	  (WK_META_CTL_LOW + EXT_META_HDR_CAP + EXT_META_PIECE)
 
 enum wk_op {
 	OP_RECV = 1,
@@ -155,6 +165,13 @@ struct peer *wk_queue_pop(struct wk_queue *q);
 void wk_queue_remove(struct wk_queue *q, struct peer *p);
 void wk_torrent_put(struct worker *w, struct wk_torrent *t);
 void wk_ready(struct worker *w, struct peer *p);
+
+/* ext.c */
+ssize_t peer_ext_hello(struct worker *w, struct peer *p, uint8_t *out, size_t cap);
+void peer_ext_feed(struct worker *w, struct peer *p, const struct wire_event *e);
+void peer_ext_pump(struct worker *w, struct peer *p);
+void peer_ext_seed(struct worker *w, struct peer *p, const char *why);
+void peer_ext_free(struct peer *p);
 
 /* send.c */
 int batch_init(struct worker *w);

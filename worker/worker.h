@@ -50,6 +50,11 @@ enum wstat {
 	WSTAT_DROP_TOO_MANY,	/* the worker already held max_peers */
 	WSTAT_DROP_IO,		/* a read of content or a send failed */
 	WSTAT_SQ_FULL,		/* times the submission queue was full */
+	WSTAT_META_PIECES,	/* ut_metadata pieces sent (BEP 9) */
+	WSTAT_META_REJECTS,	/* ut_metadata rejects sent: out of range, or flood */
+	WSTAT_META_FLOOD,	/* ut_metadata requests over a peer's allowance */
+	WSTAT_DROP_SEED,	/* the peer is a seed too (have_all, full bitfield, upload_only) */
+	WSTAT_DROP_BAD_EXT,	/* malformed extended handshake or ut_metadata message */
 	WSTAT_MAX
 };
 

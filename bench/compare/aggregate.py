@@ -5,11 +5,13 @@ gnuplot data and two PNGs.
 usage: aggregate.py RAW_DIR RESULTS_DIR
 
 RAW_DIR is build/bench/runs/STAMP: machine.txt, versions.txt, idle.txt,
-notes.txt, runs.tsv (row, N, rep, exit status, JSON path), json/*.json (one
-ringseed-bench --json report per run), commands.txt and seeders/INSTANCE/
-(each seeder's command line, config and log). Writes RESULTS_DIR/TABLE.md,
-RESULTS_DIR/throughput.png and RESULTS_DIR/efficiency.png, and the gnuplot
-data and script under RAW_DIR/plot/.
+notes.txt, runs.tsv (row, N, rep, exit status, JSON path, load; a line
+without a load is a burst run, as every run was before the loads),
+json/*.json (one ringseed-bench --json report per run), crowd/crowd-*.json
+(bench/crowd.sh), commands.txt and seeders/INSTANCE/ (each seeder's command
+line, config and log). Writes RESULTS_DIR/TABLE.md, throughput.png and
+efficiency.png (the trickle load), throughput-burst.png and
+efficiency-burst.png, and the gnuplot data and script under RAW_DIR/plot/.
 """
 import json
 import os
@@ -32,6 +34,26 @@ LABELS = {
     "nginx-1m": "nginx, 1 MiB ranges",
 }
 ORDER = list(LABELS)
+STYLES = {
+    "ringseed-copy": "lw 3 dt 1 lc rgb '#d62728'",
+    "ringseed-splice": "lw 3 dt 2 lc rgb '#ff7f0e'",
+    "ringseed-send_zc": "lw 3 dt 3 lc rgb '#8c564b'",
+    "rtorrent": "lw 2 lc rgb '#1f77b4'",
+    "qbittorrent": "lw 2 lc rgb '#2ca02c'",
+    "libtorrent": "lw 2 lc rgb '#17becf'",
+    "aria2": "lw 2 lc rgb '#9467bd'",
+    "transmission": "lw 2 lc rgb '#7f7f7f'",
+    "nginx-16k": "lw 2 dt 2 lc rgb '#555555' pt 6",
+    "nginx-1m": "lw 2 dt 3 lc rgb '#000000' pt 5",
+}
+LOADS = ["trickle", "burst", "capped", "mixed", "wan"]
+LOAD_TITLE = {
+    "trickle": "Trickle (each request alone, as its block arrives)",
+    "burst": "Burst (the queue refilled per read)",
+    "capped": "Capped",
+    "mixed": "Mixed",
+    "wan": "WAN",
+}
 INSTANCE = {r: ("nginx" if r.startswith("nginx") else r) for r in LABELS}
 
 
@@ -68,19 +90,20 @@ def ratio(x, best):
 
 
 def load_runs(raw):
-    runs = {}  # (row, n) -> list of dicts
+    runs = {}  # (load, row, n) -> list of dicts
     for line in open(os.path.join(raw, "runs.tsv")):
         f = line.rstrip("\n").split("\t")
         if len(f) < 5:
             continue
         row, n, rep, rc, path = f[0], int(f[1]), int(f[2]), f[3], f[4]
+        load = f[5] if len(f) > 5 and f[5] else "burst"
         r = {"rep": rep, "rc": rc, "json": None}
         if path and os.path.exists(path):
             try:
                 r["json"] = json.load(open(path))
             except (ValueError, OSError):
                 pass
-        runs.setdefault((row, n), []).append(r)
+        runs.setdefault((load, row, n), []).append(r)
     return runs
 
 
@@ -93,7 +116,14 @@ def metrics(r):
     pc = d.get("per_connection_MBps") or {}
     m = d.get("machine") or {}
     fmin, fmed = pc.get("min"), pc.get("median")
+    cls = []
+    for k in d.get("classes") or []:
+        kp = k.get("per_connection_MBps") or {}
+        cls.append({"pct": k["pct"], "rate": k["rate_Bps"], "MBps": k["MBps"], "cap": k["cap_MBps"],
+                    "min": kp.get("min"), "median": kp.get("median")})
     return {
+        "classes": cls,
+        "rpw": (d.get("counts") or {}).get("requests_per_write"),
         "MBps": d["throughput"]["MBps"],
         "eff": s.get("MB_per_cpu_s") or None,
         "cores": s.get("cores"),
@@ -107,6 +137,171 @@ def metrics(r):
         "ok": d.get("ok", False),
         "error": d.get("error", ""),
     }
+
+
+def class_str(cls):
+    """--rate/--mix classes of one run: MB/s (of the sum of caps), per-connection min / median."""
+    if not cls:
+        return "–"
+    parts = []
+    for k in cls:
+        head = "%d%% %s" % (k["pct"], "@ %.2f MB/s" % (k["rate"] / 1e6) if k["rate"] else "uncapped")
+        tot = fmt(k["MBps"], 1) + (" of %s (%.0f%%)" % (fmt(k["cap"], 1), 100 * k["MBps"] / k["cap"])
+                                   if k["cap"] else "")
+        parts.append("%s: %s MB/s, %s / %s" % (head, tot, fmt(k["min"], 2), fmt(k["median"], 2)))
+    return "; ".join(parts)
+
+
+def table(w, agg, rows, load, n, machine):
+    bt = [r for r in rows if r.startswith("ringseed-") and (load, r, n) in agg]
+    best_mb = max([agg[(load, r, n)]["MBps"] or 0 for r in bt], default=0)
+    best_eff = max([agg[(load, r, n)]["eff"] or 0 for r in bt], default=0)
+    what = {"capped": ", --rate %s" % (machine.get("capped", "|").split("|")[-1]),
+            "mixed": ", --mix %s" % (machine.get("mixed", "|").split("|")[-1]),
+            "wan": ", --rtt %s" % (machine.get("wan", "|").split("|")[-1])}.get(load, "")
+    w("## %s: N = %d%s\n" % (LOAD_TITLE.get(load, load), n, what))
+    classes = load in ("capped", "mixed")
+    w("| seeder | MB/s | runs (MB/s) | ×best | MB/CPU-s | ×best | seeder cores | RSS MiB | held/N "
+      "| fair min/median | requests per write | other |%s"
+      % (" classes: MB/s, per connection min / median |" if classes else ""))
+    w("|---|--:|---|--:|--:|--:|--:|--:|--:|---|--:|--:|%s" % ("---|" if classes else ""))
+    foot = []
+    for r in rows:
+        a = agg.get((load, r, n))
+        if not a:
+            continue
+        label = LABELS.get(r, r)
+        if a["n_good"] == 0:
+            w("| %s | – | %s | | | | | | | | | |%s" % (
+                label, ", ".join("exit " + x["rc"] for x in a["runs"]), " |" if classes else ""))
+            continue
+        runs_s = " / ".join((fmt(m["MBps"]) + ("*" if (m["other"] or 0) > 0.1 else "")) if m else "–"
+                            for m in a["ms"])
+        fair = "–" if a["fmed"] is None else "%s (%s / %s)" % (
+            "–" if a["fair"] is None else "%.2f" % a["fair"],
+            fmt(a["fmin"], 2 if (a["fmin"] or 0) < 100 else 0),
+            fmt(a["fmed"], 2 if (a["fmed"] or 0) < 100 else 0))
+        held = "%d/%d" % (round(a["held"]), n) if a["held"] is not None else "–"
+        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%s" % (
+            label, fmt(a["MBps"]), runs_s, ratio(a["MBps"], best_mb), fmt(a["eff"]),
+            ratio(a["eff"], best_eff), fmt(a["cores"], 2), fmt(a["rss"]), held, fair,
+            fmt(a["rpw"], 2) if not r.startswith("nginx") else "–", fmt(a["other_max"], 2),
+            (" %s |" % class_str(a["classes"])) if classes else ""))
+        for e, cnt in a["errors"].items():
+            foot.append("%s: %d of %d runs did not finish as asked (ringseed-bench exit status 1 "
+                        "or worse): %s" % (label, cnt, len(a["runs"]), e))
+    w("")
+    for f in foot:
+        w("- %s" % f)
+    if foot:
+        w("")
+
+
+def crowd_section(w, raw):
+    d = os.path.join(raw, "crowd")
+    res = []
+    for s in ("ringseed", "rtorrent"):
+        p = os.path.join(d, "crowd-%s.json" % s)
+        if os.path.exists(p):
+            try:
+                res.append(json.load(open(p)))
+            except ValueError:
+                pass
+    if not res:
+        return
+    w("## Real-client crowd: %d python3-libtorrent leechers\n" % res[0]["leechers"])
+    w("`bench/crowd.sh`: each leecher a libtorrent 2.0 session of its own from its own 127.77.K.X, "
+      "%d /usr/bin/python3 processes, a 64 MiB torrent (1 MiB pieces) downloaded again and again "
+      "(a leecher that completes it deletes it and starts over); MB/s is the sum of the leechers' "
+      "own counters over a %.0f s window. ringseed runs with the splice strategy. *crowd cores*: "
+      "the leechers' own CPU. *limit*: clients when the crowd used at least 0.8 of a core per "
+      "process, seeder when the seeder used 0.8 of the cores it can use (ringseed all, rtorrent "
+      "one), else neither (a shared machine, or queues and round trips).\n"
+      % (res[0]["crowd_processes"], res[0]["window_s"]))
+    w("| seeder | MB/s | per leecher min / median MB/s | slowest first byte | seeder cores "
+      "| MB/CPU-s | crowd cores | limit | rounds | ok |")
+    w("|---|--:|---|--:|--:|--:|--:|---|--:|---|")
+    for r in res:
+        pl = r["per_leecher_MBps"]
+        w("| %s | %s | %.2f / %.2f | %s | %.2f | %s | %.2f | %s | %d | %s |" % (
+            r["seeder"], fmt(r["MBps"], 1), pl["min"], pl["median"],
+            "–" if r["slowest_first_byte_s"] is None else "%.2f s" % r["slowest_first_byte_s"],
+            r["seeder_cpu_s"] / r["window_s"] if r["window_s"] else 0, fmt(r["MB_per_seeder_cpu_s"]),
+            r["crowd_cores"], r.get("limit", "–"), r["rounds_completed"], "yes" if r["ok"] else "no"))
+    w("")
+
+
+def counts_section(w, raw, loads, machine):
+    d = os.path.join(raw, "counts")
+    res = []
+    for load in loads:
+        for inst in ("ringseed-splice", "rtorrent"):
+            p = os.path.join(d, "%s__%s.json" % (load, inst))
+            try:
+                res.append((load, inst, json.load(open(p))))
+            except (OSError, ValueError):
+                pass
+    if not res:
+        return
+    w("## Per-block counts\n")
+    w("`bench/counts.sh` once per load and seeder (trickle and burst at N = %s, the others at "
+      "their own N), over the window: what one 16 KiB block served cost. *seeder segments*: TCP "
+      "segments the seeder's sockets sent (`tcp_info` segs_out); *TcpOutSegs*: nstat, every "
+      "segment on the machine, both ends and other users; *syscalls*, *io_uring_enter*: `perf "
+      "stat` on the seeder's processes; *wake-ups*: voluntary context switches, and the "
+      "nonvoluntary after the slash; *bench writes*: the bench's request sends per block.\n"
+      % machine.get("counts_n", "?"))
+    w("| load | seeder | N | MB/s | seeder segments | TcpOutSegs | syscalls | io_uring_enter "
+      "| wake-ups / preempted | bench writes | clean |")
+    w("|---|---|--:|--:|--:|--:|--:|--:|---|--:|---|")
+    f = lambda v: "–" if v is None else "%.3f" % v
+    for load, inst, j in res:
+        pb = j["per_block"]
+        w("| %s | %s | %d | %s | %s | %s | %s | %s | %s / %s | %s | %s |" % (
+            load, LABELS.get(inst, inst), j["load"]["connections"], fmt(j["MBps"]),
+            f(pb["seeder_segs"]), f(pb["tcp_out_segs"]), f(pb["syscalls"]), f(pb["io_uring_enter"]),
+            f(pb["voluntary_ctxt_switches"]), f(pb["nonvoluntary_ctxt_switches"]),
+            f(pb["bench_request_writes"]), "yes" if j["clean"] else "no"))
+    w("")
+
+
+def plot(agg, rows, load, suffix, pdir, results, machine):
+    ns = sorted({k[2] for k in agg if k[0] == load})
+    series = []
+    for r in rows:
+        pts = [(n, agg[(load, r, n)]["MBps"], agg[(load, r, n)]["eff"]) for n in ns
+               if (load, r, n) in agg and agg[(load, r, n)]["MBps"] is not None]
+        if not pts:
+            continue
+        dat = os.path.join(pdir, "%s-%s.dat" % (load, r))
+        with open(dat, "w") as f:
+            f.write("# N MBps MB_per_cpu_s (medians)\n")
+            for n, mb, eff in pts:
+                f.write("%d %.3f %s\n" % (n, mb, "%.3f" % eff if eff else "NaN"))
+        series.append((r, dat))
+    if not series:
+        return
+    gp = os.path.join(pdir, "plot-%s.gp" % load)
+    with open(gp, "w") as f:
+        f.write("set terminal pngcairo size 1100,680 font 'DejaVu Sans,11'\n")
+        f.write("set logscale x 2\nset xrange [%g:%g]\nset xtics (%s)\n"
+                % (min(ns) / 1.6, max(ns) * 1.6, ", ".join(str(n) for n in ns)))
+        f.write("set grid\nset key outside right top\nset xlabel 'connections N (log scale)'\n")
+        f.write("set yrange [0:*]\n")
+        for col, name, ylabel, title in (
+                (2, "throughput%s.png" % suffix, "MB/s (median)", "Aggregate payload throughput"),
+                (3, "efficiency%s.png" % suffix, "MB per seeder CPU-second (median)",
+                 "Seeder efficiency")):
+            f.write("set output '%s'\n" % os.path.join(results, name))
+            f.write("set ylabel '%s'\n" % ylabel)
+            f.write("set title '%s, %s requests, 1 GiB, 1 MiB pieces, Q=%s, %s CPUs, loopback'\n"
+                    % (title, load, machine.get("queue"), machine.get("nproc")))
+            plots = ["'%s' using 1:%d with linespoints %s ps 1.2 title '%s' noenhanced"
+                     % (dat, col, STYLES.get(r, "lw 2") + ("" if " pt " in STYLES.get(r, "") else " pt 7"),
+                        LABELS.get(r, r)) for r, dat in series]
+            f.write("plot " + ", \\\n     ".join(plots) + "\n")
+    if os.environ.get("BENCH_NO_PLOTS") != "1":
+        subprocess.run(["gnuplot", gp], check=True)
 
 
 def main():
@@ -127,17 +322,19 @@ def main():
         os.path.join(raw, "notes.txt")) else []
     notes = [n for n in notes if n]
     runs = load_runs(raw)
-    ns = sorted({n for (_, n) in runs})
-    rows = [r for r in ORDER if any((r, n) in runs for n in ns)]
-    rows += sorted({r for (r, _) in runs} - set(rows))
+    loads = [l for l in LOADS if any(k[0] == l for k in runs)]
+    loads += sorted({k[0] for k in runs} - set(loads))
+    rows = [r for r in ORDER if any(k[1] == r for k in runs)]
+    rows += sorted({k[1] for k in runs} - set(rows))
 
     agg = {}
-    for (row, n), rs in runs.items():
+    for (load, row, n), rs in runs.items():
         ms = [metrics(r) for r in rs]
         good = [m for m in ms if m]
         a = {"runs": sorted(rs, key=lambda r: r["rep"]), "ms": ms, "n_good": len(good)}
-        for k in ("MBps", "eff", "cores", "rss", "held", "fmin", "fmed", "fair", "other"):
+        for k in ("MBps", "eff", "cores", "rss", "held", "fmin", "fmed", "fair", "other", "rpw"):
             a[k] = med([m[k] for m in good])
+        a["classes"] = good[0]["classes"] if len(good) == 1 else None
         a["other_max"] = max([m["other"] for m in good if m["other"] is not None], default=None)
         a["errors"] = {}
         for r, m in zip(rs, ms):
@@ -147,7 +344,7 @@ def main():
             elif not m["ok"]:
                 a["errors"].setdefault(m["error"] or "exit %s" % r["rc"], 0)
                 a["errors"][m["error"] or "exit %s" % r["rc"]] += 1
-        agg[(row, n)] = a
+        agg[(load, row, n)] = a
 
     out = []
     w = out.append
@@ -196,101 +393,51 @@ def main():
       "`%s/commands.txt`; the binaries are copies of bin/ taken at the start, in `%s/bin/`."
       % (machine.get("queue"), machine.get("window"), machine.get("warmup"), machine.get("recv"),
          machine.get("warmup_big"), machine.get("tr_warmup"), rel(raw), rel(raw)))
-    w("- %s repetitions, interleaved: every N and seeder of repetition 1, then repetition 2, ... "
-      "(the seeder order rotates by one each repetition). Values are medians over the repetitions; "
-      "*runs* lists each repetition's MB/s." % machine.get("reps"))
+    w("- The loads (bench/README.md, \"The loads\"), each with the options above plus: *trickle* "
+      "`--requests trickle` (each request written alone as its block arrives, like libtorrent or "
+      "aria2 on a slow peer; the default), *burst* `--requests burst` (the whole queue refilled per "
+      "read), *capped* `--rate %s` at N = %s, *mixed* `--mix %s` at N = %s, *wan* `--rtt %s` at "
+      "N = %s (the round trip emulated by the bench: Q blocks per round trip). nginx rows run "
+      "under burst, capped and mixed only (HTTP requests go out in bursts, and `--rtt` is "
+      "BitTorrent only)." % (
+          machine.get("capped", "|?").split("|")[-1], machine.get("capped", "?|").split("|")[0],
+          machine.get("mixed", "|?").split("|")[-1], machine.get("mixed", "?|").split("|")[0],
+          machine.get("wan", "|?").split("|")[-1], machine.get("wan", "?|").split("|")[0]))
+    w("- Repetitions: %s of the trickle rows, %s of the burst rows, one of the capped, mixed and "
+      "wan rows and of the crowd (fewer for the slow rows, to keep `make bench` under 30 minutes), "
+      "interleaved: every load, N and seeder of repetition 1, then repetition 2, ... (the seeder "
+      "order rotates by one each repetition). Values are medians over the repetitions (of two: "
+      "their mean); *runs* lists each repetition's MB/s." % (
+          machine.get("reps"), machine.get("burst_reps", "1")))
     w("- MB = 10^6 bytes of block payload. *MB/CPU-s*: MB served per CPU-second of the seeder "
       "(all its processes and threads; ringseed's and nginx's workers are children of the pid given). "
       "*×best*: ratio to the best ringseed strategy at that N, for that column. *RSS*: of the seeder at "
       "the end of the window (mmap-based seeders count the file pages they touched). *held/N*: "
       "connections still open at the end. *fair*: per-connection MB/s, min / median (1.00 = even), "
       "then the two values; – when the median peer got nothing. "
+      "*requests per write*: the bench's requests over the sends that carried them (1.00: one "
+      "request per write, trickle). *classes*: per --rate/--mix class, its aggregate (of the sum of "
+      "its caps) and per-connection min / median MB/s. "
       "*other*: the most CPU any other process used during a run of that row (cores, from /proc/stat); "
       "above 0.1 the machine was shared during that run, and *runs* marks such a run with `*`.")
     w("")
     for note in notes:
         w("Note: %s\n" % note)
 
-    for n in ns:
-        bt = [r for r in rows if r.startswith("ringseed-") and (r, n) in agg]
-        best_mb = max([agg[(r, n)]["MBps"] or 0 for r in bt], default=0)
-        best_eff = max([agg[(r, n)]["eff"] or 0 for r in bt], default=0)
-        w("## N = %d\n" % n)
-        w("| seeder | MB/s | runs (MB/s) | ×best | MB/CPU-s | ×best | seeder cores | RSS MiB | held/N | fair min/median | other |")
-        w("|---|--:|---|--:|--:|--:|--:|--:|--:|---|--:|")
-        foot = []
-        for r in rows:
-            a = agg.get((r, n))
-            if not a:
-                continue
-            label = LABELS.get(r, r)
-            if a["n_good"] == 0:
-                w("| %s | – | %s | | | | | | | | |" % (label, ", ".join("exit " + x["rc"] for x in a["runs"])))
-                continue
-            runs_s = " / ".join((fmt(m["MBps"]) + ("*" if (m["other"] or 0) > 0.1 else "")) if m else "–"
-                                for m in a["ms"])
-            fair = "–" if a["fmed"] is None else "%s (%s / %s)" % (
-                "–" if a["fair"] is None else "%.2f" % a["fair"],
-                fmt(a["fmin"], 2 if (a["fmin"] or 0) < 100 else 0), fmt(a["fmed"], 2 if (a["fmed"] or 0) < 100 else 0))
-            held = "%d/%d" % (round(a["held"]), n) if a["held"] is not None else "–"
-            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                label, fmt(a["MBps"]), runs_s, ratio(a["MBps"], best_mb), fmt(a["eff"]),
-                ratio(a["eff"], best_eff), fmt(a["cores"], 2), fmt(a["rss"]), held, fair,
-                fmt(a["other_max"], 2)))
-            for e, cnt in a["errors"].items():
-                foot.append("%s: %d of %d runs did not finish as asked (ringseed-bench exit status 1 or worse): %s" % (label, cnt, len(a["runs"]), e))
-        w("")
-        for f in foot:
-            w("- %s" % f)
-        if foot:
-            w("")
+    for load in loads:
+        ns = sorted({k[2] for k in agg if k[0] == load})
+        for n in ns:
+            table(w, agg, rows, load, n, machine)
 
-    # Plots.
+    crowd_section(w, raw)
+    counts_section(w, raw, loads, machine)
+
+    # Plots: the trickle load (the default) and the burst load.
     pdir = os.path.join(raw, "plot")
     os.makedirs(pdir, exist_ok=True)
-    series = []
-    for r in rows:
-        pts = [(n, agg[(r, n)]["MBps"], agg[(r, n)]["eff"]) for n in ns
-               if (r, n) in agg and agg[(r, n)]["MBps"] is not None]
-        if not pts:
-            continue
-        dat = os.path.join(pdir, r + ".dat")
-        with open(dat, "w") as f:
-            f.write("# N MBps MB_per_cpu_s (medians)\n")
-            for n, mb, eff in pts:
-                f.write("%d %.3f %s\n" % (n, mb, "%.3f" % eff if eff else "NaN"))
-        series.append((r, dat))
-    styles = {
-        "ringseed-copy": "lw 3 dt 1 lc rgb '#d62728'",
-        "ringseed-splice": "lw 3 dt 2 lc rgb '#ff7f0e'",
-        "ringseed-send_zc": "lw 3 dt 3 lc rgb '#8c564b'",
-        "rtorrent": "lw 2 lc rgb '#1f77b4'",
-        "qbittorrent": "lw 2 lc rgb '#2ca02c'",
-        "libtorrent": "lw 2 lc rgb '#17becf'",
-        "aria2": "lw 2 lc rgb '#9467bd'",
-        "transmission": "lw 2 lc rgb '#7f7f7f'",
-        "nginx-16k": "lw 2 dt 2 lc rgb '#555555' pt 6",
-        "nginx-1m": "lw 2 dt 3 lc rgb '#000000' pt 5",
-    }
-    gp = os.path.join(pdir, "plot.gp")
-    with open(gp, "w") as f:
-        f.write("set terminal pngcairo size 1100,680 font 'DejaVu Sans,11'\n")
-        f.write("set logscale x 2\nset xrange [%g:%g]\nset xtics (%s)\n"
-                % (min(ns) / 1.6, max(ns) * 1.6, ", ".join(str(n) for n in ns)))
-        f.write("set grid\nset key outside right top\nset xlabel 'connections N (log scale)'\n")
-        f.write("set yrange [0:*]\n")
-        for col, name, ylabel, title in (
-                (2, "throughput.png", "MB/s (median)", "Aggregate payload throughput"),
-                (3, "efficiency.png", "MB per seeder CPU-second (median)", "Seeder efficiency")):
-            f.write("set output '%s'\n" % os.path.join(results, name))
-            f.write("set ylabel '%s'\n" % ylabel)
-            f.write("set title '%s, 1 GiB, 1 MiB pieces, Q=%s, %s CPUs, loopback'\n"
-                    % (title, machine.get("queue"), machine.get("nproc")))
-            plots = ["'%s' using 1:%d with linespoints %s ps 1.2 title '%s' noenhanced"
-                     % (dat, col, styles.get(r, "lw 2") + ("" if " pt " in styles.get(r, "") else " pt 7"),
-                        LABELS.get(r, r)) for r, dat in series]
-            f.write("plot " + ", \\\n     ".join(plots) + "\n")
-    subprocess.run(["gnuplot", gp], check=True)
+    for load, suffix in (("trickle", ""), ("burst", "-burst")):
+        if load in loads:
+            plot(agg, rows, load, suffix, pdir, results, machine)
 
     # Exact commands and settings.
     w("## Exact commands and settings\n")

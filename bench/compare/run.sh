@@ -4,13 +4,27 @@
 #
 # One 1 GiB random file (made once, kept in build/bench/data), its .torrent
 # with 1 MiB pieces, the page cache warmed; then every seeder on its own
-# 127.0.0.1 port, and for each repetition, each N and each seeder (the
-# seeder order rotating from one repetition to the next) one ringseed-bench
-# run in duration mode. Raw JSON per run: build/bench/runs/STAMP/json/.
-# Then bench/compare/aggregate.py writes bench/results/TABLE.md and the PNGs.
+# 127.0.0.1 port, and for each repetition, each load, each N and each seeder
+# (the seeder order rotating from one repetition to the next) one
+# ringseed-bench run in duration mode. Raw JSON per run:
+# build/bench/runs/STAMP/json/. Then the real-client crowd (bench/crowd.sh:
+# 50 libtorrent leechers against ringseed splice and rtorrent), and
+# bench/compare/aggregate.py writes bench/results/TABLE.md and the PNGs.
+#
+# The loads (bench/README.md, "The loads"):
+#   trickle  each request written alone as its block arrives (real clients);
+#            every N, BENCH_REPS repetitions
+#   burst    the whole queue refilled per read (the bench's old way); every N,
+#            BENCH_BURST_REPS repetitions
+#   capped   500 connections, each capped at 1 MB/s (--rate 1M); once
+#   mixed    256 connections, 90% at 500 KB/s and 10% uncapped; once
+#   wan      256 connections 40 ms away (--rtt 40ms); once
+#   crowd    bench/crowd.sh, once per seeder
 #
 # Environment (defaults in brackets):
-#   BENCH_REPS [3]              repetitions
+#   BENCH_LOADS ["trickle burst capped mixed wan crowd"]  which loads
+#   BENCH_REPS [2]              repetitions of the trickle rows
+#   BENCH_BURST_REPS [1]        repetitions of the burst rows
 #   BENCH_NS ["1 16 256 2048"]  connection counts
 #   BENCH_WINDOW [4]            measured seconds per run
 #   BENCH_WARMUP [2]            warm-up seconds per run
@@ -21,6 +35,13 @@
 #   BENCH_QUEUE [32]            requests in flight per connection (-q)
 #   BENCH_PORT_BASE [23400]     ports BASE+1 .. BASE+62 on 127.0.0.1
 #   BENCH_SEEDERS [all]         only these rows, e.g. "ringseed-copy rtorrent"
+#   BENCH_CAPPED_N [500], BENCH_CAPPED_RATE [1M]   the capped load
+#   BENCH_MIXED_N [256], BENCH_MIX [90:500K,10:0]  the mixed load
+#   BENCH_WAN_N [256], BENCH_RTT [40ms]            the wan load
+#   BENCH_CROWD_N [50], BENCH_CROWD_WINDOW [10]    the crowd
+#   BENCH_COUNTS [1], BENCH_COUNTS_N [256]  per-block counts (bench/counts.sh)
+#                               of ringseed splice and rtorrent under each load
+#                               (trickle and burst at N = BENCH_COUNTS_N); 0: none
 #   BENCH_RESULTS [bench/results]  where TABLE.md and the PNGs go
 set -uo pipefail
 
@@ -30,7 +51,19 @@ ROOT=$(cd "$HERE/../.." && pwd)
 . "$HERE/lib.sh"
 for f in "$HERE"/seeders/*.sh; do . "$f"; done
 
-REPS=${BENCH_REPS:-3}
+LOADS=${BENCH_LOADS:-"trickle burst capped mixed wan crowd"}
+REPS=${BENCH_REPS:-2}
+BURST_REPS=${BENCH_BURST_REPS:-1}
+CAPPED_N=${BENCH_CAPPED_N:-500}
+CAPPED_RATE=${BENCH_CAPPED_RATE:-1M}
+MIXED_N=${BENCH_MIXED_N:-256}
+MIX=${BENCH_MIX:-90:500K,10:0}
+WAN_N=${BENCH_WAN_N:-256}
+RTT=${BENCH_RTT:-40ms}
+CROWD_N=${BENCH_CROWD_N:-50}
+CROWD_WINDOW=${BENCH_CROWD_WINDOW:-10}
+COUNTS=${BENCH_COUNTS:-1}
+COUNTS_N=${BENCH_COUNTS_N:-256}
 NS=${BENCH_NS:-"1 16 256 2048"}
 WINDOW=${BENCH_WINDOW:-4}
 WARMUP=${BENCH_WARMUP:-2}
@@ -78,13 +111,21 @@ trap 'log "terminated"; exit 143' TERM HUP
 # --- prerequisites -----------------------------------------------------------
 missing=()
 need() { command -v "$1" > /dev/null 2>&1 || missing+=("$1 (package $2)"); }
-need rtorrent rtorrent
-need qbittorrent-nox qbittorrent-nox
-need aria2c aria2
-need transmission-daemon transmission-daemon
-need transmission-remote transmission-cli
-need nginx nginx-light
-need gnuplot gnuplot-nox
+# A full run needs every seeder; a partial one (BENCH_SEEDERS) only its own,
+# and draws no plots when gnuplot is missing.
+wants() { [ -z "$ONLY" ] || case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+wants rtorrent && need rtorrent rtorrent
+wants qbittorrent && need qbittorrent-nox qbittorrent-nox
+wants aria2 && need aria2c aria2
+wants transmission && need transmission-daemon transmission-daemon
+wants transmission && need transmission-remote transmission-cli
+{ wants nginx-16k || wants nginx-1m; } && need nginx nginx-light
+if [ -z "$ONLY" ]; then
+	need gnuplot gnuplot-nox
+elif ! command -v gnuplot > /dev/null 2>&1; then
+	export BENCH_NO_PLOTS=1
+	log "gnuplot is missing: no plots for this partial run"
+fi
 need curl curl
 need ss iproute2
 [ -x "$PY" ] || missing+=("/usr/bin/python3 (package python3)")
@@ -177,6 +218,13 @@ done
 	echo "loadavg|$(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "date|$(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "reps|$REPS"
+	echo "burst_reps|$BURST_REPS"
+	echo "loads|$LOADS"
+	echo "capped|$CAPPED_N|$CAPPED_RATE"
+	echo "mixed|$MIXED_N|$MIX"
+	echo "wan|$WAN_N|$RTT"
+	echo "crowd|$CROWD_N|$CROWD_WINDOW"
+	echo "counts_n|$COUNTS_N"
 	echo "ns|$NS"
 	echo "window|$WINDOW"
 	echo "warmup|$WARMUP"
@@ -259,60 +307,96 @@ for inst in "${INSTANCES[@]}"; do
 done
 
 # --- the runs ----------------------------------------------------------------------
-n_ns=$(wc -w <<< "$NS")
-total=$((REPS * n_ns * ${#ROWS[@]}))
-est=0
+# load_reps LOAD, load_ns LOAD, load_args LOAD: how often, at which N, with
+# which ringseed-bench options; load_has LOAD KIND: whether rows of KIND (bt,
+# http) run under it (HTTP has no trickle and no --rtt: its requests go out
+# in bursts).
+load_reps() { case $1 in trickle) echo "$REPS" ;; burst) echo "$BURST_REPS" ;; *) echo 1 ;; esac; }
+load_ns() {
+	case $1 in
+	trickle | burst) echo "$NS" ;; capped) echo "$CAPPED_N" ;;
+	mixed) echo "$MIXED_N" ;; wan) echo "$WAN_N" ;;
+	esac
+}
+load_args() {
+	case $1 in
+	trickle) echo "--requests trickle" ;; burst) echo "--requests burst" ;;
+	capped) echo "--rate $CAPPED_RATE" ;; mixed) echo "--mix $MIX" ;;
+	wan) echo "--rtt $RTT" ;;
+	esac
+}
+load_has() {
+	[ "$2" = bt ] && return 0
+	case $1 in burst | capped | mixed) return 0 ;; *) return 1 ;; esac
+}
+BENCH_LOADS_RUN=()
+for l in $LOADS; do
+	case $l in
+	trickle | burst | capped | mixed | wan) BENCH_LOADS_RUN+=("$l") ;;
+	crowd) ;;
+	*) die "BENCH_LOADS: unknown load '$l' (trickle burst capped mixed wan crowd)" ;;
+	esac
+done
+max_reps=1
+for l in "${BENCH_LOADS_RUN[@]}"; do
+	[ "$(load_reps "$l")" -gt "$max_reps" ] && max_reps=$(load_reps "$l")
+done
 # warmup_for INSTANCE N
 warmup_for() {
 	if [ "$1" = transmission ]; then echo "$TR_WARMUP"
 	elif [ "$2" -ge 1024 ]; then echo "$WARMUP_BIG"
 	else echo "$WARMUP"; fi
 }
-for r in "${ROWS[@]}"; do
-	for n in $NS; do
-		est=$((est + ($(warmup_for "$(row_field "$r" 2)" "$n") + WINDOW + 1) * REPS))
+total=0
+est=0
+for l in "${BENCH_LOADS_RUN[@]}"; do
+	for r in "${ROWS[@]}"; do
+		load_has "$l" "$(row_field "$r" 3)" || continue
+		for n in $(load_ns "$l"); do
+			total=$((total + $(load_reps "$l")))
+			est=$((est + ($(warmup_for "$(row_field "$r" 2)" "$n") + WINDOW + 1) * $(load_reps "$l")))
+		done
 	done
 done
-log "$total runs, about $((est / 60)) min"
+crowd_said=
+case " $LOADS " in *" crowd "*) est=$((est + 2 * (CROWD_WINDOW + 30))); crowd_said=" and the crowd" ;; esac
+[ "$COUNTS" = 1 ] && est=$((est + 2 * ${#BENCH_LOADS_RUN[@]} * (WARMUP + WINDOW + 5)))
+log "$total runs$crowd_said, about $((est / 60)) min"
 : > "$RAW/runs.tsv"
 : > "$RAW/commands.txt"
 idx=0
-for rep in $(seq "$REPS"); do
-	# rotate the seeder order by one row per repetition
-	order=()
-	nrows=${#ROWS[@]}
-	for k in $(seq 0 $((nrows - 1))); do
-		order+=("${ROWS[$(((k + rep - 1) % nrows))]}")
-	done
-	for n in $NS; do
-		for r in "${order[@]}"; do
-			idx=$((idx + 1))
-			row=$(row_field "$r" 1); inst=$(row_field "$r" 2); kind=$(row_field "$r" 3); range=$(row_field "$r" 4)
-			work=$RAW/seeders/$inst
-			port=$(inst_port "$inst")
-			json=$RAW/json/${row}__n${n}__r${rep}.json
-			[ "${STARTED_OK[$inst]}" = 1 ] || { printf '%s\t%s\t%s\t%s\t%s\n' "$row" "$n" "$rep" "nostart" "" >> "$RAW/runs.tsv"; continue; }
-			if [ ! -s "$work/pid" ]; then
-				if ! inst_start "$inst"; then
-					log "$inst did not start again"
-					stop_instance "$work"
-					printf '%s\t%s\t%s\t%s\t%s\n' "$row" "$n" "$rep" "nostart" "" >> "$RAW/runs.tsv"
-					continue
-				fi
-			fi
-			pid=$(cat "$work/pid")
-			w=$(warmup_for "$inst" "$n")
-			if [ "$kind" = http ]; then
-				cmd=("$BENCH" --http "127.0.0.1:$port/$DATA_NAME" --range "$range")
-			else
-				cmd=("$BENCH" -t "$TORRENT" -c "127.0.0.1:$port" --recv "$RECV")
-			fi
-			cmd+=(-n "$n" -q "$QUEUE" -d "$WINDOW" --warmup "$w" --seeder-pid "$pid" --json --quiet)
-			printf '%s n=%s rep=%s: %s\n' "$row" "$n" "$rep" "${cmd[*]}" >> "$RAW/commands.txt"
-			run_bg $((w + WINDOW + 60)) "$json" "${json%.json}.err" "${cmd[@]}"
-			rc=$?
-			printf '%s\t%s\t%s\t%s\t%s\n' "$row" "$n" "$rep" "$rc" "$json" >> "$RAW/runs.tsv"
-			summary=$("$PY" -c '
+# one_run LOAD ROW N REP: one ringseed-bench run, its JSON, its line in runs.tsv
+one_run() {
+	local load=$1 r=$2 n=$3 rep=$4 row inst kind range work port json pid w cmd rc summary
+	row=$(row_field "$r" 1); inst=$(row_field "$r" 2); kind=$(row_field "$r" 3); range=$(row_field "$r" 4)
+	work=$RAW/seeders/$inst
+	port=$(inst_port "$inst")
+	json=$RAW/json/${load}__${row}__n${n}__r${rep}.json
+	idx=$((idx + 1))
+	[ "${STARTED_OK[$inst]}" = 1 ] || { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$n" "$rep" "nostart" "" "$load" >> "$RAW/runs.tsv"; return; }
+	if [ ! -s "$work/pid" ]; then
+		if ! inst_start "$inst"; then
+			log "$inst did not start again"
+			stop_instance "$work"
+			printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$n" "$rep" "nostart" "" "$load" >> "$RAW/runs.tsv"
+			return
+		fi
+	fi
+	pid=$(cat "$work/pid")
+	w=$(warmup_for "$inst" "$n")
+	if [ "$kind" = http ]; then
+		cmd=("$BENCH" --http "127.0.0.1:$port/$DATA_NAME" --range "$range")
+	else
+		# shellcheck disable=SC2046
+		cmd=("$BENCH" -t "$TORRENT" -c "127.0.0.1:$port" --recv "$RECV" $(load_args "$load"))
+	fi
+	[ "$kind" = http ] && [ "$load" != burst ] && cmd+=($(load_args "$load"))
+	cmd+=(-n "$n" -q "$QUEUE" -d "$WINDOW" --warmup "$w" --seeder-pid "$pid" --json --quiet)
+	printf '%s:%s n=%s rep=%s: %s\n' "$load" "$row" "$n" "$rep" "${cmd[*]}" >> "$RAW/commands.txt"
+	run_bg $((w + WINDOW + 60)) "$json" "${json%.json}.err" "${cmd[@]}"
+	rc=$?
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$n" "$rep" "$rc" "$json" "$load" >> "$RAW/runs.tsv"
+	summary=$("$PY" -c '
 import json, sys
 try:
     d = json.load(open(sys.argv[1]))
@@ -322,20 +406,83 @@ try:
           "" if d["ok"] else "  (" + d["error"] + ")"))
 except Exception as e:
     print("no JSON (%s)" % e)' "$json" 2>&1)
-			log "[$idx/$total] rep $rep n=$n $row: rc $rc $summary"
-			if [ "${POLICY[$inst]}" = restart ]; then
-				stop_instance "$work"
-			elif ! wait_drained "$port" "$DRAIN_TIMEOUT"; then
-				log "$inst still holds $(busy_sockets "$port") sockets ${DRAIN_TIMEOUT} s after the run: restarting it, and from now on around each of its runs"
-				POLICY[$inst]=restart
-				echo "$inst|drain|restart" >> "$RAW/idle.txt"
-				stop_instance "$work"
-			fi
+	log "[$idx/$total] rep $rep $load n=$n $row: rc $rc $summary"
+	if [ "${POLICY[$inst]}" = restart ]; then
+		stop_instance "$work"
+	elif ! wait_drained "$port" "$DRAIN_TIMEOUT"; then
+		log "$inst still holds $(busy_sockets "$port") sockets ${DRAIN_TIMEOUT} s after the run: restarting it, and from now on around each of its runs"
+		POLICY[$inst]=restart
+		echo "$inst|drain|restart" >> "$RAW/idle.txt"
+		stop_instance "$work"
+	fi
+}
+for rep in $(seq "$max_reps"); do
+	# rotate the seeder order by one row per repetition
+	order=()
+	nrows=${#ROWS[@]}
+	for k in $(seq 0 $((nrows - 1))); do
+		order+=("${ROWS[$(((k + rep - 1) % nrows))]}")
+	done
+	for load in "${BENCH_LOADS_RUN[@]}"; do
+		[ "$rep" -le "$(load_reps "$load")" ] || continue
+		for n in $(load_ns "$load"); do
+			for r in "${order[@]}"; do
+				load_has "$load" "$(row_field "$r" 3)" || continue
+				one_run "$load" "$r" "$n" "$rep"
+			done
 		done
 	done
 done
 
+# --- per-block counts: ringseed splice and rtorrent under each load (counts.sh) -------
+if [ "${COUNTS:-1}" = 1 ]; then
+	mkdir -p "$RAW/counts"
+	for load in "${BENCH_LOADS_RUN[@]}"; do
+		for inst in ringseed-splice rtorrent; do
+			case " ${INSTANCES[*]} " in *" $inst "*) ;; *) continue ;; esac
+			[ "${STARTED_OK[$inst]}" = 1 ] || continue
+			work=$RAW/seeders/$inst
+			[ -s "$work/pid" ] || inst_start "$inst" || { stop_instance "$work"; continue; }
+			port=$(inst_port "$inst")
+			n=$COUNTS_N
+			case $load in capped) n=$CAPPED_N ;; mixed) n=$MIXED_N ;; wan) n=$WAN_N ;; esac
+			out=$RAW/counts/${load}__${inst}.json
+			# shellcheck disable=SC2046
+			cmd=("$ROOT/bench/counts.sh" -s "$(cat "$work/pid")" -c "127.0.0.1:$port" -t "$TORRENT"
+				-w "$(warmup_for "$inst" "$n")" -d "$WINDOW" --json -- -n "$n" -q "$QUEUE" --recv "$RECV" $(load_args "$load"))
+			printf 'counts:%s:%s: %s\n' "$load" "$inst" "${cmd[*]}" >> "$RAW/commands.txt"
+			BENCH=$BENCH run_bg $((WARMUP + WINDOW + 60)) "$out" "${out%.json}.err" "${cmd[@]}"
+			rc=$?
+			log "counts $load $inst (N=$n): rc $rc $("$PY" -c 'import json, sys
+try:
+    pb = json.load(open(sys.argv[1]))["per_block"]
+    f = lambda v: "-" if v is None else "%.3f" % v
+    print("per block: %s segments, %s syscalls, %s wake-ups" % (f(pb["seeder_segs"]), f(pb["syscalls"]), f(pb["voluntary_ctxt_switches"])))
+except Exception as e:
+    print("no JSON (%s)" % e)' "$out" 2>&1)"
+			if [ "${POLICY[$inst]}" = restart ]; then stop_instance "$work"; else wait_drained "$port" "$DRAIN_TIMEOUT"; fi
+		done
+	done
+fi
+
 for inst in "${INSTANCES[@]}"; do stop_instance "$RAW/seeders/$inst"; done
+
+# --- the real-client crowd: its own seeders, one at a time, on a 64 MiB file ---------
+case " $LOADS " in *" crowd "*)
+	crowd_seeders=
+	case " $ONLY " in "  " | *" ringseed-splice "*) crowd_seeders="ringseed" ;; esac
+	case " $ONLY " in "  " | *" rtorrent "*) crowd_seeders="$crowd_seeders rtorrent" ;; esac
+	if [ -n "$crowd_seeders" ]; then
+		mkdir -p "$RAW/crowd"
+		log "the crowd: $CROWD_N libtorrent leechers against $crowd_seeders"
+		echo "crowd: RINGSEED=RUN/bin/ringseed bench/crowd.sh -n $CROWD_N -d $CROWD_WINDOW --seeders \"$crowd_seeders\" --out RUN/crowd" >> "$RAW/commands.txt"
+		RINGSEED=$RINGSEED BENCH=$BENCH run_bg $((3 * CROWD_WINDOW + 300)) "$RAW/crowd/out.txt" "$RAW/crowd/err.txt" \
+			"$ROOT/bench/crowd.sh" -n "$CROWD_N" -d "$CROWD_WINDOW" --seeders "$crowd_seeders" --out "$RAW/crowd" \
+			|| NOTES+=("the crowd did not finish as asked (build/bench/runs/$STAMP/crowd/err.txt)")
+		tail -n 3 "$RAW/crowd/out.txt" >&2
+	fi
+	;;
+esac
 printf '%s\n' "${NOTES[@]}" > "$RAW/notes.txt"
 echo "elapsed|$((SECONDS - T_START))" >> "$RAW/machine.txt"
 log "aggregating"

@@ -6,6 +6,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,38 +15,86 @@
 
 static void info_usage(FILE *f)
 {
-	fprintf(f, "usage: ringseed info [--json] FILE.torrent\n"
+	fprintf(f, "usage: ringseed info [--json] [--peer HOST:PORT] FILE.torrent\n"
 		   "\n"
 		   "Prints the name, info-hash, magnet link, piece layout, files and trackers\n"
 		   "of a .torrent, or one line saying why it cannot be served.\n"
 		   "\n"
-		   "  -j, --json   one JSON object on stdout, for scripts\n"
-		   "  -h, --help   this text\n");
+		   "  -j, --json             one JSON object on stdout, for scripts\n"
+		   "  -p, --peer HOST:PORT   add x.pe=HOST:PORT to the magnet link (BEP 9), so\n"
+		   "                         a client finds this seeder without a tracker;\n"
+		   "                         an IPv6 address goes in brackets: [::1]:6881\n"
+		   "  -h, --help             this text\n");
 }
 
-/* RFC 3986 percent-encoding of everything but unreserved characters. */
-static void info_put_urlenc(FILE *f, const char *s)
+/* RFC 3986 percent-encoding of everything but unreserved characters and `keep`. */
+static void info_put_urlenc(FILE *f, const char *s, const char *keep)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~", *p))
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) || strchr(keep, *p))
 			fputc(*p, f);
 		else
 			fprintf(f, "%%%02X", *p);
 	}
 }
 
-static void info_put_magnet(FILE *f, const struct metainfo *mi)
+/*
+ * BEP 9: xt, dn, one tr per tracker in file order, and x.pe for a peer to
+ * try first. x.pe keeps ':', '[' and ']' as they are: libtorrent reads the
+ * value without percent-decoding it, so "%5B::1%5D:6881" would be no peer.
+ */
+static void info_put_magnet(FILE *f, const struct metainfo *mi, const char *peer)
 {
 	char hex[41];
 
 	mi_hex(mi->info_hash, hex);
 	fprintf(f, "magnet:?xt=urn:btih:%s&dn=", hex);
-	info_put_urlenc(f, mi->name);
+	info_put_urlenc(f, mi->name, "");
 	for (uint32_t i = 0; i < mi->tracker_count; i++) {
 		fputs("&tr=", f);
-		info_put_urlenc(f, mi->trackers[i].url);
+		info_put_urlenc(f, mi->trackers[i].url, "");
 	}
+	if (peer) {
+		fputs("&x.pe=", f);
+		info_put_urlenc(f, peer, ":[]");
+	}
+}
+
+/*
+ * HOST:PORT, [IPV6]:PORT: a non-empty host without '/', '?', '#' or
+ * spaces, and a port 1..65535. Returns 0 or -1 with why set.
+ */
+static int info_check_peer(const char *s, const char **why)
+{
+	const char *colon = strrchr(s, ':'), *host_end = colon;
+	char *end;
+	long port;
+
+	*why = "want HOST:PORT";
+	if (!colon || colon == s)
+		return -1;
+	if (s[0] == '[') {
+		if (colon[-1] != ']' || colon - s < 3) {
+			*why = "an IPv6 address goes in brackets: [ADDR]:PORT";
+			return -1;
+		}
+	} else if (memchr(s, ':', (size_t)(colon - s))) {
+		*why = "an IPv6 address goes in brackets: [ADDR]:PORT";
+		return -1;
+	}
+	for (const char *p = s; p < host_end; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || strchr("/?#&%@", *p)) {
+			*why = "a character a host name cannot hold";
+			return -1;
+		}
+	}
+	port = strtol(colon + 1, &end, 10);
+	if (!colon[1] || *end || port < 1 || port > 65535 || colon[1] == '+' || colon[1] == '-') {
+		*why = "the port must be 1..65535";
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -144,7 +193,7 @@ static void info_json_trackers(FILE *f, const struct metainfo *mi)
 	fputs("],\n", f);
 }
 
-static void info_json(FILE *f, const struct metainfo *mi)
+static void info_json(FILE *f, const struct metainfo *mi, const char *peer)
 {
 	char hex[41];
 
@@ -152,7 +201,7 @@ static void info_json(FILE *f, const struct metainfo *mi)
 	fputs("{\n  \"name\": ", f);
 	info_put_json_str(f, mi->name);
 	fprintf(f, ",\n  \"info_hash\": \"%s\",\n  \"magnet\": \"", hex);
-	info_put_magnet(f, mi); /* percent-encoded: nothing JSON must escape */
+	info_put_magnet(f, mi, peer); /* percent-encoded: nothing JSON must escape */
 	fprintf(f,
 		"\",\n  \"piece_length\": %u,\n  \"piece_count\": %u,\n"
 		"  \"total_size\": %llu,\n  \"private\": %s,\n  \"multi_file\": %s,\n",
@@ -223,7 +272,7 @@ static void info_text_lists(FILE *f, const struct metainfo *mi)
 		info_line(f, "", mi->web_seeds[i]);
 }
 
-static void info_text(FILE *f, const struct metainfo *mi)
+static void info_text(FILE *f, const struct metainfo *mi, const char *peer)
 {
 	char hex[41], size[64], plen[64], when[64];
 	time_t t = (time_t)mi->creation_date;
@@ -234,7 +283,7 @@ static void info_text(FILE *f, const struct metainfo *mi)
 	info_size(plen, sizeof(plen), mi->piece_length);
 	info_line(f, "name:", mi->name);
 	fprintf(f, "info-hash:     %s\nmagnet:        ", hex);
-	info_put_magnet(f, mi);
+	info_put_magnet(f, mi, peer);
 	fprintf(f,
 		"\nsize:          %s\npieces:        %u of %s, the last %u bytes\n"
 		"private:       %s\n",
@@ -256,18 +305,27 @@ int cmd_info(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "peer", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct metainfo mi;
+	const char *peer = NULL, *why;
 	char err[512];
 	bool json = false;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "jp:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
 			json = true;
+			break;
+		case 'p':
+			if (info_check_peer(optarg, &why) != 0) {
+				fprintf(stderr, "ringseed info: --peer %s: %s\n", optarg, why);
+				return 2;
+			}
+			peer = optarg;
 			break;
 		case 'h':
 			info_usage(stdout);
@@ -289,9 +347,9 @@ int cmd_info(int argc, char **argv)
 		fprintf(stderr, "ringseed info: %s: warning: %s%s\n", argv[optind], mi.warning,
 			mi.warning_count > 1 ? " (and more)" : "");
 	if (json)
-		info_json(stdout, &mi);
+		info_json(stdout, &mi, peer);
 	else
-		info_text(stdout, &mi);
+		info_text(stdout, &mi, peer);
 	mi_free(&mi);
 	return 0;
 }

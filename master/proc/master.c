@@ -209,7 +209,8 @@ void master_stats_line(struct master *m, const char *tag)
 	log_info("%s: peers=%llu up_bytes=%llu blocks=%llu requests=%llu rejects=%llu "
 		 "handshakes=%llu drop_handshake_timeout=%llu drop_bad_handshake=%llu "
 		 "drop_unknown_hash=%llu drop_protocol=%llu drop_bad_request=%llu drop_flood=%llu "
-		 "drop_idle=%llu drop_too_many=%llu drop_io=%llu handoff_fallback=%llu "
+		 "drop_idle=%llu drop_too_many=%llu drop_io=%llu drop_seed=%llu drop_bad_ext=%llu "
+		 "meta_pieces=%llu meta_rejects=%llu meta_flood=%llu handoff_fallback=%llu "
 		 "worker_restarts=%llu%s",
 		 tag, (unsigned long long)w[WSTAT_PEERS], (unsigned long long)w[WSTAT_UP_BYTES],
 		 (unsigned long long)w[WSTAT_BLOCKS], (unsigned long long)w[WSTAT_REQUESTS],
@@ -222,7 +223,10 @@ void master_stats_line(struct master *m, const char *tag)
 		 (unsigned long long)w[WSTAT_DROP_FLOOD], (unsigned long long)w[WSTAT_DROP_IDLE],
 		 (unsigned long long)(w[WSTAT_DROP_TOO_MANY] + m->mstat[MSTAT_DROP_TOO_MANY] +
 				      m->workers.drop_no_worker),
-		 (unsigned long long)w[WSTAT_DROP_IO],
+		 (unsigned long long)w[WSTAT_DROP_IO], (unsigned long long)w[WSTAT_DROP_SEED],
+		 (unsigned long long)w[WSTAT_DROP_BAD_EXT],
+		 (unsigned long long)w[WSTAT_META_PIECES],
+		 (unsigned long long)w[WSTAT_META_REJECTS], (unsigned long long)w[WSTAT_META_FLOOD],
 		 (unsigned long long)m->workers.handoff_fallback,
 		 (unsigned long long)m->workers.restarts, more);
 }

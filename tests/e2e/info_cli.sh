@@ -8,7 +8,10 @@
 #   - `info --json` is strict UTF-8 JSON with exactly the documented keys and
 #     types, agrees with the text output and the magnet link, including for
 #     files whose names are not UTF-8 (made with `create` from a real tree and
-#     written directly), which must come out as valid UTF-8 (U+FFFD).
+#     written directly), which must come out as valid UTF-8 (U+FFFD);
+#   - the magnet link: xt, dn, every tracker as a percent-encoded tr, and
+#     x.pe=HOST:PORT with --peer (IPv4, [IPv6], a host name), the same in
+#     text and JSON; a --peer that is not HOST:PORT is a usage error.
 set -u
 : "${RINGSEED:?RINGSEED must name the ringseed binary}"
 : "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -161,6 +164,47 @@ if abs(d["creation_date"] - __import__("time").time()) > 3600:
 if errs:
     sys.exit("\n".join(errs))
 EOF
+
+# --- the magnet link: every tracker percent-encoded, x.pe with --peer ----------------
+run 0 '' - create tree -q -o mag.torrent -a 'http://127.0.0.1:1/ann?k=a+b&z=%41' -a 'udp://[::1]:3' \
+	-a 'http://t.example/x'
+for peer in 127.0.0.1:6881 '[::1]:6881' seed.example.org:51413; do
+	run 0 '^  "magnet": "magnet:\?xt=urn:btih:[0-9a-f]{40}&dn=tree&tr=.*&x\.pe=' - \
+		info --json --peer "$peer" mag.torrent
+	cp o mag.json
+	run 0 '^magnet: +magnet:' - info -p "$peer" mag.torrent
+	cp o mag.txt
+	"$PY" - mag.json mag.txt "$peer" <<'EOF' >py.err 2>&1 || { fail "magnet with --peer $peer"; show py.err; }
+import json, sys, urllib.parse
+d = json.load(open(sys.argv[1]))
+txt = [l.split(None, 1)[1].strip() for l in open(sys.argv[2]) if l.startswith("magnet:")]
+m = d["magnet"]
+errs = []
+if txt != [m]:
+    errs.append("text magnet %r, json %r" % (txt, m))
+u = urllib.parse.urlparse(m)
+if u.scheme != "magnet" or " " in m or "[" in m.split("&x.pe=")[0]:
+    errs.append("%r is not one URI with its query percent-encoded" % m)
+if not m.endswith("&x.pe=" + sys.argv[3]):  # literal: libtorrent does not decode x.pe
+    errs.append("%r does not end with x.pe=%s as it stands" % (m, sys.argv[3]))
+q = urllib.parse.parse_qs(u.query)
+want = {"xt": ["urn:btih:" + d["info_hash"]], "dn": ["tree"], "x.pe": [sys.argv[3]],
+        "tr": ["http://127.0.0.1:1/ann?k=a+b&z=%41", "udp://[::1]:3", "http://t.example/x"]}
+if q != want:
+    errs.append("magnet %r parses as %r, want %r" % (m, q, want))
+if errs:
+    sys.exit("\n".join(errs))
+EOF
+done
+run 0 '' - info --json mag.torrent
+grep -q 'x\.pe' o && fail "info without --peer: the magnet has an x.pe"
+run 2 - "--peer ::1:6881: an IPv6 address goes in brackets" info --peer ::1:6881 mag.torrent
+run 2 - "--peer 127.0.0.1:0: the port must be 1..65535" info --peer 127.0.0.1:0 mag.torrent
+run 2 - "--peer 127.0.0.1:65536: the port" info --peer 127.0.0.1:65536 mag.torrent
+run 2 - "--peer host: want HOST:PORT" info --peer host mag.torrent
+run 2 - "--peer :6881: want HOST:PORT" info --peer :6881 mag.torrent
+run 2 - "--peer a/b:1: a character" info --peer a/b:1 mag.torrent
+run 2 - 'usage: ringseed info ' info --peer
 
 # --- names that are not UTF-8 ------------------------------------------------------
 # Each kind of invalid sequence: a stray byte, a lone continuation, overlong

@@ -104,8 +104,8 @@ run_tr() {
 EOF
 	printf '#!/bin/sh\ntouch "%s/done"\n' "$dir" >"$dir/done.sh"
 	chmod +x "$dir/done.sh"
-	bg transmission-cli -g "$dir/cfg" -w "$dir/out" -p "$tp" -et -f "$dir/done.sh" "$torrent" \
-		>"$dir/tr.out" 2>&1
+	bg keep_running "$dir" "$dir/tr.out" transmission-cli -g "$dir/cfg" -w "$dir/out" -p "$tp" \
+		-et -f "$dir/done.sh" "$torrent"
 	pid=$BG_PID
 	bg "$PY" "$E2E_LIB/serve_relay.py" --client "127.0.0.1:$tp" --seeder "127.0.0.1:$S_PORT" \
 		--torrent "$torrent" --bind "127.0.0.$ip" --lifetime 90 >"$dir/relay.log" 2>&1
@@ -113,7 +113,8 @@ EOF
 	local t0=$SECONDS
 	wait_until 75 test -e "$dir/done"
 	local done=$?
-	kill "$pid" "$relay" 2>/dev/null
+	touch "$dir/stop"
+	kill "$relay" 2>/dev/null
 	wait "$pid" "$relay" 2>/dev/null
 	if [ $done -ne 0 ]; then
 		fail "$label: transmission-cli did not finish $(basename "$torrent") within 75 s"
@@ -123,7 +124,7 @@ EOF
 	fi
 	local name
 	name=$(basename "$torrent" .torrent)
-	echo "$label: complete in $((SECONDS - t0)) s"
+	echo "$label: complete in $((SECONDS - t0)) s (transmission-cli started $(grep -c . "$dir/starts") times)"
 	tree_cmp "$DATA/$name" "$dir/out/$name" --skip-empty || fail "$label: $name differs"
 }
 

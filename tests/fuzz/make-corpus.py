@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""Writes the seed corpora for fuzz_bencode, fuzz_metainfo, fuzz_wire and fuzz_tracker.
+"""Writes the seed corpora for fuzz_bencode, fuzz_metainfo, fuzz_wire, fuzz_tracker and fuzz_ext.
 
     /usr/bin/python3 tests/fuzz/make-corpus.py
 
-Everything in tests/fuzz/corpus/bencode/, metainfo/, wire/ and tracker/ is this
+Everything in tests/fuzz/corpus/bencode/, metainfo/, wire/, tracker/ and ext/ is this
 script's output: it empties those directories and writes them again, so
 that the seeds in the tree are always what this file says. Seeds are small
 (well under 64 KiB): valid documents to grow from, and near misses on each
@@ -297,6 +297,39 @@ def tracker_seeds():
     return s
 
 
+def ext_seeds():
+    """Inputs for fuzz_ext: the payload of an extended message after its id
+    byte, read both as a peer's extended handshake and as ut_metadata."""
+    s = {}
+    s["hs-libtorrent"] = benc({"m": {"lt_donthave": 7, "share_mode": 8, "upload_only": 3,
+                                     "ut_holepunch": 4, "ut_metadata": 2, "ut_pex": 1},
+                               "complete_ago": -1, "metadata_size": 31235, "p": 6881,
+                               "reqq": 500, "upload_only": 1, "v": "libtorrent/2.0.8.0",
+                               "yourip": b"\x7f\0\0\x01"})
+    s["hs-leecher"] = benc({"m": {"ut_metadata": 3, "ut_pex": 1}, "p": 51413,
+                            "v": "Transmission 3.00", "reqq": 512})
+    s["hs-unsorted"] = benc({"v": "x", "m": {"ut_metadata": 1}, "p": 1}, sort=False)
+    s["hs-odd-types"] = benc({"m": 3, "p": 70000, "reqq": 0, "upload_only": "yes", "v": 1})
+    s["hs-m-out-of-range"] = benc({"m": {"ut_metadata": 256, "ut_pex": -1}})
+    s["hs-client-long"] = benc({"v": "\x01\xff" * 100})
+    s["hs-empty"] = b"de"
+    s["meta-request"] = benc({"msg_type": 0, "piece": 0})
+    s["meta-reject"] = benc({"msg_type": 2, "piece": 3})
+    s["meta-data"] = benc({"msg_type": 1, "piece": 1, "total_size": 20000}) + bytes(range(200))
+    s["meta-huge-piece"] = benc({"msg_type": 0, "piece": 2**63 - 1})
+    s["meta-negative-piece"] = benc({"msg_type": 0, "piece": -1})
+    s["meta-unknown-type"] = benc({"msg_type": 7, "piece": 0})
+    s["meta-unsorted"] = benc({"piece": 1, "msg_type": 0}, sort=False)
+    # Near misses.
+    s["bad-meta-no-piece"] = benc({"msg_type": 0})
+    s["bad-meta-piece-string"] = benc({"msg_type": 0, "piece": "0"})
+    s["bad-meta-truncated"] = benc({"msg_type": 0, "piece": 0})[:-1]
+    s["bad-list"] = b"li0ee"
+    s["bad-hs-trailing"] = b"d1:mdeex"
+    s["bad-hs-duplicate"] = b"d1:pi1e1:pi2ee"
+    return s
+
+
 def write(name, seeds):
     d = os.path.join(CORPUS, name)
     os.makedirs(d, exist_ok=True)
@@ -315,6 +348,7 @@ def main():
     write("metainfo", metainfo_seeds())
     write("wire", wire_seeds())
     write("tracker", tracker_seeds())
+    write("ext", ext_seeds())
 
 
 if __name__ == "__main__":

@@ -48,6 +48,13 @@
 #                                   is byte-identical in DST, and DST has no
 #                                   other file; 0-byte files skipped on request
 #   show_tail FILE [N]              the last N (default 30) lines of FILE, indented
+#   keep_running DIR LOG CMD...     runs CMD (output appended to LOG) and starts it
+#                                   again whenever it exits, until DIR/done or
+#                                   DIR/stop exists (5 starts at most, one line
+#                                   each in DIR/starts), then stops it: for
+#                                   transmission-cli, which exits as soon as it
+#                                   finds its torrent stopped, as the torrent is
+#                                   for a moment around each verification
 #
 # Every instance started is killed by the EXIT trap if still running; the work
 # directory is removed then, unless SERVE_KEEP is set (for a look at the logs).
@@ -302,4 +309,23 @@ tree_cmp() {
 	done < <(cd "$dst" 2>/dev/null && find . -type f -printf '%P\0')
 	[ $n -gt 0 ] || { echo "no file compared under $src"; bad=1; }
 	return $bad
+}
+
+keep_running() {
+	local dir=$1 log=$2 starts=0 pid=
+	shift 2
+	while [ ! -e "$dir/done" ] && [ ! -e "$dir/stop" ]; do
+		if [ -z "$pid" ] || { ! kill -0 "$pid" 2>/dev/null && [ $starts -lt 5 ]; }; then
+			starts=$((starts + 1))
+			echo "start $starts" >>"$dir/starts"
+			"$@" >>"$log" 2>&1 &
+			pid=$!
+		fi
+		sleep 0.5
+	done
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	fi
+	return 0
 }

@@ -3,7 +3,7 @@
 (transmission-cli drops 127.0.0.0/8 peers learned from trackers or PEX) to a
 seeder: the relay connects to both and joins the two streams.
 
-    serve_relay.py --client IP:PORT --seeder IP:PORT --torrent T
+    serve_relay.py --client IP:PORT --seeder IP:PORT (--torrent T | --info-hash HEX)
                    [--bind IP] [--lifetime S]
 
 The side that connects speaks first, so the relay makes the handshakes up:
@@ -121,11 +121,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--client", required=True)
     ap.add_argument("--seeder", required=True)
-    ap.add_argument("--torrent", required=True)
+    ap.add_argument("--torrent")
+    ap.add_argument("--info-hash", help="instead of --torrent: a magnet link's client has no .torrent")
     ap.add_argument("--bind")
     ap.add_argument("--lifetime", type=float, default=120)
     args = ap.parse_args()
-    ih = bytes.fromhex(str(lt.torrent_info(args.torrent).info_hash()))
+    if args.info_hash:
+        ih = bytes.fromhex(args.info_hash)
+    elif args.torrent:
+        ih = bytes.fromhex(str(lt.torrent_info(args.torrent).info_hash()))
+    else:
+        ap.error("--torrent or --info-hash is required")
     end = time.monotonic() + args.lifetime
     seeder_hs = None
     while time.monotonic() < end:
