@@ -40,6 +40,9 @@ static void serve_usage(FILE *f)
 		"      --send-strategy S    copy, splice or send_zc\n"
 		"      --tracker-listen ADDR:PORT  run the built-in tracker there (HTTP\n"
 		"                           and UDP); repeatable\n"
+		"      --admin-listen ADDR:PORT  the admin endpoint (/metrics, /status,\n"
+		"                           /healthz); \"\" turns it off\n"
+		"  -u, --user USER          run as USER once every socket is bound\n"
 		"  -o, --set SECTION.KEY=VALUE   any configuration key\n"
 		"  -h, --help               this text\n"
 		"\n"
@@ -54,6 +57,7 @@ struct serve_opts {
 	unsigned n;
 	bool listen_seen;
 	bool tracker_seen;
+	bool admin_seen;
 };
 
 /* Adds "key=value"; a path is made absolute, since the file wants it so. */
@@ -81,7 +85,7 @@ static int serve_push(struct serve_opts *o, const char *key, const char *value, 
 
 static int serve_options(struct serve_opts *o, int argc, char **argv)
 {
-	enum { OPT_LOG = 256, OPT_SEND, OPT_TRACKER };
+	enum { OPT_LOG = 256, OPT_SEND, OPT_TRACKER, OPT_ADMIN };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -92,13 +96,15 @@ static int serve_options(struct serve_opts *o, int argc, char **argv)
 		{ "log-level", required_argument, NULL, OPT_LOG },
 		{ "send-strategy", required_argument, NULL, OPT_SEND },
 		{ "tracker-listen", required_argument, NULL, OPT_TRACKER },
+		{ "admin-listen", required_argument, NULL, OPT_ADMIN },
+		{ "user", required_argument, NULL, 'u' },
 		{ "set", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int opt, rc = 0;
 
-	while (rc == 0 && (opt = getopt_long(argc, argv, "c:l:t:d:s:w:o:h", opts, NULL)) != -1) {
+	while (rc == 0 && (opt = getopt_long(argc, argv, "c:l:t:d:s:w:o:u:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			o->config = optarg;
@@ -134,6 +140,14 @@ static int serve_options(struct serve_opts *o, int argc, char **argv)
 					o, o->tracker_seen ? "+tracker.listen" : "tracker.listen",
 					optarg, false);
 			o->tracker_seen = true;
+			break;
+		case OPT_ADMIN:
+			rc = serve_push(o, o->admin_seen ? "+admin.listen" : "admin.listen", optarg,
+					false);
+			o->admin_seen = true;
+			break;
+		case 'u':
+			rc = serve_push(o, "core.user", optarg, false);
 			break;
 		case 'o':
 			if (o->n == SERVE_MAX_OVERRIDES || !(o->ov[o->n] = strdup(optarg)))
