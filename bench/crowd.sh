@@ -109,8 +109,8 @@ fi
 mkdir -p "$RAW/t" "$RAW/trt"
 TORRENT=$RAW/t/$name.torrent
 RT_TORRENT=$RAW/trt/$name.torrent
-"$RINGSEED" create -q -l 1048576 "$DATA_DIR/$name" -o "$TORRENT" >/dev/null || die "ringseed create failed"
-"$RINGSEED" create -q -l 1048576 -a http://127.0.0.1:9/announce "$DATA_DIR/$name" -o "$RT_TORRENT" \
+"$RINGSEED" create -q -f v1 -l 1048576 "$DATA_DIR/$name" -o "$TORRENT" >/dev/null || die "ringseed create failed"
+"$RINGSEED" create -q -f v1 -l 1048576 -a http://127.0.0.1:9/announce "$DATA_DIR/$name" -o "$RT_TORRENT" \
 	>/dev/null || die "ringseed create failed"
 cat "$DATA_DIR/$name" >/dev/null
 

@@ -77,6 +77,9 @@ static int bench_load_torrent(struct bench *b)
 		log_errx("%s: %s", b->o.torrent_path, err.msg);
 	else if (b->mi.piece_count == 0 && (rc = -EINVAL) != 0)
 		log_errx("%s: no pieces to download", b->o.torrent_path);
+	else if (!b->mi.pieces && (rc = -EINVAL) != 0)
+		log_errx("%s: a v2-only torrent (the load generator checks SHA-1 pieces)",
+			 b->o.torrent_path);
 out_close:
 	free(buf);
 	fclose(f);

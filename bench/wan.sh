@@ -93,8 +93,8 @@ if [ -n "$INSIDE" ]; then
 	mkdir -p "$RAW/t" "$RAW/trt" "$RAW/seeder"
 	TORRENT=$RAW/t/$name.torrent
 	RT_TORRENT=$RAW/trt/$name.torrent
-	"$RINGSEED" create -q -l 1048576 "$DATA_DIR/$name" -o "$TORRENT" >/dev/null || exit 2
-	"$RINGSEED" create -q -l 1048576 -a http://127.0.0.1:9/announce "$DATA_DIR/$name" \
+	"$RINGSEED" create -q -f v1 -l 1048576 "$DATA_DIR/$name" -o "$TORRENT" >/dev/null || exit 2
+	"$RINGSEED" create -q -f v1 -l 1048576 -a http://127.0.0.1:9/announce "$DATA_DIR/$name" \
 		-o "$RT_TORRENT" >/dev/null || exit 2
 	port=6881
 	log "starting $SEEDER in $(ip netns identify $$ 2>/dev/null || echo the namespace)"

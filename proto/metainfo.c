@@ -20,19 +20,9 @@
 
 #include "proto/bencode.h"
 #include "proto/metainfo.h"
+#include "proto/metainfo_int.h"
 
-struct mi_ctx {
-	struct metainfo *mi;
-	struct mi_err *err;
-	const uint8_t *buf; /* the input, for offsets in messages */
-	uint8_t *arena;
-	size_t used;
-	size_t cap;
-	size_t tracker_cap; /* room in mi->trackers and mi->web_seeds */
-	size_t web_cap;
-};
-
-__attribute__((format(printf, 2, 3))) static int mi_fail(struct mi_ctx *c, const char *fmt, ...)
+int mi_fail(struct mi_ctx *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -42,7 +32,7 @@ __attribute__((format(printf, 2, 3))) static int mi_fail(struct mi_ctx *c, const
 	return -EINVAL;
 }
 
-__attribute__((format(printf, 2, 3))) static void mi_warn(struct mi_ctx *c, const char *fmt, ...)
+void mi_warn(struct mi_ctx *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -54,7 +44,7 @@ __attribute__((format(printf, 2, 3))) static void mi_warn(struct mi_ctx *c, cons
 }
 
 /* Arrays are aligned to 16 bytes; strings (align 1) pack tightly. */
-static void *mi_alloc(struct mi_ctx *c, size_t n, size_t align)
+void *mi_alloc(struct mi_ctx *c, size_t n, size_t align)
 {
 	size_t off = (c->used + align - 1) & ~(align - 1);
 
@@ -65,7 +55,7 @@ static void *mi_alloc(struct mi_ctx *c, size_t n, size_t align)
 	return c->arena + off;
 }
 
-static char *mi_strdup(struct mi_ctx *c, const uint8_t *s, size_t n)
+char *mi_strdup(struct mi_ctx *c, const uint8_t *s, size_t n)
 {
 	char *p = mi_alloc(c, n + 1, 1);
 
@@ -77,7 +67,7 @@ static char *mi_strdup(struct mi_ctx *c, const uint8_t *s, size_t n)
 }
 
 /* Why a path component is unsafe, or NULL if it is fine. */
-static const char *mi_component_bad(const uint8_t *s, size_t n)
+const char *mi_component_bad(const uint8_t *s, size_t n)
 {
 	if (n == 0)
 		return "empty component";
@@ -191,7 +181,7 @@ static int mi_file_ptr_cmp(const void *x, const void *y)
  * A path from the file, made safe for a one-line message: control bytes,
  * quotes and backslashes become \xNN, and a long one is cut with "...".
  */
-static const char *mi_quote(const char *s, char *out, size_t n)
+const char *mi_quote(const char *s, char *out, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
@@ -214,11 +204,16 @@ static const char *mi_quote(const char *s, char *out, size_t n)
 	return out;
 }
 
-/* Two files with one path, or a file that is also another's directory. */
+/*
+ * Two files with one path, or a file that is also another's directory. Pad
+ * files are never on disk, and libtorrent names them by their size, so two
+ * may share a path.
+ */
 static int mi_check_paths(struct mi_ctx *c)
 {
 	struct metainfo *mi = c->mi;
 	struct mi_file **sorted;
+	uint32_t n = 0;
 	int rc = 0;
 
 	if (mi->file_count < 2)
@@ -226,10 +221,12 @@ static int mi_check_paths(struct mi_ctx *c)
 	sorted = malloc(mi->file_count * sizeof(*sorted));
 	if (!sorted)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < mi->file_count; i++)
-		sorted[i] = &mi->files[i];
-	qsort(sorted, mi->file_count, sizeof(*sorted), mi_file_ptr_cmp);
-	for (uint32_t i = 1; i < mi->file_count && !rc; i++) {
+	for (uint32_t i = 0; i < mi->file_count; i++) {
+		if (!mi->files[i].pad)
+			sorted[n++] = &mi->files[i];
+	}
+	qsort(sorted, n, sizeof(*sorted), mi_file_ptr_cmp);
+	for (uint32_t i = 1; i < n && !rc; i++) {
 		const char *a = sorted[i - 1]->path, *b = sorted[i]->path;
 		size_t an = strlen(a);
 		char qa[100], qb[100];
@@ -269,7 +266,7 @@ static int mi_load_files(struct mi_ctx *c, const struct bc_val *files)
 	return mi_check_paths(c);
 }
 
-/* name, piece length, pieces: present and sane. */
+/* name, piece length, and for v1 pieces: present and sane. */
 static int mi_load_basics(struct mi_ctx *c, const struct bc_val *info, struct bc_val *pieces)
 {
 	struct metainfo *mi = c->mi;
@@ -290,6 +287,12 @@ static int mi_load_basics(struct mi_ctx *c, const struct bc_val *info, struct bc
 		return mi_fail(c, "info.piece length: %lld is outside 1..%u", (long long)plen.num,
 			       MI_MAX_PIECE_LENGTH);
 	mi->piece_length = (uint32_t)plen.num;
+	if (mi->format & MI_FORMAT_V2 &&
+	    (plen.num < MI_V2_MIN_PIECE || (plen.num & (plen.num - 1))))
+		return mi_fail(c, "info.piece length: %lld is not a power of two >= 16 KiB (BEP 52)",
+			       (long long)plen.num);
+	if (!(mi->format & MI_FORMAT_V1))
+		return 0;
 	if (!bc_dict_get_type(info, "pieces", BC_STR, pieces))
 		return mi_fail(c, "info.pieces: missing or not a string");
 	if (pieces->str_len % MI_HASH_LEN)
@@ -337,25 +340,50 @@ static int mi_load_layout(struct mi_ctx *c, const struct bc_val *info, size_t pi
 	return 0;
 }
 
-static int mi_load_info(struct mi_ctx *c, const struct bc_val *info)
+/* BEP 52: `meta version` 2 with a `file tree` is v2; `pieces` beside them, a hybrid. */
+static int mi_load_format(struct mi_ctx *c, const struct bc_val *info)
+{
+	struct metainfo *mi = c->mi;
+	struct bc_val v;
+	bool has_mv = bc_dict_get(info, "meta version", &v);
+	bool has_tree = bc_dict_get(info, "file tree", &v);
+
+	if (has_mv) {
+		bc_dict_get(info, "meta version", &v);
+		if (v.type != BC_INT || v.num != 2)
+			return mi_fail(c, "info.meta version: not 2 (the only version BEP 52 defines)");
+		if (!has_tree)
+			return mi_fail(c, "info.file tree: missing (meta version 2)");
+	} else if (has_tree) {
+		return mi_fail(c, "info.meta version: missing beside 'file tree'");
+	}
+	mi->format = has_mv ? MI_FORMAT_V2 : MI_FORMAT_V1;
+	if (has_mv && bc_dict_get(info, "pieces", &v))
+		mi->format = MI_FORMAT_HYBRID;
+	return 0;
+}
+
+static int mi_load_info(struct mi_ctx *c, const struct bc_val *root, const struct bc_val *info)
 {
 	struct metainfo *mi = c->mi;
 	struct bc_val pieces, v;
 	int rc;
 
-	if (bc_dict_get_type(info, "meta version", BC_INT, &v) && v.num == 2) {
-		if (!bc_dict_get(info, "pieces", &v))
-			return mi_fail(c, "info.meta version: v2-only torrents are not supported");
-		mi_warn(c, "hybrid v1+v2 torrent: using its v1 part");
-	}
-	rc = mi_load_basics(c, info, &pieces);
+	rc = mi_load_format(c, info);
+	if (!rc)
+		rc = mi_load_basics(c, info, &pieces);
+	if (!rc && mi->format & MI_FORMAT_V1)
+		rc = mi_load_layout(c, info, pieces.str_len);
+	if (!rc && mi->format & MI_FORMAT_V2)
+		rc = mi_v2_load(c, root, info);
 	if (rc)
 		return rc;
-	rc = mi_load_layout(c, info, pieces.str_len);
-	if (rc)
-		return rc;
+	/* BEP 52: v2 peers and trackers use the SHA-256 info-hash cut to 20 bytes. */
+	if (mi->format == MI_FORMAT_V2)
+		memcpy(mi->info_hash, mi->info_hash_v2, MI_HASH_LEN);
 	/* Point into the arena's copy of the info dictionary. */
-	mi->pieces = mi->info_raw + (pieces.str - info->raw);
+	if (mi->format & MI_FORMAT_V1)
+		mi->pieces = mi->info_raw + (pieces.str - info->raw);
 	mi->private_torrent = bc_dict_get_type(info, "private", BC_INT, &v) && v.num == 1;
 	if (bc_dict_get_type(info, "source", BC_STR, &v)) {
 		mi->source = mi_strdup(c, v.str, v.str_len);
@@ -497,7 +525,7 @@ static size_t mi_count(const struct bc_val *v)
  */
 static size_t mi_arena_size(struct metainfo *mi, const struct bc_val *root,
 			    const struct bc_val *info, size_t input_len, size_t *trackers,
-			    size_t *web)
+			    size_t *web, size_t *files)
 {
 	struct bc_val v, tier;
 	struct bc_iter it;
@@ -505,6 +533,8 @@ static size_t mi_arena_size(struct metainfo *mi, const struct bc_val *root,
 	mi->file_count = 1;
 	if (bc_dict_get_type(info, "files", BC_LIST, &v))
 		mi->file_count = (uint32_t)mi_count(&v);
+	/* A v2-only torrent's files, each but the first maybe after a pad file. */
+	*files = mi->file_count + 2 * mi_v2_count_files(info) + 1;
 	*trackers = 1; /* a plain announce */
 	if (bc_dict_get_type(root, "announce-list", BC_LIST, &v)) {
 		bc_iter_init(&it, &v);
@@ -520,9 +550,11 @@ static size_t mi_arena_size(struct metainfo *mi, const struct bc_val *root,
 		*web = MI_MAX_WEB_SEEDS;
 	/*
 	 * Every string copied (with its NUL) is shorter than its encoding in the
-	 * input, so input_len covers them; the rest is the arrays and alignment.
+	 * input, so input_len covers them, and the piece layers; the rest is the
+	 * arrays, the names of the pad files a v2-only torrent gets, and
+	 * alignment.
 	 */
-	return (size_t)mi->file_count * sizeof(struct mi_file) +
+	return *files * (sizeof(struct mi_file) + sizeof(".pad/18446744073709551615")) +
 	       *trackers * sizeof(struct mi_tracker) + *web * sizeof(char *) + info->raw_len +
 	       input_len + 16 * 16;
 }
@@ -531,26 +563,29 @@ static int mi_setup(struct mi_ctx *c, const struct bc_val *root, const struct bc
 		    size_t input_len)
 {
 	struct metainfo *mi = c->mi;
-	size_t trackers, web;
+	size_t trackers, web, files;
 	uint8_t *copy;
 
-	c->cap = mi_arena_size(mi, root, info, input_len, &trackers, &web);
+	c->cap = mi_arena_size(mi, root, info, input_len, &trackers, &web, &files);
+	c->file_cap = files;
 	c->tracker_cap = trackers;
 	c->web_cap = web;
 	c->arena = malloc(c->cap);
 	if (!c->arena)
 		return -ENOMEM;
 	mi->arena = c->arena;
-	mi->files = mi_alloc(c, mi->file_count * sizeof(*mi->files), 16);
+	mi->files = mi_alloc(c, files * sizeof(*mi->files), 16);
 	mi->trackers = mi_alloc(c, trackers * sizeof(*mi->trackers), 16);
 	mi->web_seeds = mi_alloc(c, web * sizeof(*mi->web_seeds), 16);
 	copy = mi_alloc(c, info->raw_len, 1);
 	if (!mi->files || !mi->trackers || !mi->web_seeds || !copy)
 		return -ENOMEM;
+	memset(mi->files, 0, files * sizeof(*mi->files));
 	memcpy(copy, info->raw, info->raw_len);
 	mi->info_raw = copy;
 	mi->info_len = info->raw_len;
 	SHA1(info->raw, info->raw_len, mi->info_hash);
+	SHA256(info->raw, info->raw_len, mi->info_hash_v2);
 	return 0;
 }
 
@@ -590,7 +625,7 @@ int mi_parse(const uint8_t *buf, size_t len, struct metainfo *mi, struct mi_err 
 	if (!rc)
 		rc = mi_setup(&c, &root, &info, len);
 	if (!rc)
-		rc = mi_load_info(&c, &info);
+		rc = mi_load_info(&c, &root, &info);
 	if (!rc)
 		rc = mi_load_trackers(&c, &root);
 	if (!rc)
@@ -670,4 +705,56 @@ void mi_hex(const uint8_t hash[MI_HASH_LEN], char out[2 * MI_HASH_LEN + 1])
 		out[2 * i + 1] = digits[hash[i] & 15];
 	}
 	out[2 * MI_HASH_LEN] = '\0';
+}
+
+void mi_hex_n(const uint8_t *bytes, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[bytes[i] >> 4];
+		out[2 * i + 1] = digits[bytes[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+const char *mi_format_name(enum mi_format f)
+{
+	return f == MI_FORMAT_HYBRID ? "hybrid" : f == MI_FORMAT_V2 ? "v2" : "v1";
+}
+
+int64_t mi_piece_file(const struct metainfo *mi, uint32_t piece)
+{
+	uint64_t pos = (uint64_t)piece * mi->piece_length;
+	uint32_t lo = 0, hi = mi->file_count;
+
+	if (piece >= mi->piece_count)
+		return -1;
+	/* The first file that ends after pos (as in mi_map()). */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (mi->files[mid].offset + mi->files[mid].length <= pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo < mi->file_count && mi->files[lo].length == 0)
+		lo++;
+	if (lo == mi->file_count || mi->files[lo].pad)
+		return -1;
+	return lo;
+}
+
+const uint8_t *mi_piece_hash_v2(const struct metainfo *mi, uint32_t piece)
+{
+	int64_t i = mi_piece_file(mi, piece);
+	const struct mi_file *f;
+
+	if (i < 0 || !mi->files[i].pieces_root)
+		return NULL;
+	f = &mi->files[i];
+	if (!f->layer)
+		return f->pieces_root;
+	return f->layer + (size_t)(piece - f->offset / mi->piece_length) * MI_HASH_V2_LEN;
 }

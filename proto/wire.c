@@ -227,6 +227,17 @@ size_t wire_put_extended_header(uint8_t out[6], uint8_t ext_id, uint32_t nbytes)
 	return WIRE_EXTENDED_HDR_LEN;
 }
 
+size_t wire_put_hash_header(uint8_t out[53], enum wire_id id, const uint8_t req[48],
+			    uint32_t nhashes)
+{
+	if ((id != WIRE_HASH_REQUEST && id != WIRE_HASHES && id != WIRE_HASH_REJECT) ||
+	    (id != WIRE_HASHES && nhashes) || nhashes > (UINT32_MAX - 49) / 32)
+		return 0;
+	memcpy(put_head(out, 1 + WIRE_HASH_REQ_LEN + 32 * nhashes, (uint8_t)id), req,
+	       WIRE_HASH_REQ_LEN);
+	return WIRE_HASH_HDR_LEN;
+}
+
 /* The dictionary, keys in byte order as bencoding requires. */
 static void ext_handshake_encode(struct bc_enc *e, const struct wire_ext_handshake *hs)
 {

@@ -53,6 +53,8 @@
 #define WIRE_BITFIELD_HDR_LEN 5
 #define WIRE_PORT_LEN	      7
 #define WIRE_EXTENDED_HDR_LEN 6
+#define WIRE_HASH_REQ_LEN     48 /* BEP 52: pieces root, base layer, index, length, proof layers */
+#define WIRE_HASH_HDR_LEN     53 /* prefix, id and the 48 bytes of the request */
 
 enum wire_id {
 	WIRE_CHOKE = 0, /* BEP 3 */
@@ -121,6 +123,14 @@ size_t wire_put_bitfield_header(uint8_t out[5], uint32_t nbytes);
 size_t wire_put_port(uint8_t out[7], uint16_t port);
 /* BEP 10: the 6 bytes before an extended message's `nbytes` bencoded payload. */
 size_t wire_put_extended_header(uint8_t out[6], uint8_t ext_id, uint32_t nbytes);
+
+/*
+ * BEP 52: hash_request, hashes or hash_reject for the 48-byte request req
+ * (as received), followed (hashes) by nhashes 32-byte hashes the caller
+ * sends after it.
+ */
+size_t wire_put_hash_header(uint8_t out[53], enum wire_id id, const uint8_t req[48],
+			    uint32_t nhashes);
 
 /* --- BEP 10 extended handshake --- */
 

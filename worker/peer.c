@@ -47,10 +47,11 @@
  * pumps that send it); how a batch waits for the socket is BATCH <->
  * WAITING_ROOM, reported by send.c.
  *
- * A control send (the intro, unchoke, reject_request, keep-alive, a
- * ut_metadata piece from ext.c) may go out in any open state when no batch
- * is in flight; it is an operation (sending_ctl), not a state. p->ops counts what holds the slot (operations
- * in the ring, the ready list): only peer_hold() and peer_put() change it.
+ * A control send (the intro, unchoke, reject_request, keep-alive, hashes or
+ * hash_reject (BEP 52), a ut_metadata piece from ext.c) may go out in any
+ * open state when no batch is in flight; it is an operation (sending_ctl),
+ * not a state. p->ops counts what holds the slot (operations in the ring,
+ * the ready list): only peer_hold() and peer_put() change it.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -62,9 +63,12 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
+#include "proto/merkle.h"
 #include "worker/wk.h"
 
 #define PEER_Q_MIN 16 /* requests a peer's queue holds when it first grows */
+/* The largest hashes message (BEP 52): header, then hashes and proof. */
+#define PEER_HASHES_MAX (WIRE_HASH_HDR_LEN + (MI_HASHES_MAX + MI_PROOF_MAX) * MI_HASH_V2_LEN)
 
 static void peer_free(struct worker *w, struct peer *p)
 {
@@ -106,7 +110,9 @@ void peer_put(struct worker *w, struct peer *p)
  */
 static bool peer_ctl_room(struct worker *w, struct peer *p, size_t n)
 {
-	size_t max = (size_t)w->conf->reqq * 17 + 1024 + WK_CTL_META, cap = p->ctl_cap;
+	/* Room for every reject owed, metadata, and two answers to BEP 52 hash requests. */
+	size_t max = (size_t)w->conf->reqq * 17 + 1024 + WK_CTL_META + 2 * PEER_HASHES_MAX;
+	size_t cap = p->ctl_cap;
 	uint8_t *c;
 
 	if (p->ctl_len + n <= cap)
@@ -497,6 +503,57 @@ static void peer_cancel(struct worker *w, struct peer *p, const struct wire_even
 	}
 }
 
+/*
+ * BEP 52 hash_request: answered from the piece layers with hashes (and the
+ * proof up to the root), or with hash_reject; never left unanswered, and
+ * allowed while choked. A peer that asks faster than it reads fills its
+ * control buffer and is dropped as a flood.
+ */
+/* The merkle tree of file fi's piece layer, built once; on no memory, none (slow answers). */
+static void peer_hash_tree(struct wk_torrent *t, int64_t fi)
+{
+	const struct mi_file *f = &t->mi.files[fi];
+	uint64_t n = (f->length + t->mi.piece_length - 1) / t->mi.piece_length, width = mk_pow2(n);
+
+	if (!t->trees && !(t->trees = calloc(t->mi.file_count, sizeof(*t->trees))))
+		return;
+	if (t->trees[fi] || !(t->trees[fi] = malloc((2 * width - 1) * MK_HASH_LEN)))
+		return;
+	mk_tree_build(f->layer, (size_t)n, width, mk_piece_height(t->mi.piece_length),
+		      t->trees[fi]);
+}
+
+static void peer_hash_request(struct worker *w, struct peer *p)
+{
+	uint8_t m[PEER_HASHES_MAX];
+	uint32_t count = 0;
+	int64_t fi = mi_v2_hash_file(&p->t->mi, p->hreq);
+	int rc;
+
+	if (fi >= 0)
+		peer_hash_tree(p->t, fi);
+	rc = mi_v2_hashes(&p->t->mi, p->hreq, (const uint8_t *const *)p->t->trees,
+			  m + WIRE_HASH_HDR_LEN, &count);
+
+	wire_put_hash_header(m, rc ? WIRE_HASH_REJECT : WIRE_HASHES, p->hreq, rc ? 0 : count);
+	wk_count(w, rc ? WSTAT_HASH_REJECTS : WSTAT_HASHES, 1);
+	if (rc)
+		count = 0;
+	if (peer_ctl(w, p, m, WIRE_HASH_HDR_LEN + (size_t)count * MI_HASH_V2_LEN))
+		peer_pump(w, p);
+}
+
+/* The 48 bytes of a hash_request, gathered from DATA events as they come. */
+static void peer_hash_data(struct peer *p, const struct wire_event *e)
+{
+	uint32_t n = e->data_len;
+
+	if (n > (uint32_t)(WIRE_HASH_REQ_LEN - p->hreq_len))
+		n = (uint32_t)(WIRE_HASH_REQ_LEN - p->hreq_len); /* the decoder fixed its size */
+	memcpy(p->hreq + p->hreq_len, e->data, n);
+	p->hreq_len += (uint8_t)n;
+}
+
 /* Not interested keeps a slot already held: BEP 3 leaves choking to us. */
 static void peer_interest(struct worker *w, struct peer *p, bool interested)
 {
@@ -548,6 +605,19 @@ static void peer_feed(struct worker *w, struct peer *p, const uint8_t *data, uin
 			} else {
 				peer_ext_feed(w, p, &e);
 			}
+			p->hreq_len = 0;
+			break;
+		case WIRE_EV_DATA:
+			if (e.id == WIRE_HASH_REQUEST)
+				peer_hash_data(p, &e);
+			else
+				peer_ext_feed(w, p, &e);
+			break;
+		case WIRE_EV_END:
+			if (e.id == WIRE_HASH_REQUEST && p->hreq_len == WIRE_HASH_REQ_LEN)
+				peer_hash_request(w, p);
+			else if (e.id != WIRE_HASH_REQUEST)
+				peer_ext_feed(w, p, &e);
 			break;
 		case WIRE_EV_ERROR:
 			log_debug("peer slot %u: %s", p->slot, e.why);
@@ -587,8 +657,13 @@ void peer_on_recv(struct worker *w, struct peer *p, const struct io_uring_cqe *c
 		peer_arm_recv(w, p);
 }
 
-/* Handshake, then have_all (Fast, complete) or a bitfield, then BEP 10's handshake. */
-static int peer_intro(struct worker *w, struct peer *p)
+/*
+ * Handshake, then have_all (Fast, complete) or a bitfield, then BEP 10's
+ * handshake. The info-hash is the one the peer sent (the master checked it is
+ * this torrent's): a hybrid is known by its v1 hash and by its v2 one cut to
+ * 20 bytes (BEP 52), and a peer expects its own back.
+ */
+static int peer_intro(struct worker *w, struct peer *p, const uint8_t info_hash[20])
 {
 	const struct wk_torrent *t = p->t;
 	size_t have_len = (t->mi.piece_count + 7) / 8, cap = 68 + 5 + have_len + 512, n = 0;
@@ -600,7 +675,9 @@ static int peer_intro(struct worker *w, struct peer *p)
 		return -ENOMEM;
 	hs.reserved[WIRE_RSV_EXT_BYTE] |= WIRE_RSV_EXT_MASK;
 	hs.reserved[WIRE_RSV_FAST_BYTE] |= WIRE_RSV_FAST_MASK;
-	memcpy(hs.info_hash, t->mi.info_hash, sizeof(hs.info_hash));
+	if (t->mi.format & MI_FORMAT_V2) /* BEP 52: we answer hash requests */
+		hs.reserved[WIRE_RSV_V2_BYTE] |= WIRE_RSV_V2_MASK;
+	memcpy(hs.info_hash, info_hash, sizeof(hs.info_hash));
 	memcpy(hs.peer_id, w->peer_id, sizeof(hs.peer_id));
 	wire_handshake_build(p->intro, &hs);
 	n = WIRE_HANDSHAKE_LEN;
@@ -651,7 +728,7 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const uint8_t *h
 	__atomic_fetch_add(&worker_torrent_peers(w->a->stats, w->a->max_torrents)[t->id %
 										    w->a->max_torrents],
 			   1, __ATOMIC_RELAXED);
-	if (peer_intro(w, p) != 0) {
+	if (peer_intro(w, p, hs.info_hash) != 0) {
 		log_warnx("out of memory for a peer");
 		peer_close(w, p, WSTAT_DROP_TOO_MANY);
 		return;

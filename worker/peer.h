@@ -73,6 +73,8 @@ struct peer {
 	/* What the peer told us; inputs to the machine, not its state. */
 	bool fast, ext;	 /* its handshake's reserved bits (BEP 6, BEP 10) */
 	bool interested; /* its last interested / not interested */
+	uint8_t hreq_len; /* bytes of a hash_request payload gathered in hreq (BEP 52) */
+	uint8_t hreq[WIRE_HASH_REQ_LEN];
 	/* Operations and list links; each is owned by one operation or list. */
 	bool recv_armed;  /* the multishot receive is armed */
 	bool sending_ctl; /* an OP_CTL send (intro or control) is in flight */

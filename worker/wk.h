@@ -68,6 +68,12 @@ struct wk_torrent {
 	bool removed; /* freed when its last peer is */
 	int *fds;     /* per file; -1 for empty and pad files */
 	const uint8_t **maps; /* splice: per file, mapped read-only; NULL for none */
+	/*
+	 * BEP 52: per file, its piece layer's whole merkle tree, built at the
+	 * first hash request for it, so that answers cost no hashing (NULL:
+	 * not asked yet, or no memory: answered the slow way).
+	 */
+	uint8_t **trees;
 	uint32_t peers;
 };
 

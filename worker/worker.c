@@ -145,6 +145,9 @@ static void wk_torrent_free(struct worker *w, struct wk_torrent *t)
 	for (uint32_t i = 0; t->maps && i < t->mi.file_count; i++)
 		if (t->maps[i])
 			munmap((void *)t->maps[i], t->mi.files[i].length);
+	for (uint32_t i = 0; t->trees && i < t->mi.file_count; i++)
+		free(t->trees[i]);
+	free(t->trees);
 	free(t->fds);
 	free(t->maps);
 	free(t->have);

@@ -42,6 +42,8 @@ enum wstat {
 	WSTAT_BLOCKS,		/* piece messages sent */
 	WSTAT_REQUESTS,		/* valid requests received */
 	WSTAT_REJECTS,		/* reject_request messages sent (BEP 6) */
+	WSTAT_HASHES,		/* hashes messages sent (BEP 52) */
+	WSTAT_HASH_REJECTS,	/* hash_reject messages sent (BEP 52) */
 	WSTAT_HANDSHAKES,	/* peers taken from the master */
 	WSTAT_DROP_PROTOCOL,	/* malformed or unexpected messages */
 	WSTAT_DROP_BAD_REQUEST, /* invalid requests from peers without the Fast extension */

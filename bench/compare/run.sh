@@ -248,11 +248,11 @@ if [ "$(stat -c %s "$DATA_FILE" 2>/dev/null)" != 1073741824 ]; then
 fi
 if [ ! -s "$TORRENT" ] || [ "$TORRENT" -ot "$DATA_FILE" ]; then
 	log "making the .torrent (1 MiB pieces)"
-	"$RINGSEED" create -q -l 1048576 "$DATA_FILE" -o "$TORRENT" > /dev/null || die "ringseed create failed"
+	"$RINGSEED" create -q -f v1 -l 1048576 "$DATA_FILE" -o "$TORRENT" > /dev/null || die "ringseed create failed"
 fi
 if [ ! -s "$RT_TORRENT" ] || [ "$RT_TORRENT" -ot "$TORRENT" ]; then
 	# rtorrent wants a tracker; same info dict, so the same info-hash.
-	"$RINGSEED" create -q -l 1048576 -a http://127.0.0.1:9/announce "$DATA_FILE" -o "$RT_TORRENT" > /dev/null \
+	"$RINGSEED" create -q -f v1 -l 1048576 -a http://127.0.0.1:9/announce "$DATA_FILE" -o "$RT_TORRENT" > /dev/null \
 		|| die "ringseed create failed"
 fi
 ih=$("$RINGSEED" info "$TORRENT" | awk '/^info-hash:/ {print $2}')

@@ -583,7 +583,8 @@ static void ann_tier_jobs(struct announcer *a, struct ann_torrent *tor, struct a
 	}
 }
 
-static struct ann_torrent *ann_torrent_new(struct announcer *a, const struct torrent *t)
+static struct ann_torrent *ann_torrent_new(struct announcer *a, const struct torrent *t,
+					   uint32_t id, const uint8_t *info_hash)
 {
 	const struct metainfo *mi = &t->mi;
 	size_t nf = (size_t)a->fam[0].on + a->fam[1].on;
@@ -603,8 +604,8 @@ static struct ann_torrent *ann_torrent_new(struct announcer *a, const struct tor
 		return NULL;
 	}
 	tor->t = t;
-	tor->id = t->id;
-	memcpy(tor->info_hash, mi->info_hash, sizeof(tor->info_hash));
+	tor->id = id;
+	memcpy(tor->info_hash, info_hash, sizeof(tor->info_hash));
 	tor->key = ann_rand32(a);
 	for (uint32_t i = 0; i < mi->tracker_count && tor->n_jobs < mi->tier_count * nf;) {
 		uint32_t start = ann_tier(a, mi, &i, all, &n);
@@ -617,19 +618,37 @@ static struct ann_torrent *ann_torrent_new(struct announcer *a, const struct tor
 	return tor;
 }
 
+/*
+ * A hybrid is announced under both info-hashes (the v2 one cut to 20 bytes,
+ * BEP 52), since v1 and v2 clients look for it by their own: its second
+ * entry has the torrent's id with the top bit set (ids are small counters).
+ */
+#define ANN_V2_TWIN 0x80000000u
+
+static void ann_add_one(struct announcer *a, const struct torrent *t, uint32_t id,
+			const uint8_t *info_hash);
+
 void ann_add(struct announcer *a, const struct torrent *t)
+{
+	ann_add_one(a, t, t->id, t->mi.info_hash);
+	if (t->mi.format == MI_FORMAT_HYBRID)
+		ann_add_one(a, t, t->id | ANN_V2_TWIN, t->mi.info_hash_v2);
+}
+
+static void ann_add_one(struct announcer *a, const struct torrent *t, uint32_t id,
+			const uint8_t *info_hash)
 {
 	struct ann_torrent *tor, **pp;
 
-	if (!a->enabled || a->stopping || *ann_torrent_slot(a, t->id))
+	if (!a->enabled || a->stopping || *ann_torrent_slot(a, id))
 		return;
 	if ((a->n_torrents >= a->torrents_cap && ann_torrents_grow(a) != 0) ||
 	    ann_heap_reserve(a, t->mi.tier_count * ANN_FAM_MAX) != 0 ||
-	    !(tor = ann_torrent_new(a, t))) {
+	    !(tor = ann_torrent_new(a, t, id, info_hash))) {
 		log_errx("torrent %s: out of memory for its announces; not announced", t->mi.name);
 		return;
 	}
-	pp = ann_torrent_slot(a, t->id);
+	pp = ann_torrent_slot(a, id);
 	*pp = tor;
 	a->n_torrents++;
 	tor->all_next = a->tor_list;
@@ -650,11 +669,20 @@ void ann_add(struct announcer *a, const struct torrent *t)
 	log_debug("torrent %s: %u announce jobs", tor->name, tor->n_jobs);
 }
 
+static void ann_remove_one(struct announcer *a, const struct torrent *t, uint32_t id);
+
 void ann_remove(struct announcer *a, const struct torrent *t)
+{
+	ann_remove_one(a, t, t->id);
+	if (t->mi.format == MI_FORMAT_HYBRID)
+		ann_remove_one(a, t, t->id | ANN_V2_TWIN);
+}
+
+static void ann_remove_one(struct announcer *a, const struct torrent *t, uint32_t id)
 {
 	struct ann_torrent **pp, *tor;
 
-	if (!a->enabled || !*(pp = ann_torrent_slot(a, t->id)))
+	if (!a->enabled || !*(pp = ann_torrent_slot(a, id)))
 		return;
 	tor = *pp;
 	*pp = tor->hnext;

@@ -1,5 +1,7 @@
 /*
- * cmd_create.c - `ringseed create`: make a v1 .torrent from a file or a tree.
+ * cmd_create.c - `ringseed create`: make a .torrent from a file or a tree:
+ * v1 (BEP 3), v2 (BEP 52) or hybrid (both, over one layout; the default,
+ * as qBittorrent and libtorrent make them).
  *
  * Policy for what goes in (also in --help):
  *   - every regular file below the directory, hidden ones included: a
@@ -9,6 +11,11 @@
  *     and any other kind of file (fifo, socket, device) is an error naming it;
  *   - files are listed in path order, comparing component by component, so
  *     a directory's files stay together.
+ * v2 and hybrid torrents start every file on a piece boundary: a hybrid's v1
+ * file list carries BEP 47 pad files (`attr` "p", path `.pad/N`) between
+ * files for it. One read of the data feeds SHA-1 (v1 pieces) and SHA-256
+ * (16 KiB merkle leaves, then each piece's subtree root: the piece layers) on
+ * every core; a file's pieces root is the root over its piece layer.
  * The result is checked by loading it back with the same parser the seeder
  * uses before it is renamed into place.
  */
@@ -26,8 +33,9 @@
 
 #include "master/cmd/cmd.h"
 #include "master/content/piece_hash.h"
-#include "proto/bencode.h"
+#include "proto/merkle.h"
 #include "proto/metainfo.h"
+#include "proto/metainfo_enc.h"
 
 #define CREATE_MIN_PIECE     (16u << 10)
 #define CREATE_MAX_PIECE     (16u << 20)
@@ -47,8 +55,7 @@ struct create {
 	const char *output;
 	char *tier_text[CREATE_MAX_URLS]; /* copies of the -a values, split in place */
 	unsigned text_count;
-	const char *urls[CREATE_MAX_URLS]; /* every tracker URL, tier by tier */
-	unsigned url_tier[CREATE_MAX_URLS];
+	struct mi_tracker trackers[CREATE_MAX_URLS]; /* every tracker URL, tier by tier */
 	unsigned url_count;
 	unsigned tiers;
 	const char *web[CREATE_MAX_URLS];
@@ -59,6 +66,7 @@ struct create {
 	unsigned threads;
 	bool private_flag;
 	bool quiet;
+	enum mi_format format;
 
 	/* what was found */
 	char name[NAME_MAX + 1];
@@ -67,14 +75,22 @@ struct create {
 	uint32_t count;
 	uint32_t cap;
 	uint64_t total;
+
+	/* The layout hashed and written: the files, with pad files for v2 and hybrid. */
+	struct mi_v2_file *layout;
+	uint32_t layout_count;
+	char (*pad_names)[sizeof(".pad/18446744073709551615")];
+	uint64_t padded_total;
+	uint8_t *roots; /* 32 bytes per layout entry (v2) */
 };
 
 static void create_usage(FILE *f)
 {
 	fprintf(f, "usage: ringseed create PATH [-o FILE.torrent] [options]\n"
 		   "\n"
-		   "Makes a v1 .torrent from the file or directory PATH.\n"
+		   "Makes a .torrent from the file or directory PATH.\n"
 		   "\n"
+		   "  -f, --format F        v1, v2 (BEP 52) or hybrid (both; the default)\n"
 		   "  -o, --output FILE     where to write it (default: NAME.torrent here)\n"
 		   "  -a, --announce URL    a tracker; each -a is one tier (BEP 12), and\n"
 		   "                        comma-separated URLs in one -a share a tier\n"
@@ -122,6 +138,21 @@ static int create_parse_piece_length(const char *s, uint32_t *out)
 	return 0;
 }
 
+static int create_parse_format(const char *s, enum mi_format *out)
+{
+	if (strcmp(s, "v1") == 0)
+		*out = MI_FORMAT_V1;
+	else if (strcmp(s, "v2") == 0)
+		*out = MI_FORMAT_V2;
+	else if (strcmp(s, "hybrid") == 0)
+		*out = MI_FORMAT_HYBRID;
+	else {
+		fprintf(stderr, "ringseed create: -f %s: want v1, v2 or hybrid\n", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static bool create_url_ok(const char *url, bool tracker)
 {
 	if (!*url || strpbrk(url, " \t\r\n"))
@@ -151,8 +182,7 @@ static int create_add_tier(struct create *c, const char *arg)
 		}
 		if (c->url_count == CREATE_MAX_URLS)
 			goto too_many;
-		c->url_tier[c->url_count] = c->tiers;
-		c->urls[c->url_count++] = url;
+		c->trackers[c->url_count++] = (struct mi_tracker){ .url = url, .tier = c->tiers };
 	}
 	c->tiers++;
 	return 0;
@@ -161,8 +191,8 @@ too_many:
 	return -E2BIG;
 }
 
-/* -w URL: a BEP 19 web seed, an http:// or https:// URL. */
-static int create_add_web_seed(struct create *c, const char *url)
+/* One -w: an HTTP(S) web seed (BEP 19). */
+static int create_add_web(struct create *c, const char *url)
 {
 	if (c->web_count == CREATE_MAX_URLS) {
 		fprintf(stderr, "ringseed create: more than %d -w\n", CREATE_MAX_URLS);
@@ -188,6 +218,7 @@ static int create_options(struct create *c, int argc, char **argv)
 		{ "source", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -195,7 +226,8 @@ static int create_options(struct create *c, int argc, char **argv)
 	int opt;
 	char *end;
 
-	while ((opt = getopt_long(argc, argv, "o:a:w:l:pc:s:t:qh", opts, NULL)) != -1) {
+	c->format = MI_FORMAT_HYBRID;
+	while ((opt = getopt_long(argc, argv, "o:a:w:l:pc:s:t:qf:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
 			c->output = optarg;
@@ -205,7 +237,7 @@ static int create_options(struct create *c, int argc, char **argv)
 				return 2;
 			break;
 		case 'w':
-			if (create_add_web_seed(c, optarg))
+			if (create_add_web(c, optarg))
 				return 2;
 			break;
 		case 'l':
@@ -235,6 +267,10 @@ static int create_options(struct create *c, int argc, char **argv)
 			break;
 		case 'q':
 			c->quiet = true;
+			break;
+		case 'f':
+			if (create_parse_format(optarg, &c->format))
+				return 2;
 			break;
 		case 'h':
 			create_usage(stdout);
@@ -446,18 +482,91 @@ static uint32_t create_auto_piece_length(uint64_t total)
 	return p;
 }
 
-static int create_hash(struct create *c, uint8_t *digests, uint32_t pieces)
+/*
+ * The files in torrent order; for v2 and hybrid, a pad file right after each
+ * file that ends off a piece boundary and has files with data after it (BEP
+ * 47, BEP 52), where libtorrent puts them, so that empty files sit on the
+ * boundary too.
+ */
+static int create_layout(struct create *c)
 {
-	struct ph_file *files = calloc(c->count, sizeof(*files));
+	uint64_t pos = 0;
+	uint32_t n = 0, pads = 0, last = 0;
+
+	c->layout = calloc(2 * (size_t)c->count, sizeof(*c->layout));
+	c->pad_names = calloc(c->count, sizeof(*c->pad_names));
+	if (!c->layout || !c->pad_names)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < c->count; i++)
+		last = c->entries[i].length ? i : last;
+	for (uint32_t i = 0; i < c->count; i++) {
+		uint64_t gap;
+
+		c->layout[n++] = (struct mi_v2_file){ .path = c->entries[i].path,
+						      .length = c->entries[i].length };
+		pos += c->entries[i].length;
+		gap = (c->piece_length - pos % c->piece_length) % c->piece_length;
+		if (c->format == MI_FORMAT_V1 || !c->entries[i].length || !gap || i >= last)
+			continue;
+		snprintf(c->pad_names[pads], sizeof(c->pad_names[pads]), ".pad/%llu",
+			 (unsigned long long)gap);
+		c->layout[n++] = (struct mi_v2_file){ .path = c->pad_names[pads++],
+						      .length = gap,
+						      .pad = true };
+		pos += gap;
+	}
+	c->layout_count = n;
+	c->padded_total = pos;
+	return 0;
+}
+
+/* BEP 52: each file's pieces root over its piece layer (digests_v2 are file-aligned). */
+static int create_roots(struct create *c, const uint8_t *v2)
+{
+	uint64_t pos = 0;
+	uint8_t *scratch;
+
+	c->roots = malloc((size_t)c->layout_count * MK_HASH_LEN);
+	scratch = malloc((c->padded_total / c->piece_length + 1) * MK_HASH_LEN);
+	if (!c->roots || !scratch) {
+		free(scratch);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < c->layout_count; i++) {
+		struct mi_v2_file *f = &c->layout[i];
+		const uint8_t *layer = v2 + (size_t)(pos / c->piece_length) * MK_HASH_LEN;
+		uint64_t count = (f->length + c->piece_length - 1) / c->piece_length;
+
+		pos += f->length;
+		if (f->pad || f->length == 0)
+			continue;
+		f->root = c->roots + (size_t)i * MK_HASH_LEN;
+		if (count == 1) {
+			memcpy(c->roots + (size_t)i * MK_HASH_LEN, layer, MK_HASH_LEN);
+			continue;
+		}
+		f->layer = layer;
+		mk_root_from_layer(layer, count, c->piece_length, scratch,
+				   c->roots + (size_t)i * MK_HASH_LEN);
+	}
+	free(scratch);
+	return 0;
+}
+
+/* One read of the data: SHA-1 pieces (v1, hybrid) and SHA-256 piece roots (v2, hybrid). */
+static int create_hash(struct create *c, uint8_t *digests, uint8_t *v2, uint32_t pieces)
+{
+	struct ph_file *files = calloc(c->layout_count, sizeof(*files));
 	struct ph_job job = {
 		.dirfd = AT_FDCWD,
-		.file_count = c->count,
+		.file_count = c->layout_count,
 		.piece_length = c->piece_length,
 		.piece_count = pieces,
 		.threads = c->threads,
 		.progress = !c->quiet && isatty(STDERR_FILENO),
 		.label = c->name,
-		.digests = digests,
+		.digests = c->format & MI_FORMAT_V1 ? digests : NULL,
+		.digests_v2 = c->format & MI_FORMAT_V2 ? v2 : NULL,
 	};
 	int rc;
 
@@ -471,135 +580,56 @@ static int create_hash(struct create *c, uint8_t *digests, uint32_t pieces)
 			goto out;
 		}
 	}
-	for (uint32_t i = 0; i < c->count; i++)
-		files[i] = (struct ph_file){ .path = c->entries[i].path,
-					     .length = c->entries[i].length };
+	for (uint32_t i = 0; i < c->layout_count; i++)
+		files[i] = (struct ph_file){ .path = c->layout[i].path,
+					     .length = c->layout[i].length,
+					     .zero = c->layout[i].pad };
 	job.files = files;
 	rc = ph_run(&job);
 	if (rc)
 		fprintf(stderr, "ringseed create: %s%s%s (did it change while hashing?)\n",
 			c->single ? "" : c->input, c->single ? "" : "/", job.err);
 	else if (!c->quiet)
-		fprintf(stderr, "hashed %llu bytes in %.2f s: %.0f MiB/s on %u threads\n",
+		fprintf(stderr, "hashed %llu bytes in %.2f s: %.0f MiB/s on %u threads%s\n",
 			(unsigned long long)job.bytes, job.seconds,
 			job.seconds > 0 ? job.bytes / job.seconds / 1048576 : 0.0,
-			job.threads_used);
+			job.threads_used,
+			c->format == MI_FORMAT_HYBRID ? " (SHA-1 and SHA-256 merkle)" :
+			c->format == MI_FORMAT_V2     ? " (SHA-256 merkle)" :
+							"");
 	if (job.dirfd >= 0 && job.dirfd != AT_FDCWD)
 		close(job.dirfd);
+	if (!rc && c->format & MI_FORMAT_V2)
+		rc = create_roots(c, v2);
 out:
 	free(files);
 	return rc;
 }
 
-/* announce is the first URL; announce-list (BEP 12) only when there are more. */
-static void create_encode_trackers(struct bc_enc *e, const struct create *c)
+/* What create found and hashed, as proto/metainfo_enc.h describes a torrent. */
+static void create_describe(const struct create *c, const uint8_t *digests, uint32_t pieces,
+			    uint32_t *order, struct mi_enc *m)
 {
-	if (c->url_count == 0)
-		return;
-	bc_enc_cstr(e, "announce");
-	bc_enc_cstr(e, c->urls[0]);
-	if (c->url_count == 1)
-		return;
-	bc_enc_cstr(e, "announce-list");
-	bc_enc_list(e);
-	for (unsigned i = 0; i < c->url_count; i++) {
-		if (i == 0 || c->url_tier[i] != c->url_tier[i - 1]) {
-			if (i)
-				bc_enc_end(e);
-			bc_enc_list(e);
-		}
-		bc_enc_cstr(e, c->urls[i]);
-	}
-	bc_enc_end(e);
-	bc_enc_end(e);
-}
-
-static void create_encode_files(struct bc_enc *e, const struct create *c)
-{
-	char buf[PATH_MAX];
-
-	bc_enc_cstr(e, "files");
-	bc_enc_list(e);
-	for (uint32_t i = 0; i < c->count; i++) {
-		bc_enc_dict(e);
-		bc_enc_cstr(e, "length");
-		bc_enc_int(e, (int64_t)c->entries[i].length);
-		bc_enc_cstr(e, "path");
-		bc_enc_list(e);
-		snprintf(buf, sizeof(buf), "%s", c->entries[i].path);
-		for (char *save, *p = strtok_r(buf, "/", &save); p; p = strtok_r(NULL, "/", &save))
-			bc_enc_cstr(e, p);
-		bc_enc_end(e);
-		bc_enc_end(e);
-	}
-	bc_enc_end(e);
-}
-
-/* Keys in sorted order, as bencoding demands: the encoder checks it. */
-static ssize_t create_encode(const struct create *c, const uint8_t *digests, uint32_t pieces,
-			     uint8_t *out, size_t cap)
-{
-	struct bc_enc e;
-
-	bc_enc_init(&e, out, cap);
-	bc_enc_dict(&e);
-	create_encode_trackers(&e, c);
-	if (c->comment) {
-		bc_enc_cstr(&e, "comment");
-		bc_enc_cstr(&e, c->comment);
-	}
-	bc_enc_cstr(&e, "created by");
-	bc_enc_cstr(&e, "ringseed");
-	bc_enc_cstr(&e, "creation date");
-	bc_enc_int(&e, (int64_t)time(NULL));
-	bc_enc_cstr(&e, "info");
-	bc_enc_dict(&e);
-	if (c->single) {
-		bc_enc_cstr(&e, "length");
-		bc_enc_int(&e, (int64_t)c->total);
-	} else {
-		create_encode_files(&e, c);
-	}
-	bc_enc_cstr(&e, "name");
-	bc_enc_cstr(&e, c->name);
-	bc_enc_cstr(&e, "piece length");
-	bc_enc_int(&e, c->piece_length);
-	bc_enc_cstr(&e, "pieces");
-	bc_enc_str(&e, digests, (size_t)pieces * MI_HASH_LEN);
-	if (c->private_flag) {
-		bc_enc_cstr(&e, "private");
-		bc_enc_int(&e, 1);
-	}
-	if (c->source) {
-		bc_enc_cstr(&e, "source");
-		bc_enc_cstr(&e, c->source);
-	}
-	bc_enc_end(&e);
-	if (c->web_count) {
-		bc_enc_cstr(&e, "url-list");
-		bc_enc_list(&e);
-		for (unsigned i = 0; i < c->web_count; i++)
-			bc_enc_cstr(&e, c->web[i]);
-		bc_enc_end(&e);
-	}
-	bc_enc_end(&e);
-	return bc_enc_finish(&e);
-}
-
-/* An upper bound on the encoded size: every string plus generous framing. */
-static size_t create_encoded_bound(const struct create *c, uint32_t pieces)
-{
-	size_t n = 4096 + (size_t)pieces * MI_HASH_LEN + strlen(c->name);
-
-	for (uint32_t i = 0; i < c->count; i++)
-		n += 2 * strlen(c->entries[i].path) + 64;
-	for (unsigned i = 0; i < c->url_count; i++)
-		n += 2 * strlen(c->urls[i]) + 64;
-	for (unsigned i = 0; i < c->web_count; i++)
-		n += strlen(c->web[i]) + 32;
-	n += c->comment ? strlen(c->comment) + 32 : 0;
-	n += c->source ? strlen(c->source) + 32 : 0;
-	return n;
+	*m = (struct mi_enc){
+		.name = c->name,
+		.format = c->format,
+		.multi_file = !c->single,
+		.files = c->layout,
+		.file_count = c->layout_count,
+		.piece_length = c->piece_length,
+		.pieces = digests,
+		.piece_count = pieces,
+		.order = order,
+		.private_torrent = c->private_flag,
+		.trackers = c->trackers,
+		.tracker_count = c->url_count,
+		.web_seeds = c->web,
+		.web_seed_count = c->web_count,
+		.comment = c->comment,
+		.created_by = "ringseed",
+		.source = c->source,
+		.creation_date = (int64_t)time(NULL),
+	};
 }
 
 /* Writes to a temporary name beside the target, then renames it into place. */
@@ -654,25 +684,51 @@ static int create_self_check(const struct create *c, const uint8_t *buf, size_t 
 	return 0;
 }
 
+/* What was written, for people and scripts: both info-hashes where there are two. */
+static void create_say(const char *output, const struct metainfo *mi)
+{
+	char hex[2 * MI_HASH_V2_LEN + 1];
+	uint32_t files = 0;
+
+	for (uint32_t i = 0; i < mi->file_count; i++)
+		files += !mi->files[i].pad;
+	mi_hex(mi->info_hash, hex);
+	printf("%s: %s, %u file%s, %llu bytes, %u pieces of %u, info-hash %s", output, mi->name,
+	       files, files == 1 ? "" : "s", (unsigned long long)mi->total_length,
+	       mi->piece_count, mi->piece_length, hex);
+	mi_hex_n(mi->info_hash_v2, MI_HASH_V2_LEN, hex);
+	if (mi->format & MI_FORMAT_V2)
+		printf(", %s, v2 info-hash %s", mi_format_name(mi->format), hex);
+	putchar('\n');
+}
+
 static int create_build(struct create *c, const char *output)
 {
-	uint32_t pieces = (uint32_t)((c->total + c->piece_length - 1) / c->piece_length);
-	uint8_t *digests = malloc((size_t)pieces * MI_HASH_LEN);
-	size_t cap = create_encoded_bound(c, pieces);
-	uint8_t *out = malloc(cap);
+	uint32_t pieces;
+	uint8_t *digests = NULL, *v2 = NULL, *out = NULL;
+	uint32_t *order = NULL;
+	struct mi_enc m;
+	size_t cap;
 	struct metainfo mi;
-	char hex[41];
 	ssize_t len;
-	int rc = -ENOMEM;
+	int rc = create_layout(c);
 
-	if (!digests || !out) {
+	pieces = (uint32_t)((c->padded_total + c->piece_length - 1) / c->piece_length);
+	digests = malloc((size_t)pieces * MI_HASH_LEN);
+	v2 = malloc((size_t)pieces * MK_HASH_LEN);
+	order = calloc(c->layout_count + 1, sizeof(*order));
+	create_describe(c, digests, pieces, order, &m);
+	cap = mi_enc_bound(&m);
+	out = malloc(cap);
+	if (rc || !digests || !v2 || !order || !out) {
+		rc = -ENOMEM;
 		fprintf(stderr, "ringseed create: out of memory\n");
 		goto out;
 	}
-	rc = create_hash(c, digests, pieces);
+	rc = create_hash(c, digests, v2, pieces);
 	if (rc)
 		goto out;
-	len = create_encode(c, digests, pieces, out, cap);
+	len = mi_encode(&m, out, cap);
 	if (len < 0) {
 		rc = (int)len;
 		fprintf(stderr, "ringseed create: encoding failed: %s\n", strerror((int)-len));
@@ -682,17 +738,15 @@ static int create_build(struct create *c, const char *output)
 	if (rc)
 		goto out;
 	rc = create_write(output, out, (size_t)len);
-	if (rc) {
+	if (rc)
 		fprintf(stderr, "ringseed create: %s: %s\n", output, strerror(-rc));
-	} else {
-		mi_hex(mi.info_hash, hex);
-		printf("%s: %s, %u file%s, %llu bytes, %u pieces of %u, info-hash %s\n", output,
-		       mi.name, mi.file_count, mi.file_count == 1 ? "" : "s",
-		       (unsigned long long)mi.total_length, mi.piece_count, mi.piece_length, hex);
-	}
+	else
+		create_say(output, &mi);
 	mi_free(&mi);
 out:
 	free(out);
+	free(order);
+	free(v2);
 	free(digests);
 	return rc;
 }
@@ -729,6 +783,9 @@ out:
 	for (uint32_t i = 0; i < c.count; i++)
 		free(c.entries[i].path);
 	free(c.entries);
+	free(c.layout);
+	free(c.pad_names);
+	free(c.roots);
 	for (unsigned i = 0; i < c.text_count; i++)
 		free(c.tier_text[i]);
 	return status;

@@ -43,13 +43,24 @@ static void info_put_urlenc(FILE *f, const char *s, const char *keep)
  * BEP 9: xt, dn, one tr per tracker in file order, and x.pe for a peer to
  * try first. x.pe keeps ':', '[' and ']' as they are: libtorrent reads the
  * value without percent-decoding it, so "%5B::1%5D:6881" would be no peer.
+ * xt is btih (SHA-1) for v1, btmh (a multihash: 0x12 SHA-256, 0x20 bytes)
+ * for v2 (BEP 52), both for a hybrid so that either kind of client finds
+ * the swarm.
  */
 static void info_put_magnet(FILE *f, const struct metainfo *mi, const char *peer)
 {
-	char hex[41];
+	char hex[2 * MI_HASH_V2_LEN + 1];
 
-	mi_hex(mi->info_hash, hex);
-	fprintf(f, "magnet:?xt=urn:btih:%s&dn=", hex);
+	fputs("magnet:?", f);
+	if (mi->format & MI_FORMAT_V1) {
+		mi_hex(mi->info_hash, hex);
+		fprintf(f, "xt=urn:btih:%s&", hex);
+	}
+	if (mi->format & MI_FORMAT_V2) {
+		mi_hex_n(mi->info_hash_v2, MI_HASH_V2_LEN, hex);
+		fprintf(f, "xt=urn:btmh:1220%s&", hex);
+	}
+	fputs("dn=", f);
 	info_put_urlenc(f, mi->name, "");
 	for (uint32_t i = 0; i < mi->tracker_count; i++) {
 		fputs("&tr=", f);
@@ -195,12 +206,19 @@ static void info_json_trackers(FILE *f, const struct metainfo *mi)
 
 static void info_json(FILE *f, const struct metainfo *mi, const char *peer)
 {
-	char hex[41];
+	char hex[2 * MI_HASH_V2_LEN + 1];
 
 	mi_hex(mi->info_hash, hex);
 	fputs("{\n  \"name\": ", f);
 	info_put_json_str(f, mi->name);
-	fprintf(f, ",\n  \"info_hash\": \"%s\",\n  \"magnet\": \"", hex);
+	fprintf(f, ",\n  \"format\": \"%s\",\n  \"info_hash\": \"%s\",\n",
+		mi_format_name(mi->format), hex);
+	mi_hex_n(mi->info_hash_v2, MI_HASH_V2_LEN, hex);
+	if (mi->format & MI_FORMAT_V2)
+		fprintf(f, "  \"info_hash_v2\": \"%s\",\n", hex);
+	else
+		fputs("  \"info_hash_v2\": null,\n", f);
+	fputs("  \"magnet\": \"", f);
 	info_put_magnet(f, mi, peer); /* percent-encoded: nothing JSON must escape */
 	fprintf(f,
 		"\",\n  \"piece_length\": %u,\n  \"piece_count\": %u,\n"
@@ -211,10 +229,15 @@ static void info_json(FILE *f, const struct metainfo *mi, const char *peer)
 	for (uint32_t i = 0; i < mi->file_count; i++) {
 		fputs(i ? ",\n    {\"path\": " : "\n    {\"path\": ", f);
 		info_put_json_str(f, mi->files[i].path);
-		fprintf(f, ", \"length\": %llu, \"offset\": %llu%s}",
+		fprintf(f, ", \"length\": %llu, \"offset\": %llu%s",
 			(unsigned long long)mi->files[i].length,
 			(unsigned long long)mi->files[i].offset,
 			mi->files[i].pad ? ", \"pad\": true" : "");
+		if (mi->files[i].pieces_root) {
+			mi_hex_n(mi->files[i].pieces_root, MI_HASH_V2_LEN, hex);
+			fprintf(f, ", \"pieces_root\": \"%s\"", hex);
+		}
+		fputc('}', f);
 	}
 	fputs("\n  ],\n", f);
 	info_json_trackers(f, mi);
@@ -254,11 +277,17 @@ static void info_line(FILE *f, const char *label, const char *value)
 
 static void info_text_lists(FILE *f, const struct metainfo *mi)
 {
+	char hex[2 * MI_HASH_V2_LEN + 1];
+
 	fprintf(f, "files:         %u\n", mi->file_count);
 	for (uint32_t i = 0; i < mi->file_count; i++) {
 		fprintf(f, "  %15llu  ", (unsigned long long)mi->files[i].length);
 		info_put_text(f, mi->files[i].path);
 		fputs(mi->files[i].pad ? "  (padding)\n" : "\n", f);
+		if (mi->files[i].pieces_root) {
+			mi_hex_n(mi->files[i].pieces_root, MI_HASH_V2_LEN, hex);
+			fprintf(f, "  %15s  pieces root %s\n", "", hex);
+		}
 	}
 	fprintf(f, "trackers:      %u\n", mi->tracker_count);
 	for (uint32_t i = 0; i < mi->tracker_count; i++) {
@@ -282,7 +311,18 @@ static void info_text(FILE *f, const struct metainfo *mi, const char *peer)
 	info_size(size, sizeof(size), mi->total_length);
 	info_size(plen, sizeof(plen), mi->piece_length);
 	info_line(f, "name:", mi->name);
-	fprintf(f, "info-hash:     %s\nmagnet:        ", hex);
+	fprintf(f, "format:        %s\n", mi->format == MI_FORMAT_HYBRID ? "hybrid (v1 + v2)" :
+					   mi->format == MI_FORMAT_V2	  ? "v2 (BEP 52)" :
+									    "v1");
+	fprintf(f, "info-hash:     %s%s\n", hex,
+		mi->format == MI_FORMAT_V2 ? " (v2, truncated to 20 bytes)" : "");
+	if (mi->format & MI_FORMAT_V2) {
+		char hex2[2 * MI_HASH_V2_LEN + 1];
+
+		mi_hex_n(mi->info_hash_v2, MI_HASH_V2_LEN, hex2);
+		fprintf(f, "info-hash v2:  %s\n", hex2);
+	}
+	fputs("magnet:        ", f);
 	info_put_magnet(f, mi, peer);
 	fprintf(f,
 		"\nsize:          %s\npieces:        %u of %s, the last %u bytes\n"

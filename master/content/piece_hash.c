@@ -1,5 +1,6 @@
 /*
- * piece_hash.c - parallel SHA-1 over a torrent's pieces; see piece_hash.h.
+ * piece_hash.c - parallel SHA-1 and SHA-256 merkle roots over a torrent's
+ * pieces; see piece_hash.h.
  *
  * Work is handed out in batches of consecutive pieces (about 16 MiB each)
  * from one atomic counter, so each thread reads long sequential runs that
@@ -11,6 +12,7 @@
  *
  *   main thread:  start N hashers -> [draw progress every 200 ms] -> join
  *   hasher:       batch = next++ -> for each piece: read extents, SHA-1
+ *                 and/or SHA-256 leaves -> merkle subtree root
  *                 -> until no batches are left or another hasher failed
  */
 #include <errno.h>
@@ -29,6 +31,7 @@
 #include <openssl/sha.h>
 
 #include "master/content/piece_hash.h"
+#include "proto/merkle.h"
 
 #define PH_BATCH_BYTES (16u << 20)
 #define PH_MAX_THREADS 256
@@ -53,7 +56,8 @@ struct ph_thread {
 	struct ph_shared *sh;
 	pthread_t tid;
 	uint8_t *buf;
-	int fd; /* open descriptor of file fd_index, or -1 */
+	uint8_t *leaves; /* piece_length / 16 KiB hashes (v2 only) */
+	int fd;		 /* open descriptor of file fd_index, or -1 */
 	uint32_t fd_index;
 };
 
@@ -160,6 +164,33 @@ static int ph_read(struct ph_thread *t, uint32_t i, uint64_t offset, uint8_t *ds
 	return 0;
 }
 
+/*
+ * BEP 52: the piece's subtree root over its file's bytes in t->buf. The file
+ * is the first with bytes at pos (from index i on); its bytes end at the
+ * file's end, and what follows in the piece is padding, not hashed.
+ */
+static void ph_piece_v2(struct ph_thread *t, uint32_t p, uint32_t i, uint64_t pos, uint64_t size)
+{
+	const struct ph_job *job = t->sh->job;
+	uint8_t *out = job->digests_v2 + (size_t)p * MK_HASH_LEN;
+	uint64_t end, bytes, leaves, width;
+
+	while (i < job->file_count && job->files[i].length == 0)
+		i++;
+	if (i == job->file_count || job->files[i].zero) {
+		memset(out, 0, MK_HASH_LEN);
+		return;
+	}
+	end = t->sh->offsets[i] + job->files[i].length;
+	bytes = end - pos < size ? end - pos : size;
+	leaves = (bytes + MK_BLOCK_SIZE - 1) / MK_BLOCK_SIZE;
+	/* A file of one piece is a tree of its own leaves; others pad to the piece. */
+	width = job->files[i].length <= job->piece_length ? mk_pow2(leaves) :
+							    job->piece_length / MK_BLOCK_SIZE;
+	mk_leaves(t->buf, (size_t)bytes, t->leaves);
+	mk_reduce(t->leaves, (size_t)leaves, width, 0, out);
+}
+
 /* Hashes piece p: gathers its bytes from every file it covers. */
 static int ph_piece(struct ph_thread *t, uint32_t p)
 {
@@ -192,7 +223,10 @@ static int ph_piece(struct ph_thread *t, uint32_t p)
 			return rc;
 		got += (size_t)chunk;
 	}
-	SHA1(t->buf, (size_t)size, job->digests + (size_t)p * SHA_DIGEST_LENGTH);
+	if (job->digests)
+		SHA1(t->buf, (size_t)size, job->digests + (size_t)p * SHA_DIGEST_LENGTH);
+	if (job->digests_v2)
+		ph_piece_v2(t, p, lo, pos, size);
 	atomic_fetch_add(&sh->done_bytes, size);
 	atomic_fetch_add(&sh->done_pieces, 1);
 	return 0;
@@ -258,7 +292,8 @@ static int ph_start(struct ph_shared *sh, struct ph_thread *threads, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		threads[i] = (struct ph_thread){ .sh = sh, .fd = -1 };
 		threads[i].buf = malloc(sh->job->piece_length);
-		if (!threads[i].buf)
+		threads[i].leaves = malloc((sh->job->piece_length / MK_BLOCK_SIZE + 1) * MK_HASH_LEN);
+		if (!threads[i].buf || !threads[i].leaves)
 			return ph_fail(sh, -ENOMEM, "out of memory for piece buffers");
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -342,8 +377,10 @@ int ph_run(struct ph_job *job)
 	job->seconds = ph_now() - start;
 	job->threads_used = n;
 	rc = atomic_load(&sh.failed) ? sh.failed_rc : 0;
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		free(threads[i].buf);
+		free(threads[i].leaves);
+	}
 	free(threads);
 out_offsets:
 	free(sh.offsets);

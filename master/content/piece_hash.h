@@ -1,5 +1,6 @@
 /*
- * piece_hash.h - SHA-1 of every piece of a file layout, on all cores.
+ * piece_hash.h - SHA-1 and BEP 52 SHA-256 of every piece of a file layout,
+ * on all cores, from one read of the data.
  *
  * Used by `ringseed create` to fill `pieces`, and by the seeder to verify
  * content before serving it. The files are opened relative to a directory
@@ -26,7 +27,17 @@ struct ph_job {
 	unsigned threads;     /* 0: one per CPU this process may run on */
 	bool progress;	      /* draw a progress bar on stderr */
 	const char *label;    /* shown beside the bar */
-	uint8_t *digests;     /* out: piece_count * 20 bytes */
+	uint8_t *digests;     /* out: piece_count * 20 bytes of SHA-1; NULL: not wanted */
+	/*
+	 * BEP 52, for a layout where every data file starts on a piece boundary
+	 * (v2 and hybrid torrents): NULL, or out: piece_count * 32 bytes, each
+	 * piece's merkle subtree root over the 16 KiB blocks of its file's bytes
+	 * (pad bytes after the file's end are not hashed; missing leaves are
+	 * zero hashes), which is the piece layer entry. For a file no longer
+	 * than one piece it is the file's pieces root. A piece of pad bytes
+	 * only gets 32 zero bytes.
+	 */
+	uint8_t *digests_v2;
 	/*
 	 * NULL: hash every piece. Otherwise a bitfield in BEP 3 order (piece 0 is
 	 * the high bit of byte 0): only the pieces whose bit is set are hashed, and

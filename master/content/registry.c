@@ -74,6 +74,16 @@ static uint32_t reg_slot(const uint8_t *h, uint32_t cap)
 	return x & (cap - 1);
 }
 
+/*
+ * A hybrid is found by either of its info-hashes: the v1 one and the v2 one
+ * cut to 20 bytes (BEP 52), so it has two index entries.
+ */
+static bool reg_known_as(const struct torrent *t, const uint8_t h[MI_HASH_LEN])
+{
+	return memcmp(t->mi.info_hash, h, MI_HASH_LEN) == 0 ||
+	       (t->mi.format == MI_FORMAT_HYBRID && memcmp(t->mi.info_hash_v2, h, MI_HASH_LEN) == 0);
+}
+
 struct torrent *reg_find(const struct registry *r, const uint8_t info_hash[MI_HASH_LEN])
 {
 	if (!r->index_cap)
@@ -83,29 +93,35 @@ struct torrent *reg_find(const struct registry *r, const uint8_t info_hash[MI_HA
 
 		if (!t)
 			return NULL;
-		if (memcmp(t->mi.info_hash, info_hash, MI_HASH_LEN) == 0)
+		if (reg_known_as(t, info_hash))
 			return t;
 	}
 }
 
-/* Rebuilds the index from r->t, at least twice as large as the count. */
+static void reg_put(struct torrent **index, uint32_t cap, struct torrent *t)
+{
+	for (int k = 0; k < (t->mi.format == MI_FORMAT_HYBRID ? 2 : 1); k++) {
+		uint32_t i = reg_slot(k ? t->mi.info_hash_v2 : t->mi.info_hash, cap);
+
+		while (index[i])
+			i = (i + 1) & (cap - 1);
+		index[i] = t;
+	}
+}
+
+/* Rebuilds the index from r->t, at least twice as large as its entries (two per hybrid). */
 static int reg_reindex(struct registry *r)
 {
 	uint32_t cap = 16;
 	struct torrent **index;
 
-	while (cap < 2 * r->n + 2)
+	while (cap < 4 * r->n + 4)
 		cap *= 2;
 	index = calloc(cap, sizeof(*index));
 	if (!index)
 		return -ENOMEM;
-	for (uint32_t k = 0; k < r->n; k++) {
-		uint32_t i = reg_slot(r->t[k]->mi.info_hash, cap);
-
-		while (index[i])
-			i = (i + 1) & (cap - 1);
-		index[i] = r->t[k];
-	}
+	for (uint32_t k = 0; k < r->n; k++)
+		reg_put(index, cap, r->t[k]);
 	free(r->index);
 	r->index = index;
 	r->index_cap = cap;
@@ -115,15 +131,9 @@ static int reg_reindex(struct registry *r)
 /* Adds the last torrent of r->t to the index, growing it when half full. */
 static int reg_index_last(struct registry *r)
 {
-	struct torrent *t = r->t[r->n - 1];
-	uint32_t i;
-
-	if (2 * r->n + 2 > r->index_cap)
+	if (4 * r->n + 4 > r->index_cap)
 		return reg_reindex(r);
-	i = reg_slot(t->mi.info_hash, r->index_cap);
-	while (r->index[i])
-		i = (i + 1) & (r->index_cap - 1);
-	r->index[i] = t;
+	reg_put(r->index, r->index_cap, r->t[r->n - 1]);
 	return 0;
 }
 
@@ -164,10 +174,14 @@ static int reg_verify(struct registry *r, struct torrent *t)
 	if (rep.reused)
 		log_notice("torrent %s: verified from state", t->mi.name);
 	else
-		log_notice("torrent %s: hashed %u pieces in %.2f s (%u good, %u bad)", t->mi.name,
-			   rep.hashed, rep.seconds, rep.good, rep.bad);
-	log_notice("torrent %s %s: %llu bytes, %u pieces, seeding", t->mi.name, hex,
-		   (unsigned long long)t->mi.total_length, t->mi.piece_count);
+		log_notice("torrent %s: hashed %u pieces (%s) in %.2f s (%u good, %u bad)",
+			   t->mi.name, rep.hashed, rep.hash_set ? rep.hash_set : "-", rep.seconds,
+			   rep.good, rep.bad);
+	log_notice("torrent %s %s: %llu bytes, %u pieces, seeding%s", t->mi.name, hex,
+		   (unsigned long long)t->mi.total_length, t->mi.piece_count,
+		   t->mi.format == MI_FORMAT_V2	    ? " (v2)" :
+		   t->mi.format == MI_FORMAT_HYBRID ? " (hybrid)" :
+						      "");
 	return 0;
 }
 
@@ -190,7 +204,8 @@ static struct torrent *reg_load(struct registry *r, const char *path)
 	}
 	if (t->mi.warning_count)
 		log_warnx("torrent file %s: %s", path, t->mi.warning);
-	if (reg_find(r, t->mi.info_hash)) {
+	if (reg_find(r, t->mi.info_hash) ||
+	    (t->mi.format == MI_FORMAT_HYBRID && reg_find(r, t->mi.info_hash_v2))) {
 		log_warnx("torrent file %s: same info-hash as one already loaded; skipped", path);
 		goto fail;
 	}

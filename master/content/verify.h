@@ -1,8 +1,11 @@
 /*
  * verify.h - check a torrent's content before seeding it, and remember the result.
  *
- * The first time a torrent is seen, every piece's SHA-1 is checked (ph_run,
- * all cores). The result goes to the state directory, one file per torrent,
+ * The first time a torrent is seen, every piece's hash is checked (ph_run,
+ * all cores): SHA-1 for v1 torrents, the BEP 52 merkle subtree (SHA-256 of
+ * each 16 KiB block, then up to the piece layer) for v2 ones, and for a
+ * hybrid whichever of the two this CPU computes faster (measured once per
+ * process; verify_report.hash_set says which). The result goes to the state directory, one file per torrent,
  * with what identifies each file's content without reading it: size, mtime,
  * ctime, inode and device. On the next start a file whose identity is
  * unchanged keeps its pieces' results; every piece that touches a changed
@@ -95,6 +98,7 @@ struct verify_report {
 	double seconds;
 	uint64_t bytes_hashed;
 	unsigned threads_used; /* 0 when nothing was hashed */
+	const char *hash_set;  /* "SHA-1" or "SHA-256 merkle (BEP 52)": what was checked */
 	/* Why an existing state file was not used ("" when it was, or there was none). */
 	char state_ignored[160];
 	/*

@@ -221,14 +221,15 @@ void master_stats_line(struct master *m, const char *tag)
 		tsrv_stats(m->tsrv, more + n, sizeof(more) - n);
 	}
 	log_info("%s: peers=%llu up_bytes=%llu blocks=%llu requests=%llu rejects=%llu "
-		 "handshakes=%llu drop_handshake_timeout=%llu drop_bad_handshake=%llu "
+		 "hashes=%llu hash_rejects=%llu handshakes=%llu drop_handshake_timeout=%llu drop_bad_handshake=%llu "
 		 "drop_unknown_hash=%llu drop_protocol=%llu drop_bad_request=%llu drop_flood=%llu "
 		 "drop_idle=%llu drop_too_many=%llu drop_io=%llu drop_seed=%llu drop_bad_ext=%llu "
 		 "meta_pieces=%llu meta_rejects=%llu meta_flood=%llu drop_handoff_timeout=%llu "
 		 "handoff_fallback=%llu worker_restarts=%llu%s",
 		 tag, (unsigned long long)w[WSTAT_PEERS], (unsigned long long)w[WSTAT_UP_BYTES],
 		 (unsigned long long)w[WSTAT_BLOCKS], (unsigned long long)w[WSTAT_REQUESTS],
-		 (unsigned long long)w[WSTAT_REJECTS], (unsigned long long)w[WSTAT_HANDSHAKES],
+		 (unsigned long long)w[WSTAT_REJECTS], (unsigned long long)w[WSTAT_HASHES],
+		 (unsigned long long)w[WSTAT_HASH_REJECTS], (unsigned long long)w[WSTAT_HANDSHAKES],
 		 (unsigned long long)m->mstat[MSTAT_DROP_HANDSHAKE_TIMEOUT],
 		 (unsigned long long)m->mstat[MSTAT_DROP_BAD_HANDSHAKE],
 		 (unsigned long long)m->mstat[MSTAT_DROP_UNKNOWN_HASH],
@@ -254,11 +255,17 @@ static uint64_t master_uploaded(void *arg, const struct torrent *t)
 	return workers_torrent_up(&m->workers, t->id);
 }
 
-/* A torrent starts: workers, trackers and the built-in tracker learn of it. */
+/*
+ * A torrent starts: workers, trackers and the built-in tracker learn of it.
+ * The built-in tracker takes a hybrid's swarm under both info-hashes (the v2
+ * one cut to 20 bytes, BEP 52): v1 and v2 clients announce by their own.
+ */
 static void master_torrent_added(struct master *m, const struct torrent *t)
 {
 	if (m->tsrv)
 		tsrv_allow(m->tsrv, t->mi.info_hash);
+	if (m->tsrv && t->mi.format == MI_FORMAT_HYBRID)
+		tsrv_allow(m->tsrv, t->mi.info_hash_v2);
 	if (m->ann)
 		ann_add(m->ann, t);
 }
@@ -269,6 +276,8 @@ static void master_torrent_removed(struct master *m, const struct torrent *t)
 		ann_remove(m->ann, t);
 	if (m->tsrv)
 		tsrv_disallow(m->tsrv, t->mi.info_hash);
+	if (m->tsrv && t->mi.format == MI_FORMAT_HYBRID)
+		tsrv_disallow(m->tsrv, t->mi.info_hash_v2);
 }
 
 /*

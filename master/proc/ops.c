@@ -224,6 +224,10 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
 		admin_snap_sample(s, "peer_drops_total", help, ADMIN_COUNTER, (double)d[i].v,
 				  "reason=\"%s\"", d[i].why);
+	OPS_C("v2_hashes_total", "hashes messages sent, answering hash requests (BEP 52).",
+	      ops_wstat(m, WSTAT_HASHES));
+	OPS_C("v2_hash_rejects_total", "hash_reject messages sent (BEP 52).",
+	      ops_wstat(m, WSTAT_HASH_REJECTS));
 	OPS_C("metadata_pieces_total", "ut_metadata pieces sent (BEP 9).",
 	      ops_wstat(m, WSTAT_META_PIECES));
 	OPS_C("metadata_rejects_total", "ut_metadata rejects sent: out of range, or flood.",

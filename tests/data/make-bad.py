@@ -302,10 +302,128 @@ B("file-is-also-dir-far", torrent(multi(files=[fl(30, "a", "b", "c"), fl(30, "a-
 B("duplicate-paths-newline", torrent(multi(files=[fl(50, "evil\nline"), fl(50, "evil\nline")])),
   "info.files: two files have the path")
 
-# v2
-B("v2-only", torrent({"meta version": 2, "name": "x", "piece length": PL,
-                      "file tree": {"x": {"": {"length": 100, "pieces root": b"\x22" * 32}}}}),
-  "info.meta version: v2-only torrents are not supported")
+# v2 (BEP 52) and hybrids. Data: file "x" of 40000 bytes of 0x61 in pieces of
+# 16 KiB (3 pieces, so it has a piece layer).
+import hashlib  # noqa: E402
+
+
+def sha(b):
+    return hashlib.sha256(b).digest()
+
+
+def mroot(row, width, pad):
+    row = list(row)
+    while width > 1:
+        row += [pad] * (len(row) % 2)
+        row = [sha(row[i] + row[i + 1]) for i in range(0, len(row), 2)]
+        pad = sha(pad + pad)
+        width //= 2
+    return row[0]
+
+
+def v2file(data, pl=PL):
+    """(pieces root, piece layer) of data in pieces of pl (BEP 52)."""
+    leaves = [sha(data[i:i + 16384]) for i in range(0, len(data), 16384)]
+    per = pl // 16384
+    if len(data) <= pl:
+        return mroot(leaves, 1 << (len(leaves) - 1).bit_length(), b"\0" * 32), b""
+    layer = [mroot(leaves[i:i + per], per, b"\0" * 32) for i in range(0, len(leaves), per)]
+    pad = b"\0" * 32
+    for _ in range(per.bit_length() - 1):
+        pad = sha(pad + pad)
+    return mroot(layer, 1 << (len(layer) - 1).bit_length(), pad), b"".join(layer)
+
+
+X = b"a" * 40000
+XROOT, XLAYER = v2file(X)
+Y = b"b" * 5000
+YROOT, _ = v2file(Y)
+
+
+def leaf(root, length):
+    return {"": {"length": length, "pieces root": root}}
+
+
+def v2info(tree=None, **over):
+    d = {"meta version": 2, "name": "x", "piece length": PL,
+         "file tree": tree if tree is not None else {"x": leaf(XROOT, 40000)}}
+    d.update({k.replace("_", " "): v for k, v in over.items()})
+    return d
+
+
+def v2torrent(info, layers=None):
+    return torrent(info, piece_layers=layers if layers is not None else {XROOT: XLAYER})
+
+
+def hyinfo(files, tree, **over):
+    """A multi-file hybrid: v1 files (pieces unchecked) over the v2 tree."""
+    total = sum(f["length"] for f in files)
+    d = v2info(tree, files=files, pieces=H * (-(-total // PL)))
+    d.update({k.replace("_", " "): v for k, v in over.items()})
+    return d
+
+
+def pad(n):
+    return {"attr": "p", "length": n, "path": [".pad", str(n)]}
+
+
+HYTREE = {"d": {"x": leaf(XROOT, 40000)}, "y": leaf(YROOT, 5000)}
+HYFILES = [fl(40000, "d", "x"), pad(3 * PL - 40000), fl(5000, "y")]
+
+B("v2-no-file-tree", torrent({"meta version": 2, "name": "x", "piece length": PL}),
+  "info.file tree: missing (meta version 2)")
+B("v2-meta-version-3", v2torrent(v2info(meta_version=3)),
+  "info.meta version: not 2 (the only version BEP 52 defines)")
+B("v2-tree-without-version", torrent(dict(single(), **{"file tree": {}})),
+  "info.meta version: missing beside 'file tree'")
+B("v2-piece-length-not-pow2", v2torrent(v2info(piece_length=3 * 16384)),
+  "info.piece length: 49152 is not a power of two >= 16 KiB (BEP 52)")
+B("v2-piece-length-8k", v2torrent(v2info(piece_length=8192)),
+  "info.piece length: 8192 is not a power of two >= 16 KiB (BEP 52)")
+B("v2-layer-wrong", v2torrent(v2info(), {XROOT: XLAYER[:-1] + b"\0"}),
+  "piece layers: the layer for 'x' does not hash to its pieces root")
+B("v2-layer-short", v2torrent(v2info(), {XROOT: XLAYER[:64]}),
+  "piece layers: the layer for 'x' is not 3 hashes of 32 bytes")
+B("v2-layer-missing", v2torrent(v2info(), {}),
+  "piece layers: none for 'x' (40000 bytes, more than a piece)")
+B("v2-layers-absent", torrent(v2info()),
+  "piece layers: missing or not a dictionary ('x' needs one)")
+B("v2-path-dotdot", v2torrent(v2info({"..": {"x": leaf(XROOT, 40000)}})),
+  "info.file tree: a top-level name: '.' and '..' are not allowed")
+B("v2-path-slash", v2torrent(v2info({"d": {"a/b": leaf(XROOT, 40000)}})),
+  "info.file tree: a name in 'd': component contains '/'")
+B("v2-path-empty", v2torrent(v2info({"": leaf(XROOT, 40000)})),
+  "info.file tree: a top-level name: empty component")
+B("v2-path-nul", v2torrent(v2info({"d\0x": leaf(XROOT, 40000)})),
+  "info.file tree: a top-level name: component contains a NUL byte")
+B("v2-file-and-dir", v2torrent(v2info({"d": dict(leaf(XROOT, 40000), e=leaf(YROOT, 5000))})),
+  "info.file tree: 'd' is a file and also a directory")
+B("v2-empty-dir", v2torrent(v2info({"d": {}, "x": leaf(XROOT, 40000)})),
+  "info.file tree: 'd': empty directory")
+B("v2-root-short", v2torrent(v2info({"x": leaf(XROOT[:31], 40000)})),
+  "info.file tree: 'x': pieces root missing or not 32 bytes")
+B("v2-negative-length", v2torrent(v2info({"x": leaf(XROOT, -1)})),
+  "info.file tree: 'x': length -1 is not a valid size")
+B("hybrid-size-differs", v2torrent(hyinfo([fl(40001, "d", "x"), pad(3 * PL - 40001),
+                                           fl(5000, "y")], HYTREE)),
+  "info: 'd/x' is 40001 bytes in the v1 file list but 40000 in the file tree "
+  "(the v1 and v2 halves differ)")
+B("hybrid-name-differs", v2torrent(hyinfo([fl(40000, "d", "z"), pad(3 * PL - 40000),
+                                           fl(5000, "y")], HYTREE)),
+  "info: file 0 is 'd/z' in the v1 file list but 'd/x' in the file tree "
+  "(the v1 and v2 halves differ)")
+B("hybrid-order-differs", v2torrent(hyinfo([fl(5000, "y"), pad(PL - 5000),
+                                            fl(40000, "d", "x")], HYTREE)),
+  "info: file 0 is 'y' in the v1 file list but 'd/x' in the file tree")
+B("hybrid-no-padding", v2torrent(hyinfo([fl(40000, "d", "x"), fl(5000, "y")], HYTREE)),
+  "info.files: 'y' starts at byte 40000, not 49152 where its v2 piece starts (BEP 47 padding)")
+B("hybrid-extra-v1-file", v2torrent(hyinfo(HYFILES + [fl(7, "z")], HYTREE)),
+  "info.files: 'z' is not in the file tree (the v1 and v2 halves differ)")
+B("hybrid-missing-v1-file", v2torrent(hyinfo(HYFILES[:2], HYTREE)),
+  "info: 'y' is in the file tree but not in the v1 file list (the v1 and v2 halves differ)")
+B("hybrid-single-name-differs",
+  v2torrent(dict(v2info(), length=40000, name="w", pieces=H * 3)),
+  "info: file 0 is 'w' in the v1 file list but 'x' in the file tree")
 
 # ---------------------------------------------------------------- odd corpus
 
@@ -351,13 +469,27 @@ O("announce-list-too-many",
                          for t in range(100)]),
   "more than 1024 URLs", {"name": "x"})
 O("no-trackers", torrent(single(), announce=None), "", {"trackers": [], "web_seeds": []})
-O("hybrid-v1-v2",
-  torrent(dict(single(), **{"meta version": 2,
-                            "file tree": {"x": {"": {"length": 100,
-                                                     "pieces root": b"\x22" * 32}}}}),
-          piece_layers={}),
-  "warning: hybrid v1+v2 torrent: using its v1 part",
-  {"name": "x", "total_size": 100, "piece_count": 1, "warnings": 1})
+O("v2-single", v2torrent(v2info()), "",
+  {"name": "x", "format": "v2", "total_size": 3 * PL, "piece_count": 3, "multi_file": False,
+   "files": [{"path": "x", "length": 40000, "offset": 0, "pieces_root": XROOT.hex()},
+             {"path": ".pad/9152", "length": 3 * PL - 40000, "offset": 40000, "pad": True}],
+   "info_hash_v2": sha(enc(v2info())).hex(), "info_hash": sha(enc(v2info())).hex()[:40]})
+O("v2-multi", v2torrent(v2info(HYTREE)), "",
+  {"format": "v2", "total_size": 4 * PL, "piece_count": 4, "multi_file": True,
+   "files": [{"path": "d/x", "length": 40000, "offset": 0, "pieces_root": XROOT.hex()},
+             {"path": ".pad/9152", "length": 3 * PL - 40000, "offset": 40000, "pad": True},
+             {"path": "y", "length": 5000, "offset": 3 * PL, "pieces_root": YROOT.hex()},
+             {"path": ".pad/11384", "length": PL - 5000, "offset": 3 * PL + 5000,
+              "pad": True}]})
+O("hybrid-multi", v2torrent(hyinfo(HYFILES, HYTREE)), "",
+  {"format": "hybrid", "total_size": 3 * PL + 5000, "piece_count": 4,
+   "info_hash_v2": sha(enc(hyinfo(HYFILES, HYTREE))).hex(),
+   "info_hash": hashlib.sha1(enc(hyinfo(HYFILES, HYTREE))).hexdigest()})
+O("hybrid-trailing-pad", v2torrent(hyinfo(HYFILES + [pad(PL - 5000)], HYTREE)), "",
+  {"format": "hybrid", "total_size": 4 * PL, "piece_count": 4})
+O("v2-layer-unused", v2torrent(v2info(), {XROOT: XLAYER, b"\x33" * 32: b"\x44" * 32}),
+  "warning: piece layers: an entry matches no file's pieces root (ignored)",
+  {"format": "v2", "warnings": 1})
 O("private", torrent(single(private=1)), "", {"private": True})
 O("private-0", torrent(single(private=0)), "", {"private": False})
 O("pad-file",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # timeout: 110
 #
-# `ringseed create` round trip: make .torrents from a tree (nested dirs, odd
+# `ringseed create -f v1` round trip (v2 and hybrid: create_v2.sh): make .torrents from a tree (nested dirs, odd
 # sizes, empty files, a hidden file, spaces and UTF-8 in names, a symlink to a
 # file, a short last piece) and from single files, then check each with
 # tests/lib/lt_check.py: our own bencode reading and hashlib, create's stdout
@@ -40,7 +40,7 @@ W2=https://127.0.0.1:8443/mirror/
 mk() {
 	local name=$1 quiet=$2 rc
 	shift 2
-	"$RINGSEED" create "$@" -o "$name.torrent" >"$name.out" 2>"$name.err"
+	"$RINGSEED" create -f v1 "$@" -o "$name.torrent" >"$name.out" 2>"$name.err"
 	rc=$?
 	if [ $rc -ne 0 ] || ! sanitizer_clean "$name.err"; then
 		fail "create $* -> exit $rc"
@@ -175,12 +175,12 @@ fi
 if mk slash quiet content/ -q; then
 	grep -q '^slash.torrent: content, 13 files, ' slash.out || fail "create content/: $(cat slash.out)"
 	[ "$(hash_of slash)" = "$(
-		cd content && "$RINGSEED" create . -q -o ../dot.torrent | sed -n 's/.*info-hash //p'
+		cd content && "$RINGSEED" create -f v1 . -q -o ../dot.torrent | sed -n 's/.*info-hash //p'
 	)" ] || fail "create content/ and (cd content; create .) differ"
 fi
 # without -o: NAME.torrent in the current directory
 mkdir defout
-(cd defout && "$RINGSEED" create ../content/a.txt -q >out 2>err) ||
+(cd defout && "$RINGSEED" create -f v1 ../content/a.txt -q >out 2>err) ||
 	fail "create without -o: $(cat defout/err)"
 [ -f defout/a.txt.torrent ] || fail "create without -o did not write a.txt.torrent here"
 grep -q '^a.txt.torrent: a.txt, 1 file, 10 bytes, 1 pieces of 16384, info-hash ' defout/out ||
@@ -193,7 +193,7 @@ refuse() {
 	local label=$1 needle=$2 rc
 	shift 2
 	rm -f refused.torrent refused.torrent.tmp.*
-	timeout 20 "$RINGSEED" create "$@" -o refused.torrent >r.out 2>r.err
+	timeout 20 "$RINGSEED" create -f v1 "$@" -o refused.torrent >r.out 2>r.err
 	rc=$?
 	if [ $rc -ne 1 ]; then
 		fail "$label: create $* -> exit $rc, want 1"
@@ -240,7 +240,7 @@ usage() {
 	local label=$1 rc
 	shift
 	rm -f refused.torrent
-	"$RINGSEED" create "$@" >u.out 2>u.err
+	"$RINGSEED" create -f v1 "$@" >u.out 2>u.err
 	rc=$?
 	if [ $rc -ne 2 ]; then
 		fail "$label: create $* -> exit $rc, want 2$([ -e refused.torrent ] && echo ' (and it wrote the torrent)')"
@@ -275,7 +275,7 @@ usage "unknown option" content -o refused.torrent --no-such-option
 # good piece lengths: every spelling is accepted and used
 for l in 16K:16384 16k:16384 16384:16384 64K:65536 1M:1048576 1m:1048576 16M:16777216 \
 	16384K:16777216; do
-	if "$RINGSEED" create content/a.txt -q -o pl.torrent -l "${l%%:*}" >pl.out 2>pl.err; then
+	if "$RINGSEED" create -f v1 content/a.txt -q -o pl.torrent -l "${l%%:*}" >pl.out 2>pl.err; then
 		grep -q " pieces of ${l##*:}, " pl.out || fail "-l ${l%%:*}: $(cat pl.out)"
 	else
 		fail "-l ${l%%:*} refused: $(cat pl.err)"
@@ -284,7 +284,7 @@ done
 
 # --- 9. a tracker URL is written whole, or refused; never cut short
 long="http://127.0.0.1:6881/announce?key=$(printf 'k%.0s' $(seq 5000))"
-"$RINGSEED" create content/a.txt -q -o long.torrent -a "$long" >/dev/null 2>long.err
+"$RINGSEED" create -f v1 content/a.txt -q -o long.torrent -a "$long" >/dev/null 2>long.err
 rc=$?
 if [ $rc -eq 0 ]; then
 	"$PY" - long.torrent "$long" <<'EOF' ||

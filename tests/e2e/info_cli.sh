@@ -76,7 +76,7 @@ run 2 - '^usage: ringseed create ' create
 mkdir -p tree/sub
 printf 'hello world\n' >tree/a.txt
 head -c 40000 /dev/zero >"tree/sub/zero s.bin"
-run 0 '' '' create tree -q -o tree.torrent -a "http://127.0.0.1:1/a,http://127.0.0.1:2/b" \
+run 0 '' '' create -f v1 tree -q -o tree.torrent -a "http://127.0.0.1:1/a,http://127.0.0.1:2/b" \
 	-a "udp://127.0.0.1:3" -w "http://127.0.0.1:4/w/" -c 'quote " backslash \ tab	end' -s SRC
 run 0 '' - info --json tree.torrent
 cp o tree.json
@@ -96,7 +96,8 @@ try:
     d = json.loads(text)
 except ValueError as e:
     sys.exit("not JSON: %s" % e)
-types = {"name": str, "info_hash": str, "magnet": str, "piece_length": int,
+types = {"name": str, "format": str, "info_hash": str, "info_hash_v2": (str, type(None)),
+         "magnet": str, "piece_length": int,
          "piece_count": int, "total_size": int, "private": bool, "multi_file": bool,
          "files": list, "trackers": list, "web_seeds": list, "comment": (str, type(None)),
          "created_by": (str, type(None)), "source": (str, type(None)),
@@ -166,7 +167,7 @@ if errs:
 EOF
 
 # --- the magnet link: every tracker percent-encoded, x.pe with --peer ----------------
-run 0 '' - create tree -q -o mag.torrent -a 'http://127.0.0.1:1/ann?k=a+b&z=%41' -a 'udp://[::1]:3' \
+run 0 '' - create -f v1 tree -q -o mag.torrent -a 'http://127.0.0.1:1/ann?k=a+b&z=%41' -a 'udp://[::1]:3' \
 	-a 'http://t.example/x'
 for peer in 127.0.0.1:6881 '[::1]:6881' seed.example.org:51413; do
 	run 0 '^  "magnet": "magnet:\?xt=urn:btih:[0-9a-f]{40}&dn=tree&tr=.*&x\.pe=' - \
@@ -227,7 +228,7 @@ info = b"d6:lengthi1e4:name%d:%s12:piece lengthi16384e6:pieces20:%se" % (
 with open("rawname.torrent", "wb") as f:
     f.write(b"d7:comment4:\xc0\xaf\xed\xa0" + b"4:info" + info + b"e")
 EOF
-run 0 '' '' create raw -q -o raw.torrent
+run 0 '' '' create -f v1 raw -q -o raw.torrent
 for t in raw rawname; do
 	run 0 '' - info --json $t.torrent
 	cp o $t.json

@@ -6,6 +6,9 @@
  * relative paths, cumulative offsets that add up to the total, a piece count
  * that matches it, the info-hash of the info dictionary exactly as in the
  * input, dense tracker tiers, and an mi_map() whose extents tile each block.
+ * A v2 or hybrid one (BEP 52): every data file on a piece boundary with a
+ * 32-byte pieces root inside the info dictionary, and every piece layer
+ * hashing to its root.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 #include <openssl/sha.h>
 
 #include "proto/bencode.h"
+#include "proto/merkle.h"
 #include "proto/metainfo.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -39,7 +43,7 @@ static void check_path(const char *path)
 	check_component(p, strlen(p));
 }
 
-/* No two files share a path, and no file is another's directory. */
+/* No two files share a path, and no file is another's directory (pad files aside). */
 static void check_distinct(const struct metainfo *mi)
 {
 	if (mi->file_count > 512) /* quadratic; inputs that large are rare */
@@ -51,7 +55,7 @@ static void check_distinct(const struct metainfo *mi)
 		for (uint32_t j = 0; j < mi->file_count; j++) {
 			const char *b = mi->files[j].path;
 
-			if (i == j)
+			if (i == j || mi->files[i].pad || mi->files[j].pad)
 				continue;
 			ASSERT(strcmp(a, b) != 0);
 			ASSERT(!(strncmp(a, b, an) == 0 && b[an] == '/'));
@@ -65,7 +69,9 @@ static void check_files(const struct metainfo *mi)
 
 	ASSERT(mi->file_count >= 1 && mi->files);
 	if (!mi->multi_file) {
-		ASSERT(mi->file_count == 1);
+		/* A v2 single file may have its trailing pad file (BEP 52 layout). */
+		ASSERT(mi->file_count == 1 || (mi->file_count == 2 && mi->files[1].pad &&
+					       mi->format == MI_FORMAT_V2));
 		ASSERT(strcmp(mi->files[0].path, mi->name) == 0);
 	}
 	for (uint32_t i = 0; i < mi->file_count; i++) {
@@ -83,13 +89,20 @@ static void check_info(const struct metainfo *mi, const uint8_t *data, size_t si
 {
 	struct bc_val root, info, pieces, strict;
 	struct bc_err err;
-	uint8_t h[SHA_DIGEST_LENGTH];
+	uint8_t h[SHA_DIGEST_LENGTH], h2[MI_HASH_V2_LEN];
 
 	ASSERT(bc_parse(data, size, BC_ALLOW_UNSORTED, &root, &err) == 0);
 	ASSERT(bc_dict_get_type(&root, "info", BC_DICT, &info));
 	ASSERT(mi->info_len == info.raw_len);
 	ASSERT(memcmp(mi->info_raw, info.raw, info.raw_len) == 0);
 	ASSERT(bc_parse(mi->info_raw, mi->info_len, 0, &strict, &err) == 0);
+	SHA256(mi->info_raw, mi->info_len, h2);
+	ASSERT(memcmp(h2, mi->info_hash_v2, MI_HASH_V2_LEN) == 0);
+	if (mi->format == MI_FORMAT_V2) {
+		ASSERT(memcmp(h2, mi->info_hash, MI_HASH_LEN) == 0);
+		ASSERT(mi->pieces == NULL);
+		return;
+	}
 	SHA1(mi->info_raw, mi->info_len, h);
 	ASSERT(memcmp(h, mi->info_hash, MI_HASH_LEN) == 0);
 	ASSERT(bc_dict_get_type(&info, "pieces", BC_STR, &pieces));
@@ -200,6 +213,59 @@ static void check_map(const struct metainfo *mi, size_t seed)
 	free(x);
 }
 
+/* BEP 52: aligned files, roots inside info, layers that hash to them. */
+static void check_v2(const struct metainfo *mi)
+{
+	uint8_t root[MK_HASH_LEN];
+
+	ASSERT(mi->format >= MI_FORMAT_V1 && mi->format <= MI_FORMAT_HYBRID);
+	for (uint32_t i = 0; i < mi->file_count; i++) {
+		const struct mi_file *f = &mi->files[i];
+		uint64_t count = (f->length + mi->piece_length - 1) / mi->piece_length;
+		uint8_t *scratch;
+
+		if (!(mi->format & MI_FORMAT_V2) || f->pad || f->length == 0) {
+			ASSERT(!f->pieces_root && !f->layer);
+			continue;
+		}
+		ASSERT(f->offset % mi->piece_length == 0);
+		ASSERT(f->pieces_root >= mi->info_raw &&
+		       f->pieces_root + MI_HASH_V2_LEN <= mi->info_raw + mi->info_len);
+		ASSERT(mi_piece_file(mi, (uint32_t)(f->offset / mi->piece_length)) == i);
+		ASSERT(!f->layer == (f->length <= mi->piece_length));
+		if (!f->layer)
+			continue;
+		scratch = malloc(count * MK_HASH_LEN);
+		ASSERT(scratch);
+		ASSERT(mk_root_from_layer(f->layer, count, mi->piece_length, scratch, root) == 0);
+		ASSERT(memcmp(root, f->pieces_root, MK_HASH_LEN) == 0);
+		free(scratch);
+	}
+}
+
+/*
+ * BEP 52 hash requests built from the input's last 48 bytes, once as they are
+ * and once aimed at each file's real root: never more hashes than asked for
+ * plus a proof, and every answer inside the output buffer.
+ */
+static void check_hash_requests(const struct metainfo *mi, const uint8_t *data, size_t size)
+{
+	static uint8_t out[(MI_HASHES_MAX + MI_PROOF_MAX) * MK_HASH_LEN];
+	uint8_t req[48] = { 0 };
+	uint32_t count;
+
+	memcpy(req, data + (size > 48 ? size - 48 : 0), size < 48 ? size : 48);
+	if (mi_v2_hashes(mi, req, NULL, out, &count) == 0)
+		ASSERT(count >= 2 && count <= MI_HASHES_MAX + MI_PROOF_MAX);
+	for (uint32_t i = 0; i < mi->file_count && i < 8; i++) {
+		if (!mi->files[i].layer)
+			continue;
+		memcpy(req, mi->files[i].pieces_root, MK_HASH_LEN);
+		if (mi_v2_hashes(mi, req, NULL, out, &count) == 0)
+			ASSERT(count >= 2 && count <= MI_HASHES_MAX + MI_PROOF_MAX);
+	}
+}
+
 static void check_hex(const struct metainfo *mi)
 {
 	char hex[2 * MI_HASH_LEN + 1];
@@ -232,6 +298,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_lists(&mi, size);
 	check_map(&mi, size);
 	check_hex(&mi);
+	check_v2(&mi);
+	check_hash_requests(&mi, data, size);
 	mi_free(&mi);
 	ASSERT(mi.arena == NULL);
 	return 0;

@@ -115,6 +115,50 @@ def bencode_seeds():
     return s
 
 
+def v2_root(layer, per=1):
+    """BEP 52: the root over a piece layer, padded with zero subtrees."""
+    import hashlib
+    pad = b"\0" * 32
+    while per > 1:
+        pad, per = hashlib.sha256(pad + pad).digest(), per // 2
+    row = [layer[i:i + 32] for i in range(0, len(layer), 32)]
+    while len(row) > 1 or (len(row) & (len(row) - 1)):
+        row += [pad] * (len(row) % 2)
+        row = [hashlib.sha256(row[i] + row[i + 1]).digest() for i in range(0, len(row), 2)]
+        pad = hashlib.sha256(pad + pad).digest()
+    return row[0]
+
+
+def v2_seeds():
+    """v2-only and hybrid torrents whose piece layers hash to their roots
+    (no content behind them: the parser never sees data), and near misses."""
+    s = {}
+    pl = 16384
+    layer = bytes(range(96))  # 3 pieces of 40000 bytes
+    root = v2_root(layer)
+    small = b"\x5a" * 32
+    leaf = lambda r, n: {"": {"length": n, "pieces root": r}}  # noqa: E731
+    tree = {"d": {"x": leaf(root, 40000), "e": {"": {"length": 0}}}, "y": leaf(small, 5000)}
+    v2 = {"meta version": 2, "name": "t", "piece length": pl, "file tree": tree}
+    layers = {"piece layers": {root: layer}}
+    s["v2-multi"] = torrent(v2, **layers)
+    s["v2-single"] = torrent({"meta version": 2, "name": "x", "piece length": pl,
+                              "file tree": {"x": leaf(root, 40000)}}, **layers)
+    files = [{"length": 0, "path": [b"d", b"e"]}, {"length": 40000, "path": [b"d", b"x"]},
+             {"attr": b"p", "length": 3 * pl - 40000, "path": [b".pad", b"9152"]},
+             {"length": 5000, "path": [b"y"]}]
+    hy = dict(v2, files=files, pieces=b"\x11" * 80)
+    s["hybrid-multi"] = torrent(hy, **layers)
+    s["hybrid-single"] = torrent({"meta version": 2, "name": "x", "piece length": pl,
+                                  "file tree": {"x": leaf(small, 9000)}, "length": 9000,
+                                  "pieces": b"\x22" * 20})
+    s["bad-v2-layer"] = torrent(v2, **{"piece layers": {root: layer[:-1] + b"!"}})
+    s["bad-v2-escape"] = torrent(dict(v2, **{"file tree": {"..": tree}}), **layers)
+    s["bad-hybrid-differs"] = torrent(dict(hy, files=files[:2] + [files[3]], pieces=b"\x11" * 60),
+                                      **layers)
+    return s
+
+
 def metainfo_seeds():
     s = {}
     s["single"] = torrent(info_single(), announce="http://tracker.example/announce")
@@ -138,6 +182,7 @@ def metainfo_seeds():
     s["multi-deep"] = torrent(info_multi([("x/y/z/1", 7), ("x/y/2", 0), ("x/3", 9),
                                           ("4", 1)], piece_length=8))
     s["hybrid-v1v2"] = torrent(info_single(**{"meta version": 2}))
+    s.update(v2_seeds())
     # Keys outside info may be out of order: accepted with a warning.
     info = benc(info_single())
     s["unsorted-top-level"] = (b"d4:info" + info + b"8:announce" +

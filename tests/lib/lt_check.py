@@ -301,8 +301,9 @@ def check_json(path, a, ih, files, pl):
         return
     keys = {"name", "info_hash", "magnet", "piece_length", "piece_count", "total_size",
             "private", "multi_file", "files", "trackers", "web_seeds", "comment",
-            "created_by", "source", "creation_date", "warnings"}
+            "created_by", "source", "creation_date", "warnings", "format", "info_hash_v2"}
     eq(sorted(set(d) ^ keys), [], "info --json: keys missing or extra")
+    eq((d.get("format"), d.get("info_hash_v2")), ("v1", None), "info --json: format of a v1 torrent")
     single = os.path.isfile(a.content)
     total = sum(s for _, s in files)
     name = os.path.basename(os.path.realpath(a.content))

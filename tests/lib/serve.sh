@@ -22,7 +22,9 @@
 #                                   its torrent TORRENTS/NAME.torrent (-l $S_PL)
 #   serve_add_tree NAME             the test tree as DATA/NAME, and its torrent
 #   serve_torrent SRC NAME [ARGS]   TORRENTS/NAME.torrent made from SRC by
-#                                   `ringseed create` (ARGS: more create options)
+#                                   `ringseed create` (ARGS: more create options),
+#                                   format $S_FORMAT (default v1: the clients
+#                                   most tests drive read only v1)
 #   serve_hash NAME                 info-hash of TORRENTS/NAME.torrent
 #   serve_settle                    waits out the racy-timestamp window (2 s,
 #                                   VERIFY_RACY_SECONDS in master/content/verify.h): content
@@ -171,7 +173,8 @@ serve_conf_add() {
 serve_torrent() {
 	local src=$1 name=$2
 	shift 2
-	if ! "$RINGSEED" create "$src" -q -l "$S_PL" -o "$S_DIR/torrents/$name.torrent" "$@" \
+	if ! "$RINGSEED" create "$src" -q -f "${S_FORMAT:-v1}" -l "$S_PL" \
+		-o "$S_DIR/torrents/$name.torrent" "$@" \
 		>"$S_DIR/create-$name.out" 2>&1; then
 		fail "ringseed create $src failed"
 		show "$S_DIR/create-$name.out"
@@ -295,6 +298,7 @@ serve_metric_of() {
 	drop_*) echo "ringseed_peer_drops_total{reason=\"${1#drop_}\"}" ;;
 	handoff_fallback) echo 'ringseed_handoff_fallbacks_total ' ;;
 	meta_pieces | meta_rejects | meta_flood) echo "ringseed_metadata_${1#meta_}_total " ;;
+	hashes | hash_rejects) echo "ringseed_v2_$1_total " ;;
 	worker_restarts) echo 'ringseed_worker_restarts_total ' ;;
 	announces | announce_failures | scrapes | scrape_failures) echo "ringseed_$1_total " ;;
 	stopped | stopped_lost) echo "ringseed_announce_$1_total " ;;

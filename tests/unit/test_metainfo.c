@@ -600,7 +600,6 @@ static void test_warnings(void)
 		"d4:infod4:name1:t6:lengthi16e12:piece lengthi16e6:pieces20:AAAAAAAAAAAAAAAAAAAAee";
 	struct metainfo mi;
 	struct mi_err err;
-	struct built b;
 	struct bc_val root, info;
 	struct bc_err bce;
 	uint8_t h[SHA_DIGEST_LENGTH];
@@ -628,14 +627,13 @@ static void test_warnings(void)
 	/* Also in a dictionary nested inside info. */
 	REFUSED("info:", FILES(F("a", 100)), .raw_files = "ld6:lengthi100e4:pathl1:ae4:attr0:ee");
 
-	/* Hybrid v1+v2: the v1 part is used, with a warning; v2-only is refused. */
-	build(&(struct tor){ .raw_meta_version = "i2e" }, &b);
-	if (LOAD(&b, &mi)) {
-		CHECK(mi.warning_count > 0);
-		mi_free(&mi);
-	}
-	free(b.buf);
-	REFUSED("info.meta version", .raw_meta_version = "i2e", .raw_pieces = "");
+	/*
+	 * meta version 2 without a file tree is refused, v1 or not (v2 and
+	 * hybrids are tested in test_metainfo_v2.c).
+	 */
+	REFUSED("info.file tree: missing", .raw_meta_version = "i2e");
+	REFUSED("info.file tree: missing", .raw_meta_version = "i2e", .raw_pieces = "");
+	REFUSED("info.meta version: not 2", .raw_meta_version = "i1e");
 }
 
 static void test_refusals(void)

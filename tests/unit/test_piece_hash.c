@@ -7,6 +7,8 @@
  * Then the failures: a missing file, a short one, a directory in its place.
  * With an `only` mask, just the selected pieces are hashed, the other digests
  * are left alone, and files that only unselected pieces touch are not opened.
+ * BEP 52: over a file-aligned layout, the SHA-256 piece roots (computed in
+ * the same pass as SHA-1) equal a per-file merkle computation.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <openssl/sha.h>
 
 #include "master/content/piece_hash.h"
+#include "proto/merkle.h"
 #include "tests/unit/test.h"
 
 #define NFILES 7
@@ -93,6 +96,62 @@ static void check_layout(int dirfd, uint32_t plen, unsigned threads)
 			bad);
 	CHECK_EQ_INT(bad, 0);
 	free(got);
+}
+
+/* BEP 52 piece roots of one file's bytes, as the piece layer has them. */
+static void v2_expect(const uint8_t *data, uint64_t len, uint32_t plen, uint8_t *out)
+{
+	uint32_t per = plen / MK_BLOCK_SIZE;
+	uint64_t n = (len + MK_BLOCK_SIZE - 1) / MK_BLOCK_SIZE;
+	uint8_t *leaves = malloc(n * 32 + 32);
+
+	REQUIRE(leaves);
+	mk_leaves(data, len, leaves);
+	if (len <= plen) {
+		mk_reduce(leaves, n, mk_pow2(n), 0, out);
+	} else {
+		for (uint64_t p = 0; p * per < n; p++)
+			mk_reduce(leaves + p * per * 32, n - p * per < per ? n - p * per : per, per,
+				  0, out + p * 32);
+	}
+	free(leaves);
+}
+
+/* a, sub/c and sub/d each on a piece boundary, with pad files between. */
+static void check_v2(int dirfd, uint32_t plen, unsigned threads)
+{
+	static const int real[3] = { 0, 5, 6 };
+	uint64_t src[3] = { 0, 5000 + 1 + 16384, 5000 + 1 + 16384 + 70001 };
+	struct ph_file files[5];
+	uint32_t n = 0, count = 0, firsts[3];
+	uint8_t *got, *got1, *want;
+
+	for (int k = 0; k < 3; k++) {
+		uint64_t len = sizes[real[k]];
+		uint32_t pieces = (uint32_t)((len + plen - 1) / plen);
+
+		firsts[k] = count;
+		files[n++] = (struct ph_file){ .path = names[real[k]], .length = len };
+		count += pieces;
+		if (k < 2 && len % plen)
+			files[n++] = (struct ph_file){ .path = "pad", .length = plen - len % plen,
+						       .zero = true };
+	}
+	got = calloc(count, 32), got1 = calloc(count, 20), want = calloc(count, 32);
+	REQUIRE(got && got1 && want);
+	{
+		struct ph_job job = { .dirfd = dirfd, .files = files, .file_count = n,
+				      .piece_length = plen, .piece_count = count,
+				      .threads = threads, .digests = got1, .digests_v2 = got };
+
+		CHECK_EQ_INT(ph_run(&job), 0);
+	}
+	for (int k = 0; k < 3; k++)
+		v2_expect(stream + src[k], sizes[real[k]], plen, want + firsts[k] * 32);
+	CHECK(memcmp(got, want, (size_t)count * 32) == 0);
+	free(got);
+	free(got1);
+	free(want);
 }
 
 /* Hashes every third piece and the last one; the other digests keep their 0xaa. */
@@ -203,6 +262,9 @@ int main(void)
 		for (unsigned t = 1; t <= 4; t += 3)
 			check_only(dirfd, plens[i], t);
 	CHECK(ph_cpu_count() >= 1);
+	for (uint32_t plen = 16384; plen <= 262144; plen *= 4)
+		for (unsigned t = 1; t <= 3; t += 2)
+			check_v2(dirfd, plen, t);
 
 	/* Shrink sub/c by one byte, then make it a directory, then remove it. */
 	write_file(dirfd, "sub/c", stream + 5000 + 1 + 16384, sizes[5] - 1);

@@ -1084,8 +1084,43 @@ static void test_big_bitfield(void)
 	free(in);
 }
 
+/* BEP 52: the three hash messages echo the 48-byte request; hashes announce their count. */
+static void test_hash_headers(void)
+{
+	uint8_t req[48], out[53 + 64];
+	const uint8_t *p, *end;
+	struct wire_event ev;
+	struct wire_dec d;
+	uint32_t got = 0;
+
+	for (int i = 0; i < 48; i++)
+		req[i] = (uint8_t)(i * 5 + 1);
+	CHECK_EQ_INT(wire_put_hash_header(out, WIRE_HASH_REJECT, req, 0), 53);
+	CHECK(out[0] == 0 && out[1] == 0 && out[2] == 0 && out[3] == 49 && out[4] == 23);
+	CHECK(memcmp(out + 5, req, 48) == 0);
+	CHECK_EQ_INT(wire_put_hash_header(out, WIRE_HASHES, req, 2), 53);
+	CHECK(out[3] == 49 + 64 && out[4] == 22);
+	memset(out + 53, 0xab, 64);
+	CHECK_EQ_INT(wire_put_hash_header(out, WIRE_HASH_REJECT, req, 1), 0); /* no hashes in a reject */
+	CHECK_EQ_INT(wire_put_hash_header(out, WIRE_PIECE, req, 0), 0);
+	/* what we write, the decoder reads back: BEGIN 22, 112 payload bytes, END */
+	wire_put_hash_header(out, WIRE_HASHES, req, 2);
+	wire_dec_init(&d, 1 << 20);
+	p = out;
+	end = out + sizeof(out);
+	while (wire_decode(&d, &p, end, &ev) != WIRE_EV_NONE) {
+		if (ev.type == WIRE_EV_BEGIN)
+			CHECK(ev.id == WIRE_HASHES && ev.len == 112);
+		if (ev.type == WIRE_EV_DATA)
+			got += ev.data_len;
+		CHECK(ev.type != WIRE_EV_ERROR);
+	}
+	CHECK_EQ_INT(got, 112);
+}
+
 int main(void)
 {
+	test_hash_headers();
 	test_handshake();
 	test_encoders();
 	test_encoder_misuse();
