@@ -33,9 +33,10 @@
 
 #include "master/cmd/cmd.h"
 #include "master/content/piece_hash.h"
+#include "proto/bencode.h"
 #include "proto/merkle.h"
 #include "proto/metainfo.h"
-#include "proto/metainfo_enc.h"
+#include "proto/metainfo_enc_v2.h"
 
 #define CREATE_MIN_PIECE     (16u << 10)
 #define CREATE_MAX_PIECE     (16u << 20)
@@ -55,7 +56,8 @@ struct create {
 	const char *output;
 	char *tier_text[CREATE_MAX_URLS]; /* copies of the -a values, split in place */
 	unsigned text_count;
-	struct mi_tracker trackers[CREATE_MAX_URLS]; /* every tracker URL, tier by tier */
+	const char *urls[CREATE_MAX_URLS]; /* every tracker URL, tier by tier */
+	unsigned url_tier[CREATE_MAX_URLS];
 	unsigned url_count;
 	unsigned tiers;
 	const char *web[CREATE_MAX_URLS];
@@ -182,7 +184,8 @@ static int create_add_tier(struct create *c, const char *arg)
 		}
 		if (c->url_count == CREATE_MAX_URLS)
 			goto too_many;
-		c->trackers[c->url_count++] = (struct mi_tracker){ .url = url, .tier = c->tiers };
+		c->url_tier[c->url_count] = c->tiers;
+		c->urls[c->url_count++] = url;
 	}
 	c->tiers++;
 	return 0;
@@ -206,6 +209,20 @@ static int create_add_web(struct create *c, const char *url)
 	return 0;
 }
 
+/* -t N: hashing threads, 1..256. */
+static int create_set_threads(struct create *c, const char *arg)
+{
+	unsigned long long n;
+	char *end;
+
+	if (create_parse_uint(arg, &end, 256, &n) || *end || n < 1) {
+		fprintf(stderr, "ringseed create: -t %s: want 1..256\n", arg);
+		return -EINVAL;
+	}
+	c->threads = (unsigned)n;
+	return 0;
+}
+
 static int create_options(struct create *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -222,9 +239,7 @@ static int create_options(struct create *c, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	unsigned long long n;
 	int opt;
-	char *end;
 
 	c->format = MI_FORMAT_HYBRID;
 	while ((opt = getopt_long(argc, argv, "o:a:w:l:pc:s:t:qf:h", opts, NULL)) != -1) {
@@ -259,11 +274,8 @@ static int create_options(struct create *c, int argc, char **argv)
 			c->source = optarg;
 			break;
 		case 't':
-			if (create_parse_uint(optarg, &end, 256, &n) || *end || n < 1) {
-				fprintf(stderr, "ringseed create: -t %s: want 1..256\n", optarg);
+			if (create_set_threads(c, optarg))
 				return 2;
-			}
-			c->threads = (unsigned)n;
 			break;
 		case 'q':
 			c->quiet = true;
@@ -606,30 +618,130 @@ out:
 	return rc;
 }
 
-/* What create found and hashed, as proto/metainfo_enc.h describes a torrent. */
-static void create_describe(const struct create *c, const uint8_t *digests, uint32_t pieces,
-			    uint32_t *order, struct mi_enc *m)
+/* announce is the first URL; announce-list (BEP 12) only when there are more. */
+static void create_encode_trackers(struct bc_enc *e, const struct create *c)
 {
-	*m = (struct mi_enc){
-		.name = c->name,
-		.format = c->format,
-		.multi_file = !c->single,
-		.files = c->layout,
-		.file_count = c->layout_count,
-		.piece_length = c->piece_length,
-		.pieces = digests,
-		.piece_count = pieces,
-		.order = order,
-		.private_torrent = c->private_flag,
-		.trackers = c->trackers,
-		.tracker_count = c->url_count,
-		.web_seeds = c->web,
-		.web_seed_count = c->web_count,
-		.comment = c->comment,
-		.created_by = "ringseed",
-		.source = c->source,
-		.creation_date = (int64_t)time(NULL),
-	};
+	if (c->url_count == 0)
+		return;
+	bc_enc_cstr(e, "announce");
+	bc_enc_cstr(e, c->urls[0]);
+	if (c->url_count == 1)
+		return;
+	bc_enc_cstr(e, "announce-list");
+	bc_enc_list(e);
+	for (unsigned i = 0; i < c->url_count; i++) {
+		if (i == 0 || c->url_tier[i] != c->url_tier[i - 1]) {
+			if (i)
+				bc_enc_end(e);
+			bc_enc_list(e);
+		}
+		bc_enc_cstr(e, c->urls[i]);
+	}
+	bc_enc_end(e);
+	bc_enc_end(e);
+}
+
+static void create_encode_files(struct bc_enc *e, const struct create *c)
+{
+	char buf[PATH_MAX];
+
+	bc_enc_cstr(e, "files");
+	bc_enc_list(e);
+	for (uint32_t i = 0; i < c->layout_count; i++) {
+		bc_enc_dict(e);
+		if (c->layout[i].pad) {
+			bc_enc_cstr(e, "attr"); /* BEP 47 */
+			bc_enc_cstr(e, "p");
+		}
+		bc_enc_cstr(e, "length");
+		bc_enc_int(e, (int64_t)c->layout[i].length);
+		bc_enc_cstr(e, "path");
+		bc_enc_list(e);
+		snprintf(buf, sizeof(buf), "%s", c->layout[i].path);
+		for (char *save, *p = strtok_r(buf, "/", &save); p; p = strtok_r(NULL, "/", &save))
+			bc_enc_cstr(e, p);
+		bc_enc_end(e);
+		bc_enc_end(e);
+	}
+	bc_enc_end(e);
+}
+
+/* Keys in sorted order, as bencoding demands: the encoder checks it. */
+static ssize_t create_encode(const struct create *c, const uint8_t *digests, uint32_t pieces,
+			     uint8_t *out, size_t cap, uint32_t *order)
+{
+	struct bc_enc e;
+
+	bc_enc_init(&e, out, cap);
+	bc_enc_dict(&e);
+	create_encode_trackers(&e, c);
+	if (c->comment) {
+		bc_enc_cstr(&e, "comment");
+		bc_enc_cstr(&e, c->comment);
+	}
+	bc_enc_cstr(&e, "created by");
+	bc_enc_cstr(&e, "ringseed");
+	bc_enc_cstr(&e, "creation date");
+	bc_enc_int(&e, (int64_t)time(NULL));
+	bc_enc_cstr(&e, "info");
+	bc_enc_dict(&e);
+	if (c->format & MI_FORMAT_V2)
+		mi_enc_file_tree(&e, c->single ? c->name : NULL, c->layout, c->layout_count);
+	if (c->format & MI_FORMAT_V1 && c->single) {
+		bc_enc_cstr(&e, "length");
+		bc_enc_int(&e, (int64_t)c->total);
+	} else if (c->format & MI_FORMAT_V1) {
+		create_encode_files(&e, c);
+	}
+	if (c->format & MI_FORMAT_V2) {
+		bc_enc_cstr(&e, "meta version"); /* BEP 52 */
+		bc_enc_int(&e, 2);
+	}
+	bc_enc_cstr(&e, "name");
+	bc_enc_cstr(&e, c->name);
+	bc_enc_cstr(&e, "piece length");
+	bc_enc_int(&e, c->piece_length);
+	if (c->format & MI_FORMAT_V1) {
+		bc_enc_cstr(&e, "pieces");
+		bc_enc_str(&e, digests, (size_t)pieces * MI_HASH_LEN);
+	}
+	if (c->private_flag) {
+		bc_enc_cstr(&e, "private");
+		bc_enc_int(&e, 1);
+	}
+	if (c->source) {
+		bc_enc_cstr(&e, "source");
+		bc_enc_cstr(&e, c->source);
+	}
+	bc_enc_end(&e);
+	if (c->format & MI_FORMAT_V2) /* BEP 52: outside info */
+		mi_enc_piece_layers(&e, c->piece_length, c->layout, c->layout_count, order);
+	if (c->web_count) {
+		bc_enc_cstr(&e, "url-list");
+		bc_enc_list(&e);
+		for (unsigned i = 0; i < c->web_count; i++)
+			bc_enc_cstr(&e, c->web[i]);
+		bc_enc_end(&e);
+	}
+	bc_enc_end(&e);
+	return bc_enc_finish(&e);
+}
+
+/* An upper bound on the encoded size: every string plus generous framing. */
+static size_t create_encoded_bound(const struct create *c, uint32_t pieces)
+{
+	size_t n = 4096 + (size_t)pieces * (MI_HASH_LEN + MK_HASH_LEN) + strlen(c->name);
+
+	/* Each path twice (files and file tree), its pad file, its root and framing. */
+	for (uint32_t i = 0; i < c->count; i++)
+		n += 3 * strlen(c->entries[i].path) + 192;
+	for (unsigned i = 0; i < c->url_count; i++)
+		n += 2 * strlen(c->urls[i]) + 64;
+	for (unsigned i = 0; i < c->web_count; i++)
+		n += strlen(c->web[i]) + 32;
+	n += c->comment ? strlen(c->comment) + 32 : 0;
+	n += c->source ? strlen(c->source) + 32 : 0;
+	return n;
 }
 
 /* Writes to a temporary name beside the target, then renames it into place. */
@@ -707,18 +819,16 @@ static int create_build(struct create *c, const char *output)
 	uint32_t pieces;
 	uint8_t *digests = NULL, *v2 = NULL, *out = NULL;
 	uint32_t *order = NULL;
-	struct mi_enc m;
 	size_t cap;
 	struct metainfo mi;
 	ssize_t len;
 	int rc = create_layout(c);
 
 	pieces = (uint32_t)((c->padded_total + c->piece_length - 1) / c->piece_length);
+	cap = create_encoded_bound(c, pieces);
 	digests = malloc((size_t)pieces * MI_HASH_LEN);
 	v2 = malloc((size_t)pieces * MK_HASH_LEN);
 	order = calloc(c->layout_count + 1, sizeof(*order));
-	create_describe(c, digests, pieces, order, &m);
-	cap = mi_enc_bound(&m);
 	out = malloc(cap);
 	if (rc || !digests || !v2 || !order || !out) {
 		rc = -ENOMEM;
@@ -728,7 +838,7 @@ static int create_build(struct create *c, const char *output)
 	rc = create_hash(c, digests, v2, pieces);
 	if (rc)
 		goto out;
-	len = mi_encode(&m, out, cap);
+	len = create_encode(c, digests, pieces, out, cap, order);
 	if (len < 0) {
 		rc = (int)len;
 		fprintf(stderr, "ringseed create: encoding failed: %s\n", strerror((int)-len));
