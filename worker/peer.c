@@ -1,11 +1,57 @@
 /*
- * peer.c - one peer's session: the state machine drawn in wk.h.
+ * peer.c - one peer's session: its state machine, input and control output.
  *
  * Input comes from the worker's multishot receive into shared provided
  * buffers and goes straight through the streaming decoder; nothing is copied
  * but the few bytes of a message split across two buffers (inside the
  * decoder). Output is one operation at a time: the intro, then control
- * messages, then batches of blocks (send.c).
+ * messages, then batches of blocks (send.c, which reports each batch's end
+ * through peer_on_batch_done()).
+ *
+ * The states (enum peer_state in peer.h), and the events (enum peer_event)
+ * that move a peer between them; peer_advance() is the only place a state
+ * changes, entering a state runs its actions (peer_enter):
+ *
+ *   FREE --admit--> INTRO: handshake, have_all or bitfield, extended handshake
+ *                     |    going out; "interested" is remembered meanwhile
+ *                     | intro sent
+ *                     v
+ *          +------ (interested?) <------ interested ------ CHOKED
+ *          |  yes     | no                                   ^
+ *          |          +--------------------------------------+
+ *          v                                                 |
+ *    (a slot free?) -- no --> WAITING_SLOT -- slot free, -----+
+ *          | yes                    |        not interested
+ *          |                        | slot free, interested
+ *          v                        v
+ *   +--> SERVING  <-----------------+         (UNCHOKE queued on the way in)
+ *   |      | pumped with requests queued, no output in flight  [pacing]
+ *   |      +-- no free batch --> WAITING_BATCH --+
+ *   |      | a batch free                         | a batch came free:
+ *   |      v                                      | readied --> SERVING
+ *   |    BATCH -- socket full (splice) --> WAITING_ROOM
+ *   |      |                                 | POLLOUT: send.c pushes again;
+ *   |      | all out                         | all out
+ *   +------+---------------------------------+
+ *
+ *   INTRO .. WAITING_ROOM -- protocol error, bad request (no Fast), flood,
+ *                            idle, EOF, I/O error, a seed too, malformed
+ *                            extension message (ext.c), torrent removed,
+ *                            worker quitting --> CLOSING
+ *   CLOSING -- last operation completes --> FREE
+ *
+ * SERVING, WAITING_BATCH, BATCH and WAITING_ROOM hold one of the worker's
+ * unchoke slots (serve.unchoke_slots); closing gives it to the longest-
+ * waiting peer. [pacing]: when serving starts is decided in one place, the
+ * SERVING -> BATCH | WAITING_BATCH transition (peer_next on PEV_SERVE, and the
+ * pumps that send it); how a batch waits for the socket is BATCH <->
+ * WAITING_ROOM, reported by send.c.
+ *
+ * A control send (the intro, unchoke, reject_request, keep-alive, hashes or
+ * hash_reject (BEP 52), a ut_metadata piece from ext.c) may go out in any
+ * open state when no batch is in flight; it is an operation (sending_ctl),
+ * not a state. p->ops counts what holds the slot (operations in the ring,
+ * the ready list): only peer_hold() and peer_put() change it.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -35,7 +81,6 @@ static void peer_free(struct worker *w, struct peer *p)
 	free(p->intro);
 	crypt_free(p);
 	wk_torrent_put(w, p->t);
-	p->state = PEER_FREE;
 	p->gen++;
 	p->q = NULL;
 	p->q_cap = 0;
@@ -46,10 +91,18 @@ static void peer_free(struct worker *w, struct peer *p)
 	w->n_open--;
 }
 
-void peer_op_done(struct worker *w, struct peer *p)
+static void peer_advance(struct worker *w, struct peer *p, enum peer_event ev);
+
+void peer_hold(struct peer *p)
 {
-	if (p->state == PEER_CLOSING && p->ops == 0)
-		peer_free(w, p);
+	p->ops++;
+}
+
+/* Lets go of what peer_hold took; a closing peer goes free with its last hold. */
+void peer_put(struct worker *w, struct peer *p)
+{
+	p->ops--;
+	peer_advance(w, p, PEV_LAST_OP);
 }
 
 /*
@@ -101,76 +154,159 @@ bool peer_ctl(struct worker *w, struct peer *p, const uint8_t *m, size_t n)
 	return true;
 }
 
-static void peer_unchoke(struct worker *w, struct peer *p)
+static bool peer_state_unchoked(enum peer_state s)
 {
-	uint8_t m[5];
-
-	if (peer_ctl(w, p, m, wire_put_simple(m, WIRE_UNCHOKE))) {
-		p->unchoked = true;
-		w->unchoked++;
-	}
+	return s == PEER_SERVING || s == PEER_WAITING_BATCH || s == PEER_BATCH ||
+	       s == PEER_WAITING_ROOM;
 }
 
-/* A slot was freed: the longest-waiting interested peer gets it. */
+/* An interested peer: unchoked if a slot is free (or slots are unlimited), else it waits. */
+static enum peer_state peer_want_slot(const struct worker *w, const struct peer *p)
+{
+	if (!p->interested)
+		return PEER_CHOKED;
+	if (!w->conf->unchoke_slots || w->unchoked < (uint32_t)w->conf->unchoke_slots)
+		return PEER_SERVING;
+	return PEER_WAITING_SLOT;
+}
+
+/* The transition table: where ev takes p from its state; its own state if nowhere. */
+static enum peer_state peer_next(const struct worker *w, const struct peer *p, enum peer_event ev)
+{
+	enum peer_state s = p->state;
+
+	switch (ev) {
+	case PEV_ADMIT:
+		return s == PEER_FREE ? PEER_INTRO : s;
+	case PEV_INTRO_SENT:
+		return s == PEER_INTRO ? peer_want_slot(w, p) : s;
+	case PEV_INTERESTED:
+		return s == PEER_CHOKED ? peer_want_slot(w, p) : s;
+	case PEV_SLOT_FREE: /* the slot is this peer's if it still wants it */
+		return s == PEER_WAITING_SLOT ? (p->interested ? PEER_SERVING : PEER_CHOKED) : s;
+	case PEV_SERVE:
+		if (s != PEER_SERVING || !p->q_len)
+			return s;
+		return batch_available(w) ? PEER_BATCH : PEER_WAITING_BATCH;
+	case PEV_BATCH_FREE:
+		return s == PEER_WAITING_BATCH ? PEER_SERVING : s;
+	case PEV_SOCKET_FULL:
+		return s == PEER_BATCH ? PEER_WAITING_ROOM : s;
+	case PEV_BATCH_DONE:
+		return s == PEER_BATCH || s == PEER_WAITING_ROOM ? PEER_SERVING : s;
+	case PEV_CLOSE:
+		return peer_open(p) ? PEER_CLOSING : s;
+	case PEV_LAST_OP:
+		return s == PEER_CLOSING && p->ops == 0 ? PEER_FREE : s;
+	}
+	return s;
+}
+
+/* A slot was freed: the longest-waiting peer that still wants it gets it. */
 static void peer_next_unchoke(struct worker *w)
 {
 	struct peer *q;
 
 	while ((q = wk_queue_pop(&w->unchoke_wait))) {
-		q->waiting_slot = false;
-		if (q->state == PEER_OPEN && q->interested && !q->unchoked) {
-			peer_unchoke(w, q);
-			peer_pump(w, q);
+		peer_advance(w, q, PEV_SLOT_FREE);
+		if (q->state != PEER_CHOKED)
 			return;
-		}
 	}
 }
 
-/* stat < 0: a normal end (EOF, removal, shutdown), not a drop worth counting. */
-void peer_close(struct worker *w, struct peer *p, int stat)
+static void peer_enter_closing(struct worker *w, struct peer *p, enum peer_state from)
 {
-	if (p->state != PEER_OPEN)
-		return;
-	if (stat >= 0)
-		wk_count(w, (enum wstat)stat, 1);
-	p->state = PEER_CLOSING;
 	/* Wakes every operation on the socket, a blocked splice included. */
 	shutdown(p->fd, SHUT_RDWR);
 	tw_del(&w->wheel, &p->timer);
-	if (p->waiting_slot)
+	if (from == PEER_WAITING_SLOT)
 		wk_queue_remove(&w->unchoke_wait, p);
-	if (p->waiting_batch)
+	if (from == PEER_WAITING_BATCH)
 		wk_queue_remove(&w->batch_wait, p);
-	p->waiting_slot = p->waiting_batch = false;
 	p->q_len = 0;
 	__atomic_fetch_sub(&w->a->stats->c[WSTAT_PEERS], 1, __ATOMIC_RELAXED);
 	__atomic_fetch_sub(&worker_torrent_peers(w->a->stats, w->a->max_torrents)[p->t->id %
 										    w->a->max_torrents],
 			   1, __ATOMIC_RELAXED);
-	if (p->unchoked) {
-		p->unchoked = false;
+	if (peer_state_unchoked(from)) {
 		w->unchoked--;
 		peer_next_unchoke(w);
 	}
-	peer_op_done(w, p);
+	peer_advance(w, p, PEV_LAST_OP);
+}
+
+/* What entering a state does; a nested event may move p on before it returns. */
+static void peer_enter(struct worker *w, struct peer *p, enum peer_state from)
+{
+	uint8_t m[5];
+
+	switch (p->state) {
+	case PEER_WAITING_SLOT:
+		wk_queue_push(&w->unchoke_wait, p);
+		break;
+	case PEER_SERVING:
+		if (peer_state_unchoked(from)) { /* a batch ended, or one came free */
+			wk_ready(w, p);
+			break;
+		}
+		w->unchoked++;
+		if (peer_ctl(w, p, m, wire_put_simple(m, WIRE_UNCHOKE)))
+			peer_pump(w, p);
+		break;
+	case PEER_WAITING_BATCH:
+		wk_queue_push(&w->batch_wait, p);
+		break;
+	case PEER_BATCH:
+		peer_hold(p); /* the batch may end, and the peer close, inside */
+		batch_start(w, p);
+		peer_put(w, p);
+		break;
+	case PEER_CLOSING:
+		peer_enter_closing(w, p, from);
+		break;
+	case PEER_FREE:
+		peer_free(w, p);
+		break;
+	default: /* INTRO, CHOKED, WAITING_ROOM: nothing to do on the way in */
+		break;
+	}
+}
+
+static void peer_advance(struct worker *w, struct peer *p, enum peer_event ev)
+{
+	enum peer_state from = p->state, to = peer_next(w, p, ev);
+
+	if (to == from)
+		return;
+	p->state = to;
+	peer_enter(w, p, from);
+}
+
+/* stat < 0: a normal end (EOF, removal, shutdown), not a drop worth counting. */
+void peer_close(struct worker *w, struct peer *p, int stat)
+{
+	if (!peer_open(p))
+		return;
+	if (stat >= 0)
+		wk_count(w, (enum wstat)stat, 1);
+	peer_advance(w, p, PEV_CLOSE);
 }
 
 static void peer_send(struct worker *w, struct peer *p, const uint8_t *buf, uint32_t len)
 {
-	struct io_uring_sqe *sqe = wk_sqe(w);
+	struct io_uring_sqe *sqe = wk_peer_sqe(w, OP_CTL, p);
 
 	io_uring_prep_send(sqe, p->fd, buf, len, MSG_NOSIGNAL);
-	io_uring_sqe_set_data64(sqe, wk_ud(OP_CTL, p));
-	p->ops++;
-	p->out_busy = true;
+	p->sending_ctl = true;
 }
 
+/* Starts p's next output: the intro, control messages, then blocks. */
 void peer_pump(struct worker *w, struct peer *p)
 {
-	if (p->state != PEER_OPEN || p->out_busy)
+	if (!peer_open(p) || peer_output_busy(p))
 		return;
-	peer_ext_pump(w, p);
-	if (p->state != PEER_OPEN)
+	peer_ext_pump(w, p); /* a metadata piece joins the control bytes (ext.c) */
+	if (!peer_open(p))
 		return;
 	if (p->intro) {
 		peer_send(w, p, p->intro, p->intro_len);
@@ -180,21 +316,46 @@ void peer_pump(struct worker *w, struct peer *p)
 		peer_send(w, p, p->ctl, p->ctl_inflight);
 	} else if (w->quitting) {
 		peer_close(w, p, -1);
-	} else if (p->unchoked && p->q_len && !p->waiting_batch && !batch_start(w, p)) {
-		p->waiting_batch = true;
-		wk_queue_push(&w->batch_wait, p);
+	} else {
+		peer_advance(w, p, PEV_SERVE);
 	}
+}
+
+/*
+ * send.c is done with p's batch (and gave it back), or stopped on a full
+ * socket. A batch that came free goes to the longest-waiting peer first,
+ * then p is readied for the end of the turn: not pumped here, since a splice
+ * batch may end right here again.
+ */
+void peer_on_batch_done(struct worker *w, struct peer *p, enum batch_result result)
+{
+	struct peer *next;
+
+	if (result == BATCH_SOCKET_FULL) {
+		peer_advance(w, p, PEV_SOCKET_FULL);
+		return;
+	}
+	while ((next = wk_queue_pop(&w->batch_wait))) {
+		if (next->state == PEER_WAITING_BATCH) {
+			peer_advance(w, next, PEV_BATCH_FREE);
+			break;
+		}
+	}
+	if (result == BATCH_FAILED) {
+		peer_close(w, p, WSTAT_DROP_IO);
+		return;
+	}
+	p->last_tx_ms = tw_now_ms();
+	peer_advance(w, p, PEV_BATCH_DONE);
 }
 
 /* A control send finished; a short one goes on from where it stopped. */
 void peer_on_ctl(struct worker *w, struct peer *p, int res)
 {
-	p->ops--;
-	p->out_busy = false;
-	if (res <= 0 || p->state != PEER_OPEN) {
+	p->sending_ctl = false;
+	if (res <= 0 || !peer_open(p)) {
 		p->ctl_inflight = 0;
 		peer_close(w, p, -1);
-		peer_op_done(w, p);
 		return;
 	}
 	p->last_tx_ms = tw_now_ms();
@@ -204,6 +365,7 @@ void peer_on_ctl(struct worker *w, struct peer *p, int res)
 		if (p->intro_len == 0) {
 			free(p->intro);
 			p->intro = NULL;
+			peer_advance(w, p, PEV_INTRO_SENT);
 		}
 	} else {
 		/* The send is over: the buffer it read (maybe an old one) is free. */
@@ -306,7 +468,7 @@ static void peer_request(struct worker *w, struct peer *p, const struct wire_eve
 			peer_close(w, p, WSTAT_DROP_BAD_REQUEST);
 		return;
 	}
-	if (!p->unchoked) {
+	if (!peer_state_unchoked(p->state)) {
 		if (p->fast)
 			peer_reject(w, p, e);
 		return;
@@ -396,18 +558,12 @@ static void peer_hash_data(struct peer *p, const struct wire_event *e)
 	p->hreq_len += (uint8_t)n;
 }
 
+/* Not interested keeps a slot already held: BEP 3 leaves choking to us. */
 static void peer_interest(struct worker *w, struct peer *p, bool interested)
 {
 	p->interested = interested;
-	if (interested && !p->unchoked && !p->waiting_slot) {
-		if (!w->conf->unchoke_slots || w->unchoked < (uint32_t)w->conf->unchoke_slots) {
-			peer_unchoke(w, p);
-			peer_pump(w, p);
-		} else {
-			p->waiting_slot = true;
-			wk_queue_push(&w->unchoke_wait, p);
-		}
-	}
+	if (interested)
+		peer_advance(w, p, PEV_INTERESTED);
 }
 
 static void peer_message(struct worker *w, struct peer *p, const struct wire_event *e)
@@ -439,7 +595,7 @@ static void peer_feed(struct worker *w, struct peer *p, const uint8_t *data, uin
 	struct wire_event e;
 
 	p->last_rx_ms = tw_now_ms();
-	while (p->state == PEER_OPEN) {
+	while (peer_open(p)) {
 		switch (wire_decode(&p->dec, &ptr, end, &e)) {
 		case WIRE_EV_NONE:
 			return;
@@ -480,26 +636,22 @@ static void peer_feed(struct worker *w, struct peer *p, const uint8_t *data, uin
 
 static void peer_arm_recv(struct worker *w, struct peer *p)
 {
-	struct io_uring_sqe *sqe = wk_sqe(w);
+	struct io_uring_sqe *sqe = wk_peer_sqe(w, OP_RECV, p);
 
 	io_uring_prep_recv_multishot(sqe, p->fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = w->rx.bgid;
-	io_uring_sqe_set_data64(sqe, wk_ud(OP_RECV, p));
 	p->recv_armed = true;
-	p->ops++;
 }
 
 void peer_on_recv(struct worker *w, struct peer *p, const struct io_uring_cqe *cqe)
 {
 	uint16_t bid;
 
-	if (!(cqe->flags & IORING_CQE_F_MORE)) {
+	if (!(cqe->flags & IORING_CQE_F_MORE))
 		p->recv_armed = false;
-		p->ops--;
-	}
 	if (cqe->res > 0 && bufring_cqe_bid(cqe, &bid)) {
-		if (p->state == PEER_OPEN) {
+		if (peer_open(p)) {
 			crypt_recv(p, bufring_buf(&w->rx, bid), (size_t)cqe->res);
 			peer_feed(w, p, bufring_buf(&w->rx, bid), (uint32_t)cqe->res);
 		}
@@ -507,9 +659,8 @@ void peer_on_recv(struct worker *w, struct peer *p, const struct io_uring_cqe *c
 	} else if (cqe->res != -ENOBUFS) {
 		peer_close(w, p, -1); /* EOF or a reset: the peer left */
 	}
-	if (p->state == PEER_OPEN && !p->recv_armed)
+	if (peer_open(p) && !p->recv_armed)
 		peer_arm_recv(w, p);
-	peer_op_done(w, p);
 }
 
 /*
@@ -572,7 +723,7 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const struct wms
 	p = &w->peers[slot];
 	gen = p->gen;
 	memset(p, 0, sizeof(*p));
-	*p = (struct peer){ .state = PEER_OPEN,
+	*p = (struct peer){ .state = PEER_FREE,
 			    .slot = slot,
 			    .gen = gen,
 			    .fd = fd,
@@ -582,6 +733,7 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const struct wms
 			    .ext = wire_has_extension(&hs) };
 	t->peers++;
 	w->n_open++;
+	peer_advance(w, p, PEV_ADMIT);
 	__atomic_fetch_add(&w->a->stats->c[WSTAT_PEERS], 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&worker_torrent_peers(w->a->stats, w->a->max_torrents)[t->id %
 										    w->a->max_torrents],
@@ -600,8 +752,14 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const struct wms
 	peer_arm_recv(w, p);
 	if (msg->extra_len) /* what the master read past the handshake (MSE), deciphered */
 		peer_feed(w, p, msg->extra, msg->extra_len);
-	if (p->state == PEER_OPEN)
+	if (peer_open(p))
 		peer_pump(w, p);
+}
+
+/* When p's bytes last went out: a batch in flight keeps its own time. */
+static uint64_t peer_last_tx(const struct peer *p)
+{
+	return p->batch && p->batch->tx_ms > p->last_tx_ms ? p->batch->tx_ms : p->last_tx_ms;
 }
 
 /*
@@ -615,16 +773,16 @@ void peer_timer(struct tw_timer *tm, void *arg)
 	uint64_t now = tw_now_ms(), idle = (uint64_t)w->conf->idle_timeout * 1000;
 	uint8_t ka[4];
 
-	if (p->state != PEER_OPEN)
+	if (!peer_open(p))
 		return;
-	if (now - p->last_rx_ms > idle || (p->out_busy && now - p->last_tx_ms > idle)) {
+	if (now - p->last_rx_ms > idle || (peer_output_busy(p) && now - peer_last_tx(p) > idle)) {
 		peer_close(w, p, WSTAT_DROP_IDLE);
 		return;
 	}
-	if (!p->out_busy && now - p->last_tx_ms > WK_KEEPALIVE_MS &&
+	if (!peer_output_busy(p) && now - p->last_tx_ms > WK_KEEPALIVE_MS &&
 	    peer_ctl(w, p, ka, wire_put_keepalive(ka)))
 		peer_pump(w, p);
-	if (p->state != PEER_OPEN) /* the keep-alive did not fit: closed, timer gone */
+	if (!peer_open(p)) /* the keep-alive did not fit: closed, timer gone */
 		return;
 	peer_trim(p, now);
 	tw_add(&w->wheel, &p->timer, WK_TICK_MS);

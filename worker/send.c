@@ -19,9 +19,11 @@
  * send_zc: the same iovec in one IORING_OP_SENDMSG_ZC; the batch ends when
  *         the kernel's notification says it let the pages go.
  *
- * A peer holds at most one batch. When the pool is empty, peers wait in a
- * FIFO and get the next batch released. A batch that ends readies its peer
- * for the end of the loop turn (wk_ready) instead of starting the next one.
+ * A peer holds at most one batch, started by peer.c when the peer enters
+ * BATCH. How it ends (all out, failed, or stopped on a full socket) is
+ * reported with peer_on_batch_done(); peer.c decides what comes next (the
+ * peers waiting for a batch, the next batch). send.c changes no peer field
+ * but its own handle, p->batch.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -116,14 +118,11 @@ static void hlog_put(struct hlog *h)
 	hlog_free_if_done(h);
 }
 
-/* Gives the batch back, and to the longest-waiting peer if there is one. */
-void batch_release(struct worker *w, struct peer *p)
+/* Gives the batch back to the pool; peer.c hands it on. */
+static void batch_release(struct worker *w, struct peer *p)
 {
 	struct batch *b = p->batch;
-	struct peer *next;
 
-	if (!b)
-		return;
 	if (b->failed)
 		batch_close_pipe(b); /* it may hold a torn batch */
 	for (int i = 0; i < 2; i++) {
@@ -132,25 +131,15 @@ void batch_release(struct worker *w, struct peer *p)
 		b->hl[i] = NULL;
 	}
 	p->batch = NULL;
-	p->out_busy = false;
 	b->peer = NULL;
 	b->next_free = w->free_batches;
 	w->free_batches = b;
-	while ((next = wk_queue_pop(&w->batch_wait))) {
-		next->waiting_batch = false;
-		if (next->state == PEER_OPEN) {
-			wk_ready(w, next);
-			break;
-		}
-	}
 }
 
 static struct io_uring_sqe *batch_sqe(struct worker *w, struct peer *p, enum wk_op op)
 {
-	struct io_uring_sqe *sqe = wk_sqe(w);
+	struct io_uring_sqe *sqe = wk_peer_sqe(w, op, p);
 
-	io_uring_sqe_set_data64(sqe, wk_ud(op, p));
-	p->ops++;
 	p->batch->ops++;
 	return sqe;
 }
@@ -356,7 +345,7 @@ static int splice_push(struct worker *w, struct peer *p)
 		if (n > 0) {
 			b->in_pipe -= (uint32_t)n;
 			b->sent += (uint32_t)n;
-			p->last_tx_ms = tw_now_ms();
+			b->tx_ms = tw_now_ms();
 			continue;
 		}
 		if (n < 0 && errno == EAGAIN)
@@ -375,14 +364,14 @@ static void batch_push(struct worker *w, struct peer *p)
 	struct batch *b = p->batch;
 	int rc = -1;
 
-	p->ops++; /* holds the peer while the push may close it */
 	b->ops++;
-	if (!b->failed && b->blocks && p->state == PEER_OPEN)
+	if (!b->failed && b->blocks && peer_open(p))
 		rc = splice_push(w, p);
-	p->ops--;
 	b->ops--;
-	if (rc == 0)
+	if (rc == 0) {
+		peer_on_batch_done(w, p, BATCH_SOCKET_FULL);
 		return;
+	}
 	if (rc < 0)
 		b->failed = true;
 	batch_done(w, p);
@@ -404,26 +393,25 @@ static void zc_send(struct worker *w, struct peer *p)
 	io_uring_prep_sendmsg_zc(sqe, p->fd, &b->msg, MSG_NOSIGNAL | MSG_WAITALL);
 }
 
-bool batch_start(struct worker *w, struct peer *p)
+/* Takes a batch from the pool (peer.c saw one free) and fills and sends it. */
+void batch_start(struct worker *w, struct peer *p)
 {
 	struct batch *b = w->free_batches;
 
-	if (!b)
-		return false;
 	w->free_batches = b->next_free;
 	p->batch = b;
 	b->peer = p;
 	b->bytes = b->sent = b->payload = b->blocks = b->ops = 0;
 	b->read_want = b->read_got = 0;
+	b->tx_ms = 0;
 	b->failed = false;
-	p->out_busy = true;
 	if (w->conf->send_strategy == CONF_SEND_SPLICE && !crypt_rc4(p)) {
 		if (splice_pipe(b) == 0)
 			batch_fill_iov(w, p);
 		else
 			b->failed = true;
 		batch_push(w, p);
-		return true;
+		return;
 	}
 	if (w->conf->send_strategy == CONF_SEND_ZC && !crypt_rc4(p)) {
 		batch_fill_iov(w, p);
@@ -431,7 +419,7 @@ bool batch_start(struct worker *w, struct peer *p)
 			zc_send(w, p);
 		else
 			batch_done(w, p);
-		return true;
+		return;
 	}
 	batch_fill_copy(w, p);
 	if (b->ops == 0 && !b->failed) {
@@ -440,7 +428,6 @@ bool batch_start(struct worker *w, struct peer *p)
 	}
 	if (b->ops == 0) /* nothing went out: a layout error before any op */
 		batch_done(w, p);
-	return true;
 }
 
 /* Counts the piece messages that left whole, also from a batch that failed later. */
@@ -467,25 +454,20 @@ static void batch_count_sent(struct worker *w, struct peer *p)
 static void batch_done(struct worker *w, struct peer *p)
 {
 	struct batch *b = p->batch;
+	bool failed;
 
 	batch_count_sent(w, p);
-	if (b->failed || p->state != PEER_OPEN) {
+	if (!peer_open(p))
 		b->failed = true;
-		peer_close(w, p, p->state == PEER_OPEN ? WSTAT_DROP_IO : -1);
-	} else {
-		p->last_tx_ms = tw_now_ms();
-	}
+	failed = b->failed;
 	batch_release(w, p);
-	if (p->state == PEER_OPEN)
-		wk_ready(w, p); /* not peer_pump: a splice batch may end right here again */
-	peer_op_done(w, p);
+	peer_on_batch_done(w, p, failed ? BATCH_FAILED : BATCH_SENT);
 }
 
 void batch_on_cqe(struct worker *w, struct peer *p, enum wk_op op, int res)
 {
 	struct batch *b = p->batch;
 
-	p->ops--;
 	b->ops--;
 	if (op == OP_SPLICE) { /* room in the socket, or it broke: push decides */
 		if (res < 0)
@@ -499,15 +481,15 @@ void batch_on_cqe(struct worker *w, struct peer *p, enum wk_op op, int res)
 		b->read_got += (uint64_t)res;
 	} else if (op == OP_SEND) {
 		b->sent += (uint32_t)res;
-		p->last_tx_ms = tw_now_ms();
+		b->tx_ms = tw_now_ms();
 		if (res == 0)
 			b->failed = true;
-		else if (b->sent < b->bytes && p->state == PEER_OPEN)
+		else if (b->sent < b->bytes && peer_open(p))
 			batch_send(w, p);
 	}
 	if (b->ops)
 		return;
-	if (op == OP_READ && !b->failed && b->read_got == b->read_want && p->state == PEER_OPEN) {
+	if (op == OP_READ && !b->failed && b->read_got == b->read_want && peer_open(p)) {
 		crypt_seal(p, b->buf, b->bytes);
 		batch_send(w, p);
 		return;
@@ -523,19 +505,16 @@ void batch_on_zc(struct worker *w, struct peer *p, int res, uint32_t flags)
 	struct batch *b = p->batch;
 
 	if (flags & IORING_CQE_F_NOTIF) {
-		p->ops--;
 		b->ops--;
 	} else {
-		if (!(flags & IORING_CQE_F_MORE)) { /* no notification will come */
-			p->ops--;
+		if (!(flags & IORING_CQE_F_MORE)) /* no notification will come */
 			b->ops--;
-		}
 		if (res > 0) {
 			b->sent += (uint32_t)res;
 			iov_advance(b, (size_t)res);
-			p->last_tx_ms = tw_now_ms();
+			b->tx_ms = tw_now_ms();
 		}
-		if (res > 0 && b->sent < b->bytes && !b->failed && p->state == PEER_OPEN)
+		if (res > 0 && b->sent < b->bytes && !b->failed && peer_open(p))
 			zc_send(w, p);
 		else if (b->sent != b->bytes)
 			b->failed = true;

@@ -1,19 +1,8 @@
 /*
  * wk.h - the worker's insides, shared by worker.c, peer.c, ext.c and send.c only.
  *
- * A peer's life in a worker:
- *
- *   PEER message -> OPEN: intro sent (handshake, have_all or bitfield,
- *                         extended handshake), receiving; requests queue up;
- *                         unchoked when interested and a slot is free;
- *                         ut_metadata requests answered between blocks (ext.c)
- *        | protocol error, bad request (no Fast), flood, idle, EOF, I/O error,
- *        | a seed too, malformed extension message, torrent removed, worker quitting
- *        v
- *   CLOSING: socket shut down, waiting for its operations to complete
- *        | last completion
- *        v
- *   FREE: descriptor closed, slot reusable
+ * A peer's session (struct peer, its states and the events between them)
+ * belongs to peer.c, drawn at the top of that file and declared in peer.h.
  *
  * Every operation in the ring names its peer by slot and generation in
  * user_data, so a completion for a slot that was reused is recognised.
@@ -35,6 +24,7 @@
 #include "proto/ext.h"
 #include "proto/metainfo.h"
 #include "proto/wire.h"
+#include "worker/peer.h"
 #include "worker/worker.h"
 
 #define WK_BATCH_BLOCKS	 8    /* copy: piece messages per batch (one send) */
@@ -70,12 +60,6 @@ enum wk_op {
 	OP_CHANNEL, /* the master's channel is readable */
 };
 
-enum peer_state {
-	PEER_FREE,
-	PEER_OPEN,
-	PEER_CLOSING,
-};
-
 struct wk_torrent {
 	uint32_t id;
 	struct metainfo mi;
@@ -91,10 +75,6 @@ struct wk_torrent {
 	 */
 	uint8_t **trees;
 	uint32_t peers;
-};
-
-struct block_req {
-	uint32_t piece, begin, length;
 };
 
 /*
@@ -118,6 +98,7 @@ struct batch {
 	uint32_t payload;
 	uint32_t blocks;
 	uint32_t ops; /* completions still due */
+	uint64_t tx_ms; /* when bytes of it last went out; 0: none yet */
 	uint64_t read_want, read_got;
 	bool failed;
 	int pipe[2];	   /* splice: created on first use, -1 before */
@@ -128,50 +109,6 @@ struct batch {
 	struct hlog *hl[2]; /* splice: the log chunks its headers are in */
 	struct msghdr msg;  /* send_zc: what the sendmsg in flight reads */
 	uint32_t blen[WK_SPLICE_BLOCKS]; /* each block's length, to count what was sent */
-};
-
-struct peer_ext; /* ext.c: metadata requests waiting, a split extended message */
-
-struct peer {
-	enum peer_state state;
-	uint32_t slot, gen;
-	int fd;
-	struct wk_torrent *t;
-	struct wire_dec dec;
-	bool fast, ext;
-	uint8_t hreq_len; /* bytes of a hash_request payload gathered in hreq */
-	uint8_t hreq[WIRE_HASH_REQ_LEN];
-	bool interested, unchoked, waiting_slot;
-	bool recv_armed;
-	bool out_busy;	     /* a control send or a batch is in flight */
-	bool waiting_batch;  /* in the worker's queue for a free batch */
-	uint32_t ops;	     /* completions still due */
-	/*
-	 * Requests queued: q[(q_head + i) % reqq] for i < q_len, as send.c pops
-	 * them. The buffer holds q_cap of them: none until the first request, then
-	 * it doubles on demand up to reqq. While q_cap < reqq the queue never
-	 * wraps (q_head + q_len <= q_cap); at reqq it is a plain ring (peer.c).
-	 */
-	uint32_t q_cap; /* here, it fills the hole before q */
-	struct block_req *q;
-	uint32_t q_head, q_len;
-	struct batch *batch;
-	uint8_t *intro; /* first output: handshake, bitfield, extended handshake */
-	uint32_t intro_len;
-	uint8_t *ctl; /* control messages waiting; grows to hold reqq rejects */
-	uint32_t ctl_len, ctl_cap, ctl_inflight;
-	uint8_t *ctl_old; /* the buffer a send in flight still reads, after a grow */
-	struct tw_timer timer;
-	uint64_t last_rx_ms, last_tx_ms;
-	uint32_t addr_slot[2]; /* live counters its address charges, given back at close */
-	struct peer *next_wait; /* unchoke or batch queue */
-	struct peer *next_ready; /* the worker's ready list */
-	bool ready;
-	uint64_t torrent_slot;	/* index into stats->torrent_up */
-	struct peer_ext *x;	/* ext.c, taken on first need */
-	uint8_t ut_metadata;	/* the peer's id for ut_metadata (BEP 9); 0 = none */
-	bool bf_full;		/* its bitfield so far has every piece */
-	struct wk_crypt *crypt; /* MSE peers only (crypt.c) */
 };
 
 struct wk_queue {
@@ -188,14 +125,14 @@ struct worker {
 	struct peer *peers;   /* conf->max_peers slots */
 	uint32_t *free_slots; /* stack of free slot numbers */
 	uint32_t n_free;
-	uint32_t n_open; /* OPEN or CLOSING */
+	uint32_t n_open; /* not FREE */
 	struct wk_torrent **tt;
 	uint32_t n_tt;
 	struct batch batches[WK_BATCHES];
 	struct batch *free_batches;
 	struct wk_queue batch_wait;   /* peers with requests, waiting for a batch */
 	struct wk_queue unchoke_wait; /* interested peers, waiting for a slot */
-	uint32_t unchoked;
+	uint32_t unchoked; /* peers in SERVING, WAITING_BATCH, BATCH or WAITING_ROOM */
 	uint8_t *batch_mem;
 	struct iovec *iov_mem;
 	struct hlog *hlog; /* splice: the header log chunk being appended to */
@@ -233,23 +170,19 @@ static inline void wk_addr_put(struct worker *w, const uint32_t slot[2])
 			__atomic_fetch_sub(&live[slot[i]], 1, __ATOMIC_RELAXED);
 }
 
+static inline bool batch_available(const struct worker *w)
+{
+	return w->free_batches != NULL;
+}
+
 /* worker.c */
 struct io_uring_sqe *wk_sqe(struct worker *w);
+struct io_uring_sqe *wk_peer_sqe(struct worker *w, enum wk_op op, struct peer *p);
 void wk_queue_push(struct wk_queue *q, struct peer *p);
 struct peer *wk_queue_pop(struct wk_queue *q);
 void wk_queue_remove(struct wk_queue *q, struct peer *p);
 void wk_torrent_put(struct worker *w, struct wk_torrent *t);
 void wk_ready(struct worker *w, struct peer *p);
-
-/* peer.c */
-void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const struct wmsg *msg);
-void peer_on_recv(struct worker *w, struct peer *p, const struct io_uring_cqe *cqe);
-void peer_on_ctl(struct worker *w, struct peer *p, int res);
-void peer_close(struct worker *w, struct peer *p, int stat);
-void peer_op_done(struct worker *w, struct peer *p);
-void peer_pump(struct worker *w, struct peer *p);
-void peer_timer(struct tw_timer *t, void *arg);
-bool peer_ctl(struct worker *w, struct peer *p, const uint8_t *m, size_t n);
 
 /* ext.c */
 ssize_t peer_ext_hello(struct worker *w, struct peer *p, uint8_t *out, size_t cap);
@@ -271,9 +204,8 @@ int crypt_up_stat(const struct peer *p);
 /* send.c */
 int batch_init(struct worker *w);
 void batch_fini(struct worker *w);
-bool batch_start(struct worker *w, struct peer *p);
+void batch_start(struct worker *w, struct peer *p);
 void batch_on_cqe(struct worker *w, struct peer *p, enum wk_op op, int res);
 void batch_on_zc(struct worker *w, struct peer *p, int res, uint32_t flags);
-void batch_release(struct worker *w, struct peer *p);
 
 #endif

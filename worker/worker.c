@@ -34,7 +34,7 @@ void wk_ready(struct worker *w, struct peer *p)
 	if (p->ready)
 		return;
 	p->ready = true;
-	p->ops++;
+	peer_hold(p);
 	p->next_ready = NULL;
 	if (w->ready_tail)
 		w->ready_tail->next_ready = p;
@@ -53,10 +53,8 @@ static void wk_run_ready(struct worker *w)
 		struct peer *next = p->next_ready;
 
 		p->ready = false;
-		p->ops--;
-		if (p->state == PEER_OPEN)
-			peer_pump(w, p);
-		peer_op_done(w, p);
+		peer_pump(w, p);
+		peer_put(w, p);
 		p = next;
 	}
 }
@@ -73,6 +71,16 @@ struct io_uring_sqe *wk_sqe(struct worker *w)
 		log_alert("io_uring: no submission queue entry after submitting");
 		_exit(3);
 	}
+	return sqe;
+}
+
+/* An operation of p's: user_data names it, and it holds p until its last completion. */
+struct io_uring_sqe *wk_peer_sqe(struct worker *w, enum wk_op op, struct peer *p)
+{
+	struct io_uring_sqe *sqe = wk_sqe(w);
+
+	io_uring_sqe_set_data64(sqe, wk_ud(op, p));
+	peer_hold(p);
 	return sqe;
 }
 
@@ -251,7 +259,7 @@ static void wk_remove_torrent(struct worker *w, uint32_t id)
 		return;
 	t->removed = true;
 	for (uint32_t i = 0; i < (uint32_t)w->a->conf->max_peers; i++)
-		if (w->peers[i].state == PEER_OPEN && w->peers[i].t == t)
+		if (peer_open(&w->peers[i]) && w->peers[i].t == t)
 			peer_close(w, &w->peers[i], -1);
 	if (t->peers == 0)
 		wk_torrent_free(w, t);
@@ -403,8 +411,11 @@ static void wk_dispatch(struct worker *w, const struct io_uring_cqe *cqe)
 		break;
 	default:
 		log_alert("completion with unknown op %d", op);
-		break;
+		return;
 	}
+	/* An operation's last completion is the one without F_MORE (send_zc: its notification). */
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		peer_put(w, p);
 }
 
 /* On QUIT: peers with nothing in flight go now, the rest after their batch. */
@@ -415,7 +426,7 @@ static void wk_quit_sweep(struct worker *w, uint64_t now)
 	for (uint32_t i = 0; i < (uint32_t)w->conf->max_peers && w->n_open; i++) {
 		struct peer *p = &w->peers[i];
 
-		if (p->state == PEER_OPEN && (late || !p->out_busy))
+		if (peer_open(p) && (late || !peer_output_busy(p)))
 			peer_close(w, p, -1);
 	}
 }

@@ -26,6 +26,106 @@
 #include "master/announce/announce_int.h"
 #include "master/content/registry.h"
 
+/*
+ * --- tracker records: one per announce URL, shared by every torrent that
+ * lists it; a udp:// one holds the UDP transport's state for it (its address
+ * per family, lookups in flight, connection ids), which announce_udp.c makes
+ * and frees ---
+ */
+
+static void ann_tracker_free(struct announcer *a, struct ann_tracker *tr)
+{
+	if (tr->host)
+		ann_host_put(a, tr->host);
+	ann_udp_tracker_free(tr);
+	free(tr->url);
+	free(tr);
+}
+
+/* Scheme, host and the families that can reach it; "why" when the URL is not for us. */
+static int ann_tracker_parse(struct ann_tracker *tr, char *host, size_t hostlen, char *why,
+			     size_t whylen)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *h = NULL;
+	int rc = -EINVAL;
+
+	if (!u || curl_url_set(u, CURLUPART_URL, tr->url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
+		snprintf(why, whylen, "not a URL");
+		goto out;
+	}
+	if (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) {
+		tr->scheme = ANN_HTTP;
+	} else if (strcmp(scheme, "udp") == 0) {
+		tr->scheme = ANN_UDP;
+	} else {
+		snprintf(why, whylen, "scheme %s is not http, https or udp", scheme);
+		goto out;
+	}
+	tr->fam_mask = 3;
+	if (h[0] == '[')
+		tr->fam_mask = 2; /* an IPv6 literal */
+	else if (strspn(h, "0123456789.") == strlen(h))
+		tr->fam_mask = 1; /* an IPv4 literal */
+	snprintf(host, hostlen, "%s", h);
+	rc = 0;
+out:
+	curl_free(scheme);
+	curl_free(h);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+struct ann_tracker *ann_tracker_get(struct announcer *a, const char *url, char *why, size_t whylen)
+{
+	uint32_t b = ann_hash_str(url) & (a->trackers_cap - 1);
+	struct ann_tracker *tr;
+	char host[256];
+
+	for (tr = a->trackers[b]; tr; tr = tr->hnext)
+		if (strcmp(tr->url, url) == 0) {
+			tr->refs++;
+			return tr;
+		}
+	tr = calloc(1, sizeof(*tr));
+	if (!tr || !(tr->url = strdup(url))) {
+		free(tr);
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	if (ann_tracker_parse(tr, host, sizeof(host), why, whylen) != 0 ||
+	    (tr->scheme == ANN_UDP && ann_udp_tracker(tr, why, whylen) != 0) ||
+	    !(tr->host = ann_host_get(a, host))) {
+		if (!why[0])
+			snprintf(why, whylen, "out of memory");
+		ann_tracker_free(a, tr);
+		return NULL;
+	}
+	if (tr->scheme == ANN_HTTP) {
+		char scrape[TRK_MAX_URL];
+
+		tr->no_scrape = trk_http_scrape_url(scrape, sizeof(scrape), url) != 0;
+	}
+	tr->refs = 1;
+	tr->hnext = a->trackers[b];
+	a->trackers[b] = tr;
+	return tr;
+}
+
+void ann_tracker_put(struct announcer *a, struct ann_tracker *tr)
+{
+	struct ann_tracker **pp = &a->trackers[ann_hash_str(tr->url) & (a->trackers_cap - 1)];
+
+	if (--tr->refs)
+		return;
+	while (*pp != tr)
+		pp = &(*pp)->hnext;
+	*pp = tr->hnext;
+	ann_tracker_free(a, tr);
+}
+
 /* --- torrents and jobs --- */
 
 static void ann_torrent_free(struct announcer *a, struct ann_torrent *tor)

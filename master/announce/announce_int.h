@@ -1,11 +1,13 @@
 /*
  * announce_int.h - what announce.c, announce_http.c and announce_udp.c share.
  *
- * announce.c owns the torrents, jobs, timers, caps and pace, and decides what
- * an outcome means; announce_http.c and announce_udp.c run one exchange in a
- * slot and report it with ann_exchange_ok / ann_exchange_fail /
- * ann_scrape_result. A transport never dispatches new work itself: the
- * entry points (ann_event, ann_tick) do, once, after everything they handled.
+ * announce.c owns the torrents, jobs, tracker records, timers, caps and pace,
+ * and decides what an outcome means; announce_http.c and announce_udp.c run
+ * one exchange in a slot and report it with ann_exchange_ok /
+ * ann_exchange_fail / ann_scrape_result; announce_udp.c also makes and frees
+ * a udp:// tracker record's transport state. A transport never dispatches
+ * new work itself: the entry points (ann_event, ann_tick) do, once, after
+ * everything they handled.
  *
  * An exchange (struct ann_slot) in phases:
  *
@@ -191,14 +193,19 @@ void ann_promote(struct ann_job *j);
 uint64_t ann_pace_rate(const struct announcer *a, const struct ann_host *h);
 bool ann_pace_take(struct announcer *a, struct ann_host *h);
 uint64_t ann_pace_next_ms(const struct announcer *a, const struct ann_host *h);
-struct ann_tracker *ann_tracker_get(struct announcer *a, const char *url, char *why, size_t whylen);
-void ann_tracker_put(struct announcer *a, struct ann_tracker *tr);
+uint32_t ann_hash_str(const char *s);
+struct ann_host *ann_host_get(struct announcer *a, const char *name);
+void ann_host_put(struct announcer *a, struct ann_host *h);
 int ann_heap_reserve(struct announcer *a, uint32_t more);
 void ann_heap_push(struct announcer *a, struct ann_job *j);
 void ann_heap_remove(struct announcer *a, struct ann_job *j);
 struct ann_host *ann_job_host(const struct ann_job *j);
 void ann_queue_append(struct announcer *a, struct ann_job *j);
 void ann_queue_unlink(struct announcer *a, struct ann_job *j);
+
+/* announce.c */
+struct ann_tracker *ann_tracker_get(struct announcer *a, const char *url, char *why, size_t whylen);
+void ann_tracker_put(struct announcer *a, struct ann_tracker *tr);
 
 /* announce.c, for the transports */
 void ann_exchange_ok(struct announcer *a, struct ann_slot *s, const struct ann_reply *r);

@@ -2,7 +2,8 @@
  * announce_sched.c - the announcer's scheduling machinery: randomness, the
  * arithmetic of intervals, backoff and jitter, BEP 12 tier order, the pace
  * of each tracker host, the timer heap, the host queues, and the shared
- * tracker and host records. No I/O; tests/unit/test_announce.c includes it.
+ * host records. No I/O; tests/unit/test_announce.c includes it. (The tracker
+ * records, which hold a transport's state, are announce.c's.)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -159,9 +160,9 @@ uint64_t ann_pace_next_ms(const struct announcer *a, const struct ann_host *h)
 	return h->tokens_ms + (need + rate - 1) / rate;
 }
 
-/* --- shared trackers and hosts --- */
+/* --- tracker hosts: shared by their trackers, each with its pace --- */
 
-static uint32_t ann_hash_str(const char *s)
+uint32_t ann_hash_str(const char *s)
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
 
@@ -170,7 +171,7 @@ static uint32_t ann_hash_str(const char *s)
 	return h;
 }
 
-static struct ann_host *ann_host_get(struct announcer *a, const char *name)
+struct ann_host *ann_host_get(struct announcer *a, const char *name)
 {
 	uint32_t b = ann_hash_str(name) & (a->hosts_cap - 1);
 	struct ann_host *h;
@@ -193,7 +194,7 @@ static struct ann_host *ann_host_get(struct announcer *a, const char *name)
 	return h;
 }
 
-static void ann_host_put(struct announcer *a, struct ann_host *h)
+void ann_host_put(struct announcer *a, struct ann_host *h)
 {
 	struct ann_host **pp = &a->hosts[ann_hash_str(h->name) & (a->hosts_cap - 1)];
 
@@ -204,99 +205,6 @@ static void ann_host_put(struct announcer *a, struct ann_host *h)
 	*pp = h->hnext;
 	free(h->name);
 	free(h);
-}
-
-static void ann_tracker_free(struct announcer *a, struct ann_tracker *tr)
-{
-	if (tr->host)
-		ann_host_put(a, tr->host);
-	ann_udp_tracker_free(tr);
-	free(tr->url);
-	free(tr);
-}
-
-/* Scheme, host and the families that can reach it; "why" when the URL is not for us. */
-static int ann_tracker_parse(struct ann_tracker *tr, char *host, size_t hostlen, char *why,
-			     size_t whylen)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL, *h = NULL;
-	int rc = -EINVAL;
-
-	if (!u || curl_url_set(u, CURLUPART_URL, tr->url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
-		snprintf(why, whylen, "not a URL");
-		goto out;
-	}
-	if (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) {
-		tr->scheme = ANN_HTTP;
-	} else if (strcmp(scheme, "udp") == 0) {
-		tr->scheme = ANN_UDP;
-	} else {
-		snprintf(why, whylen, "scheme %s is not http, https or udp", scheme);
-		goto out;
-	}
-	tr->fam_mask = 3;
-	if (h[0] == '[')
-		tr->fam_mask = 2; /* an IPv6 literal */
-	else if (strspn(h, "0123456789.") == strlen(h))
-		tr->fam_mask = 1; /* an IPv4 literal */
-	snprintf(host, hostlen, "%s", h);
-	rc = 0;
-out:
-	curl_free(scheme);
-	curl_free(h);
-	curl_url_cleanup(u);
-	return rc;
-}
-
-struct ann_tracker *ann_tracker_get(struct announcer *a, const char *url, char *why, size_t whylen)
-{
-	uint32_t b = ann_hash_str(url) & (a->trackers_cap - 1);
-	struct ann_tracker *tr;
-	char host[256];
-
-	for (tr = a->trackers[b]; tr; tr = tr->hnext)
-		if (strcmp(tr->url, url) == 0) {
-			tr->refs++;
-			return tr;
-		}
-	tr = calloc(1, sizeof(*tr));
-	if (!tr || !(tr->url = strdup(url))) {
-		free(tr);
-		snprintf(why, whylen, "out of memory");
-		return NULL;
-	}
-	if (ann_tracker_parse(tr, host, sizeof(host), why, whylen) != 0 ||
-	    (tr->scheme == ANN_UDP && ann_udp_tracker(tr, why, whylen) != 0) ||
-	    !(tr->host = ann_host_get(a, host))) {
-		if (!why[0])
-			snprintf(why, whylen, "out of memory");
-		ann_tracker_free(a, tr);
-		return NULL;
-	}
-	if (tr->scheme == ANN_HTTP) {
-		char scrape[TRK_MAX_URL];
-
-		tr->no_scrape = trk_http_scrape_url(scrape, sizeof(scrape), url) != 0;
-	}
-	tr->refs = 1;
-	tr->hnext = a->trackers[b];
-	a->trackers[b] = tr;
-	return tr;
-}
-
-void ann_tracker_put(struct announcer *a, struct ann_tracker *tr)
-{
-	struct ann_tracker **pp = &a->trackers[ann_hash_str(tr->url) & (a->trackers_cap - 1)];
-
-	if (--tr->refs)
-		return;
-	while (*pp != tr)
-		pp = &(*pp)->hnext;
-	*pp = tr->hnext;
-	ann_tracker_free(a, tr);
 }
 
 /* --- the timer heap (IDLE jobs) and the host queues (QUEUED jobs) --- */

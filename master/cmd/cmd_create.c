@@ -206,6 +206,20 @@ static int create_add_web(struct create *c, const char *url)
 	return 0;
 }
 
+/* -t N: hashing threads, 1..256. */
+static int create_set_threads(struct create *c, const char *arg)
+{
+	unsigned long long n;
+	char *end;
+
+	if (create_parse_uint(arg, &end, 256, &n) || *end || n < 1) {
+		fprintf(stderr, "ringseed create: -t %s: want 1..256\n", arg);
+		return -EINVAL;
+	}
+	c->threads = (unsigned)n;
+	return 0;
+}
+
 static int create_options(struct create *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -222,9 +236,7 @@ static int create_options(struct create *c, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	unsigned long long n;
 	int opt;
-	char *end;
 
 	c->format = MI_FORMAT_HYBRID;
 	while ((opt = getopt_long(argc, argv, "o:a:w:l:pc:s:t:qf:h", opts, NULL)) != -1) {
@@ -259,11 +271,8 @@ static int create_options(struct create *c, int argc, char **argv)
 			c->source = optarg;
 			break;
 		case 't':
-			if (create_parse_uint(optarg, &end, 256, &n) || *end || n < 1) {
-				fprintf(stderr, "ringseed create: -t %s: want 1..256\n", optarg);
+			if (create_set_threads(c, optarg))
 				return 2;
-			}
-			c->threads = (unsigned)n;
 			break;
 		case 'q':
 			c->quiet = true;

@@ -83,6 +83,17 @@ static int serve_push(struct serve_opts *o, const char *key, const char *value, 
 	return 0;
 }
 
+/* A list key (an address): the first use replaces the file's list, later ones add to it. */
+static int serve_push_list(struct serve_opts *o, const char *key, bool *seen, const char *value)
+{
+	char more[64];
+	bool first = !*seen;
+
+	snprintf(more, sizeof(more), "+%s", key);
+	*seen = true;
+	return serve_push(o, first ? key : more, value, false);
+}
+
 static int serve_options(struct serve_opts *o, int argc, char **argv)
 {
 	enum { OPT_LOG = 256, OPT_SEND, OPT_TRACKER, OPT_ADMIN };
@@ -110,9 +121,7 @@ static int serve_options(struct serve_opts *o, int argc, char **argv)
 			o->config = optarg;
 			break;
 		case 'l':
-			rc = serve_push(o, o->listen_seen ? "+net.listen" : "net.listen", optarg,
-					false);
-			o->listen_seen = true;
+			rc = serve_push_list(o, "net.listen", &o->listen_seen, optarg);
 			break;
 		case 't':
 			rc = serve_push(o, "paths.torrents_dir", optarg, true);
@@ -136,15 +145,10 @@ static int serve_options(struct serve_opts *o, int argc, char **argv)
 			if (!o->tracker_seen)
 				rc = serve_push(o, "tracker.enable", "yes", false);
 			if (!rc)
-				rc = serve_push(
-					o, o->tracker_seen ? "+tracker.listen" : "tracker.listen",
-					optarg, false);
-			o->tracker_seen = true;
+				rc = serve_push_list(o, "tracker.listen", &o->tracker_seen, optarg);
 			break;
 		case OPT_ADMIN:
-			rc = serve_push(o, o->admin_seen ? "+admin.listen" : "admin.listen", optarg,
-					false);
-			o->admin_seen = true;
+			rc = serve_push_list(o, "admin.listen", &o->admin_seen, optarg);
 			break;
 		case 'u':
 			rc = serve_push(o, "core.user", optarg, false);

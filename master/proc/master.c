@@ -15,6 +15,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -104,6 +105,21 @@ static int master_listen(struct master *m)
 	return 0;
 }
 
+/*
+ * The master's own counts per address slot (connections still handshaking
+ * here), and a key no peer knows, so no one can pick addresses that share
+ * another's slot.
+ */
+static int master_addr_init(struct master *m)
+{
+	m->addr_live = calloc(ADDRCAP_SLOTS, sizeof(*m->addr_live));
+	if (!m->addr_live)
+		return -ENOMEM;
+	if (getrandom(&m->addr_key, sizeof(m->addr_key), 0) != (ssize_t)sizeof(m->addr_key))
+		m->addr_key = (uint64_t)master_now_ms() ^ ((uint64_t)getpid() << 32);
+	return 0;
+}
+
 /* Gives back the master's counts of a connection that leaves it. */
 void master_addr_put(struct master *m, const uint32_t slot[2])
 {
@@ -125,7 +141,7 @@ static bool master_addr_admit(struct master *m, const struct sockaddr *sa, sockl
 	if (addrcap_slots(sa, len, m->addr_key, slot) != 0)
 		return true; /* not IP: nothing to count */
 	for (int i = 0; i < 2; i++) {
-		if (cap[i] && m->addr_live[slot[i]] + workers_addr_live(m, slot[i]) >= (uint32_t)cap[i])
+		if (cap[i] && m->addr_live[slot[i]] + workers_addr_live(&m->workers, slot[i]) >= (uint32_t)cap[i])
 			return false;
 	}
 	for (int i = 0; i < 2; i++)
@@ -254,7 +270,7 @@ static void master_pending_read(struct master *m, unsigned slot)
 	memcpy(msg.addr_slot, p->addr_slot, sizeof(msg.addr_slot));
 	m->mstat[MSTAT_PEERS_PLAIN]++;
 	master_addr_put(m, p->addr_slot); /* the worker's counters take it over */
-	workers_handoff(m, p->fd, t, &msg);
+	workers_handoff(&m->workers, p->fd, t, &msg);
 	p->fd = -1;
 	m->n_pend--;
 }
@@ -275,9 +291,7 @@ void master_stats_line(struct master *m, const char *tag)
 	char more[2048] = "";
 	size_t n = 0;
 
-	for (unsigned i = 0; i < m->n_workers; i++)
-		for (int k = 0; k < WSTAT_MAX; k++)
-			w[k] += __atomic_load_n(&m->w[i].stats->c[k], __ATOMIC_RELAXED);
+	workers_stats(&m->workers, w);
 	/* The announcer's and the built-in tracker's counters end the same line. */
 	if (m->ann) {
 		more[n++] = ' ';
@@ -309,14 +323,15 @@ void master_stats_line(struct master *m, const char *tag)
 		 (unsigned long long)w[WSTAT_DROP_PROTOCOL],
 		 (unsigned long long)w[WSTAT_DROP_BAD_REQUEST],
 		 (unsigned long long)w[WSTAT_DROP_FLOOD], (unsigned long long)w[WSTAT_DROP_IDLE],
-		 (unsigned long long)(w[WSTAT_DROP_TOO_MANY] + m->mstat[MSTAT_DROP_TOO_MANY]),
+		 (unsigned long long)(w[WSTAT_DROP_TOO_MANY] + m->mstat[MSTAT_DROP_TOO_MANY] +
+				      m->workers.drop_no_worker),
 		 (unsigned long long)w[WSTAT_DROP_IO], (unsigned long long)w[WSTAT_DROP_SEED],
 		 (unsigned long long)w[WSTAT_DROP_BAD_EXT],
 		 (unsigned long long)w[WSTAT_META_PIECES],
 		 (unsigned long long)w[WSTAT_META_REJECTS], (unsigned long long)w[WSTAT_META_FLOOD],
-		 (unsigned long long)m->mstat[MSTAT_DROP_HANDOFF_TIMEOUT],
-		 (unsigned long long)m->mstat[MSTAT_HANDOFF_FALLBACK],
-		 (unsigned long long)m->mstat[MSTAT_WORKER_RESTARTS],
+		 (unsigned long long)m->workers.drop_handoff_timeout,
+		 (unsigned long long)m->workers.handoff_fallback,
+		 (unsigned long long)m->workers.restarts,
 		 (unsigned long long)m->mstat[MSTAT_DROP_PER_IP], more);
 }
 
@@ -324,12 +339,8 @@ void master_stats_line(struct master *m, const char *tag)
 static uint64_t master_uploaded(void *arg, const struct torrent *t)
 {
 	const struct master *m = arg;
-	uint64_t sum = 0;
 
-	for (unsigned i = 0; i < m->n_workers; i++)
-		sum += __atomic_load_n(&m->w[i].stats->torrent_up[t->id % MASTER_MAX_TORRENT_IDS],
-				       __ATOMIC_RELAXED);
-	return sum;
+	return workers_torrent_up(&m->workers, t->id);
 }
 
 /*
@@ -413,12 +424,12 @@ static void master_apply_diff(struct master *m, struct reg_diff *d)
 {
 	for (uint32_t i = 0; i < d->n_removed; i++) {
 		log_notice("torrent %s: removed", d->removed[i]->mi.name);
-		workers_broadcast_remove(m, d->removed[i]->id);
+		workers_broadcast_remove(&m->workers, d->removed[i]->id);
 		master_torrent_removed(m, d->removed[i]);
 		reg_torrent_free(d->removed[i]);
 	}
 	for (uint32_t i = 0; i < d->n_added; i++) {
-		workers_broadcast_add(m, d->added[i]);
+		workers_broadcast_add(&m->workers, d->added[i]);
 		master_torrent_added(m, d->added[i]);
 	}
 	msein_rebuild(m);
@@ -481,7 +492,7 @@ static void master_begin_quit(struct master *m)
 	for (unsigned i = 0; i < MASTER_MAX_PENDING && m->n_pend; i++)
 		if (m->pend[i].fd >= 0)
 			master_pending_close(m, i, MSTAT_MAX);
-	workers_quit(m);
+	workers_quit(&m->workers);
 	if (m->ann) {
 		m->ann_deadline_ms =
 			master_now_ms() + (uint64_t)m->conf.announce_stop_timeout * 1000;
@@ -492,7 +503,7 @@ static void master_begin_quit(struct master *m)
 /* Shutdown is over when the workers are gone and the 'stopped' announces are out (or late). */
 static bool master_quit_done(const struct master *m)
 {
-	return workers_all_gone(m) &&
+	return workers_all_gone(&m->workers) &&
 	       (!m->ann || ann_done(m->ann) || master_now_ms() >= m->ann_deadline_ms);
 }
 
@@ -513,7 +524,7 @@ static void master_signals(struct master *m)
 	if (quit)
 		master_begin_quit(m);
 	if (chld)
-		workers_reap(m);
+		workers_reap(&m->workers);
 	if (hup && !m->quit_deadline_ms)
 		master_reload(m);
 }
@@ -526,7 +537,7 @@ static void master_tick(struct master *m)
 	if (m->accept_paused && !m->quit_deadline_ms)
 		master_listeners(m, false);
 	master_expire_pending(m, now);
-	workers_tick(m, now);
+	workers_tick(&m->workers, now);
 	if (m->tsrv)
 		tsrv_tick(m->tsrv, now);
 	if (m->ann)
@@ -554,8 +565,8 @@ static void master_dispatch(struct master *m, const struct epoll_event *ev)
 			master_pending_read(m, idx);
 		break;
 	case EV_CHANNEL:
-		if (m->w[idx].channel >= 0)
-			workers_flush(m, idx);
+		if (idx < m->workers.n && m->workers.w[idx].channel >= 0)
+			workers_flush(&m->workers, idx);
 		break;
 	case EV_SIGNAL:
 		master_signals(m);
@@ -746,6 +757,12 @@ static int master_first_scan(struct master *m)
 	return s.rc;
 }
 
+/* In each forked worker: core.user, as the master itself becomes after binding. */
+static int master_worker_setup(void *arg)
+{
+	return privs_drop(arg);
+}
+
 static int master_start(struct master *m)
 {
 	char err[512];
@@ -774,9 +791,14 @@ static int master_start(struct master *m)
 	rc = master_listen(m);
 	if (rc)
 		return rc;
-	rc = workers_init(m);
-	for (unsigned i = 0; !rc && i < m->n_workers; i++)
-		rc = workers_start(m, i);
+	rc = master_addr_init(m);
+	if (rc)
+		return rc;
+	rc = workers_init(&m->workers, &m->conf, &m->reg, m->epfd, EV_CHANNEL);
+	m->workers.child_setup = master_worker_setup;
+	m->workers.child_arg = m;
+	for (unsigned i = 0; !rc && i < m->workers.n; i++)
+		rc = workers_start(&m->workers, i);
 	if (rc)
 		return rc;
 	rc = master_start_trackers(m);
@@ -788,9 +810,9 @@ static int master_start(struct master *m)
 		log_info("running as %s (uid %u, gid %u)", m->conf.user, (unsigned)m->priv_uid,
 			 (unsigned)m->priv_gid);
 	m->serving = true;
-	log_notice("ready: %u torrents, %u workers", m->reg.n, m->n_workers);
+	log_notice("ready: %u torrents, %u workers", m->reg.n, m->workers.n);
 	sdn_send(m, "READY=1\nSTATUS=serving %u torrents, %u workers\nMAINPID=%d", m->reg.n,
-		 m->n_workers, (int)getpid());
+		 m->workers.n, (int)getpid());
 	m->next_stats_ms = master_now_ms() + (uint64_t)m->conf.stats_interval * 1000;
 	return 0;
 }
@@ -814,18 +836,18 @@ int master_run(struct master *m)
 		if (m->quit_deadline_ms && master_now_ms() >= m->quit_deadline_ms) {
 			log_warnx("workers did not finish within %d ms; killing them",
 				  MASTER_QUIT_MS);
-			workers_kill(m);
-			while (!workers_all_gone(m) && (usleep(10000), 1))
-				workers_reap(m);
+			workers_kill(&m->workers);
+			while (!workers_all_gone(&m->workers) && (usleep(10000), 1))
+				workers_reap(&m->workers);
 			break;
 		}
 	}
-	if (!m->quit_deadline_ms && m->n_workers) {
-		workers_kill(m); /* a failed start or loop: never leave workers behind */
-		while (!workers_all_gone(m) && (usleep(10000), 1))
-			workers_reap(m);
+	if (!m->quit_deadline_ms && m->workers.n) {
+		workers_kill(&m->workers); /* a failed start or loop: never leave workers behind */
+		while (!workers_all_gone(&m->workers) && (usleep(10000), 1))
+			workers_reap(&m->workers);
 	}
-	if (m->n_workers)
+	if (m->workers.n)
 		master_stats_line(m, "final");
 	if (m->admin)
 		admin_close(m->admin);

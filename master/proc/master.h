@@ -22,19 +22,16 @@
 
 #include "conf/conf.h"
 #include "master/content/registry.h"
+#include "master/proc/workers.h"
 #include "worker/worker.h"
 
 #define MASTER_MAX_PENDING     4096  /* handshakes being read at once */
-#define MASTER_MAX_TORRENT_IDS 65536 /* per-torrent counters kept, by id modulo this */
 
 enum mstat {
 	MSTAT_DROP_HANDSHAKE_TIMEOUT,
 	MSTAT_DROP_BAD_HANDSHAKE,
 	MSTAT_DROP_UNKNOWN_HASH,
-	MSTAT_DROP_TOO_MANY,	/* pending table full, or no worker could take the peer */
-	MSTAT_HANDOFF_FALLBACK, /* the chosen worker's channel was full: another took it */
-	MSTAT_DROP_HANDOFF_TIMEOUT, /* queued for a backed-up worker past handshake_timeout */
-	MSTAT_WORKER_RESTARTS,
+	MSTAT_DROP_TOO_MANY,	/* pending table full (the workers table counts its own) */
 	MSTAT_PEERS_PLAIN,	  /* peers handed on after a plain handshake */
 	MSTAT_PEERS_MSE_PLAIN,	  /* ... after MSE, plaintext selected */
 	MSTAT_PEERS_RC4,	  /* ... after MSE, RC4 selected */
@@ -64,7 +61,6 @@ struct pending {
 	uint32_t addr_slot[2]; /* the master's live counters it charges (addrcap.h) */
 };
 
-struct wqueued;
 struct msein;
 struct msein_row;
 struct tsrv;
@@ -72,19 +68,6 @@ struct announcer;
 struct admin;
 struct admin_source;
 struct ops;
-
-struct wproc {
-	pid_t pid;			 /* 0: not running */
-	struct wqueued *q_head, *q_tail; /* messages waiting for room in the channel */
-	int channel;			 /* the master's end; -1 when not running */
-	uint64_t handed; /* peers sent to this slot (compared with its WSTAT_HANDSHAKES) */
-	uint64_t started_ms;
-	uint64_t restart_at_ms; /* when a dead worker is started again; 0: not scheduled */
-	unsigned backoff_ms;
-	unsigned recent_restarts; /* within the last minute */
-	uint64_t recent_since_ms;
-	struct worker_stats *stats; /* shared with the worker */
-};
 
 struct master {
 	struct conf conf;
@@ -106,8 +89,7 @@ struct master {
 	uint32_t *addr_live;
 	uint64_t addr_key; /* random: which slot an address charges */
 
-	struct wproc *w;
-	unsigned n_workers;
+	struct workers workers;
 	struct registry reg;
 	struct msein_row *mse_rows; /* HASH('req2', info_hash) of every torrent, sorted */
 	uint32_t n_mse_rows;
@@ -165,22 +147,6 @@ void watch_event(struct master *m, uint64_t now);
 void watch_tick(struct master *m, uint64_t now);
 void watch_close(struct master *m);
 
-/* workers.c */
-int workers_init(struct master *m);
-int workers_start(struct master *m, unsigned i);
-void workers_reap(struct master *m);
-void workers_tick(struct master *m, uint64_t now);
-int workers_send_torrent(struct master *m, unsigned i, const struct torrent *t);
-void workers_broadcast_add(struct master *m, const struct torrent *t);
-void workers_broadcast_remove(struct master *m, uint32_t id);
-int workers_handoff(struct master *m, int fd, const struct torrent *t, struct wmsg *msg);
-uint32_t workers_addr_live(const struct master *m, uint32_t slot);
-void master_addr_put(struct master *m, const uint32_t slot[2]);
-void workers_flush(struct master *m, unsigned i);
-void workers_quit(struct master *m);
-bool workers_all_gone(const struct master *m);
-void workers_kill(struct master *m);
-
 /* mse_in.c */
 void msein_rebuild(struct master *m);
 void msein_start(struct master *m, unsigned slot);
@@ -188,5 +154,7 @@ void msein_read(struct master *m, unsigned slot);
 void msein_free(struct pending *p);
 enum mstat msein_expired(const struct pending *p);
 void msein_stats(const struct master *m, const uint64_t *w, char *buf, size_t len);
+
+void master_addr_put(struct master *m, const uint32_t slot[2]);
 
 #endif

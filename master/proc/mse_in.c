@@ -123,7 +123,7 @@ static void msein_finish(struct master *m, unsigned slot)
 	m->mstat[rc4 ? MSTAT_PEERS_RC4 : MSTAT_PEERS_MSE_PLAIN]++;
 	epoll_ctl(m->epfd, EPOLL_CTL_DEL, p->fd, NULL);
 	master_addr_put(m, p->addr_slot); /* the worker's counters take it over */
-	workers_handoff(m, p->fd, t, &msg);
+	workers_handoff(&m->workers, p->fd, t, &msg);
 	msein_free(p);
 	p->fd = -1;
 	m->n_pend--;

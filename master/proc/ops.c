@@ -6,7 +6,7 @@
  * Rates: every ADMIN_RATE_MS the tick samples each torrent's bytes up (the
  * sum over the workers' shared counters) and keeps the difference as its
  * rate; the same for the total. The arrays are indexed like the workers'
- * counters, by torrent id modulo MASTER_MAX_TORRENT_IDS.
+ * counters, by torrent id modulo WORKERS_MAX_TORRENT_IDS.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +23,7 @@
 #include "master/tracker/tracker_srv.h"
 
 struct ops {
-	uint64_t *last_up; /* by torrent id modulo MASTER_MAX_TORRENT_IDS */
+	uint64_t *last_up; /* by torrent id modulo WORKERS_MAX_TORRENT_IDS */
 	uint32_t *rate;	   /* bytes per second over the last sample */
 	uint64_t last_total, last_ms;
 	double total_rate;
@@ -34,8 +34,8 @@ static uint64_t ops_torrent_up(const struct master *m, uint32_t id)
 {
 	uint64_t sum = 0;
 
-	for (unsigned i = 0; i < m->n_workers; i++)
-		sum += __atomic_load_n(&m->w[i].stats->torrent_up[id % MASTER_MAX_TORRENT_IDS],
+	for (unsigned i = 0; i < m->workers.n; i++)
+		sum += __atomic_load_n(&m->workers.w[i].stats->torrent_up[id % WORKERS_MAX_TORRENT_IDS],
 				       __ATOMIC_RELAXED);
 	return sum;
 }
@@ -44,9 +44,9 @@ static uint64_t ops_torrent_peers(const struct master *m, uint32_t id)
 {
 	uint64_t sum = 0;
 
-	for (unsigned i = 0; i < m->n_workers; i++)
-		sum += __atomic_load_n(&worker_torrent_peers(m->w[i].stats, MASTER_MAX_TORRENT_IDS)
-					       [id % MASTER_MAX_TORRENT_IDS],
+	for (unsigned i = 0; i < m->workers.n; i++)
+		sum += __atomic_load_n(&worker_torrent_peers(m->workers.w[i].stats, WORKERS_MAX_TORRENT_IDS)
+					       [id % WORKERS_MAX_TORRENT_IDS],
 				       __ATOMIC_RELAXED);
 	return sum;
 }
@@ -55,8 +55,8 @@ static uint64_t ops_wstat(const struct master *m, enum wstat k)
 {
 	uint64_t sum = 0;
 
-	for (unsigned i = 0; i < m->n_workers; i++)
-		sum += __atomic_load_n(&m->w[i].stats->c[k], __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < m->workers.n; i++)
+		sum += __atomic_load_n(&m->workers.w[i].stats->c[k], __ATOMIC_RELAXED);
 	return sum;
 }
 
@@ -90,8 +90,8 @@ int ops_init(struct master *m)
 
 	if (!o)
 		return -ENOMEM;
-	o->last_up = calloc(MASTER_MAX_TORRENT_IDS, sizeof(*o->last_up));
-	o->rate = calloc(MASTER_MAX_TORRENT_IDS, sizeof(*o->rate));
+	o->last_up = calloc(WORKERS_MAX_TORRENT_IDS, sizeof(*o->last_up));
+	o->rate = calloc(WORKERS_MAX_TORRENT_IDS, sizeof(*o->rate));
 	if (!o->last_up || !o->rate) {
 		free(o->last_up);
 		free(o->rate);
@@ -125,7 +125,7 @@ void ops_tick(struct master *m, uint64_t now)
 		return;
 	dt = o->last_ms ? now - o->last_ms : 0;
 	for (uint32_t i = 0; i < m->reg.n; i++) {
-		uint32_t k = m->reg.t[i]->id % MASTER_MAX_TORRENT_IDS;
+		uint32_t k = m->reg.t[i]->id % WORKERS_MAX_TORRENT_IDS;
 		uint64_t up = ops_torrent_up(m, m->reg.t[i]->id);
 
 		o->rate[k] = dt && up >= o->last_up[k] ? (uint32_t)((up - o->last_up[k]) * 1000 / dt)
@@ -140,12 +140,12 @@ void ops_tick(struct master *m, uint64_t now)
 
 static void ops_fill_workers(struct master *m, struct admin_snap *s)
 {
-	for (unsigned i = 0; i < m->n_workers; i++) {
+	for (unsigned i = 0; i < m->workers.n; i++) {
 		struct admin_worker *w = admin_snap_worker(s);
-		const struct worker_stats *st = m->w[i].stats;
+		const struct worker_stats *st = m->workers.w[i].stats;
 
 		w->index = i;
-		w->pid = (int)m->w[i].pid;
+		w->pid = (int)m->workers.w[i].pid;
 		w->cpu_seconds = w->pid ? ops_cpu_seconds(m->ops, w->pid) : 0;
 		w->peers = __atomic_load_n(&st->c[WSTAT_PEERS], __ATOMIC_RELAXED);
 		w->up_bytes = __atomic_load_n(&st->c[WSTAT_UP_BYTES], __ATOMIC_RELAXED);
@@ -173,7 +173,7 @@ static void ops_fill_torrents(struct master *m, struct admin_snap *s)
 		a->progress = 1.0; /* registered torrents have been verified */
 		a->peers = ops_torrent_peers(m, t->id);
 		a->up_bytes = ops_torrent_up(m, t->id);
-		a->up_rate = m->ops->rate[t->id % MASTER_MAX_TORRENT_IDS];
+		a->up_rate = m->ops->rate[t->id % WORKERS_MAX_TORRENT_IDS];
 	}
 }
 
@@ -213,11 +213,12 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 		{ "bad_request", ops_wstat(m, WSTAT_DROP_BAD_REQUEST) },
 		{ "flood", ops_wstat(m, WSTAT_DROP_FLOOD) },
 		{ "idle", ops_wstat(m, WSTAT_DROP_IDLE) },
-		{ "too_many", ops_wstat(m, WSTAT_DROP_TOO_MANY) + m->mstat[MSTAT_DROP_TOO_MANY] },
+		{ "too_many", ops_wstat(m, WSTAT_DROP_TOO_MANY) + m->mstat[MSTAT_DROP_TOO_MANY] +
+				      m->workers.drop_no_worker },
 		{ "io", ops_wstat(m, WSTAT_DROP_IO) },
 		{ "seed", ops_wstat(m, WSTAT_DROP_SEED) },
 		{ "bad_ext", ops_wstat(m, WSTAT_DROP_BAD_EXT) },
-		{ "handoff_timeout", m->mstat[MSTAT_DROP_HANDOFF_TIMEOUT] },
+		{ "handoff_timeout", m->workers.drop_handoff_timeout },
 		{ "plain_refused", m->mstat[MSTAT_DROP_PLAIN_REFUSED] },
 		{ "mse_refused", m->mstat[MSTAT_DROP_MSE_REFUSED] },
 		{ "per_ip", m->mstat[MSTAT_DROP_PER_IP] },
@@ -246,9 +247,9 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 	OPS_C("metadata_flood_total", "ut_metadata requests over a peer's allowance.",
 	      ops_wstat(m, WSTAT_META_FLOOD));
 	OPS_C("handoff_fallbacks_total", "Peers handed to another worker than the first choice.",
-	      m->mstat[MSTAT_HANDOFF_FALLBACK]);
+	      m->workers.handoff_fallback);
 	OPS_C("worker_restarts_total", "Workers started again after dying.",
-	      m->mstat[MSTAT_WORKER_RESTARTS]);
+	      m->workers.restarts);
 	OPS_G("pending_handshakes", "Connections whose handshake the master is reading.",
 	      m->n_pend);
 }
@@ -381,9 +382,9 @@ void ops_stats_line(struct master *m, const char *tag)
 		n += (size_t)snprintf(line + n, sizeof(line) - n, " drop_%.*s=%.0f",
 				      (int)strcspn(why + 1, "\""), why + 1, x->value);
 	}
-	if (m->mstat[MSTAT_WORKER_RESTARTS] && n < sizeof(line))
+	if (m->workers.restarts && n < sizeof(line))
 		snprintf(line + n, sizeof(line) - n, " worker_restarts=%llu",
-			 (unsigned long long)m->mstat[MSTAT_WORKER_RESTARTS]);
+			 (unsigned long long)m->workers.restarts);
 	log_info("%s: %s", tag, line);
 	free(s.w);
 	free(s.t);

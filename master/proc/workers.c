@@ -1,5 +1,6 @@
 /*
- * workers.c - starting, pinning, supervising and feeding worker processes.
+ * workers.c - starting, pinning, supervising and feeding worker processes;
+ * the table is drawn in workers.h.
  *
  * Each worker slot has a channel (SOCK_SEQPACKET) and a queue of messages
  * that did not fit into it yet. A message is never reordered: while a slot's
@@ -26,10 +27,10 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
-#include "master/admin/admin.h"
+#include "iocore/timer.h"
 #include "master/proc/addrcap.h"
-#include "master/proc/master.h"
 #include "master/content/piece_hash.h"
+#include "master/proc/workers.h"
 
 #define WORKERS_BACKOFF_MIN_MS 100
 #define WORKERS_BACKOFF_MAX_MS 5000
@@ -43,27 +44,25 @@ struct wqueued {
 	uint64_t deadline_ms; /* a queued peer is closed then; 0: not a peer */
 };
 
-int workers_init(struct master *m)
+int workers_init(struct workers *ws, const struct conf *conf, const struct registry *reg,
+		 int epfd, uint32_t ev_kind)
 {
-	unsigned n = m->conf.workers ? (unsigned)m->conf.workers : ph_cpu_count();
+	unsigned n = conf->workers ? (unsigned)conf->workers : ph_cpu_count();
 
 	_Static_assert(ADDRCAP_SLOTS == WORKER_ADDR_SLOTS, "one address slot layout");
-	m->w = calloc(n, sizeof(*m->w));
-	m->addr_live = calloc(ADDRCAP_SLOTS, sizeof(*m->addr_live));
-	if (!m->w || !m->addr_live)
+	*ws = (struct workers){ .conf = conf, .reg = reg, .epfd = epfd, .ev_kind = ev_kind };
+	ws->w = calloc(n, sizeof(*ws->w));
+	if (!ws->w)
 		return -ENOMEM;
-	/* A key no peer knows: no one can pick addresses that share another's slot. */
-	if (getrandom(&m->addr_key, sizeof(m->addr_key), 0) != (ssize_t)sizeof(m->addr_key))
-		m->addr_key = (uint64_t)master_now_ms() ^ ((uint64_t)getpid() << 32);
-	m->n_workers = n;
+	ws->n = n;
 	for (unsigned i = 0; i < n; i++) {
-		void *p = mmap(NULL, worker_stats_size(MASTER_MAX_TORRENT_IDS),
+		void *p = mmap(NULL, worker_stats_size(WORKERS_MAX_TORRENT_IDS),
 			       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 		if (p == MAP_FAILED)
 			return -errno;
-		m->w[i].stats = p;
-		m->w[i].channel = -1;
+		ws->w[i].stats = p;
+		ws->w[i].channel = -1;
 	}
 	return 0;
 }
@@ -94,17 +93,17 @@ static int workers_sendmsg(int channel, const struct wmsg *msg, int fd)
 	return errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? -EAGAIN : -errno;
 }
 
-static void workers_watch_out(struct master *m, unsigned i, bool on)
+static void workers_watch_out(struct workers *ws, unsigned i, bool on)
 {
-	struct epoll_event ev = { .events = on ? EPOLLOUT : 0, .data.u64 = (3ull << 32) | i };
+	struct epoll_event ev = { .events = on ? EPOLLOUT : 0, .data.u64 = ((uint64_t)ws->ev_kind << 32) | i };
 
-	epoll_ctl(m->epfd, EPOLL_CTL_MOD, m->w[i].channel, &ev);
+	epoll_ctl(ws->epfd, EPOLL_CTL_MOD, ws->w[i].channel, &ev);
 }
 
 /* Adds one (or takes one off) the counters a peer handed to w charges. */
 static void workers_addr_add(struct wproc *w, const uint32_t slot[2], int32_t d)
 {
-	uint32_t *live = worker_addr_live(w->stats, MASTER_MAX_TORRENT_IDS);
+	uint32_t *live = worker_addr_live(w->stats, WORKERS_MAX_TORRENT_IDS);
 
 	for (int i = 0; i < 2; i++)
 		if (slot[i] < WORKER_ADDR_SLOTS)
@@ -117,53 +116,53 @@ static void workers_addr_put(struct wproc *w, const uint32_t slot[2])
 }
 
 /* Sends what waits in slot i's queue; called when its channel is writable. */
-void workers_flush(struct master *m, unsigned i)
+void workers_flush(struct workers *ws, unsigned i)
 {
 	struct wqueued *q;
 
 	int rc;
 
-	while ((q = m->w[i].q_head)) {
-		rc = workers_sendmsg(m->w[i].channel, &q->msg, q->fd);
+	while ((q = ws->w[i].q_head)) {
+		rc = workers_sendmsg(ws->w[i].channel, &q->msg, q->fd);
 		if (rc == -EAGAIN)
 			return;
 		if (rc && q->msg.type == WMSG_PEER)
-			workers_addr_put(&m->w[i], q->msg.addr_slot); /* it never got there */
-		m->w[i].q_head = q->next;
+			workers_addr_put(&ws->w[i], q->msg.addr_slot); /* it never got there */
+		ws->w[i].q_head = q->next;
 		if (q->fd >= 0)
 			close(q->fd);
 		free(q);
 	}
-	m->w[i].q_tail = NULL;
-	workers_watch_out(m, i, false);
+	ws->w[i].q_tail = NULL;
+	workers_watch_out(ws, i, false);
 }
 
-static void workers_drop_queue(struct master *m, unsigned i)
+static void workers_drop_queue(struct workers *ws, unsigned i)
 {
 	struct wqueued *q;
 
-	while ((q = m->w[i].q_head)) {
-		m->w[i].q_head = q->next;
+	while ((q = ws->w[i].q_head)) {
+		ws->w[i].q_head = q->next;
 		if (q->fd >= 0)
 			close(q->fd);
 		free(q);
 	}
-	m->w[i].q_tail = NULL;
+	ws->w[i].q_tail = NULL;
 }
 
 /* Sends now, or queues (taking ownership of fd either way). */
-static int workers_post(struct master *m, unsigned i, const struct wmsg *msg, int fd)
+static int workers_post(struct workers *ws, unsigned i, const struct wmsg *msg, int fd)
 {
 	struct wqueued *q;
 	int rc;
 
-	if (m->w[i].channel < 0) {
+	if (ws->w[i].channel < 0) {
 		if (fd >= 0)
 			close(fd);
 		return -EPIPE;
 	}
-	if (!m->w[i].q_head) {
-		rc = workers_sendmsg(m->w[i].channel, msg, fd);
+	if (!ws->w[i].q_head) {
+		rc = workers_sendmsg(ws->w[i].channel, msg, fd);
 		if (rc != -EAGAIN) {
 			if (fd >= 0)
 				close(fd);
@@ -178,13 +177,13 @@ static int workers_post(struct master *m, unsigned i, const struct wmsg *msg, in
 	}
 	*q = (struct wqueued){ .msg = *msg, .fd = fd };
 	if (msg->type == WMSG_PEER)
-		q->deadline_ms = master_now_ms() + (uint64_t)m->conf.handshake_timeout * 1000;
-	if (m->w[i].q_tail)
-		m->w[i].q_tail->next = q;
+		q->deadline_ms = tw_now_ms() + (uint64_t)ws->conf->handshake_timeout * 1000;
+	if (ws->w[i].q_tail)
+		ws->w[i].q_tail->next = q;
 	else
-		m->w[i].q_head = q;
-	m->w[i].q_tail = q;
-	workers_watch_out(m, i, true);
+		ws->w[i].q_head = q;
+	ws->w[i].q_tail = q;
+	workers_watch_out(ws, i, true);
 	return 0;
 }
 
@@ -204,54 +203,62 @@ static int workers_cpu(unsigned n)
 	return -1;
 }
 
-/* In the child: nothing of the master's stays open but what the worker needs. */
-static void workers_child_close(struct master *m, unsigned self)
+static int workers_fd_cmp(const void *a, const void *b)
 {
-	close(m->epfd);
-	close(m->sigfd);
-	close(m->tickfd);
-	for (unsigned i = 0; i < m->n_listen; i++)
-		close(m->listen_fd[i]);
-	for (unsigned i = 0; i < MASTER_MAX_PENDING; i++)
-		if (m->pend[i].fd >= 0)
-			close(m->pend[i].fd);
-	for (unsigned i = 0; i < m->n_workers; i++)
-		if (i != self && m->w[i].channel >= 0)
-			close(m->w[i].channel);
-	if (m->reg.state_dirfd >= 0)
-		close(m->reg.state_dirfd);
-	if (m->notify_fd >= 0)
-		close(m->notify_fd);
-	if (m->watch_fd >= 0)
-		close(m->watch_fd);
-	if (m->admin)
-		admin_close(m->admin);
+	return *(const int *)a - *(const int *)b;
 }
 
-static void workers_child(struct master *m, unsigned i, int channel, pid_t master_pid)
+/*
+ * In the child: every descriptor the master had (listeners, handshakes being
+ * read, other workers' channels, trackers' sockets, the state directory...)
+ * is closed but the ones named in keep. The table need not know the
+ * master's layout to do it.
+ */
+static void workers_child_close(int *keep, unsigned n)
+{
+	unsigned from = 0;
+	int rc = 0;
+
+	qsort(keep, n, sizeof(*keep), workers_fd_cmp);
+	for (unsigned k = 0; k < n && rc == 0; k++) {
+		if (keep[k] < (int)from)
+			continue;
+		if ((unsigned)keep[k] > from)
+			rc = close_range(from, (unsigned)keep[k] - 1, 0);
+		from = (unsigned)keep[k] + 1;
+	}
+	if (rc == 0)
+		rc = close_range(from, ~0u, 0);
+	if (rc != 0) /* Linux 5.9 has it; without it the worker only holds more descriptors */
+		log_warn("close_range");
+}
+
+static void workers_child(struct workers *ws, unsigned i, int channel, pid_t master_pid)
 {
 	char name[32];
 	sigset_t all;
 	int cpu = workers_cpu(i);
 	struct worker_args a = { .index = i,
 				 .channel = channel,
-				 .data_dirfd = m->reg.data_dirfd,
-				 .conf = &m->conf,
-				 .stats = m->w[i].stats,
-				 .max_torrents = MASTER_MAX_TORRENT_IDS };
+				 .data_dirfd = ws->reg->data_dirfd,
+				 .conf = ws->conf,
+				 .stats = ws->w[i].stats,
+				 .max_torrents = WORKERS_MAX_TORRENT_IDS };
+	int keep[] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO /* the log */, channel,
+		       ws->reg->data_dirfd };
 
 	/*
-	 * core.user first: a change of credentials clears the parent-death
-	 * signal. Then the master's death takes the worker with it, even if it
-	 * died already.
+	 * The owner's set-up first (core.user: a change of credentials clears
+	 * the parent-death signal). Then the master's death takes the worker
+	 * with it, even if it died already.
 	 */
-	if (privs_drop(m) != 0)
+	if (ws->child_setup && ws->child_setup(ws->child_arg) != 0)
 		_exit(1);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != master_pid)
 		_exit(1);
 	snprintf(name, sizeof(name), "ringseed-w%u", i);
 	log_init(strdup(name), log_max_level);
-	workers_child_close(m, i);
+	workers_child_close(keep, sizeof(keep) / sizeof(keep[0]));
 	/*
 	 * A terminal's ^C, or SIGTERM to the whole process group (systemd,
 	 * timeout), is the master's to handle: it sends QUIT, and the workers
@@ -275,10 +282,32 @@ static void workers_child(struct master *m, unsigned i, int channel, pid_t maste
 	_exit(worker_main(&a));
 }
 
-int workers_start(struct master *m, unsigned i)
+/* ADD_TORRENT: the .torrent bytes and the have bitfield travel in a memfd. */
+static int workers_send_torrent(struct workers *ws, unsigned i, const struct torrent *t)
 {
-	struct wproc *w = &m->w[i];
-	struct epoll_event ev = { .events = 0, .data.u64 = (3ull << 32) | i };
+	struct wmsg msg = { .type = WMSG_ADD_TORRENT,
+			    .torrent = t->id,
+			    .torrent_len = (uint32_t)t->raw_len,
+			    .have_len = (uint32_t)t->have_len };
+	int fd = memfd_create("ringseed-torrent", MFD_CLOEXEC);
+
+	if (fd < 0) {
+		log_err("memfd_create for torrent %s", t->mi.name);
+		return -errno;
+	}
+	if (pwrite(fd, t->raw, t->raw_len, 0) != (ssize_t)t->raw_len ||
+	    pwrite(fd, t->have, t->have_len, (off_t)t->raw_len) != (ssize_t)t->have_len) {
+		log_err("writing torrent %s for worker %u", t->mi.name, i);
+		close(fd);
+		return -EIO;
+	}
+	return workers_post(ws, i, &msg, fd);
+}
+
+int workers_start(struct workers *ws, unsigned i)
+{
+	struct wproc *w = &ws->w[i];
+	struct epoll_event ev = { .events = 0, .data.u64 = ((uint64_t)ws->ev_kind << 32) | i };
 	pid_t master_pid = getpid(), pid;
 	int sv[2];
 
@@ -295,26 +324,26 @@ int workers_start(struct master *m, unsigned i)
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		workers_child(m, i, sv[1], master_pid);
+		workers_child(ws, i, sv[1], master_pid);
 	}
 	close(sv[1]);
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	w->pid = pid;
 	w->channel = sv[0];
-	w->started_ms = master_now_ms();
+	w->started_ms = tw_now_ms();
 	w->restart_at_ms = 0;
 	w->handed = __atomic_load_n(&w->stats->c[WSTAT_HANDSHAKES], __ATOMIC_RELAXED);
-	epoll_ctl(m->epfd, EPOLL_CTL_ADD, w->channel, &ev);
-	for (uint32_t k = 0; k < m->reg.n; k++)
-		workers_send_torrent(m, i, m->reg.t[k]);
+	epoll_ctl(ws->epfd, EPOLL_CTL_ADD, w->channel, &ev);
+	for (uint32_t k = 0; k < ws->reg->n; k++)
+		workers_send_torrent(ws, i, ws->reg->t[k]);
 	log_info("worker %u started (pid %d)", i, (int)pid);
 	return 0;
 }
 
-static void workers_died(struct master *m, unsigned i, int status)
+static void workers_died(struct workers *ws, unsigned i, int status)
 {
-	struct wproc *w = &m->w[i];
-	uint64_t now = master_now_ms();
+	struct wproc *w = &ws->w[i];
+	uint64_t now = tw_now_ms();
 	pid_t dead_pid = w->pid;
 	char how[64];
 
@@ -322,18 +351,18 @@ static void workers_died(struct master *m, unsigned i, int status)
 		snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
 	else
 		snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
-	epoll_ctl(m->epfd, EPOLL_CTL_DEL, w->channel, NULL);
+	epoll_ctl(ws->epfd, EPOLL_CTL_DEL, w->channel, NULL);
 	close(w->channel);
 	w->channel = -1;
 	w->pid = 0;
-	workers_drop_queue(m, i);
+	workers_drop_queue(ws, i);
 	__atomic_store_n(&w->stats->c[WSTAT_PEERS], 0, __ATOMIC_RELAXED);
-	memset(worker_torrent_peers(w->stats, MASTER_MAX_TORRENT_IDS), 0,
-	       MASTER_MAX_TORRENT_IDS * sizeof(uint64_t));
+	memset(worker_torrent_peers(w->stats, WORKERS_MAX_TORRENT_IDS), 0,
+	       WORKERS_MAX_TORRENT_IDS * sizeof(uint64_t));
 	/* Its peers are closed, and those queued or in its channel were dropped. */
-	memset(worker_addr_live(w->stats, MASTER_MAX_TORRENT_IDS), 0,
+	memset(worker_addr_live(w->stats, WORKERS_MAX_TORRENT_IDS), 0,
 	       WORKER_ADDR_SLOTS * sizeof(uint32_t));
-	if (m->quit_deadline_ms) {
+	if (ws->quitting) {
 		log_info("worker %u (pid %d) %s", i, (int)dead_pid, how);
 		return;
 	}
@@ -354,15 +383,15 @@ static void workers_died(struct master *m, unsigned i, int status)
 			 w->recent_restarts);
 }
 
-void workers_reap(struct master *m)
+void workers_reap(struct workers *ws)
 {
 	int status;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (unsigned i = 0; i < m->n_workers; i++) {
-			if (m->w[i].pid == pid) {
-				workers_died(m, i, status);
+		for (unsigned i = 0; i < ws->n; i++) {
+			if (ws->w[i].pid == pid) {
+				workers_died(ws, i, status);
 				break;
 			}
 		}
@@ -370,12 +399,12 @@ void workers_reap(struct master *m)
 }
 
 /* Connections every worker holds, or has been sent, that charge slot. */
-uint32_t workers_addr_live(const struct master *m, uint32_t slot)
+uint32_t workers_addr_live(const struct workers *ws, uint32_t slot)
 {
 	uint32_t n = 0;
 
-	for (unsigned i = 0; i < m->n_workers; i++)
-		n += __atomic_load_n(&worker_addr_live(m->w[i].stats, MASTER_MAX_TORRENT_IDS)[slot],
+	for (unsigned i = 0; i < ws->n; i++)
+		n += __atomic_load_n(&worker_addr_live(ws->w[i].stats, WORKERS_MAX_TORRENT_IDS)[slot],
 				     __ATOMIC_RELAXED);
 	return n;
 }
@@ -386,9 +415,9 @@ uint32_t workers_addr_live(const struct master *m, uint32_t slot)
  * peers give up): a peer queued for longer than handshake_timeout is closed
  * and counted. Torrent messages keep their place and order.
  */
-static void workers_expire_queue(struct master *m, unsigned i, uint64_t now)
+static void workers_expire_queue(struct workers *ws, unsigned i, uint64_t now)
 {
-	struct wproc *w = &m->w[i];
+	struct wproc *w = &ws->w[i];
 	struct wqueued **pp = &w->q_head, *q;
 
 	w->q_tail = NULL;
@@ -400,63 +429,41 @@ static void workers_expire_queue(struct master *m, unsigned i, uint64_t now)
 			free(q);
 			if (w->handed)
 				w->handed--; /* it never reaches the worker */
-			m->mstat[MSTAT_DROP_HANDOFF_TIMEOUT]++;
+			ws->drop_handoff_timeout++;
 			continue;
 		}
 		w->q_tail = q;
 		pp = &q->next;
 	}
 	if (!w->q_head && w->channel >= 0)
-		workers_watch_out(m, i, false);
+		workers_watch_out(ws, i, false);
 }
 
-void workers_tick(struct master *m, uint64_t now)
+void workers_tick(struct workers *ws, uint64_t now)
 {
-	for (unsigned i = 0; i < m->n_workers; i++) {
-		if (m->w[i].q_head)
-			workers_expire_queue(m, i, now);
-		if (m->w[i].restart_at_ms && now >= m->w[i].restart_at_ms &&
-		    workers_start(m, i) == 0)
-			m->mstat[MSTAT_WORKER_RESTARTS]++;
+	for (unsigned i = 0; i < ws->n; i++) {
+		if (ws->w[i].q_head)
+			workers_expire_queue(ws, i, now);
+		if (ws->w[i].restart_at_ms && now >= ws->w[i].restart_at_ms &&
+		    workers_start(ws, i) == 0)
+			ws->restarts++;
 	}
 }
 
-/* ADD_TORRENT: the .torrent bytes and the have bitfield travel in a memfd. */
-int workers_send_torrent(struct master *m, unsigned i, const struct torrent *t)
+void workers_broadcast_add(struct workers *ws, const struct torrent *t)
 {
-	struct wmsg msg = { .type = WMSG_ADD_TORRENT,
-			    .torrent = t->id,
-			    .torrent_len = (uint32_t)t->raw_len,
-			    .have_len = (uint32_t)t->have_len };
-	int fd = memfd_create("ringseed-torrent", MFD_CLOEXEC);
-
-	if (fd < 0) {
-		log_err("memfd_create for torrent %s", t->mi.name);
-		return -errno;
-	}
-	if (pwrite(fd, t->raw, t->raw_len, 0) != (ssize_t)t->raw_len ||
-	    pwrite(fd, t->have, t->have_len, (off_t)t->raw_len) != (ssize_t)t->have_len) {
-		log_err("writing torrent %s for worker %u", t->mi.name, i);
-		close(fd);
-		return -EIO;
-	}
-	return workers_post(m, i, &msg, fd);
+	for (unsigned i = 0; i < ws->n; i++)
+		if (ws->w[i].channel >= 0)
+			workers_send_torrent(ws, i, t);
 }
 
-void workers_broadcast_add(struct master *m, const struct torrent *t)
-{
-	for (unsigned i = 0; i < m->n_workers; i++)
-		if (m->w[i].channel >= 0)
-			workers_send_torrent(m, i, t);
-}
-
-void workers_broadcast_remove(struct master *m, uint32_t id)
+void workers_broadcast_remove(struct workers *ws, uint32_t id)
 {
 	struct wmsg msg = { .type = WMSG_REMOVE_TORRENT, .torrent = id };
 
-	for (unsigned i = 0; i < m->n_workers; i++)
-		if (m->w[i].channel >= 0)
-			workers_post(m, i, &msg, -1);
+	for (unsigned i = 0; i < ws->n; i++)
+		if (ws->w[i].channel >= 0)
+			workers_post(ws, i, &msg, -1);
 }
 
 /* Peers a worker holds or has been sent but not yet taken. */
@@ -473,60 +480,79 @@ static uint64_t workers_load(const struct wproc *w)
  * backed up; if every one is, queues it on the least-loaded one. Takes
  * ownership of fd. Each time the first choice could not take it is counted.
  */
-int workers_handoff(struct master *m, int fd, const struct torrent *t, struct wmsg *msg)
+int workers_handoff(struct workers *ws, int fd, const struct torrent *t, struct wmsg *msg)
 {
 	int best = -1, best_any = -1, rc;
 
 	msg->type = WMSG_PEER;
 	msg->torrent = t->id;
-	for (unsigned i = 0; i < m->n_workers; i++) {
-		if (m->w[i].channel < 0)
+	for (unsigned i = 0; i < ws->n; i++) {
+		if (ws->w[i].channel < 0)
 			continue;
-		if (best_any < 0 || workers_load(&m->w[i]) < workers_load(&m->w[best_any]))
+		if (best_any < 0 || workers_load(&ws->w[i]) < workers_load(&ws->w[best_any]))
 			best_any = (int)i;
-		if (!m->w[i].q_head &&
-		    (best < 0 || workers_load(&m->w[i]) < workers_load(&m->w[best])))
+		if (!ws->w[i].q_head &&
+		    (best < 0 || workers_load(&ws->w[i]) < workers_load(&ws->w[best])))
 			best = (int)i;
 	}
 	if (best_any < 0) {
 		close(fd);
-		m->mstat[MSTAT_DROP_TOO_MANY]++;
+		ws->drop_no_worker++;
 		return -EPIPE;
 	}
 	if (best != best_any)
-		m->mstat[MSTAT_HANDOFF_FALLBACK]++;
+		ws->handoff_fallback++;
 	if (best < 0)
 		best = best_any;
-	m->w[best].handed++;
-	workers_addr_add(&m->w[best], msg->addr_slot, 1); /* the worker takes it off at close */
-	rc = workers_post(m, (unsigned)best, msg, fd);
+	ws->w[best].handed++;
+	workers_addr_add(&ws->w[best], msg->addr_slot, 1); /* the worker takes it off at close */
+	rc = workers_post(ws, (unsigned)best, msg, fd);
 	if (rc)
-		workers_addr_put(&m->w[best], msg->addr_slot); /* it never got there */
+		workers_addr_put(&ws->w[best], msg->addr_slot); /* it never got there */
 	return rc;
 }
 
-void workers_quit(struct master *m)
+void workers_quit(struct workers *ws)
 {
 	struct wmsg msg = { .type = WMSG_QUIT };
 
-	for (unsigned i = 0; i < m->n_workers; i++) {
-		m->w[i].restart_at_ms = 0;
-		if (m->w[i].channel >= 0 && workers_post(m, i, &msg, -1) != 0 && m->w[i].pid)
-			kill(m->w[i].pid, SIGKILL);
+	ws->quitting = true;
+	for (unsigned i = 0; i < ws->n; i++) {
+		ws->w[i].restart_at_ms = 0;
+		if (ws->w[i].channel >= 0 && workers_post(ws, i, &msg, -1) != 0 && ws->w[i].pid)
+			kill(ws->w[i].pid, SIGKILL);
 	}
 }
 
-bool workers_all_gone(const struct master *m)
+bool workers_all_gone(const struct workers *ws)
 {
-	for (unsigned i = 0; i < m->n_workers; i++)
-		if (m->w[i].pid)
+	for (unsigned i = 0; i < ws->n; i++)
+		if (ws->w[i].pid)
 			return false;
 	return true;
 }
 
-void workers_kill(struct master *m)
+void workers_kill(struct workers *ws)
 {
-	for (unsigned i = 0; i < m->n_workers; i++)
-		if (m->w[i].pid)
-			kill(m->w[i].pid, SIGKILL);
+	for (unsigned i = 0; i < ws->n; i++)
+		if (ws->w[i].pid)
+			kill(ws->w[i].pid, SIGKILL);
+}
+
+void workers_stats(const struct workers *ws, uint64_t *sum)
+{
+	for (unsigned i = 0; i < ws->n; i++)
+		for (int k = 0; k < WSTAT_MAX; k++)
+			sum[k] += __atomic_load_n(&ws->w[i].stats->c[k], __ATOMIC_RELAXED);
+}
+
+uint64_t workers_torrent_up(const struct workers *ws, uint32_t torrent_id)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < ws->n; i++)
+		sum += __atomic_load_n(&ws->w[i].stats->torrent_up[torrent_id %
+								     WORKERS_MAX_TORRENT_IDS],
+				       __ATOMIC_RELAXED);
+	return sum;
 }

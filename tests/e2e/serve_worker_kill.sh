@@ -6,7 +6,8 @@
 # about 8 s) fetch a 24 MB torrent from 2 workers; once they are under way,
 # the worker holding at least one of their connections (found with ss -tnp)
 # gets SIGKILL. Then: the log says `worker N (pid P) killed by signal 9;
-# restarting`, the master has 2 workers again (a new pid), the leechers
+# restarting`, the master has 2 workers again (a new pid) holding none of the
+# master's sockets or its state directory, the leechers
 # reconnect and finish byte-exact, worker_restarts >= 1, up_bytes never goes
 # down from one stats line to the next and covers what was downloaded, and
 # SIGTERM still ends everything cleanly.
@@ -68,6 +69,22 @@ respawned() {
 }
 wait_until 5 respawned || fail "2 workers without $victim were not back within 5 s: $(serve_workers | tr '\n' ' ')"
 echo "workers now: $(serve_workers | tr '\n' ' ')"
+
+# A worker keeps only its named descriptors: no socket of the master's
+# (listeners, the other worker's channel, the announcer's UDP sockets, which
+# exist by the time of the restart) and not the state directory.
+sockets_of() {
+	ls -l "/proc/$1/fd" 2>/dev/null | grep -o 'socket:\[[0-9]*\]' | sort -u
+}
+master_sockets=$(sockets_of "$S_PID")
+[ -n "$master_sockets" ] || fail "no socket found in /proc/$S_PID/fd"
+for w in $(serve_workers); do
+	shared=$(comm -12 <(sockets_of "$w") <(echo "$master_sockets") | tr '\n' ' ')
+	[ -z "$shared" ] || fail "worker $w holds the master's sockets: $shared"
+	if ls -l "/proc/$w/fd" | grep -qF -- "-> $S_DIR/state"; then
+		fail "worker $w holds the state directory"
+	fi
+done
 
 for ((i = 0; i < N; i++)); do
 	if wait "${leechers[$i]}"; then
