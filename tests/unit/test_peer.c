@@ -16,8 +16,8 @@ static struct worker_args args;
 static struct worker wk;
 static struct wk_torrent tor;
 
-/* struct worker_stats for one torrent id: counters, then its up bytes and peers gauge */
-static uint64_t stats_mem[WSTAT_MAX + 2];
+/* struct worker_stats for one torrent id: counters, its up bytes and peers gauge, address slots */
+static uint64_t *stats_mem;
 
 /* Lets go of the worker of the last case and what its peers still hold. */
 static void teardown(void)
@@ -39,8 +39,9 @@ static void teardown(void)
 static void setup(int unchoke_slots)
 {
 	teardown();
-	REQUIRE(sizeof(stats_mem) >= worker_stats_size(1));
-	memset(stats_mem, 0, sizeof(stats_mem));
+	free(stats_mem);
+	stats_mem = calloc(1, worker_stats_size(1));
+	REQUIRE(stats_mem != NULL);
 	conf_defaults(&conf);
 	conf.unchoke_slots = unchoke_slots;
 	conf.max_peers = 8;
@@ -206,5 +207,6 @@ int main(void)
 	test_slots();
 	test_batch_queue();
 	teardown();
+	free(stats_mem);
 	return test_done("peer");
 }
