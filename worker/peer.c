@@ -32,10 +32,10 @@
  *   |    BATCH -- socket full (splice) --> WAITING_ROOM
  *   |      |                                 | POLLOUT: send.c pushes again;
  *   |      | all out                         | all out
- *   |      v                                 |
- *   |   DRAINING <---------------------------+   [room]
- *   |      | POLLOUT: unsent bytes under the low-water mark
- *   +------+
+ *   +------+                                 v
+ *   |                                     DRAINING   [room]
+ *   |  POLLOUT: unsent bytes under the          |
+ *   +-- low-water mark -------------------------+
  *
  *   INTRO .. DRAINING -- protocol error, bad request (no Fast), flood,
  *                        idle, EOF, I/O error, a seed too, malformed
@@ -48,10 +48,13 @@
  * waiting peer. [pacing]: when serving starts is decided in one place, the
  * SERVING -> BATCH | WAITING_BATCH transition (peer_next on PEV_SERVE, and the
  * pumps that send it); how a batch waits for the socket is BATCH <->
- * WAITING_ROOM, reported by send.c. [room]: a batch that is all out does
- * not let the next one start on the next request: the peer waits in DRAINING
- * until its socket (TCP_NOTSENT_LOWAT, WK_NOTSENT_LOWAT) wants more, and the
- * requests that came meanwhile leave in one batch.
+ * WAITING_ROOM, reported by send.c. [room]: after a batch that found the
+ * socket full (a peer that reads slower than we send), the next one does not
+ * start on the next request: the peer waits in DRAINING until its socket
+ * (TCP_NOTSENT_LOWAT, WK_NOTSENT_LOWAT) wants more, and the requests that
+ * came meanwhile leave in one batch. A batch that went out without a stop
+ * is followed at once, as before: there the wait only cost a poll and
+ * fairness (bench/README, "Pushing on writability").
  *
  * A control send (the intro, unchoke, reject_request, keep-alive, a
  * ut_metadata piece from ext.c) may go out in any open state when no batch
@@ -191,8 +194,8 @@ static enum peer_state peer_next(const struct worker *w, const struct peer *p, e
 		return s == PEER_WAITING_BATCH ? PEER_SERVING : s;
 	case PEV_SOCKET_FULL:
 		return s == PEER_BATCH ? PEER_WAITING_ROOM : s;
-	case PEV_BATCH_DONE: /* the next batch waits for the socket to want it */
-		return s == PEER_BATCH || s == PEER_WAITING_ROOM ? PEER_DRAINING : s;
+	case PEV_BATCH_DONE: /* after a full socket, the next batch waits for it to want more */
+		return s == PEER_BATCH ? PEER_SERVING : s == PEER_WAITING_ROOM ? PEER_DRAINING : s;
 	case PEV_ROOM:
 		return s == PEER_DRAINING ? PEER_SERVING : s;
 	case PEV_CLOSE:

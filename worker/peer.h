@@ -35,9 +35,9 @@ enum peer_state {
 	PEER_BATCH,	   /* unchoked, a batch of piece messages in flight (send.c) */
 	PEER_WAITING_ROOM, /* splice: the batch stopped on a full socket; POLLOUT is armed and
 			      send.c pushes again when it fires */
-	PEER_DRAINING,	   /* a batch is all in the socket: POLLOUT armed (OP_ROOM), which with
-			      TCP_NOTSENT_LOWAT fires once the unsent bytes are below half the
-			      mark; requests queue meanwhile and leave together */
+	PEER_DRAINING,	   /* a batch that stopped on a full socket is all in it: POLLOUT armed
+			      (OP_ROOM), which with TCP_NOTSENT_LOWAT fires once the unsent
+			      bytes are below half the mark; requests queue meanwhile */
 	PEER_CLOSING,	   /* socket shut down; waits for its last operation to complete */
 	PEER_STATE_MAX
 };
