@@ -32,29 +32,20 @@
  *   |    BATCH -- socket full (splice) --> WAITING_ROOM
  *   |      |                                 | POLLOUT: send.c pushes again;
  *   |      | all out                         | all out
- *   +------+                                 v
- *   |                                     DRAINING   [room]
- *   |  POLLOUT: unsent bytes under the          |
- *   +-- low-water mark -------------------------+
+ *   +------+---------------------------------+
  *
- *   INTRO .. DRAINING -- protocol error, bad request (no Fast), flood,
- *                        idle, EOF, I/O error, a seed too, malformed
- *                        extension message (ext.c), torrent removed,
- *                        worker quitting --> CLOSING
+ *   INTRO .. WAITING_ROOM -- protocol error, bad request (no Fast), flood,
+ *                            idle, EOF, I/O error, a seed too, malformed
+ *                            extension message (ext.c), torrent removed,
+ *                            worker quitting --> CLOSING
  *   CLOSING -- last operation completes --> FREE
  *
- * SERVING, WAITING_BATCH, BATCH, WAITING_ROOM and DRAINING hold one of the worker's
+ * SERVING, WAITING_BATCH, BATCH and WAITING_ROOM hold one of the worker's
  * unchoke slots (serve.unchoke_slots); closing gives it to the longest-
  * waiting peer. [pacing]: when serving starts is decided in one place, the
  * SERVING -> BATCH | WAITING_BATCH transition (peer_next on PEV_SERVE, and the
  * pumps that send it); how a batch waits for the socket is BATCH <->
- * WAITING_ROOM, reported by send.c. [room]: after a batch that found the
- * socket full (a peer that reads slower than we send), the next one does not
- * start on the next request: the peer waits in DRAINING until its socket
- * (TCP_NOTSENT_LOWAT, WK_NOTSENT_LOWAT) wants more, and the requests that
- * came meanwhile leave in one batch. A batch that went out without a stop
- * is followed at once, as before: there the wait only cost a poll and
- * fairness (bench/README, "Pushing on writability").
+ * WAITING_ROOM, reported by send.c.
  *
  * A control send (the intro, unchoke, reject_request, keep-alive, a
  * ut_metadata piece from ext.c) may go out in any open state when no batch
@@ -64,7 +55,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,7 +149,7 @@ bool peer_ctl(struct worker *w, struct peer *p, const uint8_t *m, size_t n)
 static bool peer_state_unchoked(enum peer_state s)
 {
 	return s == PEER_SERVING || s == PEER_WAITING_BATCH || s == PEER_BATCH ||
-	       s == PEER_WAITING_ROOM || s == PEER_DRAINING;
+	       s == PEER_WAITING_ROOM;
 }
 
 /* An interested peer: unchoked if a slot is free (or slots are unlimited), else it waits. */
@@ -194,10 +184,8 @@ static enum peer_state peer_next(const struct worker *w, const struct peer *p, e
 		return s == PEER_WAITING_BATCH ? PEER_SERVING : s;
 	case PEV_SOCKET_FULL:
 		return s == PEER_BATCH ? PEER_WAITING_ROOM : s;
-	case PEV_BATCH_DONE: /* after a full socket, the next batch waits for it to want more */
-		return s == PEER_BATCH ? PEER_SERVING : s == PEER_WAITING_ROOM ? PEER_DRAINING : s;
-	case PEV_ROOM:
-		return s == PEER_DRAINING ? PEER_SERVING : s;
+	case PEV_BATCH_DONE:
+		return s == PEER_BATCH || s == PEER_WAITING_ROOM ? PEER_SERVING : s;
 	case PEV_CLOSE:
 		return peer_open(p) ? PEER_CLOSING : s;
 	case PEV_LAST_OP:
@@ -257,12 +245,6 @@ static void peer_enter(struct worker *w, struct peer *p, enum peer_state from)
 	case PEER_WAITING_BATCH:
 		wk_queue_push(&w->batch_wait, p);
 		break;
-	case PEER_DRAINING: {
-		struct io_uring_sqe *sqe = wk_peer_sqe(w, OP_ROOM, p);
-
-		io_uring_prep_poll_add(sqe, p->fd, POLLOUT);
-		break;
-	}
 	case PEER_BATCH:
 		peer_hold(p); /* the batch may end, and the peer close, inside */
 		batch_start(w, p);
@@ -353,16 +335,6 @@ void peer_on_batch_done(struct worker *w, struct peer *p, enum batch_result resu
 	}
 	p->last_tx_ms = tw_now_ms();
 	peer_advance(w, p, PEV_BATCH_DONE);
-}
-
-/*
- * A drained peer's socket wants bytes again (POLLOUT with TCP_NOTSENT_LOWAT),
- * or broke (the next push finds out), or shut down as the peer closed.
- */
-void peer_on_room(struct worker *w, struct peer *p, int res)
-{
-	(void)res;
-	peer_advance(w, p, PEV_ROOM);
 }
 
 /* A control send finished; a short one goes on from where it stopped. */
@@ -679,7 +651,6 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const uint8_t *h
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &(int){ WK_NOTSENT_LOWAT }, sizeof(int));
 	wire_dec_init(&p->dec, WK_MAX_MSG);
 	p->last_rx_ms = p->last_tx_ms = tw_now_ms();
 	tw_timer_init(&p->timer);

@@ -35,9 +35,6 @@ enum peer_state {
 	PEER_BATCH,	   /* unchoked, a batch of piece messages in flight (send.c) */
 	PEER_WAITING_ROOM, /* splice: the batch stopped on a full socket; POLLOUT is armed and
 			      send.c pushes again when it fires */
-	PEER_DRAINING,	   /* a batch that stopped on a full socket is all in it: POLLOUT armed
-			      (OP_ROOM), which with TCP_NOTSENT_LOWAT fires once the unsent
-			      bytes are below half the mark; requests queue meanwhile */
 	PEER_CLOSING,	   /* socket shut down; waits for its last operation to complete */
 	PEER_STATE_MAX
 };
@@ -52,7 +49,6 @@ enum peer_event {
 	PEV_BATCH_FREE,	 /* a batch came free and this peer waited longest */
 	PEV_SOCKET_FULL, /* send.c: the batch waits for room in the socket */
 	PEV_BATCH_DONE,	 /* send.c: the batch is all out */
-	PEV_ROOM,	 /* the socket's unsent bytes fell under the low-water mark */
 	PEV_CLOSE,	 /* any end: error, EOF, idle, flood, removal, shutdown */
 	PEV_LAST_OP,	 /* a closing peer's last operation completed */
 };
@@ -115,15 +111,13 @@ static inline bool peer_open(const struct peer *p)
 /* The one output operation a peer may have: a control send or a batch. */
 static inline bool peer_output_busy(const struct peer *p)
 {
-	return p->sending_ctl || p->state == PEER_BATCH || p->state == PEER_WAITING_ROOM ||
-	       p->state == PEER_DRAINING;
+	return p->sending_ctl || p->state == PEER_BATCH || p->state == PEER_WAITING_ROOM;
 }
 
 void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const uint8_t *hs);
 void peer_on_recv(struct worker *w, struct peer *p, const struct io_uring_cqe *cqe);
 void peer_on_ctl(struct worker *w, struct peer *p, int res);
 void peer_on_batch_done(struct worker *w, struct peer *p, enum batch_result result);
-void peer_on_room(struct worker *w, struct peer *p, int res);
 void peer_close(struct worker *w, struct peer *p, int stat);
 bool peer_ctl(struct worker *w, struct peer *p, const uint8_t *m, size_t n);
 void peer_pump(struct worker *w, struct peer *p);

@@ -37,14 +37,6 @@
 #define WK_RECV_BUF_SIZE 4096
 #define WK_PIPE_SIZE	 (512u << 10) /* splice: asked for; less is fine */
 #define WK_HLOG_SIZE	 (256u << 10) /* splice: one chunk of the header log (20,164 headers) */
-/*
- * TCP_NOTSENT_LOWAT of peer sockets: the socket is writable (POLLOUT, and a
- * send or splice goes on) while fewer unsent bytes than this wait in it, and
- * wakes a poller once they fall under half of it. Eight blocks: a peer's
- * next batch waits for the socket to take it, gathering every request that
- * came meanwhile, instead of one small push per request.
- */
-#define WK_NOTSENT_LOWAT (128u << 10)
 #define WK_TICK_MS	 1000	      /* how often each peer's timer looks at it */
 #define WK_KEEPALIVE_MS	 90000	      /* send a keep-alive after this long without output */
 #define WK_MAX_MSG	 (2u << 20)   /* longest message a peer may send (bitfields) */
@@ -65,7 +57,6 @@ enum wk_op {
 	OP_SEND,    /* copy: sending a batch */
 	OP_SPLICE,  /* splice: waiting for room in the socket (POLLOUT) */
 	OP_ZC,	    /* send_zc: a batch's sendmsg, then its notification */
-	OP_ROOM,    /* a drained peer waits for its socket's unsent bytes to fall (POLLOUT) */
 	OP_CHANNEL, /* the master's channel is readable */
 };
 

@@ -404,9 +404,6 @@ static void wk_dispatch(struct worker *w, const struct io_uring_cqe *cqe)
 	case OP_ZC:
 		batch_on_zc(w, p, cqe->res, cqe->flags);
 		break;
-	case OP_ROOM:
-		peer_on_room(w, p, cqe->res);
-		break;
 	default:
 		log_alert("completion with unknown op %d", op);
 		return;

@@ -101,18 +101,10 @@ static void test_table(void)
 	p->state = PEER_BATCH;
 	CHECK_EQ_INT(peer_next(&wk, p, PEV_SERVE), PEER_BATCH); /* one batch at a time */
 	CHECK_EQ_INT(peer_next(&wk, p, PEV_SOCKET_FULL), PEER_WAITING_ROOM);
-	CHECK_EQ_INT(peer_next(&wk, p, PEV_BATCH_DONE), PEER_SERVING); /* the socket took it all */
-	CHECK_EQ_INT(peer_next(&wk, p, PEV_ROOM), PEER_BATCH);
+	CHECK_EQ_INT(peer_next(&wk, p, PEV_BATCH_DONE), PEER_SERVING);
 	p->state = PEER_WAITING_ROOM;
 	CHECK_EQ_INT(peer_next(&wk, p, PEV_SOCKET_FULL), PEER_WAITING_ROOM);
-	CHECK_EQ_INT(peer_next(&wk, p, PEV_BATCH_DONE), PEER_DRAINING);
-	CHECK_EQ_INT(peer_next(&wk, p, PEV_ROOM), PEER_WAITING_ROOM);
-	/* Drained: requests wait for room, not for their own push. */
-	p->state = PEER_DRAINING;
-	CHECK_EQ_INT(peer_next(&wk, p, PEV_SERVE), PEER_DRAINING);
-	CHECK_EQ_INT(peer_next(&wk, p, PEV_BATCH_DONE), PEER_DRAINING);
-	CHECK(peer_output_busy(p));
-	CHECK_EQ_INT(peer_next(&wk, p, PEV_ROOM), PEER_SERVING);
+	CHECK_EQ_INT(peer_next(&wk, p, PEV_BATCH_DONE), PEER_SERVING);
 
 	/* Every open state closes; closing waits for the last operation. */
 	for (int s = PEER_INTRO; s < PEER_CLOSING; s++) {
