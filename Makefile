@@ -53,7 +53,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_FLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -Wall -Wextra -Werror
 
-.PHONY: all test check-deps deps fuzz clean run
+.PHONY: all test check-deps deps fuzz clean run install deb
 .DEFAULT_GOAL := all
 
 all: $(BINDIR)/ringseed
@@ -79,6 +79,12 @@ $(O)/tests/%: tests/unit/%.c $(LIB)
 build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(wildcard proto/*.h tests/fuzz/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(PROTO_SRC) $(shell pkg-config --libs libcrypto)
+
+# The admin endpoint's parser and renderers: http-parser underneath.
+ADMIN_FUZZ_SRC := master/admin/admin_http.c master/admin/admin_render.c
+build/fuzz/fuzz_admin: tests/fuzz/fuzz_admin.c $(ADMIN_FUZZ_SRC) master/admin/admin.h tests/fuzz/fuzz.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(ADMIN_FUZZ_SRC) -lhttp_parser
 
 fuzz: $(FUZZ_BIN)
 
@@ -118,16 +124,62 @@ run: $(BINDIR)/ringseed
 	@echo "on 0.0.0.0:6881, with the built-in tracker on 0.0.0.0:6969 (Ctrl-C stops)."
 	@echo "Download it from another shell with any client, e.g.:"
 	@echo "  aria2c --seed-time=0 --dir /tmp/ringseed-dl $(DEMO_TORRENT)"
+	@echo "and watch it with: $(BINDIR)/ringseed status  (or curl 127.0.0.1:9881/metrics)"
 	@echo "  transmission-cli has no way to reach a peer on 127.0.0.1 it learns from a"
 	@echo "  tracker (it drops loopback peers); from another host, rewrite the tracker URL."
 	@echo
-	$(BINDIR)/ringseed serve --listen 0.0.0.0:6881 --tracker-listen 0.0.0.0:6969 \
+	$(BINDIR)/ringseed serve -u "$$(id -un)" --listen 0.0.0.0:6881 --tracker-listen 0.0.0.0:6969 \
 		--torrents $(DEMO)/torrents --data $(DEMO)/data --state $(DEMO)/state
+
+# --- make install, make deb ----------------------------------------------------
+# install: the binary, the sample configuration (never over an existing one),
+# the systemd unit, sysusers.d and tmpfiles.d entries, ringseed(8) and
+# ringseed.conf(5), the latter written from the key table by the binary.
+# deb: the same install under /usr, turned into a .deb by dpkg-deb
+# (contrib/debian/build-deb.sh); DEB_OUT says where it goes.
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
+VERSION := $(shell sed -n 's/^\#define RINGSEED_VERSION "\(.*\)"/\1/p' conf/conf.h)
+DEB_OUT ?= build/deb
+GEN := build/gen
+
+$(GEN)/ringseed.conf.5: $(BINDIR)/ringseed
+	@mkdir -p $(@D)
+	$(BINDIR)/ringseed print-config --man >$@
+
+$(GEN)/ringseed.8: contrib/ringseed.8 conf/conf.h
+	@mkdir -p $(@D)
+	sed 's/@VERSION@/$(VERSION)/' $< >$@
+
+$(GEN)/ringseed.service: contrib/ringseed.service.in FORCE
+	@mkdir -p $(@D)
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< >$@
+
+.PHONY: FORCE
+FORCE:
+
+install: $(BINDIR)/ringseed $(GEN)/ringseed.conf.5 $(GEN)/ringseed.8 $(GEN)/ringseed.service
+	install -D -m 0755 $(BINDIR)/ringseed $(DESTDIR)$(PREFIX)/bin/ringseed
+	test -e $(DESTDIR)$(SYSCONFDIR)/ringseed/ringseed.conf || \
+		install -D -m 0644 conf/ringseed.conf $(DESTDIR)$(SYSCONFDIR)/ringseed/ringseed.conf
+	install -D -m 0644 $(GEN)/ringseed.service $(DESTDIR)$(UNITDIR)/ringseed.service
+	install -D -m 0644 contrib/ringseed.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/ringseed.conf
+	install -D -m 0644 contrib/ringseed.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/ringseed.conf
+	install -D -m 0644 $(GEN)/ringseed.8 $(DESTDIR)$(MANDIR)/man8/ringseed.8
+	install -D -m 0644 $(GEN)/ringseed.conf.5 $(DESTDIR)$(MANDIR)/man5/ringseed.conf.5
+
+deb: $(BINDIR)/ringseed
+	rm -rf build/deb-root
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/build/deb-root PREFIX=/usr \
+		UNITDIR=/lib/systemd/system
+	contrib/debian/build-deb.sh $(CURDIR)/build/deb-root $(VERSION) $(DEB_OUT)
 
 clean:
 	rm -rf build bin
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -name '*.d' -type f 2>/dev/null)
 
 
 # --- ringseed-bench: the load generator (bench/, see bench/README.md) ---------

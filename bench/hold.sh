@@ -232,7 +232,7 @@ head -c $((32 << 20)) /dev/urandom >"$work/data/hold.bin" || die "cannot write $
 port=$(free_port)
 "$RINGSEED" serve --listen "127.0.0.1:$port" --torrents "$work/torrents" --data "$work/data" \
 	--state "$work/state" -w "$W" -o serve.idle_timeout="$IDLE" -o serve.stats_interval=2 \
-	-o announce.enable=no 2>"$work/seeder.log" &
+	-o announce.enable=no -o admin.listen= -u "$(id -un)" 2>"$work/seeder.log" &
 seeder=$!
 for ((i = 0; i < 600; i++)); do
 	grep -q ' ready: ' "$work/seeder.log" && break

@@ -48,6 +48,7 @@ struct conf_key {
 	enum conf_type type;
 	int64_t min, max;	  /* CONF_INT, CONF_SIZE */
 	bool allow_auto;	  /* CONF_INT */
+	bool empty_ok;		  /* CONF_ADDRS: an empty value means no address (off) */
 	const char *const *words; /* CONF_ENUM, NULL-terminated */
 	const char *def;	  /* as written in a file; list entries separated by spaces */
 	const char *help;	  /* one line, for the operator */
@@ -105,6 +106,11 @@ struct conf_table {
 	{                                                                                  \
 		CONF_ROW(st, sec, name, CONF_ADDRS, field, struct conf_addrs, def_, help_) \
 	}
+#define CONF_ADDRS_OFF_ROW(st, sec, name, field, def_, help_)                               \
+	{                                                                                   \
+		CONF_ROW(st, sec, name, CONF_ADDRS, field, struct conf_addrs, def_, help_), \
+			.empty_ok = true                                                    \
+	}
 
 /* Same order as enum conf_log_level; the names iocore/log.c uses. */
 static const char *const conf_log_words[] = { "debug", "info", "notice", "warning", "error", NULL };
@@ -123,6 +129,11 @@ static const struct conf_key conf_keys[] = {
 	CONF_ENUM_ROW(struct conf, "core", "log_level", log_level, conf_log_words, "info",
 		      "Least important messages that are still logged (debug is the most "
 		      "verbose)."),
+	CONF_STRING_ROW(struct conf, "core", "user", user, "",
+			"User to run as once bound; empty keeps the starting user (root must be "
+			"named)."),
+	CONF_STRING_ROW(struct conf, "core", "group", group, "",
+			"Group to run as with core.user; empty takes that user's primary group."),
 	CONF_ADDRS_ROW(struct conf, "net", "listen", listen, "0.0.0.0:6881 [::]:6881",
 		       "Where peers connect: IPv4 ADDR:PORT or [IPv6]:PORT, one line per "
 		       "address."),
@@ -132,6 +143,8 @@ static const struct conf_key conf_keys[] = {
 	CONF_PATH_ROW(struct conf, "paths", "torrents_dir", torrents_dir,
 		      "/var/lib/ringseed/torrents",
 		      "The .torrent files to seed; re-read on SIGHUP."),
+	CONF_BOOL_ROW(struct conf, "paths", "watch", watch, "yes",
+		      "Watch torrents_dir (inotify): changes take effect at once, no SIGHUP."),
 	CONF_PATH_ROW(struct conf, "paths", "state_dir", state_dir, "/var/lib/ringseed/state",
 		      "Where ringseed keeps what it learned between runs, such as which "
 		      "torrents were verified."),
@@ -187,6 +200,11 @@ static const struct conf_key conf_keys[] = {
 		     "10000", "Peers one swarm keeps; more are refused."),
 	CONF_BOOL_ROW(struct conf, "tracker", "open", tracker_open, "no",
 		      "Track any info-hash, not only the torrents this box serves."),
+	CONF_ADDRS_OFF_ROW(struct conf, "admin", "listen", admin_listen, "127.0.0.1:9881",
+			   "Where /metrics, /status and /healthz answer; empty turns it off."),
+	CONF_INT_ROW(struct conf, "admin", "torrent_series", admin_torrent_series, 0, 1000000,
+		     false, "1000",
+		     "Torrents that get their own series in /metrics; the rest are summed."),
 };
 
 _Static_assert(ARRAY_SIZE(conf_keys) <= CONF_KEYS_MAX, "raise CONF_KEYS_MAX");
@@ -591,6 +609,10 @@ static int conf_apply(const struct conf_key *k, void *base, const char *v, enum 
 {
 	void *dst = (char *)base + k->off;
 
+	if (!*v && k->type == CONF_ADDRS && k->empty_ok && mode == CONF_MODE_SET) {
+		memset(dst, 0, sizeof(struct conf_addrs));
+		return 0;
+	}
 	if (!*v && k->type != CONF_STRING) {
 		snprintf(why, n, "empty value");
 		return -EINVAL;
@@ -954,6 +976,8 @@ static void conf_print_key(FILE *f, const struct conf_key *k, const void *base)
 	fprintf(f, "\n# %s\n# %s; default: %s\n", k->help, desc, k->def);
 	if (k->type == CONF_ADDRS)
 		count = ((const struct conf_addrs *)((const char *)base + k->off))->n;
+	if (k->type == CONF_ADDRS && count == 0)
+		fprintf(f, "%s =\n", k->key); /* empty_ok: off */
 	for (unsigned i = 0; i < count; i++) {
 		conf_format(k, base, i, value, sizeof(value));
 		fprintf(f, "%s = %s\n", k->key, value);
@@ -1003,6 +1027,21 @@ int conf_add(struct conf *c, const char *section, const char *key, const char *v
 	     size_t whylen)
 {
 	return conf_table_set(&conf_table, c, section, key, value, CONF_MODE_ADD, why, whylen);
+}
+
+int conf_key_doc(size_t i, struct conf_key_doc *d)
+{
+	const struct conf_key *k;
+
+	if (i >= conf_table.n)
+		return -ENOENT;
+	k = &conf_table.keys[i];
+	d->section = k->section;
+	d->key = k->key;
+	d->def = k->def;
+	d->help = k->help;
+	conf_describe(k, d->values, sizeof(d->values));
+	return 0;
 }
 
 int conf_print(FILE *f, const struct conf *c)

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#define RINGSEED_VERSION "0.1.0"
+
 #define CONF_LISTEN_MAX 16   /* listen addresses kept; one more is an error */
 #define CONF_PATH_MAX	4096 /* PATH_MAX, including the terminating NUL */
 #define CONF_ERRORS_MAX 32   /* messages kept by conf_load; the rest are counted */
@@ -62,6 +64,8 @@ struct conf {
 	/* [core] */
 	int workers;   /* 1..256, or 0 for auto: the caller starts one per online CPU */
 	int log_level; /* enum conf_log_level */
+	char user[64];	/* drop to this user after binding; "" keeps the starting user */
+	char group[64]; /* "" : core.user's primary group */
 
 	/* [net] */
 	struct conf_addrs listen;
@@ -69,6 +73,7 @@ struct conf {
 	/* [paths] */
 	char data_dir[CONF_PATH_MAX];
 	char torrents_dir[CONF_PATH_MAX];
+	bool watch; /* inotify on torrents_dir */
 	char state_dir[CONF_PATH_MAX];
 
 	/* [serve] */
@@ -102,6 +107,10 @@ struct conf {
 	int tracker_max_swarms;
 	int tracker_max_peers;     /* per swarm */
 	bool tracker_open;         /* swarms for torrents we do not serve too */
+
+	/* [admin]: the HTTP endpoint for operators */
+	struct conf_addrs admin_listen; /* empty: off */
+	int admin_torrent_series;       /* torrents with their own series in /metrics */
 };
 
 /* What conf_load found wrong, in file order. */
@@ -146,5 +155,15 @@ int conf_add(struct conf *c, const char *section, const char *key, const char *v
  * allowed values and its default as comments. Returns 0 or -EIO on a write error.
  */
 int conf_print(FILE *f, const struct conf *c);
+
+/* Row i of the key table, for documentation; -ENOENT past the last. */
+struct conf_key_doc {
+	const char *section, *key, *def, *help;
+	char values[200]; /* what the key takes, e.g. "1..256" */
+};
+int conf_key_doc(size_t i, struct conf_key_doc *d);
+
+/* conf_man.c: ringseed.conf(5) in roff, from the key table. */
+int conf_print_man(FILE *f);
 
 #endif

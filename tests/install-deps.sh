@@ -6,6 +6,7 @@ pkgs=(
 	liburing-dev libssl-dev libcurl4-openssl-dev libinih-dev libhttp-parser-dev
 	clang libclang-rt-14-dev llvm
 	python3 python3-libtorrent transmission-cli aria2 ctorrent rtorrent opentracker nginx-light
+	prometheus curl lintian
 )
 sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo

@@ -217,6 +217,9 @@ static void peer_enter_closing(struct worker *w, struct peer *p, enum peer_state
 		wk_queue_remove(&w->batch_wait, p);
 	p->q_len = 0;
 	__atomic_fetch_sub(&w->a->stats->c[WSTAT_PEERS], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&worker_torrent_peers(w->a->stats, w->a->max_torrents)[p->t->id %
+										    w->a->max_torrents],
+			   1, __ATOMIC_RELAXED);
 	if (peer_state_unchoked(from)) {
 		w->unchoked--;
 		peer_next_unchoke(w);
@@ -645,6 +648,9 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const uint8_t *h
 	w->n_open++;
 	peer_advance(w, p, PEV_ADMIT);
 	__atomic_fetch_add(&w->a->stats->c[WSTAT_PEERS], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&worker_torrent_peers(w->a->stats, w->a->max_torrents)[t->id %
+										    w->a->max_torrents],
+			   1, __ATOMIC_RELAXED);
 	if (peer_intro(w, p) != 0) {
 		log_warnx("out of memory for a peer");
 		peer_close(w, p, WSTAT_DROP_TOO_MANY);

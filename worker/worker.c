@@ -515,6 +515,8 @@ int worker_main(const struct worker_args *a)
 	w.conf = a->conf;
 	srandom((unsigned)getpid() ^ (unsigned)tw_now_ms());
 	__atomic_store_n(&a->stats->c[WSTAT_PEERS], 0, __ATOMIC_RELAXED);
+	memset(worker_torrent_peers(a->stats, a->max_torrents), 0,
+	       (size_t)a->max_torrents * sizeof(uint64_t));
 	rc = wk_setup(&w);
 	if (rc)
 		return 1;

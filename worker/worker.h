@@ -60,7 +60,11 @@ enum wstat {
 
 struct worker_stats {
 	uint64_t c[WSTAT_MAX];
-	uint64_t torrent_up[]; /* payload bytes sent, by torrent id modulo max_torrents */
+	/*
+	 * Payload bytes sent, by torrent id modulo max_torrents; then as many
+	 * gauges of peers connected, by the same index (worker_torrent_peers).
+	 */
+	uint64_t torrent_up[];
 };
 
 struct worker_args {
@@ -78,7 +82,13 @@ int worker_main(const struct worker_args *a);
 /* Bytes of shared memory one worker's stats take. */
 static inline unsigned long worker_stats_size(uint32_t max_torrents)
 {
-	return sizeof(struct worker_stats) + (unsigned long)max_torrents * sizeof(uint64_t);
+	return sizeof(struct worker_stats) + 2ul * max_torrents * sizeof(uint64_t);
+}
+
+/* Peers connected now, by torrent id modulo max_torrents. */
+static inline uint64_t *worker_torrent_peers(struct worker_stats *s, uint32_t max_torrents)
+{
+	return s->torrent_up + max_torrents;
 }
 
 #endif

@@ -377,6 +377,8 @@ void ann_exchange_ok(struct announcer *a, struct ann_slot *s, const struct ann_r
 	j->failing = false;
 	j->fails = 0;
 	j->started_ok = true;
+	j->last_ms = a->now_ms;
+	snprintf(j->last_result, sizeof(j->last_result), "ok");
 	ann_promote(j);
 	j->seeders = r->seeders;
 	j->leechers = r->leechers;
@@ -416,6 +418,8 @@ void ann_exchange_fail(struct announcer *a, struct ann_slot *s, const char *fmt,
 	}
 	a->c[ANN_C_FAILURES]++;
 	j->failing = true;
+	j->last_ms = a->now_ms;
+	snprintf(j->last_result, sizeof(j->last_result), "failed: %.80s", what);
 	if (j->pos + 1 < j->n_urls) {
 		ann_job_url(j, (uint16_t)(j->pos + 1));
 		log_warnx("announce failed: torrent %s, %s%s: %s: %s; trying %s now", name, url,
@@ -754,6 +758,27 @@ void ann_stop_all(struct announcer *a, uint64_t now_ms)
 bool ann_done(const struct announcer *a)
 {
 	return !a->enabled || (a->stopping && a->n_queued == 0 && a->n_running == 0);
+}
+
+void ann_each_job(const struct announcer *a, void (*fn)(void *arg, const struct ann_job_view *v),
+		  void *arg)
+{
+	for (const struct ann_torrent *tor = a->tor_list; tor; tor = tor->all_next) {
+		for (uint32_t i = 0; tor->t && i < tor->n_jobs; i++) {
+			const struct ann_job *j = &tor->jobs[i];
+			struct ann_job_view v = {
+				.torrent = tor->name,
+				.url = j->n_urls ? j->urls[j->pos]->url : "",
+				.family = a->fam[j->fam].af == AF_INET6 ? "ipv6" : "ipv4",
+				.last_ms = j->last_ms,
+				.result = j->last_ms ? j->last_result : "pending",
+				.next_ms = j->state == JOB_IDLE ? j->next_ms : 0,
+			};
+
+			if (j->state != JOB_DONE)
+				fn(arg, &v);
+		}
+	}
 }
 
 void ann_stats(const struct announcer *a, char *buf, size_t len)

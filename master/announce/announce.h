@@ -154,6 +154,16 @@ void ann_stop_all(struct announcer *a, uint64_t now_ms);
 bool ann_done(const struct announcer *a);
 /* "announces=N announce_failures=N ..." */
 void ann_stats(const struct announcer *a, char *buf, size_t len);
+
+/* One announce job as the admin endpoint shows it; valid during the callback. */
+struct ann_job_view {
+	const char *torrent, *url, *family;
+	uint64_t last_ms;   /* monotonic; 0: never */
+	const char *result; /* "ok", "failed: why", "pending" */
+	uint64_t next_ms;   /* monotonic; 0: queued or in flight now */
+};
+void ann_each_job(const struct announcer *a, void (*fn)(void *arg, const struct ann_job_view *v),
+		  void *arg);
 void ann_close(struct announcer *a);
 
 #endif

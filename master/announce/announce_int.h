@@ -114,6 +114,8 @@ struct ann_job {
 	uint64_t last_scrape_ms; /* 0: never */
 	char *tracker_id;
 	int64_t seeders, leechers, downloaded; /* -1: unknown */
+	uint64_t last_ms;     /* the last announce's outcome, for /status; 0: none yet */
+	char last_result[96]; /* "ok" or "failed: why" */
 	struct ann_job *q_next;
 	struct ann_slot *slot;
 };

@@ -13,5 +13,6 @@ int cmd_create(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_print_config(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif

@@ -29,6 +29,7 @@ static void check_config_usage(FILE *f)
 static void print_config_usage(FILE *f)
 {
 	fprintf(f, "usage: ringseed print-config [-c FILE]\n"
+		   "       ringseed print-config --man   (ringseed.conf(5), in roff)\n"
 		   "\n"
 		   "Prints every configuration key with a comment saying what it does, the\n"
 		   "values it takes and its default. Without -c the values are the defaults;\n"
@@ -113,6 +114,8 @@ int cmd_print_config(int argc, char **argv)
 	struct conf c;
 	int r;
 
+	if (argc == 2 && strcmp(argv[1], "--man") == 0)
+		return conf_print_man(stdout) == 0 ? 0 : 1;
 	r = parse_options(argc, argv, &path, print_config_usage);
 	if (r >= 0)
 		return r;

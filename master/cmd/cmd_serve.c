@@ -40,6 +40,9 @@ static void serve_usage(FILE *f)
 		"      --send-strategy S    copy, splice or send_zc\n"
 		"      --tracker-listen ADDR:PORT  run the built-in tracker there (HTTP\n"
 		"                           and UDP); repeatable\n"
+		"      --admin-listen ADDR:PORT  the admin endpoint (/metrics, /status,\n"
+		"                           /healthz); \"\" turns it off\n"
+		"  -u, --user USER          run as USER once every socket is bound\n"
 		"  -o, --set SECTION.KEY=VALUE   any configuration key\n"
 		"  -h, --help               this text\n"
 		"\n"
@@ -54,6 +57,7 @@ struct serve_opts {
 	unsigned n;
 	bool listen_seen;
 	bool tracker_seen;
+	bool admin_seen;
 };
 
 /* Adds "key=value"; a path is made absolute, since the file wants it so. */
@@ -79,9 +83,20 @@ static int serve_push(struct serve_opts *o, const char *key, const char *value, 
 	return 0;
 }
 
+/* A list key (an address): the first use replaces the file's list, later ones add to it. */
+static int serve_push_list(struct serve_opts *o, const char *key, bool *seen, const char *value)
+{
+	char more[64];
+	bool first = !*seen;
+
+	snprintf(more, sizeof(more), "+%s", key);
+	*seen = true;
+	return serve_push(o, first ? key : more, value, false);
+}
+
 static int serve_options(struct serve_opts *o, int argc, char **argv)
 {
-	enum { OPT_LOG = 256, OPT_SEND, OPT_TRACKER };
+	enum { OPT_LOG = 256, OPT_SEND, OPT_TRACKER, OPT_ADMIN };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -92,21 +107,21 @@ static int serve_options(struct serve_opts *o, int argc, char **argv)
 		{ "log-level", required_argument, NULL, OPT_LOG },
 		{ "send-strategy", required_argument, NULL, OPT_SEND },
 		{ "tracker-listen", required_argument, NULL, OPT_TRACKER },
+		{ "admin-listen", required_argument, NULL, OPT_ADMIN },
+		{ "user", required_argument, NULL, 'u' },
 		{ "set", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int opt, rc = 0;
 
-	while (rc == 0 && (opt = getopt_long(argc, argv, "c:l:t:d:s:w:o:h", opts, NULL)) != -1) {
+	while (rc == 0 && (opt = getopt_long(argc, argv, "c:l:t:d:s:w:o:u:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			o->config = optarg;
 			break;
 		case 'l':
-			rc = serve_push(o, o->listen_seen ? "+net.listen" : "net.listen", optarg,
-					false);
-			o->listen_seen = true;
+			rc = serve_push_list(o, "net.listen", &o->listen_seen, optarg);
 			break;
 		case 't':
 			rc = serve_push(o, "paths.torrents_dir", optarg, true);
@@ -130,10 +145,13 @@ static int serve_options(struct serve_opts *o, int argc, char **argv)
 			if (!o->tracker_seen)
 				rc = serve_push(o, "tracker.enable", "yes", false);
 			if (!rc)
-				rc = serve_push(
-					o, o->tracker_seen ? "+tracker.listen" : "tracker.listen",
-					optarg, false);
-			o->tracker_seen = true;
+				rc = serve_push_list(o, "tracker.listen", &o->tracker_seen, optarg);
+			break;
+		case OPT_ADMIN:
+			rc = serve_push_list(o, "admin.listen", &o->admin_seen, optarg);
+			break;
+		case 'u':
+			rc = serve_push(o, "core.user", optarg, false);
 			break;
 		case 'o':
 			if (o->n == SERVE_MAX_OVERRIDES || !(o->ov[o->n] = strdup(optarg)))

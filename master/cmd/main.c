@@ -4,10 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conf/conf.h"
 #include "iocore/log.h"
 #include "master/cmd/cmd.h"
-
-#define RINGSEED_VERSION "0.1.0"
 
 struct command {
 	const char *name;
@@ -18,6 +17,7 @@ struct command {
 static const struct command commands[] = {
 	{ "serve", cmd_serve, "seed the torrents of a directory (the seeder itself)" },
 	{ "create", cmd_create, "make a .torrent from a file or a directory" },
+	{ "status", cmd_status, "show what a running seeder is doing (from its admin endpoint)" },
 	{ "info", cmd_info, "show what a .torrent holds (or why it is bad)" },
 	{ "check-config", cmd_check_config, "validate a configuration file" },
 	{ "print-config", cmd_print_config, "print every configuration key with its default" },

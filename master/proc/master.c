@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
+#include "master/admin/admin.h"
 #include "master/announce/announce.h"
 #include "master/proc/master.h"
 #include "master/tracker/tracker_srv.h"
@@ -27,7 +30,18 @@
 #define MASTER_QUIT_MS 5000 /* how long workers get to finish on SIGTERM */
 #define MASTER_BACKLOG 4096
 
-enum ev_kind { EV_LISTEN = 1, EV_PENDING, EV_CHANNEL, EV_SIGNAL, EV_TICK, EV_TRACKER, EV_ANNOUNCE };
+enum ev_kind {
+	EV_LISTEN = 1,
+	EV_PENDING,
+	EV_CHANNEL,
+	EV_SIGNAL,
+	EV_TICK,
+	EV_TRACKER,
+	EV_ANNOUNCE,
+	EV_ADMIN,
+	EV_WATCH,
+	EV_SCAN
+};
 
 static const char pstr[20] = "\x13"
 			     "BitTorrent protocol";
@@ -210,8 +224,8 @@ void master_stats_line(struct master *m, const char *tag)
 		 "handshakes=%llu drop_handshake_timeout=%llu drop_bad_handshake=%llu "
 		 "drop_unknown_hash=%llu drop_protocol=%llu drop_bad_request=%llu drop_flood=%llu "
 		 "drop_idle=%llu drop_too_many=%llu drop_io=%llu drop_seed=%llu drop_bad_ext=%llu "
-		 "meta_pieces=%llu meta_rejects=%llu meta_flood=%llu handoff_fallback=%llu "
-		 "worker_restarts=%llu%s",
+		 "meta_pieces=%llu meta_rejects=%llu meta_flood=%llu drop_handoff_timeout=%llu "
+		 "handoff_fallback=%llu worker_restarts=%llu%s",
 		 tag, (unsigned long long)w[WSTAT_PEERS], (unsigned long long)w[WSTAT_UP_BYTES],
 		 (unsigned long long)w[WSTAT_BLOCKS], (unsigned long long)w[WSTAT_REQUESTS],
 		 (unsigned long long)w[WSTAT_REJECTS], (unsigned long long)w[WSTAT_HANDSHAKES],
@@ -227,6 +241,7 @@ void master_stats_line(struct master *m, const char *tag)
 		 (unsigned long long)w[WSTAT_DROP_BAD_EXT],
 		 (unsigned long long)w[WSTAT_META_PIECES],
 		 (unsigned long long)w[WSTAT_META_REJECTS], (unsigned long long)w[WSTAT_META_FLOOD],
+		 (unsigned long long)m->workers.drop_handoff_timeout,
 		 (unsigned long long)m->workers.handoff_fallback,
 		 (unsigned long long)m->workers.restarts, more);
 }
@@ -331,8 +346,8 @@ static void master_apply_diff(struct master *m, struct reg_diff *d)
 static void master_reload(struct master *m)
 {
 	struct conf fresh;
-	struct reg_diff d;
 
+	sdn_reloading(m);
 	if (master_load_conf(&fresh, m->conf_path, m->overrides, m->n_overrides) != 0) {
 		log_errx("reload: the configuration has errors; keeping the running one");
 	} else {
@@ -344,13 +359,25 @@ static void master_reload(struct master *m)
 		fresh.tracker = m->conf.tracker;
 		fresh.tracker_listen = m->conf.tracker_listen;
 		fresh.announce = m->conf.announce;
+		fresh.admin_listen = m->conf.admin_listen;
+		memcpy(fresh.user, m->conf.user, sizeof(fresh.user));
+		memcpy(fresh.group, m->conf.group, sizeof(fresh.group));
 		m->conf = fresh;
 		if (m->tsrv)
 			tsrv_set_conf(m->tsrv, &m->conf);
 	}
+	master_rescan(m, "reload");
+	sdn_send(m, "READY=1\nSTATUS=serving %u torrents", m->reg.n);
+}
+
+/* The torrents directory again: new torrents start, removed ones stop, the rest stay. */
+void master_rescan(struct master *m, const char *tag)
+{
+	struct reg_diff d;
+
 	if (reg_scan(&m->reg, m->conf.torrents_dir, &d) == 0 || d.n_added || d.n_removed)
 		master_apply_diff(m, &d);
-	log_notice("reload: %u torrents (+%u, -%u)", m->reg.n, d.n_added, d.n_removed);
+	log_notice("%s: %u torrents (+%u, -%u)", tag, m->reg.n, d.n_added, d.n_removed);
 	reg_diff_free(&d);
 }
 
@@ -359,6 +386,7 @@ static void master_begin_quit(struct master *m)
 	if (m->quit_deadline_ms)
 		return;
 	log_notice("shutting down");
+	sdn_send(m, "STOPPING=1\nSTATUS=stopping");
 	m->quit_deadline_ms = master_now_ms() + MASTER_QUIT_MS;
 	for (unsigned i = 0; i < m->n_listen; i++)
 		close(m->listen_fd[i]);
@@ -416,9 +444,13 @@ static void master_tick(struct master *m)
 		tsrv_tick(m->tsrv, now);
 	if (m->ann)
 		ann_tick(m->ann, now);
+	if (m->admin)
+		admin_tick(m->admin, now);
+	ops_tick(m, now);
+	watch_tick(m, now);
 	if (m->conf.stats_interval && now >= m->next_stats_ms) {
 		m->next_stats_ms = now + (uint64_t)m->conf.stats_interval * 1000;
-		master_stats_line(m, "stats");
+		ops_stats_line(m, "stats");
 	}
 }
 
@@ -449,6 +481,14 @@ static void master_dispatch(struct master *m, const struct epoll_event *ev)
 		break;
 	case EV_ANNOUNCE:
 		ann_event(m->ann, idx, ev->events, master_now_ms());
+		break;
+	case EV_ADMIN:
+		admin_event(m->admin, idx, ev->events, master_now_ms());
+		break;
+	case EV_WATCH:
+		watch_event(m, master_now_ms());
+		break;
+	case EV_SCAN: /* closed when the first scan ended */
 		break;
 	}
 }
@@ -511,13 +551,132 @@ static int master_start_trackers(struct master *m)
 	return 0;
 }
 
+/* The admin endpoint, first of all, so that it says 'starting' while the content is checked. */
+static int master_start_admin(struct master *m)
+{
+	char err[512];
+
+	m->started_ms = master_now_ms();
+	if (ops_init(m) != 0)
+		return -ENOMEM;
+	if (!m->conf.admin_listen.n)
+		return 0;
+	m->admin = calloc(1, sizeof(*m->admin));
+	if (!m->admin ||
+	    admin_init(m->admin, &m->conf, m->epfd, EV_ADMIN, ops_source(m), err, sizeof(err))) {
+		log_errx("admin endpoint: %s", m->admin ? err : "out of memory");
+		return -EINVAL;
+	}
+	log_info("admin endpoint on port %u", admin_port(m->admin));
+	return 0;
+}
+
+struct master_scan {
+	struct master *m;
+	int efd; /* written when the scan is over */
+	int rc;
+};
+
+static void *master_scan_thread(void *arg)
+{
+	struct master_scan *s = arg;
+	struct reg_diff d;
+	uint64_t one = 1;
+
+	s->rc = reg_scan(&s->m->reg, s->m->conf.torrents_dir, &d);
+	reg_diff_free(&d);
+	(void)!write(s->efd, &one, sizeof(one));
+	return NULL;
+}
+
+/* One event while the first scan runs: only the admin endpoint, the tick and signals. */
+static void master_scan_event(struct master *m, const struct epoll_event *ev, bool *quit)
+{
+	struct signalfd_siginfo si;
+	uint64_t ticks;
+
+	switch ((enum ev_kind)(ev->data.u64 >> 32)) {
+	case EV_ADMIN:
+		admin_event(m->admin, (uint32_t)ev->data.u64, ev->events, master_now_ms());
+		break;
+	case EV_TICK:
+		(void)!read(m->tickfd, &ticks, sizeof(ticks));
+		if (m->admin)
+			admin_tick(m->admin, master_now_ms());
+		break;
+	case EV_WATCH:
+		watch_event(m, master_now_ms());
+		break;
+	case EV_SIGNAL: /* SIGHUP: the scan in progress reads the directory anyway */
+		while (read(m->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			*quit |= si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * The first check of the content may take minutes (every piece hashed on
+ * first sight). It runs in a thread while this loop answers the admin
+ * endpoint (/healthz: 503 starting) and notes signals; nothing else exists
+ * yet, and the registry is the thread's alone until it is over. SIGTERM
+ * meanwhile ends the start once the check is done (-ECANCELED).
+ */
+static int master_first_scan(struct master *m)
+{
+	struct master_scan s = { .m = m, .efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)EV_SCAN << 32 }, evs[16];
+	bool done = false, quit = false;
+	pthread_t th;
+
+	if (s.efd < 0 || epoll_ctl(m->epfd, EPOLL_CTL_ADD, s.efd, &ev) != 0 ||
+	    pthread_create(&th, NULL, master_scan_thread, &s) != 0) {
+		log_err("starting the content check in a thread; checking here");
+		if (s.efd >= 0)
+			close(s.efd);
+		s.efd = -1;
+		master_scan_thread(&s);
+		return s.rc;
+	}
+	while (!done) {
+		int n = epoll_wait(m->epfd, evs, 16, -1);
+
+		for (int i = 0; i < n; i++) {
+			if ((enum ev_kind)(evs[i].data.u64 >> 32) == EV_SCAN)
+				done = true;
+			else
+				master_scan_event(m, &evs[i], &quit);
+		}
+	}
+	pthread_join(th, NULL);
+	close(s.efd);
+	if (quit && !s.rc) {
+		log_notice("shutting down");
+		return -ECANCELED;
+	}
+	return s.rc;
+}
+
+/* In each forked worker: core.user, as the master itself becomes after binding. */
+static int master_worker_setup(void *arg)
+{
+	return privs_drop(arg);
+}
+
 static int master_start(struct master *m)
 {
-	struct reg_diff d;
 	char err[512];
 	int rc;
 
+	m->watch_fd = -1;
+	sdn_open(m);
+	rc = privs_resolve(m);
+	if (rc)
+		return rc;
 	rc = master_setup_fds(m);
+	if (!rc)
+		rc = master_start_admin(m);
 	if (rc)
 		return rc;
 	rc = reg_init(&m->reg, m->conf.data_dir, m->conf.state_dir, err, sizeof(err));
@@ -525,22 +684,33 @@ static int master_start(struct master *m)
 		log_errx("%s", err);
 		return rc;
 	}
-	rc = reg_scan(&m->reg, m->conf.torrents_dir, &d);
-	reg_diff_free(&d);
+	if (m->conf.watch) /* before the scan: no change after it is missed */
+		watch_init(m, (uint64_t)EV_WATCH << 32);
+	rc = master_first_scan(m);
 	if (rc)
 		return rc;
 	rc = master_listen(m);
 	if (rc)
 		return rc;
 	rc = workers_init(&m->workers, &m->conf, &m->reg, m->epfd, EV_CHANNEL);
+	m->workers.child_setup = master_worker_setup;
+	m->workers.child_arg = m;
 	for (unsigned i = 0; !rc && i < m->workers.n; i++)
 		rc = workers_start(&m->workers, i);
 	if (rc)
 		return rc;
 	rc = master_start_trackers(m);
+	if (!rc)
+		rc = privs_drop(m); /* every socket is bound */
 	if (rc)
 		return rc;
+	if (m->priv_drop)
+		log_info("running as %s (uid %u, gid %u)", m->conf.user, (unsigned)m->priv_uid,
+			 (unsigned)m->priv_gid);
+	m->serving = true;
 	log_notice("ready: %u torrents, %u workers", m->reg.n, m->workers.n);
+	sdn_send(m, "READY=1\nSTATUS=serving %u torrents, %u workers\nMAINPID=%d", m->reg.n,
+		 m->workers.n, (int)getpid());
 	m->next_stats_ms = master_now_ms() + (uint64_t)m->conf.stats_interval * 1000;
 	return 0;
 }
@@ -576,7 +746,13 @@ int master_run(struct master *m)
 			workers_reap(&m->workers);
 	}
 	if (m->workers.n)
-		master_stats_line(m, "stats");
+		master_stats_line(m, "final");
+	if (m->admin)
+		admin_close(m->admin);
+	free(m->admin);
+	ops_free(m);
+	sdn_close(m);
+	watch_close(m);
 	if (m->ann)
 		ann_close(m->ann);
 	if (m->tsrv)
@@ -585,5 +761,5 @@ int master_run(struct master *m)
 	free(m->tsrv);
 	reg_close(&m->reg);
 	log_notice("bye");
-	return rc ? 1 : 0;
+	return rc && rc != -ECANCELED ? 1 : 0; /* -ECANCELED: SIGTERM while starting */
 }

@@ -43,6 +43,9 @@ struct pending {
 
 struct tsrv;
 struct announcer;
+struct admin;
+struct admin_source;
+struct ops;
 
 struct master {
 	struct conf conf;
@@ -67,6 +70,18 @@ struct master {
 	struct tsrv *tsrv;	  /* the built-in tracker, when enabled */
 	struct announcer *ann;	  /* announcing to trackers, when enabled */
 	uint64_t ann_deadline_ms; /* shutdown: the 'stopped' announces end by then */
+
+	struct admin *admin; /* the admin endpoint, when admin.listen is set */
+	struct ops *ops;     /* rates and snapshots for it and for the stats line */
+	uint64_t started_ms;
+	bool serving;  /* start-up is over (and shutdown has not begun) */
+	int notify_fd; /* systemd's NOTIFY_SOCKET, connected; -1: none */
+	bool notify_warned; /* a failed notification was logged */
+	int watch_fd;	    /* inotify on the torrents directory; -1: none */
+	uint64_t rescan_at_ms; /* a change was seen: rescan then; 0: none pending */
+	bool priv_drop; /* become priv_uid/priv_gid (core.user) after binding */
+	uid_t priv_uid;
+	gid_t priv_gid;
 };
 
 /* master.c */
@@ -75,5 +90,30 @@ int master_load_conf(struct conf *c, const char *path, char **overrides, unsigne
 int master_apply_overrides(struct conf *c, char **overrides, unsigned n);
 uint64_t master_now_ms(void);
 void master_stats_line(struct master *m, const char *tag);
+void master_rescan(struct master *m, const char *tag);
+
+/* ops.c */
+int ops_init(struct master *m);
+void ops_free(struct master *m);
+void ops_tick(struct master *m, uint64_t now);
+const char *ops_phase(const struct master *m);
+struct admin_source ops_source(struct master *m);
+void ops_stats_line(struct master *m, const char *tag);
+
+/* privs.c */
+int privs_resolve(struct master *m);
+int privs_drop(const struct master *m);
+
+/* sdnotify.c */
+int sdn_open(struct master *m);
+void sdn_send(struct master *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sdn_reloading(struct master *m);
+void sdn_close(struct master *m);
+
+/* watch.c */
+int watch_init(struct master *m, uint64_t epoll_data);
+void watch_event(struct master *m, uint64_t now);
+void watch_tick(struct master *m, uint64_t now);
+void watch_close(struct master *m);
 
 #endif

@@ -38,7 +38,8 @@
 struct wqueued {
 	struct wqueued *next;
 	struct wmsg msg;
-	int fd; /* -1: none */
+	int fd;		      /* -1: none */
+	uint64_t deadline_ms; /* a queued peer is closed then; 0: not a peer */
 };
 
 int workers_init(struct workers *ws, const struct conf *conf, const struct registry *reg,
@@ -152,6 +153,8 @@ static int workers_post(struct workers *ws, unsigned i, const struct wmsg *msg, 
 		return -ENOMEM;
 	}
 	*q = (struct wqueued){ .msg = *msg, .fd = fd };
+	if (msg->type == WMSG_PEER)
+		q->deadline_ms = tw_now_ms() + (uint64_t)ws->conf->handshake_timeout * 1000;
 	if (ws->w[i].q_tail)
 		ws->w[i].q_tail->next = q;
 	else
@@ -221,7 +224,13 @@ static void workers_child(struct workers *ws, unsigned i, int channel, pid_t mas
 	int keep[] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO /* the log */, channel,
 		       ws->reg->data_dirfd };
 
-	/* The master's death takes the worker with it, even if it died already. */
+	/*
+	 * The owner's set-up first (core.user: a change of credentials clears
+	 * the parent-death signal). Then the master's death takes the worker
+	 * with it, even if it died already.
+	 */
+	if (ws->child_setup && ws->child_setup(ws->child_arg) != 0)
+		_exit(1);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != master_pid)
 		_exit(1);
 	snprintf(name, sizeof(name), "ringseed-w%u", i);
@@ -325,6 +334,8 @@ static void workers_died(struct workers *ws, unsigned i, int status)
 	w->pid = 0;
 	workers_drop_queue(ws, i);
 	__atomic_store_n(&w->stats->c[WSTAT_PEERS], 0, __ATOMIC_RELAXED);
+	memset(worker_torrent_peers(w->stats, WORKERS_MAX_TORRENT_IDS), 0,
+	       WORKERS_MAX_TORRENT_IDS * sizeof(uint64_t));
 	if (ws->quitting) {
 		log_info("worker %u (pid %d) %s", i, (int)dead_pid, how);
 		return;
@@ -361,9 +372,40 @@ void workers_reap(struct workers *ws)
 	}
 }
 
+/*
+ * A worker that does not read its channel (stopped, or far behind) must not
+ * make the master hold its peers' sockets for ever (in CLOSE-WAIT once the
+ * peers give up): a peer queued for longer than handshake_timeout is closed
+ * and counted. Torrent messages keep their place and order.
+ */
+static void workers_expire_queue(struct workers *ws, unsigned i, uint64_t now)
+{
+	struct wproc *w = &ws->w[i];
+	struct wqueued **pp = &w->q_head, *q;
+
+	w->q_tail = NULL;
+	while ((q = *pp)) {
+		if (q->deadline_ms && now >= q->deadline_ms) {
+			*pp = q->next;
+			close(q->fd);
+			free(q);
+			if (w->handed)
+				w->handed--; /* it never reaches the worker */
+			ws->drop_handoff_timeout++;
+			continue;
+		}
+		w->q_tail = q;
+		pp = &q->next;
+	}
+	if (!w->q_head && w->channel >= 0)
+		workers_watch_out(ws, i, false);
+}
+
 void workers_tick(struct workers *ws, uint64_t now)
 {
 	for (unsigned i = 0; i < ws->n; i++) {
+		if (ws->w[i].q_head)
+			workers_expire_queue(ws, i, now);
 		if (ws->w[i].restart_at_ms && now >= ws->w[i].restart_at_ms &&
 		    workers_start(ws, i) == 0)
 			ws->restarts++;

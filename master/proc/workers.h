@@ -13,8 +13,9 @@
  *
  * The table is given what it needs at workers_init (the configuration, the
  * registry whose torrents every started worker receives, the epoll set and
- * the tag its channels carry there) and counts its own fallbacks, drops and
- * restarts for the master's stats line.
+ * the tag its channels carry there; the owner may set child_setup, which
+ * the master uses to drop privileges) and counts its own fallbacks, drops
+ * and restarts for the master's stats line.
  */
 #ifndef RINGSEED_WORKERS_H
 #define RINGSEED_WORKERS_H
@@ -52,9 +53,12 @@ struct workers {
 	int epfd;		     /* the master's epoll set, where channels are watched */
 	uint32_t ev_kind;	     /* epoll data: ev_kind << 32 | slot */
 	bool quitting;		     /* workers_quit was called: nobody is restarted */
-	uint64_t restarts;	     /* workers started again after a death */
-	uint64_t handoff_fallback;   /* the least-loaded worker's channel was full */
-	uint64_t drop_no_worker;     /* a peer no running worker could take */
+	int (*child_setup)(void *arg); /* first thing in a forked worker; nonzero ends it */
+	void *child_arg;
+	uint64_t restarts;	       /* workers started again after a death */
+	uint64_t handoff_fallback;     /* the least-loaded worker's channel was full */
+	uint64_t drop_no_worker;       /* a peer no running worker could take */
+	uint64_t drop_handoff_timeout; /* queued for a backed-up worker past handshake_timeout */
 };
 
 int workers_init(struct workers *ws, const struct conf *conf, const struct registry *reg,

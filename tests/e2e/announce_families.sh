@@ -45,7 +45,7 @@ H_TIER=$(serve_hash f-tier)
 
 serve_settle
 P6=$(free_port)
-serve_start --listen "[::1]:$P6" || exit 1
+serve_start --listen "[::1]:$P6" -o paths.watch=no || exit 1 # runtime changes by SIGHUP
 echo "listening on 127.0.0.1:$S_PORT and [::1]:$P6"
 
 check() {

@@ -35,7 +35,7 @@ gone_hash=$(serve_hash gone.bin)
 # .torrent alone is dropped in before SIGHUP
 "$PY" "$LT" mkfile "$S_DIR/data/new.bin" $((2 * 1048576 + 3)) new.bin || exit 1
 serve_settle
-OPTS=(--workers 2 -o serve.stats_interval=1)
+OPTS=(--workers 2 -o serve.stats_interval=1 -o paths.watch=no) # SIGHUP, not inotify, here
 serve_start "${OPTS[@]}" || exit 1
 grep -q ' ready: 3 torrents, 2 workers$' "$S_LOG" || fail "want 'ready: 3 torrents, 2 workers'"
 

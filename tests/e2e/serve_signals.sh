@@ -4,7 +4,7 @@
 # `ringseed serve` and signals, process tree and log format:
 # 1. --workers 1 on the command line beats `workers = 2` in the file; the
 #    worker is a child of the master running the same binary.
-# 2. SIGTERM during a download: exit 0 within 5 s, a `stats:` line at
+# 2. SIGTERM during a download: exit 0 within 5 s, a `final:` line at
 #    shutdown, `bye` last, no worker left; SIGINT the same.
 # 3. SIGKILL of the master: no worker left within 2 s (PR_SET_PDEATHSIG), and
 #    the port is free for a new start.
@@ -63,7 +63,7 @@ for sig in TERM INT; do
 		[ $rc -eq 0 ] || fail "SIG$sig: exit status $rc, want 0"
 		awk "BEGIN { exit !($secs <= 5.0) }" || fail "SIG$sig: took $secs s, want <= 5"
 		[ "$(tail -n 1 "$S_LOG" | sed 's/.*: //')" = bye ] || { fail "SIG$sig: last line is not 'bye'"; show_tail "$S_LOG" 4; }
-		sed -n "/ stats: /p" "$S_LOG" | grep -q . || fail "SIG$sig: no stats line at shutdown"
+		sed -n "/ final: /p" "$S_LOG" | grep -q . || fail "SIG$sig: no final stats line at shutdown"
 		for w in $workers; do
 			pid_alive "$w" && { fail "SIG$sig: worker $w still running"; kill -KILL "$w"; }
 		done
@@ -97,10 +97,10 @@ if serve_start; then
 	serve_start && serve_stop
 fi
 
-# --- every counter of the spec in the stats lines
+# --- every counter of the spec in the final stats line (the periodic one is short)
 for k in peers up_bytes blocks requests rejects handshakes drop_handshake_timeout drop_bad_handshake \
 	drop_unknown_hash drop_protocol drop_bad_request drop_flood drop_idle drop_too_many worker_restarts; do
-	grep -h ' stats: ' "$S_DIR"/serve.*.log | grep -qE " $k=[0-9]+( |\$)" || fail "no $k= in the stats lines"
+	grep -h ' final: ' "$S_DIR"/serve.*.log | grep -qE " $k=[0-9]+( |\$)" || fail "no $k= in the final stats lines"
 done
 
 # --- the log format, every line of every run

@@ -12,8 +12,11 @@
 #
 #   serve_init DIR                  DIR/{data,torrents,state} and DIR/ringseed.conf
 #                                   (2 workers, 127.0.0.1:1 as its listen line,
-#                                   overridden by serve_start's --listen); the
-#                                   instance is described by $S_DIR
+#                                   overridden by serve_start's --listen; the
+#                                   admin endpoint on 127.0.0.1:$S_ADMIN; run
+#                                   as root on purpose, core.user = root, when
+#                                   the tests run as root); the instance is
+#                                   described by $S_DIR
 #   serve_conf_add LINE...          appends lines to DIR/ringseed.conf
 #   serve_add_file NAME SIZE        content file DATA/NAME, pseudo-random, and
 #                                   its torrent TORRENTS/NAME.torrent (-l $S_PL)
@@ -39,7 +42,11 @@
 #                                   (and SIGKILLs) otherwise
 #   serve_kill                      SIGKILL the master and its workers (cleanup)
 #   serve_logs_clean                no sanitizer report in any log of the instance
-#   serve_stat KEY                  last `stats:` value of KEY in $S_LOG (empty if none)
+#   serve_stat KEY                  a counter of the running instance, read from
+#                                   its /metrics (names as in the final log line:
+#                                   up_bytes, drop_idle, announces...); empty if
+#                                   the endpoint does not answer
+#   serve_metrics                   the instance's /metrics, on stdout
 #   serve_wait_stat KEY MIN SECONDS waits until KEY >= MIN; status 1 on timeout
 #   serve_wait_log REGEX SECONDS    waits for a line of $S_LOG matching REGEX
 #   serve_workers                   the master's children (worker pids), one a line
@@ -134,11 +141,18 @@ serve_init() {
 	S_N=0
 	S_LOG=
 	S_PID=
+	S_ADMIN=$(free_port)
 	mkdir -p "$S_DIR/data" "$S_DIR/torrents" "$S_DIR/state"
+	local user=
+	[ "$(id -u)" -ne 0 ] || user='user = root'
 	cat >"$S_DIR/ringseed.conf" <<EOF
 [core]
 workers = 2
 log_level = info
+$user
+
+[admin]
+listen = 127.0.0.1:$S_ADMIN
 
 [net]
 listen = 127.0.0.1:1
@@ -267,8 +281,37 @@ serve_logs_clean() {
 	return $ok
 }
 
+serve_metrics() {
+	curl -s -m 5 "http://127.0.0.1:$S_ADMIN/metrics"
+}
+
+# The metric (and label) behind each name of the final stats line.
+serve_metric_of() {
+	case $1 in
+	peers) echo 'ringseed_peers ' ;;
+	up_bytes) echo 'ringseed_upload_bytes_total ' ;;
+	blocks) echo 'ringseed_blocks_sent_total ' ;;
+	requests | rejects | handshakes) echo "ringseed_$1_total " ;;
+	drop_*) echo "ringseed_peer_drops_total{reason=\"${1#drop_}\"}" ;;
+	handoff_fallback) echo 'ringseed_handoff_fallbacks_total ' ;;
+	meta_pieces | meta_rejects | meta_flood) echo "ringseed_metadata_${1#meta_}_total " ;;
+	worker_restarts) echo 'ringseed_worker_restarts_total ' ;;
+	announces | announce_failures | scrapes | scrape_failures) echo "ringseed_$1_total " ;;
+	stopped | stopped_lost) echo "ringseed_announce_$1_total " ;;
+	tracker_announces) echo 'ringseed_builtin_tracker_events_total{kind="announces"}' ;;
+	*) echo "ringseed_$1 " ;;
+	esac
+}
+
+# Sums every series of the metric (per-worker ones too); integers only.
 serve_stat() {
-	grep ' stats: ' "$S_LOG" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$1=\([0-9]*\)\$/\1/p"
+	local m
+	m=$(serve_metric_of "$1")
+	serve_metrics | awk -v m="$m" '
+		/^#/ { next }
+		{ name = $1; sub(/\{.*/, "", name) }
+		(substr(m, length(m)) == " " && name " " == m) || index($1, m) == 1 { s += $2; n++ }
+		END { if (n) printf "%.0f\n", s }'
 }
 
 serve_stat_ge() {

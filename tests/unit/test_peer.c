@@ -16,7 +16,8 @@ static struct worker_args args;
 static struct worker wk;
 static struct wk_torrent tor;
 
-static uint64_t stats_mem[WSTAT_MAX + 1];
+/* struct worker_stats for one torrent id: counters, then its up bytes and peers gauge */
+static uint64_t stats_mem[WSTAT_MAX + 2];
 
 /* Lets go of the worker of the last case and what its peers still hold. */
 static void teardown(void)
@@ -38,6 +39,7 @@ static void teardown(void)
 static void setup(int unchoke_slots)
 {
 	teardown();
+	REQUIRE(sizeof(stats_mem) >= worker_stats_size(1));
 	memset(stats_mem, 0, sizeof(stats_mem));
 	conf_defaults(&conf);
 	conf.unchoke_slots = unchoke_slots;

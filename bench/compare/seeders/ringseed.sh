@@ -27,7 +27,7 @@ ringseed_start() {
 	launch "$work" "$RINGSEED" serve --listen "127.0.0.1:$port" \
 		--torrents "$work/torrents" --data "$DATA_DIR" --state "$work/state" \
 		-w "$WORKERS" -o "serve.send_strategy=$strategy" -o announce.enable=no \
-		--log-level notice
+		-o admin.listen= -u "$(id -un)" --log-level notice
 	local pid=$LAST_PID
 	wait_listen "$port" 60 "$pid" || return 1
 	probe_bt "$port" 60 "$pid"
