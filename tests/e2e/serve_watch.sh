@@ -24,7 +24,7 @@ serve_add_file gone.bin $((1048576 + 5)) || exit 1
 gone_hash=$(serve_hash gone.bin)
 for n in new.bin cp.bin; do
 	"$PY" "$LT" mkfile "$S_DIR/data/$n" $((2 * 1048576 + 3)) $n || exit 1
-	"$RINGSEED" create -q -l "$S_PL" "$S_DIR/data/$n" -o "$work/$n.torrent" >/dev/null || exit 1
+	"$RINGSEED" create -q -f v1 -l "$S_PL" "$S_DIR/data/$n" -o "$work/$n.torrent" >/dev/null || exit 1
 done
 serve_settle
 serve_start || exit 1
@@ -54,7 +54,7 @@ wait_until 10 grep -qs '^hold: greeted' "$work/hold.out" || fail "could not conn
 # --- 1. a .torrent renamed in
 t0=$(date +%s%3N)
 mv "$work/new.bin.torrent" "$S_DIR/torrents/"
-serve_wait_log " torrent new.bin $(serve_hash new.bin): [0-9]+ bytes, [0-9]+ pieces, seeding\$" 5 ||
+serve_wait_log " torrent new.bin $(serve_hash new.bin): [0-9]+ bytes, [0-9]+ pieces, seeding( \((v2|hybrid)\))?\$" 5 ||
 	fail "new.bin not served within 5 s of its .torrent"
 t1=$(log_ms " torrent new.bin [0-9a-f]+: ") && echo "new.bin: served $((t1 - t0)) ms after the rename"
 [ -n "$t1" ] && [ $((t1 - t0)) -le 1000 ] || fail "new.bin served $((t1 - t0)) ms after its .torrent, want <= 1000"
@@ -85,7 +85,7 @@ echo junk >"$S_DIR/torrents/README.txt"
 sleep 0.5
 [ "$(grep -c ' rescan: ' "$S_LOG")" -eq "$n_rescans" ] || fail "a file that is not a .torrent caused a rescan"
 cp "$work/cp.bin.torrent" "$S_DIR/torrents/"
-serve_wait_log " torrent cp.bin [0-9a-f]+: [0-9]+ bytes, [0-9]+ pieces, seeding\$" 3 ||
+serve_wait_log " torrent cp.bin [0-9a-f]+: [0-9]+ bytes, [0-9]+ pieces, seeding( \((v2|hybrid)\))?\$" 3 ||
 	fail "cp.bin (copied in) not served"
 grep -E ' rescan: ' "$S_LOG" | sed 's/^/    | /'
 
