@@ -352,7 +352,7 @@ static void wk_channel_read(struct worker *w)
 		c = CMSG_FIRSTHDR(&mh);
 		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
 			memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-		if (n != (ssize_t)sizeof(msg)) {
+		if (n < (ssize_t)offsetof(struct wmsg, st) || n != (ssize_t)wmsg_len(&msg)) {
 			log_warnx("channel: a message of %zd bytes", n);
 			if (fd >= 0)
 				close(fd);

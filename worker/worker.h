@@ -14,6 +14,7 @@
 #ifndef RINGSEED_WORKER_H
 #define RINGSEED_WORKER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "conf/conf.h"
@@ -38,10 +39,14 @@ struct wmsg {
 	uint32_t torrent_len; /* ADD_TORRENT: bytes of .torrent at the start of the memfd */
 	uint32_t have_len;    /* ADD_TORRENT: bytes of bitfield after them (BEP 3 order) */
 	uint8_t handshake[WORKER_HANDSHAKE_LEN]; /* PEER: as the peer sent it (deciphered) */
-	/* PEER after Message Stream Encryption: the ciphers where the master left them. */
 	uint32_t addr_slot[2]; /* PEER: live counters its address charges (worker_addr_live) */
-	uint8_t crypt;	    /* enum wmsg_crypt */
-	uint16_t extra_len; /* bytes after the handshake already read, deciphered */
+	uint8_t crypt;	       /* enum wmsg_crypt */
+	uint16_t extra_len;    /* bytes after the handshake already read, deciphered */
+	/*
+	 * PEER after Message Stream Encryption: the ciphers where the master left
+	 * them, and the bytes it read past the handshake. Only MSE peers carry
+	 * these (wmsg_len): a plain hand-off stops before st.
+	 */
 	struct mse_stream st;
 	uint8_t extra[WORKER_EXTRA_MAX];
 };
@@ -51,6 +56,14 @@ enum wmsg_crypt {
 	WCRYPT_MSE_PLAIN, /* MSE, then plaintext: the zero-copy paths stay */
 	WCRYPT_RC4,	  /* MSE with RC4: the copy path, ciphered in the worker */
 };
+
+/* The bytes of msg that go over the channel: a plain peer's stop before the ciphers. */
+static inline size_t wmsg_len(const struct wmsg *msg)
+{
+	if (msg->type != WMSG_PEER || (msg->crypt == WCRYPT_NONE && msg->extra_len == 0))
+		return msg->type == WMSG_PEER ? offsetof(struct wmsg, st) : sizeof(*msg);
+	return offsetof(struct wmsg, extra) + msg->extra_len;
+}
 
 /*
  * Live connections by peer address (per IP, then per subnet; the master's

@@ -74,7 +74,7 @@ static int workers_sendmsg(int channel, const struct wmsg *msg, int fd)
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = { .iov_base = (void *)msg, .iov_len = sizeof(*msg) };
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = wmsg_len(msg) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *c;
 
@@ -88,7 +88,7 @@ static int workers_sendmsg(int channel, const struct wmsg *msg, int fd)
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	}
-	if (sendmsg(channel, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(*msg))
+	if (sendmsg(channel, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)iov.iov_len)
 		return 0;
 	return errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? -EAGAIN : -errno;
 }
