@@ -698,13 +698,7 @@ int mi_map(const struct metainfo *mi, uint32_t piece, uint32_t begin, uint32_t l
 
 void mi_hex(const uint8_t hash[MI_HASH_LEN], char out[2 * MI_HASH_LEN + 1])
 {
-	static const char digits[] = "0123456789abcdef";
-
-	for (int i = 0; i < MI_HASH_LEN; i++) {
-		out[2 * i] = digits[hash[i] >> 4];
-		out[2 * i + 1] = digits[hash[i] & 15];
-	}
-	out[2 * MI_HASH_LEN] = '\0';
+	mi_hex_n(hash, MI_HASH_LEN, out);
 }
 
 void mi_hex_n(const uint8_t *bytes, size_t n, char *out)
