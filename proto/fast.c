@@ -28,7 +28,8 @@ size_t fast_allowed_set(uint32_t ip, const uint8_t info_hash[20], uint32_t piece
 		return 0;
 	if (k > piece_count)
 		k = piece_count; /* every piece, in the order found; terminates */
-	ip &= 0xffffff00u; /* BEP 6: a /24 gets one set, as peers behind one NAT */
+	/* BEP 6: one set for a whole /24, as for peers behind one NAT. */
+	ip &= 0xffffff00u;
 	x[0] = (uint8_t)(ip >> 24);
 	x[1] = (uint8_t)(ip >> 16);
 	x[2] = (uint8_t)(ip >> 8);
@@ -38,8 +39,9 @@ size_t fast_allowed_set(uint32_t ip, const uint8_t info_hash[20], uint32_t piece
 	for (;;) {
 		for (size_t i = 0; i < 5 && n < k; i++) {
 			const uint8_t *y = x + 4 * i;
-			uint32_t v = ((uint32_t)y[0] << 24 | (uint32_t)y[1] << 16 |
-				      (uint32_t)y[2] << 8 | y[3]) % piece_count;
+			uint32_t word = (uint32_t)y[0] << 24 | (uint32_t)y[1] << 16 |
+					(uint32_t)y[2] << 8 | y[3];
+			uint32_t v = word % piece_count;
 
 			if (!fast_has(out, n, v))
 				out[n++] = v;

@@ -90,8 +90,8 @@ static void choke_spare_reset(struct worker *w, uint32_t held)
 	uint64_t fresh = (uint64_t)w->ch.round << 32;
 
 	while ((uint32_t)(v >> 32) != w->ch.round &&
-	       !__atomic_compare_exchange_n(&w->a->shared->spare, &v, fresh, true,
-					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+	       !__atomic_compare_exchange_n(&w->a->shared->spare, &v, fresh, true, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
 		;
 	__atomic_fetch_add(&w->a->shared->spare, held, __ATOMIC_RELAXED);
 }
@@ -243,9 +243,9 @@ static bool choke_read_pub(const struct worker_pub *pub, uint64_t epoch, struct 
 /* --- decide --- */
 
 struct choke_split {
-	uint32_t mine;	     /* slots this worker takes */
-	uint32_t unclaimed;  /* slots nobody's candidates fill */
-	int opt_owner;	     /* the worker that unchokes optimistically; -1: none */
+	uint32_t mine;	    /* slots this worker takes */
+	uint32_t unclaimed; /* slots nobody's candidates fill */
+	int opt_owner;	    /* the worker that unchokes optimistically; -1: none */
 };
 
 /*
@@ -257,7 +257,7 @@ static void choke_split(struct worker *w, struct choke_split *sp)
 	unsigned nw = w->a->workers, at[256] = { 0 };
 	uint32_t slots = (uint32_t)w->conf->unchoke_slots, taken = 0, in_top[256] = { 0 };
 	uint32_t cands[256] = { 0 };
-	uint64_t total = 0;
+	uint64_t total = 0, round;
 	struct worker_pub *pubs = w->ch_pubs;
 	bool ok[256] = { false };
 
@@ -273,7 +273,8 @@ static void choke_split(struct worker *w, struct choke_split *sp)
 		for (unsigned i = 0; i < nw; i++)
 			in_top[i] = total ? (uint32_t)((uint64_t)slots * cands[i] / total) : 0;
 	} else {
-		while (taken < slots) { /* merge: the best head among the lists, lower index on ties */
+		/* Merge: the best head among the lists, the lower index on ties. */
+		while (taken < slots) {
 			int best = -1;
 
 			for (unsigned i = 0; i < nw; i++)
@@ -291,9 +292,10 @@ static void choke_split(struct worker *w, struct choke_split *sp)
 	sp->unclaimed = total < slots ? slots - (uint32_t)total : 0;
 	if (w->conf->choker != CONF_CHOKER_FASTEST)
 		return;
+	round = w->ch.epoch * choke_interval_ms(w) /
+		((uint64_t)w->conf->optimistic_interval * 1000);
 	for (unsigned k = 0; k < nw; k++) {
-		unsigned i = (unsigned)((w->ch.epoch * choke_interval_ms(w) /
-					 ((uint64_t)w->conf->optimistic_interval * 1000) + k) % nw);
+		unsigned i = (unsigned)((round + k) % nw);
 
 		if (cands[i] > in_top[i]) {
 			sp->opt_owner = (int)i;
@@ -451,7 +453,7 @@ static int choke_peer_ipv4(int fd, uint32_t *ip)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	const uint8_t *b;
+	const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
 
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
 		return -1;
@@ -459,10 +461,10 @@ static int choke_peer_ipv4(int fd, uint32_t *ip)
 		*ip = ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr);
 		return 0;
 	}
-	b = ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
-	if (ss.ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&ss)->sin6_addr))
+	if (ss.ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(a6))
 		return -1;
-	*ip = (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15];
+	*ip = (uint32_t)a6->s6_addr[12] << 24 | (uint32_t)a6->s6_addr[13] << 16 |
+	      (uint32_t)a6->s6_addr[14] << 8 | a6->s6_addr[15];
 	return 0;
 }
 
@@ -539,8 +541,8 @@ void choke_choked(struct worker *w, struct peer *p)
 			p->q[(p->q_head + keep++) % reqq] = r;
 		} else if (p->fast) {
 			wk_count(w, WSTAT_REJECTS, 1);
-			if (!peer_ctl(w, p, m, wire_put_block(m, WIRE_REJECT, r.piece, r.begin,
-							      r.length)))
+			if (!peer_ctl(w, p, m,
+				      wire_put_block(m, WIRE_REJECT, r.piece, r.begin, r.length)))
 				return;
 		}
 	}

@@ -36,15 +36,15 @@ struct peer_choke {
 };
 
 struct choke {
-	struct tw_timer timer;	/* rechoke: publish at each interval, decide a little later */
-	struct tw_timer pacer;	/* max_upload_rate: hands out batches as the bucket refills */
-	bool deciding;		/* the timer's next firing decides (else publishes) */
-	uint32_t unclaimed;	/* the last round's slots beyond every candidate (the spare pool) */
-	uint32_t round;		/* the epoch of the last decision; 0: none yet */
-	uint64_t epoch;		/* of the last publish */
-	uint64_t pub_ms;	/* when */
-	uint32_t allowance;	/* unchoked peers this worker may hold, optimistic excluded */
-	uint64_t opt_round;	/* the optimistic round this worker's pick belongs to */
+	struct tw_timer timer; /* rechoke: publish at each interval, decide a little later */
+	struct tw_timer pacer; /* max_upload_rate: hands out batches as the bucket refills */
+	bool deciding;	       /* the timer's next firing decides (else publishes) */
+	uint32_t unclaimed;    /* the last round's slots beyond every candidate (the spare pool) */
+	uint32_t round;	       /* the epoch of the last decision; 0: none yet */
+	uint64_t epoch;	       /* of the last publish */
+	uint64_t pub_ms;       /* when */
+	uint32_t allowance;    /* unchoked peers this worker may hold, optimistic excluded */
+	uint64_t opt_round;    /* the optimistic round this worker's pick belongs to */
 };
 
 /* The slot policy is in force (anything but "all" with unlimited slots). */
@@ -69,7 +69,7 @@ void choke_bits(struct peer *p, const uint8_t *d, uint32_t n);
 void choke_sent(struct worker *w, struct peer *p, uint32_t blocks, uint64_t payload);
 
 /* pace.c: the box's upload bucket (serve.max_upload_rate), shared by its workers. */
-bool pace_ok(const struct worker *w); /* a batch may start */
+bool pace_ok(const struct worker *w);		    /* a batch may start */
 void pace_charge(struct worker *w, uint64_t bytes); /* a batch of this many bytes started */
 void pace_init(struct worker *w);
 bool pace_on_timer(struct worker *w, struct tw_timer *tm);

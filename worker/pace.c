@@ -17,9 +17,9 @@
 #include "iocore/clock.h"
 #include "worker/wk.h"
 
-#define PACE_TICK_MS	100
-#define PACE_BURST_MS	200
-#define PACE_BURST_MIN	(64 << 10)
+#define PACE_TICK_MS   100
+#define PACE_BURST_MS  200
+#define PACE_BURST_MIN (64 << 10)
 
 static int64_t pace_cap(uint64_t rate)
 {

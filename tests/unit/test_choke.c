@@ -26,8 +26,9 @@ static void setup(int choker, int slots, unsigned workers, unsigned index)
 	conf.unchoke_slots = slots;
 	conf.rechoke_interval = 10;
 	conf.optimistic_interval = 30;
-	args = (struct worker_args){ .conf = &conf, .shared = sh, .workers = workers,
-				     .index = index };
+	args = (struct worker_args){
+		.conf = &conf, .shared = sh, .workers = workers, .index = index
+	};
 	wk = (struct worker){ .a = &args, .conf = &conf };
 	wk.ch_pubs = calloc(workers, sizeof(*wk.ch_pubs));
 	REQUIRE(wk.ch_pubs != NULL);
