@@ -47,20 +47,33 @@ for c in $CASES; do
 	serve_add_file c.bin $((size - 1234)) || exit 1
 	I_DIR[$c]=$S_DIR I_ADMIN[$c]=$S_ADMIN I_SIZE[$c]=$size
 done
-serve_settle
+# Each instance starts once: no restart can find its content "racy" (serve_settle).
+# All six start at once (serve_start would wait for each in turn).
+t_ready=$(date +%s%N)
 for c in $CASES; do
 	use "$c"
-	S_PORT= S_N=0
 	case $c in
 	rate) opts="-o serve.max_upload_rate=2M" ;;
 	allowed_fast) opts="-o serve.unchoke_slots=2 -o serve.allowed_fast=4" ;;
 	*) opts="-o serve.unchoke_slots=2 -o serve.choker=$c" ;;
 	esac
+	I_PORT[$c]=$(free_port) I_LOG[$c]=$S_DIR/serve.1.log
 	# shellcheck disable=SC2086
-	serve_start $opts -o serve.rechoke_interval=1 -o serve.optimistic_interval=1 || exit 1
-	I_PORT[$c]=$S_PORT I_PID[$c]=$S_PID I_LOG[$c]=$S_LOG
+	env --default-signal=INT "$RINGSEED" serve -c "$S_DIR/ringseed.conf" \
+		--listen "127.0.0.1:${I_PORT[$c]}" $opts -o serve.rechoke_interval=1 \
+		-o serve.optimistic_interval=1 2>"${I_LOG[$c]}" &
+	I_PID[$c]=$!
+	serve_all_pids+=("${I_PID[$c]}")
 done
-
+for c in $CASES; do
+	wait_until 30 grep -q ' ready: ' "${I_LOG[$c]}" || {
+		fail "$c: no 'ready:' line"
+		show_tail "${I_LOG[$c]}"
+		exit 1
+	}
+done
+echo "started in $((($(date +%s%N) - t_ready) / 1000000)) ms"
+t_run=$(date +%s%N)
 declare -A JOB
 base=10
 for c in $CASES; do
@@ -83,6 +96,8 @@ for c in $CASES; do
 	fi
 done
 
+echo "leechers done in $((($(date +%s%N) - t_run) / 1000000)) ms"
+
 # stat_min CASE KEY MIN: the counter of that instance is at least MIN
 stat_min() {
 	local v
@@ -101,6 +116,9 @@ use rate
 v=$(serve_stat rechokes_total)
 [ "${v:-0}" -eq 0 ] || fail "rate: $v rechokes with unlimited slots, want none"
 
+for c in $CASES; do
+	kill -TERM "${I_PID[$c]}" # all at once; serve_stop then checks each
+done
 for c in $CASES; do
 	use "$c"
 	serve_stop || fail "$c: serve_stop"
