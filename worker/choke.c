@@ -108,9 +108,14 @@ bool choke_room(const struct worker *w)
 
 /* --- scores --- */
 
+/*
+ * How long p has waited for a slot at time now. Rankings take now as the
+ * round's instant (epoch x interval), not the moment a worker got to it, so
+ * that waits published by different workers compare.
+ */
 static uint64_t choke_wait(const struct peer *p, uint64_t now)
 {
-	uint64_t d = choke_unchoked_state(p) ? 0 : now - p->ch.since_ms;
+	uint64_t d = choke_unchoked_state(p) || now < p->ch.since_ms ? 0 : now - p->ch.since_ms;
 
 	return d > CHOKE_WAIT_MAX ? CHOKE_WAIT_MAX : d;
 }
@@ -133,7 +138,7 @@ static uint64_t choke_score(const struct worker *w, const struct peer *p, uint64
 	case CONF_CHOKER_ROUND_ROBIN:
 		if (up)
 			return p->ch.sent - p->ch.sent_at_unchoke < choke_rr_quota(p) &&
-					       now - p->ch.since_ms < CHOKE_RR_MS
+					       now < p->ch.since_ms + CHOKE_RR_MS
 				       ? CHOKE_KEEP
 				       : 1;
 		return 2 + wait;
@@ -205,7 +210,7 @@ static void choke_publish(struct worker *w, uint64_t now)
 	}
 	w->ch.pub_ms = now;
 	w->ch.epoch = now / choke_interval_ms(w);
-	n = choke_rank(w, now, true);
+	n = choke_rank(w, w->ch.epoch * choke_interval_ms(w), true);
 	k = n < WORKER_PUB_MAX ? n : WORKER_PUB_MAX;
 	__atomic_store_n(&pub->seq, pub->seq + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
@@ -344,8 +349,9 @@ static struct peer *choke_pick_opt(struct worker *w, uint32_t from, uint32_t n)
 static void choke_decide(struct worker *w, uint64_t now)
 {
 	struct choke_split sp;
-	uint32_t n = choke_rank(w, now, false), mine, held = 0;
-	uint64_t round = now / ((uint64_t)w->conf->optimistic_interval * 1000);
+	uint32_t n = choke_rank(w, w->ch.epoch * choke_interval_ms(w), false), mine, held = 0;
+	uint64_t round = w->ch.epoch * choke_interval_ms(w) /
+			 ((uint64_t)w->conf->optimistic_interval * 1000); /* as choke_split's */
 	struct peer *opt = NULL;
 
 	choke_split(w, &sp);

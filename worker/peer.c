@@ -765,7 +765,6 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const struct wms
 		return;
 	}
 	crypt_seal(p, p->intro, p->intro_len);
-	choke_admit(w, p, hs.info_hash); /* allowed fast messages follow the intro */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	wire_dec_init(&p->dec, WK_MAX_MSG);
 	p->last_rx_ms = p->last_tx_ms = tw_now_ms();
@@ -774,6 +773,8 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const struct wms
 	peer_arm_recv(w, p);
 	if (msg->extra_len) /* what the master read past the handshake (MSE), deciphered */
 		peer_feed(w, p, msg->extra, msg->extra_len);
+	if (peer_open(p))
+		choke_admit(w, p, hs.info_hash); /* allowed fast messages follow the intro */
 	if (peer_open(p))
 		peer_pump(w, p);
 }
