@@ -41,8 +41,13 @@
  *   CLOSING -- last operation completes --> FREE
  *
  * SERVING, WAITING_BATCH, BATCH and WAITING_ROOM hold one of the worker's
- * unchoke slots (serve.unchoke_slots); closing gives it to the longest-
- * waiting peer. [pacing]: when serving starts is decided in one place, the
+ * unchoke slots (serve.unchoke_slots, shared out by choke.c); closing gives
+ * it to the longest-waiting peer. A rechoke (choke.c) takes a slot back:
+ * SERVING or WAITING_BATCH --choke--> WAITING_SLOT (interested) or CHOKED;
+ * BATCH and WAITING_ROOM go there when the batch is done. A choked peer
+ * with requests for its allowed fast pieces (BEP 6) goes CHOKED or
+ * WAITING_SLOT -> BATCH | WAITING_BATCH -> ... and back when they are
+ * served, holding no slot (p->ch.fast_serving). [pacing]: when serving starts is decided in one place, the
  * SERVING -> BATCH | WAITING_BATCH transition (peer_next on PEV_SERVE, and the
  * pumps that send it); how a batch waits for the socket is BATCH <->
  * WAITING_ROOM, reported by send.c.
