@@ -373,9 +373,11 @@ static void choke_decide(struct worker *w, uint64_t now)
 
 		if (!peer_open(p) || !choke_unchoked_state(p))
 			continue;
+		p->ch.pooled = p->interested && p->ch.pub_epoch != (uint32_t)w->ch.epoch;
+		p->ch.pool_round = (uint32_t)w->ch.epoch;
 		if (!p->interested)
 			choke_take(w, p);
-		else if (p->ch.pub_epoch != (uint32_t)w->ch.epoch)
+		else if (p->ch.pooled)
 			held++; /* a newcomer unchoked from the pool keeps its slot */
 	}
 	for (uint32_t i = mine; i < n; i++) {
@@ -513,14 +515,33 @@ bool choke_unchoked(struct worker *w, struct peer *p)
 {
 	uint8_t m[5];
 
-	if (choke_limited(w) && w->unchoked >= w->ch.allowance && w->a->shared)
+	if (choke_limited(w) && w->unchoked >= w->ch.allowance && w->a->shared) {
 		__atomic_fetch_add(&w->a->shared->spare, 1, __ATOMIC_RELAXED); /* from the pool */
+		p->ch.pooled = true;
+		p->ch.pool_round = w->ch.round;
+	}
 	w->unchoked++;
 	p->ch.since_ms = tw_now_ms();
 	p->ch.sent_at_unchoke = p->ch.sent;
 	p->ch.choke_pending = false;
 	wk_count(w, WSTAT_UNCHOKES, 1);
 	return peer_ctl(w, p, m, wire_put_simple(m, WIRE_UNCHOKE));
+}
+
+/* p leaves its slot (choked, or closing): a slot of the pool goes back to it, same round. */
+void choke_slot_freed(struct worker *w, struct peer *p)
+{
+	uint64_t v;
+
+	w->unchoked--;
+	if (!p->ch.pooled || !w->a->shared)
+		return;
+	p->ch.pooled = false;
+	v = __atomic_load_n(&w->a->shared->spare, __ATOMIC_RELAXED);
+	while ((uint32_t)(v >> 32) == p->ch.pool_round && (uint32_t)v > 0 &&
+	       !__atomic_compare_exchange_n(&w->a->shared->spare, &v, v - 1, true, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
 }
 
 /*
@@ -533,7 +554,7 @@ void choke_choked(struct worker *w, struct peer *p)
 	uint32_t reqq = (uint32_t)w->conf->reqq, keep = 0;
 	uint8_t m[WIRE_BLOCK_LEN];
 
-	w->unchoked--;
+	choke_slot_freed(w, p);
 	p->ch.since_ms = tw_now_ms();
 	p->ch.choke_pending = false;
 	p->ch.optimistic = false;

@@ -30,9 +30,11 @@ struct peer_choke {
 	uint32_t pub_epoch;	  /* the last rechoke whose lists it is in */
 	uint32_t *af;		  /* its allowed fast set (BEP 6), af_n pieces */
 	uint32_t af_n;
-	bool optimistic;    /* holds this round's optimistic unchoke */
-	bool choke_pending; /* choke it when its batch in flight ends */
-	bool fast_serving;  /* choked, serving its allowed fast requests (holds no slot) */
+	uint32_t pool_round; /* pooled: the round whose pool it drew from */
+	bool pooled;	     /* holds a slot of the pool (choke.c), given back when it leaves */
+	bool optimistic;     /* holds this round's optimistic unchoke */
+	bool choke_pending;  /* choke it when its batch in flight ends */
+	bool fast_serving;   /* choked, serving its allowed fast requests (holds no slot) */
 };
 
 struct choke {
@@ -61,6 +63,7 @@ bool choke_on_timer(struct worker *w, struct tw_timer *tm);
 void choke_admit(struct worker *w, struct peer *p, const uint8_t info_hash[20]);
 void choke_free(struct peer *p);
 bool choke_unchoked(struct worker *w, struct peer *p);
+void choke_slot_freed(struct worker *w, struct peer *p);
 void choke_choked(struct worker *w, struct peer *p);
 void choke_enter(struct worker *w, struct peer *p, int from); /* from: enum peer_state */
 bool choke_allowed(const struct peer *p, uint32_t piece);

@@ -247,7 +247,7 @@ static void peer_enter_closing(struct worker *w, struct peer *p, enum peer_state
 										    w->a->max_torrents],
 			   1, __ATOMIC_RELAXED);
 	if (peer_state_unchoked(from) && !p->ch.fast_serving) {
-		w->unchoked--;
+		choke_slot_freed(w, p);
 		peer_next_unchoke(w);
 	}
 	peer_advance(w, p, PEV_LAST_OP);
