@@ -183,7 +183,7 @@ mkdir -p "$RAW/json" "$RAW/seeders" "$RAW/bin" "$B/torrents" "$B/torrents-rtorre
 cp "$ROOT/bin/ringseed" "$ROOT/bin/ringseed-bench" "$RAW/bin/" || die "cannot copy the binaries to $RAW/bin"
 [ "$DRY" = 1 ] || ln -sfn "runs/$STAMP" "$B/latest"
 # keep the raw results of the 10 newest runs
-ls -1d "$B"/runs/2*/ 2>/dev/null | head -n -10 | while read -r old; do rm -rf "$old"; done
+[ "$DRY" = 1 ] || ls -1d "$B"/runs/2*/ 2>/dev/null | head -n -10 | while read -r old; do rm -rf "$old"; done
 log "raw results in ${RAW#"$ROOT"/}"
 
 # --- the rows ------------------------------------------------------------------
@@ -204,7 +204,8 @@ ROWS+=("rtorrent|rtorrent|bt||rtorrent"
 	"ringseed-v2|ringseed-v2|bt-v2||ringseed splice, v2 torrent"
 	"ringseed-hybrid|ringseed-v2|bt-hybrid||ringseed splice, hybrid torrent")
 NOTES=()
-if "$BENCH" --help 2>&1 | grep -q -- '--http'; then
+# (the help read whole first: with pipefail, grep -q ending early would fail the pipe)
+if grep -q -- '--http' <<< "$("$BENCH" --help 2>&1)"; then
 	ROWS+=("nginx-16k|nginx|http|16384|nginx, 16 KiB ranges"
 		"nginx-1m|nginx|http|1048576|nginx, 1 MiB ranges")
 else
@@ -223,7 +224,8 @@ if [ -n "$ONLY" ]; then
 fi
 [ ${#ROWS[@]} -gt 0 ] || die "no rows to measure (BENCH_SEEDERS='$ONLY')"
 
-row_field() { cut -d'|' -f"$2" <<< "$1"; }
+# row_field ROW K: the K-th field of a row (no fork: the estimate calls it often)
+row_field() { local f; IFS='|' read -r -a f <<< "$1|"; echo "${f[$2 - 1]}"; }
 
 # instance -> port offset
 inst_port() {
@@ -295,7 +297,7 @@ done
 	echo "workers|$WORKERS"
 } > "$RAW/machine.txt"
 # Is another job using the machine right now? CPU busy over 2 s, from /proc/stat.
-busy=$( { head -1 /proc/stat; sleep 2; head -1 /proc/stat; } | awk -v hz="$(getconf CLK_TCK)" '
+[ "$DRY" = 1 ] && busy=0 || busy=$( { head -1 /proc/stat; sleep 2; head -1 /proc/stat; } | awk -v hz="$(getconf CLK_TCK)" '
 	{ b = $2 + $3 + $4 + $7 + $8 + $9; if (NR == 1) b0 = b; else printf "%.2f", (b - b0) / hz / 2 }')
 echo "busy|$busy" >> "$RAW/machine.txt"
 awk -v b="$busy" 'BEGIN { exit !(b > 0.2) }' && \
@@ -366,15 +368,16 @@ warmup_for() {
 }
 # run_secs LOAD ROW N: the estimate of one run, from its parameters: warm-up,
 # window and a second (the bench's start and report, the drain); mseopen's
-# window is doubled; the scale load adds its ramp (about 2,000 connections a
-# second through a 256-deep opening window) and the drain of 10,000 sockets.
+# window is doubled; the scale load adds its ramp (1,000 connections a second
+# through the 256-deep opening window: 330 a second were seen on the busy
+# machine, at N = 3000) and the drain of 10,000 sockets.
 run_secs() {
 	local load=$1 row=$2 n=$3 inst w
 	inst=$(row_field "$(row_of "$row")" 2)
 	w=$(warmup_for "$inst" "$n")
 	case $load in
 	mseopen) echo $((w + 2 * WINDOW + 1)) ;;
-	scale) echo $((w + WINDOW + n / 2000 + 1 + DRAIN_TIMEOUT)) ;;
+	scale) echo $((w + WINDOW + n / 1000 + 1 + DRAIN_TIMEOUT)) ;;
 	*) echo $((w + WINDOW + 1)) ;;
 	esac
 }
