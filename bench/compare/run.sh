@@ -325,7 +325,7 @@ load_args() {
 	case $1 in
 	trickle | mseopen | v2) echo "--requests trickle" ;; burst) echo "--requests burst" ;;
 	capped) echo "--rate $CAPPED_RATE" ;; mixed) echo "--mix $MIX" ;;
-	wan) echo "--rtt $RTT" ;; rc4) echo "--requests trickle --mse rc4" ;;
+	wan) echo "--rtt $RTT" ;; rc4) echo "--requests trickle --mse rc4 --ramp 10" ;;
 	scale) echo "--requests trickle --ramp $SCALE_RAMP" ;;
 	esac
 }
@@ -408,6 +408,10 @@ if [ "$COUNTS" = 1 ]; then
 		case $l in trickle | burst | capped | mixed | wan | rc4) nc=$((nc + 1)) ;; esac
 	done
 	EST_LOAD[counts]=$((2 * nc * (WARMUP + WINDOW + 5)))
+	# scale: the ramp (as in run_secs) and the drain as well
+	case " ${BENCH_LOADS_RUN[*]} " in *" scale "*)
+		EST_LOAD[counts]=$((EST_LOAD[counts] + 2 * (WARMUP_BIG + WINDOW + 5 + SCALE_N / 1000 + DRAIN_TIMEOUT))) ;;
+	esac
 fi
 # starting the seeders (rtorrent hash-checks 1 GiB twice), the idle measure
 EST_LOAD[setup]=40
@@ -600,9 +604,9 @@ done
 if [ "${COUNTS:-1}" = 1 ]; then
 	mkdir -p "$RAW/counts"
 	for load in "${BENCH_LOADS_RUN[@]}"; do
-		# mseopen, v2 and scale: the same serving path as trickle (and 10,000
-		# sockets would make counts.sh's ss -ti sweep a load of its own)
-		case $load in mseopen | v2 | scale) continue ;; esac
+		# mseopen and v2: the serving path of trickle (and the openers would
+		# share the window)
+		case $load in mseopen | v2) continue ;; esac
 		for inst in ringseed-splice rtorrent; do
 			[ "$load" = rc4 ] && [ "$inst" = rtorrent ] && inst=rtorrent-rc4
 			case " ${INSTANCES[*]} " in *" $inst "*) ;; *) continue ;; esac
@@ -611,13 +615,17 @@ if [ "${COUNTS:-1}" = 1 ]; then
 			[ -s "$work/pid" ] || inst_start "$inst" || { stop_instance "$work"; continue; }
 			port=$(inst_port "$inst")
 			n=$COUNTS_N
-			case $load in capped) n=$CAPPED_N ;; mixed) n=$MIXED_N ;; wan) n=$WAN_N ;; esac
+			q=$QUEUE
+			case $load in capped) n=$CAPPED_N ;; mixed) n=$MIXED_N ;; wan) n=$WAN_N ;;
+			scale) n=$SCALE_N; q=$SCALE_Q
+				case " $SCALE_ROWS " in *" $inst "*) ;; *) continue ;; esac ;;
+			esac
 			out=$RAW/counts/${load}__${inst}.json
 			# shellcheck disable=SC2046
 			cmd=("$ROOT/bench/counts.sh" -s "$(cat "$work/pid")" -c "127.0.0.1:$port" -t "$TORRENT"
-				-w "$(warmup_for "$inst" "$n")" -d "$WINDOW" --json -- -n "$n" -q "$QUEUE" --recv "$RECV" $(load_args "$load"))
+				-w "$(warmup_for "$inst" "$n")" -d "$WINDOW" --json -- -n "$n" -q "$q" --recv "$RECV" $(load_args "$load"))
 			printf 'counts:%s:%s: %s\n' "$load" "$inst" "${cmd[*]}" >> "$RAW/commands.txt"
-			BENCH=$BENCH run_bg $((WARMUP + WINDOW + 60)) "$out" "${out%.json}.err" "${cmd[@]}"
+			BENCH=$BENCH run_bg $((WARMUP + WINDOW + SCALE_RAMP + 60)) "$out" "${out%.json}.err" "${cmd[@]}"
 			rc=$?
 			log "counts $load $inst (N=$n): rc $rc $("$PY" -c 'import json, sys
 try:
