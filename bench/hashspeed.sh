@@ -76,7 +76,7 @@ ossl() {
 }
 sha256=$(ossl sha256)
 sha1=$(ossl sha1)
-[ -n "$sha256" ] && [ -n "$sha1" ] || fail "openssl speed gave no figure"
+if [ -z "$sha256" ] || [ -z "$sha1" ]; then fail "openssl speed gave no figure"; fi
 
 now() { date +%s.%N; }
 # create FORMAT: seconds for ringseed create of DATA
@@ -89,7 +89,7 @@ create() {
 }
 # verify FORMAT: "SECONDS|WHICH" from ringseed serve's first check of DATA
 verify() {
-	local fmt=$1 d=$WORK/v-$1 port i line
+	local fmt=$1 d=$WORK/v-$1 port line
 	mkdir -p "$d/torrents" "$d/state"
 	cp "$WORK/$fmt.torrent" "$d/torrents/"
 	port=$((30000 + RANDOM % 20000))
@@ -98,7 +98,7 @@ verify() {
 		--data "$(dirname "$DATA")" --state "$d/state" -o announce.enable=no \
 		-o admin.listen= -u "$(id -un)" --log-level notice > "$d/log" 2>&1 &
 	SERVE=$!
-	for i in $(seq 600); do
+	for _ in $(seq 600); do
 		grep -q 'ready:' "$d/log" && break
 		kill -0 "$SERVE" 2> /dev/null || break
 		sleep 0.2

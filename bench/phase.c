@@ -127,13 +127,16 @@ static void phase_sum(const struct bench *b, double window_s, struct phase_sums 
 		p->before_s = (double)(b->t_split - b->t_window) / 1e9;
 		p->after_s = (double)(b->t_end - b->t_split) / 1e9;
 		if (p->before_s > 0)
-			p->before_mbps = (double)(b->rx_at_split - b->rx_at_window) / p->before_s / 1e6;
+			p->before_mbps =
+				(double)(b->rx_at_split - b->rx_at_window) / p->before_s / 1e6;
 		p->after_mbps = (double)(b->rx_payload - b->rx_at_split) / p->after_s / 1e6;
 		if (b->seeder_a.ok && b->seeder_s.ok && b->seeder_b.ok && p->before_s > 0) {
 			p->before_cores = (b->seeder_s.user_s + b->seeder_s.sys_s -
-					   b->seeder_a.user_s - b->seeder_a.sys_s) / p->before_s;
+					   b->seeder_a.user_s - b->seeder_a.sys_s) /
+					  p->before_s;
 			p->after_cores = (b->seeder_b.user_s + b->seeder_b.sys_s -
-					  b->seeder_s.user_s - b->seeder_s.sys_s) / p->after_s;
+					  b->seeder_s.user_s - b->seeder_s.sys_s) /
+					 p->after_s;
 		}
 	}
 	if (window_s > 0)
@@ -142,7 +145,8 @@ static void phase_sum(const struct bench *b, double window_s, struct phase_sums 
 		p->master_cpu = b->master_b.user_s + b->master_b.sys_s - b->master_a.user_s -
 				b->master_a.sys_s;
 		if (p->master_cpu > 0)
-			p->per_master_cpu = (double)(b->churns_at[1] - b->churns_at[0]) / p->master_cpu;
+			p->per_master_cpu =
+				(double)(b->churns_at[1] - b->churns_at[0]) / p->master_cpu;
 	}
 }
 
@@ -185,7 +189,8 @@ void phase_json(const struct bench *b, double window_s)
 		printf("null");
 	printf(", \"split\": ");
 	if (b->o.split > 0)
-		printf("{\"at_s\": %.3f, \"before_s\": %.3f, \"after_s\": %.3f, \"before_MBps\": %.3f, "
+		printf("{\"at_s\": %.3f, \"before_s\": %.3f, \"after_s\": %.3f, \"before_MBps\": "
+		       "%.3f, "
 		       "\"after_MBps\": %.3f, \"before_seeder_cores\": %.3f, "
 		       "\"after_seeder_cores\": %.3f}",
 		       b->o.split, p.before_s, p.after_s, p.before_mbps, p.after_mbps,
