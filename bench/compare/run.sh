@@ -559,7 +559,11 @@ one_run() {
 	[ "$kind" = bt-churn ] && mseopen_start "$port" "$pid" "$json" "$w"
 	run_bg $((w + dur + SCALE_RAMP + 60)) "$json" "${json%.json}.err" "${cmd[@]}"
 	rc=$?
-	[ -n "$OPENER" ] && kill_group "$OPENER"
+	if [ -n "$OPENER" ]; then
+		# its window ends with the download's, a few ms later: let it report
+		for _ in $(seq 50); do kill -0 "$OPENER" 2>/dev/null || break; sleep 0.1; done
+		kill_group "$OPENER"
+	fi
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$n" "$rep" "$rc" "$json" "$load" >> "$RAW/runs.tsv"
 	summary=$("$PY" -c '
 import json, sys
