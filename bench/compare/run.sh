@@ -408,9 +408,11 @@ if [ "$COUNTS" = 1 ]; then
 		case $l in trickle | burst | capped | mixed | wan | rc4) nc=$((nc + 1)) ;; esac
 	done
 	EST_LOAD[counts]=$((2 * nc * (WARMUP + WINDOW + 5)))
+	# rc4's counts wait for the ramp and run two seconds longer (counts.sh)
+	case " ${BENCH_LOADS_RUN[*]} " in *" rc4 "*) EST_LOAD[counts]=$((EST_LOAD[counts] + 2 * 3)) ;; esac
 	# scale: the ramp (as in run_secs) and the drain as well
 	case " ${BENCH_LOADS_RUN[*]} " in *" scale "*)
-		EST_LOAD[counts]=$((EST_LOAD[counts] + 2 * (WARMUP_BIG + WINDOW + 5 + SCALE_N / 1000 + DRAIN_TIMEOUT))) ;;
+		EST_LOAD[counts]=$((EST_LOAD[counts] + 2 * (WARMUP_BIG + WINDOW + 8 + SCALE_N / 1000 + DRAIN_TIMEOUT))) ;;
 	esac
 fi
 # starting the seeders (rtorrent hash-checks 1 GiB twice), the idle measure
