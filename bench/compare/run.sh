@@ -580,6 +580,13 @@ except Exception as e:
 	log "[$idx/$total] rep $rep $load n=$n $row: rc $rc $summary"
 	if [ "${POLICY[$inst]}" = restart ]; then
 		stop_instance "$work"
+	elif [ "$load" = scale ]; then
+		# 10,000 sockets take a while to go; a seeder still holding some after
+		# 30 s is restarted once, not from then on around each of its runs
+		if ! wait_drained "$port" 30; then
+			log "$inst still holds $(busy_sockets "$port") sockets 30 s after the scale run: restarting it"
+			stop_instance "$work"
+		fi
 	elif ! wait_drained "$port" "$DRAIN_TIMEOUT"; then
 		log "$inst still holds $(busy_sockets "$port") sockets ${DRAIN_TIMEOUT} s after the run: restarting it, and from now on around each of its runs"
 		POLICY[$inst]=restart
