@@ -35,6 +35,7 @@ enum conf_send_strategy {
 	CONF_SEND_COPY,   /* read into a buffer, then send: the baseline */
 	CONF_SEND_SPLICE, /* file -> pipe -> socket, no copy through user space */
 	CONF_SEND_ZC,	  /* zero-copy sendmsg (MSG_ZEROCOPY) from the mapped files */
+	CONF_SEND_AUTO,	  /* splice for resident data, cold blocks read in first; copy for RC4 */
 };
 
 /* [net] encryption: what Message Stream Encryption peers may do (word order in conf.c). */
@@ -90,6 +91,7 @@ struct conf {
 	/* [serve] */
 	int send_strategy;     /* enum conf_send_strategy */
 	uint64_t max_request;  /* longest block a peer may request, bytes */
+	uint64_t read_budget;  /* bytes of cold reads in flight per worker */
 	int unchoke_slots;     /* peers unchoked at once per worker; 0 = every interested one */
 	int handshake_timeout; /* seconds for a peer's 68-byte handshake */
 	int idle_timeout;      /* seconds of silence before a peer is dropped */
