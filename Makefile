@@ -213,9 +213,14 @@ $(BINDIR)/ringseed-tracker-bench: $(TBENCH_OBJ) $(LIB)
 # trickle, burst, capped, mixed and WAN loads, then the real-client crowd,
 # unattended in about 22 minutes. bench-deps installs the seeders it compares
 # against (Debian packages, non-interactively).
-.PHONY: bench bench-deps
+.PHONY: bench bench-cold bench-deps
 bench: all
 	bench/compare/run.sh
+
+# bench/cold.sh: the same seeders on a 16 GiB data set evicted from the page
+# cache before each run (bench/README.md, "Cold content"); about 10 minutes.
+bench-cold: all
+	bench/cold.sh
 
 bench-deps:
 	bench/install-deps.sh
