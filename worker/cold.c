@@ -33,7 +33,8 @@
 #include "iocore/log.h"
 #include "worker/wk.h"
 
-#define COLD_PAGE 4096u
+#define COLD_PAGE    4096u
+#define COLD_UD_READ (1ull << 32) /* in user_data: the read, not the madvise after it */
 
 int cold_init(struct worker *w)
 {
@@ -82,6 +83,34 @@ enum cold_need {
 	COLD_BUDGET, /* no read could be issued for it now */
 };
 
+/*
+ * The read of a run, linked to an MADV_POPULATE_READ of the same bytes of the
+ * mapping: the read brings them in with one I/O, then an io-wq thread maps
+ * them into our page tables, so that vmsplice finds them mapped instead of
+ * taking a minor fault per page in the worker's thread. Only the second
+ * completes on success (CQE_SKIP_SUCCESS); a failed read completes too,
+ * marked COLD_UD_READ, and its madvise then completes with -ECANCELED.
+ */
+static void cold_submit(struct worker *w, const struct wk_torrent *t, uint32_t file, int idx)
+{
+	const struct cold_read *r = &w->cold[idx];
+	uint64_t off = r->run * WK_COLD_RUN;
+	uint64_t ud = ((uint64_t)OP_COLD << 56) | (uint32_t)idx;
+	struct io_uring_sqe *sqe;
+
+	/* a link must not be cut by a submit between its two entries */
+	if (io_uring_sq_space_left(&w->ring) < 2)
+		io_uring_submit(&w->ring);
+	sqe = wk_sqe(w);
+
+	io_uring_prep_read(sqe, r->fd, w->cold_sink, r->len, off);
+	io_uring_sqe_set_data64(sqe, ud | COLD_UD_READ);
+	io_uring_sqe_set_flags(sqe, IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS);
+	sqe = wk_sqe(w);
+	io_uring_prep_madvise(sqe, (void *)(t->maps[file] + off), r->len, MADV_POPULATE_READ);
+	io_uring_sqe_set_data64(sqe, ud);
+}
+
 /* Makes b wait for the read of run of file, issuing it if nobody has. */
 static enum cold_need cold_need_run(struct worker *w, struct batch *b, const struct wk_torrent *t,
 				    uint32_t file, uint64_t run)
@@ -112,10 +141,7 @@ static enum cold_need cold_need_run(struct worker *w, struct batch *b, const str
 	wk_count(w, WSTAT_COLD_READS, 1);
 	wk_count(w, WSTAT_COLD_READ_BYTES, len);
 
-	struct io_uring_sqe *sqe = wk_sqe(w);
-
-	io_uring_prep_read(sqe, fd, w->cold_sink, (unsigned)len, off);
-	io_uring_sqe_set_data64(sqe, ((uint64_t)OP_COLD << 56) | (uint32_t)idx);
+	cold_submit(w, t, file, idx);
 	return COLD_OK;
 }
 
@@ -210,8 +236,9 @@ static void cold_resume(struct worker *w, struct batch *b)
 	peer_put(w, p);
 }
 
-void cold_on_cqe(struct worker *w, uint32_t idx, int res)
+void cold_on_cqe(struct worker *w, uint64_t ud, int res)
 {
+	uint32_t idx = (uint32_t)ud;
 	struct cold_read *r = idx < WK_COLD_READS ? &w->cold[idx] : NULL;
 	struct batch *ready = NULL;
 	uint32_t pending = 0;
@@ -220,8 +247,13 @@ void cold_on_cqe(struct worker *w, uint32_t idx, int res)
 		log_alert("completion for a free cold read %u", idx);
 		return;
 	}
-	if (res < 0)
+	if (ud & COLD_UD_READ) { /* it failed: its madvise completes next, cancelled */
 		log_debug("cold read of run %llu: %s", (unsigned long long)r->run, strerror(-res));
+		return;
+	}
+	if (res < 0 && res != -ECANCELED)
+		log_debug("cold populate of run %llu: %s", (unsigned long long)r->run,
+			  strerror(-res));
 	w->cold_bytes -= r->len;
 	r->fd = -1;
 	for (int i = 0; i < WK_BATCHES; i++) {

@@ -67,7 +67,7 @@ enum wk_op {
 	OP_SPLICE,  /* splice: waiting for room in the socket (POLLOUT) */
 	OP_ZC,	    /* send_zc: a batch's sendmsg, then its notification */
 	OP_CHANNEL, /* the master's channel is readable */
-	OP_COLD,    /* cold.c: a run read into the page cache; slot = its read's index */
+	OP_COLD,    /* cold.c: a run read into the page cache and mapped; the rest is cold.c's */
 };
 
 /* cold.c: one run of a file being read into the page cache. */
@@ -250,6 +250,6 @@ void batch_go(struct worker *w, struct peer *p);
 int cold_init(struct worker *w);
 void cold_fini(struct worker *w);
 bool cold_hold(struct worker *w, struct peer *p);
-void cold_on_cqe(struct worker *w, uint32_t idx, int res);
+void cold_on_cqe(struct worker *w, uint64_t ud, int res);
 
 #endif

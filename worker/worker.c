@@ -391,7 +391,7 @@ static void wk_dispatch(struct worker *w, const struct io_uring_cqe *cqe)
 		return;
 	}
 	if (op == OP_COLD) {
-		cold_on_cqe(w, slot, cqe->res);
+		cold_on_cqe(w, cqe->user_data, cqe->res);
 		return;
 	}
 	p = slot < (uint32_t)w->conf->max_peers ? &w->peers[slot] : NULL;
