@@ -204,25 +204,28 @@ ringseed_cold_start() {
 	wait_listen "$port" 900 "$pid" && probe_bt "$port" 900 "$pid"
 }
 
+# Each run starts its seeder afresh: pages a seeder has mapped (ringseed's
+# workers, rtorrent) cannot be dropped from the page cache while it runs.
 i=0
 for s in $SEEDERS; do
 	i=$((i + 1))
 	port=$((PORT_BASE + i))
-	work=$RAW/$s
-	mkdir -p "$work/torrents"
-	ADMIN=
-	log "$s: starting on 127.0.0.1:$port"
-	case $s in
-	ringseed) ringseed_cold_start "$work" "$port" ;;
-	rtorrent) rtorrent_start "$work" "$port" ;;
-	libtorrent) libtorrent_start "$work" "$port" ;;
-	nginx) nginx_start "$work" "$port" ;;
-	*) die "unknown seeder $s" ;;
-	esac || { log "$s did not start: see $work/log"; stop_instance "$work"; continue; }
 	for n in $NS; do
+		work=$RAW/$s-$n
+		mkdir -p "$work/torrents"
+		ADMIN=
+		log "$s: starting on 127.0.0.1:$port"
+		case $s in
+		ringseed) ringseed_cold_start "$work" "$port" ;;
+		rtorrent) rtorrent_start "$work" "$port" ;;
+		libtorrent) libtorrent_start "$work" "$port" ;;
+		nginx) nginx_start "$work" "$port" ;;
+		*) die "unknown seeder $s" ;;
+		esac || { log "$s did not start: see $work/log"; stop_instance "$work"; continue; }
 		one_run "$s" "$port" "$(cat "$work/pid")" "$n"
+		stop_instance "$work"
+		wait_drained "$port" 10 || log "$s: connections still open on $port"
 	done
-	stop_instance "$work"
 done
 
 # --- the report ----------------------------------------------------------------------
