@@ -218,7 +218,8 @@ bench: all
 	bench/compare/run.sh
 
 # bench/cold.sh: the same seeders on a 16 GiB data set evicted from the page
-# cache before each run (bench/README.md, "Cold content"); about 10 minutes.
+# cache before each run (bench/README.md, "Cold content"); about 10 minutes
+# the first time (it makes and hashes the data set), then about 5.
 bench-cold: all
 	bench/cold.sh
 
