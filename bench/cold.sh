@@ -18,7 +18,9 @@
 # Writes build/bench/cold/runs/STAMP/REPORT.md (and prints it).
 #
 # Environment (defaults in brackets):
-#   COLD_GB [16]             size of the data set
+#   COLD_GB [16]             size of the data set, GiB
+#   COLD_MB                  or in MiB (the test's smoke run), instead of COLD_GB
+#   COLD_DIR [build/bench/cold]  where the data set, state and runs are kept
 #   COLD_NS ["256 2048"]     connection counts
 #   COLD_WINDOW [12]         measured seconds per run
 #   COLD_WARMUP [3]          warm-up seconds (5 for N >= 1024)
@@ -27,6 +29,7 @@
 #   COLD_PORT_BASE [23600]   ports BASE+1 .. BASE+8 on 127.0.0.1
 #   COLD_KEEP [1]            0: delete the data set at the end
 #   COLD_FIO_S [6]           seconds per fio measurement
+#   COLD_FIO_BS ["16k 256k 1m"]  the block sizes fio measures
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/compare" && pwd)
@@ -46,12 +49,15 @@ KEEP=${COLD_KEEP:-1}
 FIO_S=${COLD_FIO_S:-6}
 WORKERS=$(nproc)
 PY=/usr/bin/python3
-C=$ROOT/build/bench/cold
+MB=${COLD_MB:-$((GB * 1024))}
+SET=cold-${GB}g
+[ -n "${COLD_MB:-}" ] && SET=cold-${MB}m
+C=${COLD_DIR:-$ROOT/build/bench/cold}
 DATA_DIR=$C/data
-DATA_NAME=cold-${GB}g.bin
+DATA_NAME=$SET.bin
 DATA_FILE=$DATA_DIR/$DATA_NAME
-TORRENT=$C/torrents/cold-${GB}g.torrent
-RT_TORRENT=$C/torrents-rtorrent/cold-${GB}g.torrent
+TORRENT=$C/torrents/$SET.torrent
+RT_TORRENT=$C/torrents-rtorrent/$SET.torrent
 RAW=$C/runs/$(date +%Y%m%d-%H%M%S)
 RINGSEED=$RAW/bin/ringseed
 BENCH=$RAW/bin/ringseed-bench
@@ -82,11 +88,11 @@ cp "$ROOT/bin/ringseed" "$ROOT/bin/ringseed-bench" "$RAW/bin/"
 ulimit -n "$(ulimit -Hn)" 2> /dev/null || true
 
 # --- the data set, made once ---------------------------------------------------
-want=$((GB * 1073741824))
+want=$((MB * 1048576))
 if [ "$(stat -c %s "$DATA_FILE" 2> /dev/null)" != "$want" ]; then
 	avail=$(df -B1 --output=avail "$DATA_DIR" | tail -1)
 	[ "$avail" -gt $((want + 4 * 1073741824)) ] || die "$DATA_DIR: $want bytes needed, $avail free"
-	log "making $DATA_FILE ($GB GiB of random bytes)"
+	log "making $DATA_FILE ($MB MiB of random bytes)"
 	rm -f "$TORRENT" "$RT_TORRENT"
 	# AES-CTR of zeros: random enough, and far faster than /dev/urandom
 	{ openssl enc -aes-128-ctr -nosalt -pass pass:ringseed-cold -pbkdf2 < /dev/zero 2> /dev/null ||
@@ -151,7 +157,7 @@ fio_ceiling() {
 	log "fio randread bs=$bs iodepth=$QUEUE: ${FIO_ROWS[-1]#*|} (MB/s|IOPS)"
 }
 if command -v fio > /dev/null; then
-	for bs in 16k 256k 1m; do fio_ceiling $bs; done
+	for bs in ${COLD_FIO_BS:-16k 256k 1m}; do fio_ceiling "$bs"; done
 fi
 
 # --- one measured run ----------------------------------------------------------------
@@ -230,7 +236,7 @@ done
 
 # --- the report ----------------------------------------------------------------------
 {
-	echo "# Cold content: $GB GiB in 1 MiB pieces, evicted before each run"
+	echo "# Cold content: $MB MiB in 1 MiB pieces, evicted before each run"
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM;"
 	echo "random piece order, Q = $QUEUE x 16 KiB per connection (nginx: one 1 MiB range at a time),"
