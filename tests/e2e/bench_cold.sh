@@ -3,10 +3,10 @@
 #
 # bench/cold.sh (make bench-cold), briefly: a 48 MiB data set in a directory
 # of the test's own, ringseed and nginx (when installed), 8 connections for
-# 1 s each with no warm-up, fio (when installed) for 1 s at 16 KiB. The report must
-# have a row per seeder with a rate, a disk-read ratio, and for ringseed the
-# loop-turn quantiles and its cold reads (the data was evicted before the
-# run and the window starts at once, so it must have read some); and nothing it started may be left.
+# 2 s each with no warm-up, fio (when installed) for 1 s at 16 KiB. The
+# report must have a row per seeder with a rate and a disk-read ratio, and
+# for ringseed the loop-turn quantiles and its cold-read counters; and
+# nothing it started may be left. (serve_cold tests the cold path itself.)
 set -u
 : "${RINGSEED:?RINGSEED must name the ringseed binary}"
 : "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -24,7 +24,7 @@ chmod 755 "$work"
 mkdir -p tree/bench tree/bin
 cp -r "$TOP/bench/." tree/bench/
 cp "$RINGSEED" "$bin/ringseed-bench" tree/bin/
-COLD_MB=48 COLD_NS=8 COLD_WINDOW=1 COLD_WARMUP=0 COLD_FIO_S=1 COLD_FIO_BS=16k \
+COLD_MB=48 COLD_NS=8 COLD_WINDOW=2 COLD_WARMUP=0 COLD_FIO_S=1 COLD_FIO_BS=16k \
 	COLD_SEEDERS="$seeders" \
 	COLD_DIR="$work/cold" COLD_PORT_BASE=$((20000 + RANDOM % 20000)) \
 	timeout -k 5 75 tree/bench/cold.sh >out 2>err
@@ -38,9 +38,10 @@ row=$(grep '^| ringseed | 8 |' "$report")
 IFS='|' read -r _ _ _ mbps _ _ ratio loop cold _ <<<"$row"
 [ "${mbps// /}" != failed ] && [ "${mbps// /}" -gt 0 ] 2>/dev/null || fail "ringseed MB/s: '$mbps'"
 case $ratio in *[0-9].[0-9][0-9]*) ;; *) fail "ringseed disk read / sent: '$ratio'" ;; esac
-case $loop in *" / "*"("*")"*) ;; *) fail "ringseed loop quantiles: '$loop'" ;; esac
-reads=${cold%%,*}
-[ "${reads// /}" -gt 0 ] 2>/dev/null || fail "ringseed cold reads: '$cold', want > 0 after the eviction"
+# the window's own figures: on a loaded machine 8 connections may still be
+# starting in a 2 s window, so a row without turns ('-') is accepted
+case $loop in *" / "*"("*")"* | " - ") ;; *) fail "ringseed loop quantiles: '$loop'" ;; esac
+case $cold in " "[0-9]*", "[0-9]*", "[0-9]*" ") ;; *) fail "ringseed cold reads: '$cold'" ;; esac
 if [ "$seeders" != ringseed ]; then
 	grep -qE '^\| nginx \| 8 \| [0-9]+ \|' "$report" || { fail "no nginx row with a rate"; show err; }
 fi
