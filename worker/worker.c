@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "iocore/clock.h"
 #include "iocore/log.h"
 #include "worker/wk.h"
 
@@ -184,6 +185,9 @@ static int wk_torrent_map(struct wk_torrent *t)
 			return -errno;
 		}
 		t->maps[i] = m;
+		/* cold.c reads runs itself: no read-ahead window for a fault, or for its reads */
+		(void)madvise(m, t->mi.files[i].length, MADV_RANDOM);
+		(void)posix_fadvise(t->fds[i], 0, 0, POSIX_FADV_RANDOM);
 	}
 	return 0;
 }
@@ -386,6 +390,10 @@ static void wk_dispatch(struct worker *w, const struct io_uring_cqe *cqe)
 		wk_channel_read(w);
 		return;
 	}
+	if (op == OP_COLD) {
+		cold_on_cqe(w, cqe->user_data, cqe->res);
+		return;
+	}
 	p = slot < (uint32_t)w->conf->max_peers ? &w->peers[slot] : NULL;
 	if (!p || p->state == PEER_FREE || (p->gen & 0xffffff) != gen) {
 		/* A slot is freed only when its last completion is in: cannot happen. */
@@ -431,6 +439,20 @@ static void wk_quit_sweep(struct worker *w, uint64_t now)
 	}
 }
 
+/* A turn that handled something: its time, into the histogram /metrics shows. */
+static void wk_turn_time(struct worker *w, uint64_t t0_ns)
+{
+	static const uint32_t le[WORKER_LOOP_BUCKETS] = WORKER_LOOP_LE;
+	uint64_t us = (clock_ns() - t0_ns) / 1000;
+	int k = 0;
+
+	while (k < WORKER_LOOP_BUCKETS - 1 && us > le[k])
+		k++;
+	wk_count(w, WSTAT_LOOP_TURNS, 1);
+	wk_count(w, WSTAT_LOOP_US, us);
+	wk_count(w, (enum wstat)(WSTAT_LOOP_LE0 + k), 1);
+}
+
 /* The wheel's one callback: a peer's timer, or one of choke.c's and pace.c's. */
 static void wk_timer(struct tw_timer *tm, void *arg)
 {
@@ -449,6 +471,8 @@ static void wk_loop(struct worker *w)
 		uint64_t now = tw_now_ms();
 		uint64_t wait = tw_next_ms(&w->wheel, now);
 		struct __kernel_timespec ts;
+		uint64_t t0;
+		bool busy;
 		int rc;
 
 		if (wait > (w->quitting ? 50 : 1000))
@@ -462,6 +486,8 @@ static void wk_loop(struct worker *w)
 			log_errx("io_uring_submit_and_wait_timeout: %s", strerror(-rc));
 			break;
 		}
+		t0 = clock_ns();
+		busy = w->ready_head != NULL || w->channel_more;
 		count = 0;
 		io_uring_for_each_cqe(&w->ring, head, cqe)
 		{
@@ -478,6 +504,8 @@ static void wk_loop(struct worker *w)
 			wk_arm_channel(w);
 		if (w->quitting)
 			wk_quit_sweep(w, now);
+		if (busy || count)
+			wk_turn_time(w, t0);
 	}
 }
 

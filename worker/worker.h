@@ -73,6 +73,10 @@ static inline size_t wmsg_len(const struct wmsg *msg)
 #define WORKER_ADDR_SLOTS 131072u
 #define WORKER_ADDR_NONE  UINT32_MAX
 
+/* Upper bounds of the worker's loop-turn buckets in microseconds; the last is +Inf. */
+#define WORKER_LOOP_LE	    { 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000, UINT32_MAX }
+#define WORKER_LOOP_BUCKETS 10
+
 /* Counters, cumulative since the master started (peers is a gauge). */
 enum wstat {
 	WSTAT_PEERS,		/* connected now */
@@ -103,7 +107,16 @@ enum wstat {
 	WSTAT_OPTIMISTIC,	/* optimistic unchokes (choker = fastest) */
 	WSTAT_ALLOWED_FAST,	/* blocks served to choked peers from their allowed fast set */
 	WSTAT_THROTTLED,	/* batches delayed by serve.max_upload_rate */
-	WSTAT_MAX
+	WSTAT_COLD_WAITS,	/* batches that waited for content to be read in (cold.c) */
+	WSTAT_COLD_READS,	/* reads of cold runs issued */
+	WSTAT_COLD_READ_BYTES,	/* bytes those reads asked for */
+	WSTAT_COLD_SHARED,	/* times a batch joined a read already in flight */
+	WSTAT_COLD_BUDGET,	/* times a batch waited for serve.read_budget */
+	WSTAT_COLD_GAVE_UP,	/* batches sent after WK_COLD_ROUNDS reads still left a page out */
+	WSTAT_LOOP_TURNS,	/* loop turns that handled something */
+	WSTAT_LOOP_US,		/* their time in microseconds, summed */
+	WSTAT_LOOP_LE0,		/* turns by duration, one counter per WORKER_LOOP_LE bucket */
+	WSTAT_MAX = WSTAT_LOOP_LE0 + WORKER_LOOP_BUCKETS
 };
 
 struct worker_stats {

@@ -287,6 +287,40 @@ static void ops_fill_paths(struct master *m, struct admin_snap *s)
 			  (double)ops_wstat(m, WSTAT_UP_BYTES_RC4), "path=\"rc4\"");
 }
 
+/* Cold content (worker/cold.c) and how long the workers' loop turns take. */
+static void ops_fill_cold(struct master *m, struct admin_snap *s)
+{
+	static const uint32_t le[WORKER_LOOP_BUCKETS] = WORKER_LOOP_LE;
+	static const char *help = "Time a worker's loop turn spends handling what woke it.";
+	uint64_t cum = 0;
+
+	OPS_C("cold_waits_total", "Batches that waited for content to be read into memory.",
+	      ops_wstat(m, WSTAT_COLD_WAITS));
+	OPS_C("cold_reads_total", "Reads of cold content into the page cache.",
+	      ops_wstat(m, WSTAT_COLD_READS));
+	OPS_C("cold_read_bytes_total", "Bytes those reads asked for.",
+	      ops_wstat(m, WSTAT_COLD_READ_BYTES));
+	OPS_C("cold_shared_total", "Times a batch joined a read already in flight.",
+	      ops_wstat(m, WSTAT_COLD_SHARED));
+	OPS_C("cold_budget_waits_total", "Times a batch waited for serve.read_budget.",
+	      ops_wstat(m, WSTAT_COLD_BUDGET));
+	OPS_C("cold_gave_up_total", "Batches sent with a page still out after repeated reads.",
+	      ops_wstat(m, WSTAT_COLD_GAVE_UP));
+	for (int k = 0; k < WORKER_LOOP_BUCKETS; k++) {
+		cum += ops_wstat(m, (enum wstat)(WSTAT_LOOP_LE0 + k));
+		if (k == WORKER_LOOP_BUCKETS - 1)
+			admin_snap_sample(s, "worker_loop_seconds_bucket", help, ADMIN_HISTOGRAM,
+					  (double)cum, "le=\"+Inf\"");
+		else
+			admin_snap_sample(s, "worker_loop_seconds_bucket", help, ADMIN_HISTOGRAM,
+					  (double)cum, "le=\"%g\"", le[k] / 1e6);
+	}
+	admin_snap_sample(s, "worker_loop_seconds_sum", help, ADMIN_HISTOGRAM,
+			  (double)ops_wstat(m, WSTAT_LOOP_US) / 1e6, NULL);
+	admin_snap_sample(s, "worker_loop_seconds_count", help, ADMIN_HISTOGRAM,
+			  (double)ops_wstat(m, WSTAT_LOOP_TURNS), NULL);
+}
+
 static void ops_fill_announce(const struct announcer *a, struct admin_snap *s)
 {
 	OPS_C("announces_total", "Announces answered without a failure.", a->c[ANN_C_ANNOUNCES]);
@@ -352,6 +386,7 @@ static void ops_fill(void *arg, struct admin_snap *s)
 	ops_fill_drops(m, s);
 	ops_fill_paths(m, s);
 	ops_fill_choke(m, s);
+	ops_fill_cold(m, s);
 	if (m->ann) {
 		ops_fill_announce(m->ann, s);
 		ann_each_job(m->ann, ops_tracker, &tr);
