@@ -14,6 +14,7 @@
 
 #include "iocore/timer.h"
 #include "proto/wire.h"
+#include "worker/pex.h"
 
 struct batch;
 struct wmsg;
@@ -105,6 +106,7 @@ struct peer {
 	bool bf_full;			 /* its bitfield so far has every piece */
 	uint32_t addr_slot[2];		 /* live counters its address charges, given back at close */
 	struct wk_crypt *crypt;		 /* MSE peers only (crypt.c) */
+	struct wpex_peer pex;		 /* peer exchange (pex.c) */
 };
 
 /* Open: neither free nor closing. */
