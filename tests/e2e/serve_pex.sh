@@ -35,7 +35,6 @@ serve_add_file pub.bin $((3 * 1048576 + 11)) || exit 1
 serve_torrent "$S_DIR/data/priv.bin" priv.bin -p || exit 1
 PUB=$(serve_hash pub.bin)
 PRIV=$(serve_hash priv.bin)
-serve_settle
 serve_start -o core.workers=2 -o serve.stats_interval=1 || exit 1
 
 raw() { # OUT BIND HASH PORT SECONDS [--hostile]
