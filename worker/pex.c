@@ -213,7 +213,7 @@ static bool wpex_room(struct wpex_set *s, uint64_t now)
 	return true;
 }
 
-static void wpex_add(struct worker *w, struct wk_torrent *t, const struct wmsg_pex *m)
+static void wpex_add(struct wk_torrent *t, const struct wmsg_pex *m)
 {
 	struct wpex_set *s = t->pex;
 	struct wpex_entry *e;
@@ -232,16 +232,15 @@ static void wpex_add(struct worker *w, struct wk_torrent *t, const struct wmsg_p
 	};
 	e->c = (struct pex_contact){ .family = m->family, .flags = m->flags, .port = m->port };
 	memcpy(e->c.addr, m->addr, sizeof(e->c.addr));
-	(void)w;
 }
 
 /* The master's ADD and DEL, for a torrent this worker serves. */
-void wpex_channel(struct worker *w, struct wk_torrent *t, const struct wmsg *msg)
+void wpex_channel(struct wk_torrent *t, const struct wmsg *msg)
 {
 	struct wpex_entry *e;
 
 	if (msg->type == WMSG_PEX_ADD && (msg->pex.family == 4 || msg->pex.family == 6)) {
-		wpex_add(w, t, &msg->pex);
+		wpex_add(t, &msg->pex);
 		return;
 	}
 	if (msg->type != WMSG_PEX_DEL || !t->pex || !(e = wpex_find(t->pex, msg->pex.id)) ||

@@ -203,7 +203,7 @@ void wpex_close(struct worker *w, struct peer *p);
 void wpex_tick(struct worker *w, struct peer *p, uint64_t now);
 bool wpex_accept(struct worker *w, struct peer *p, uint32_t len);
 void wpex_message(struct worker *w, struct peer *p, const uint8_t *b, size_t n);
-void wpex_channel(struct worker *w, struct wk_torrent *t, const struct wmsg *msg);
+void wpex_channel(struct wk_torrent *t, const struct wmsg *msg);
 void wpex_flush(struct worker *w);
 void wpex_worker_free(struct worker *w);
 void wpex_torrent_free(struct wk_torrent *t);

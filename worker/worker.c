@@ -313,7 +313,7 @@ static void wk_message(struct worker *w, const struct wmsg *msg, int fd)
 	case WMSG_PEX_ADD:
 	case WMSG_PEX_DEL:
 		if ((t = wk_torrent_find(w, msg->torrent)))
-			wpex_channel(w, t, msg);
+			wpex_channel(t, msg);
 		break;
 	default:
 		log_warnx("channel: unknown message type %u", msg->type);

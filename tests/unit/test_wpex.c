@@ -70,7 +70,7 @@ static void add(uint64_t id, uint16_t worker, uint64_t key)
 	m.pex.addr[0] = 10;
 	m.pex.addr[2] = (uint8_t)(id / 250);
 	m.pex.addr[3] = (uint8_t)(id % 250);
-	wpex_channel(&wk, &tor, &m);
+	wpex_channel(&tor, &m);
 }
 
 static void del(uint64_t id)
@@ -78,7 +78,7 @@ static void del(uint64_t id)
 	struct wmsg m = { .type = WMSG_PEX_DEL, .torrent = 1 };
 
 	m.pex.id = id;
-	wpex_channel(&wk, &tor, &m);
+	wpex_channel(&tor, &m);
 }
 
 /*
@@ -205,6 +205,37 @@ static void test_bounds(void)
 	wpex_torrent_free(&tor);
 }
 
+/* IPv6 peers go in added6 with their flags, and in dropped6. */
+static void test_v6(void)
+{
+	struct wmsg a = { .type = WMSG_PEX_ADD, .torrent = 1 };
+	struct pex_contact c;
+	struct pex_msg m;
+	struct peer *p;
+
+	setup();
+	p = peer_at(0);
+	a.pex = (struct wmsg_pex){ .key = 9,
+				   .id = 9,
+				   .port = 6881,
+				   .family = 6,
+				   .flags = PEX_F_ENCRYPT,
+				   .addr = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } };
+	wpex_channel(&tor, &a);
+	add(10, 0, 10);
+	CHECK(tick(p, 0, &m));
+	CHECK_EQ_INT(m.n_added, 1);
+	CHECK_EQ_INT(m.n_added6, 1);
+	CHECK_EQ_INT(m.added6_f[0], PEX_F_ENCRYPT);
+	pex_contact_at(m.added6, 0, 6, &c);
+	CHECK(c.port == 6881 && !memcmp(c.addr, a.pex.addr, 16));
+	del(9);
+	CHECK(tick(p, 60000, &m));
+	CHECK_EQ_INT(m.n_dropped6, 1);
+	CHECK_EQ_INT(m.n_added + m.n_added6 + m.n_dropped, 0);
+	wpex_torrent_free(&tor);
+}
+
 static void test_off(void)
 {
 	struct pex_msg m;
@@ -257,6 +288,7 @@ int main(void)
 {
 	test_timeline();
 	test_bounds();
+	test_v6();
 	test_off();
 	test_accept();
 	if (wk.peers) {
