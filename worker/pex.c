@@ -27,13 +27,14 @@
  * the list does not change. Departed entries are kept WPEX_KEEP_MS, long
  * enough for every peer's next message to carry the drop.
  *
- * Rules (BEP 11): the first message about a second after the extended
- * handshake (at its next timer tick, or as soon as there is somebody to tell of), then at most one
- * a minute; at most 50 added and 50 dropped after the first (PEX_FIRST_MAX in the first); never an
- * empty one; never on a private torrent (BEP 27), for which "ut_pex" is not in our "m" either. What
- * peers send us is parsed strictly, counted and ignored (a seeder downloads nothing), at most
- * WPEX_RX_BURST messages and then one per WPEX_RX_REFILL_MS; more is counted
- * and skipped unread.
+ * Rules (BEP 11): the first message right after the peer's extended
+ * handshake (or, when there is nobody to tell of yet, at its first timer
+ * tick after somebody arrives), then at most one a minute; at most 50 added
+ * and 50 dropped after the first (PEX_FIRST_MAX in the first); never an
+ * empty one; never on a private torrent (BEP 27), for which "ut_pex" is not
+ * in our "m" either. What peers send us is parsed strictly, counted and
+ * ignored (a seeder downloads nothing), at most WPEX_RX_BURST messages and
+ * then one per WPEX_RX_REFILL_MS; more is counted and skipped unread.
  *
  * None of this is on the block path: joins and leaves happen once per
  * connection, and each peer's timer (once a second) looks at a cursor.
@@ -47,7 +48,6 @@
 #include "proto/pex.h"
 #include "worker/wk.h"
 
-#define WPEX_FIRST_MS	  500	 /* the first message, after the extended handshake */
 #define WPEX_INTERVAL_MS  60000	 /* BEP 11: at most one message a minute per peer */
 #define WPEX_KEEP_MS	  180000 /* a departed entry is kept this long, for the drops */
 #define WPEX_SET_MAX	  1024	 /* entries per torrent, departed ones included */
@@ -147,7 +147,8 @@ void wpex_hello(struct worker *w, struct peer *p, const struct ext_peer_hs *hs)
 		return;
 	if (hs->ut_pex && !p->pex.id) {
 		p->pex.id = hs->ut_pex;
-		p->pex.due_ms = tw_now_ms() + WPEX_FIRST_MS;
+		p->pex.due_ms = tw_now_ms();
+		wpex_tick(w, p, p->pex.due_ms);
 	}
 	if (p->pex.listed || !hs->port || !(n = peer_ext_yourip(p->fd, ip)))
 		return;

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # timeout: 90
 #
-# Peer exchange (BEP 11, ut_pex) through the real binary, two workers:
+# Peer exchange (BEP 11, ut_pex) through the real binary, two workers (-w 2;
+# both must have taken peers, so the lists crossed between them):
 #   - two python3-libtorrent leechers (tests/lib/serve_pex.py swarm), A from
-#     127.0.0.2 and B from 127.0.0.3 1.5 s later (after A had its first message, so that only B learns of A and they do not connect to each other at once), each told only of
+#     127.0.0.2 and B from 127.0.0.3 1 s later (after A had its first message, so that only B learns of A and they do not connect to each other at once), each told only of
 #     ringseed (no tracker, DHT, LSD, UPnP) and rate-limited, meet through
 #     ringseed's PEX and trade pieces: both complete, each uploaded to the
 #     other;
@@ -35,7 +36,7 @@ serve_add_file pub.bin $((3 * 1048576 + 11)) || exit 1
 serve_torrent "$S_DIR/data/priv.bin" priv.bin -p || exit 1
 PUB=$(serve_hash pub.bin)
 PRIV=$(serve_hash priv.bin)
-serve_start -o core.workers=2 -o serve.stats_interval=1 || exit 1
+serve_start -w 2 -o serve.stats_interval=1 || exit 1
 
 raw() { # OUT BIND HASH PORT SECONDS [--hostile]
 	local out=$1 bind=$2 hash=$3 port=$4 secs=$5
@@ -53,7 +54,7 @@ raw "$work/r_priv2.json" 127.0.0.6 "$PRIV" 50606 5
 r_priv2=$BG_PID
 sleep 0.3
 bg "$PY" "$PEX" swarm --peer "127.0.0.1:$S_PORT" --save "$work/dl" --rate 400000 \
-	--delay 1.5 --timeout 40 "$S_DIR/torrents/pub.bin.torrent" >"$work/swarm.out" 2>&1
+	--delay 1 --timeout 40 "$S_DIR/torrents/pub.bin.torrent" >"$work/swarm.out" 2>&1
 swarm=$BG_PID
 
 for p in $r_pub $r_priv1 $r_priv2; do
@@ -92,11 +93,17 @@ echo "pex: sent=$sent received=$recv bad=$bad flood=$flood peers=$(serve_stat pe
 [ "${flood:-0}" -ge 1 ] || fail "pex_flood=${flood:-missing}, want >= 1 (a burst of 10)"
 [ "${recv:-0}" -ge 1 ] || fail "pex_received=${recv:-missing}, want >= 1"
 [ "${sent:-0}" -ge 2 ] || fail "pex_sent=${sent:-missing}, want >= 2 (the raw peer, leecher B)"
+# Both workers took peers (the least-loaded one gets each), so the lists
+# crossed from one worker to the other through the master.
+hs=$(serve_metrics | awk '/^ringseed_handshakes_total\{worker=/ { printf "%s ", $2 }')
+echo "handshakes per worker: $hs"
+set -- $hs
+[ $# -eq 2 ] && [ "$1" -gt 0 ] && [ "$2" -gt 0 ] || fail "handshakes per worker: $hs, want two workers each > 0"
 [ "$(serve_stat drop_bad_ext)" = 0 ] || fail "drop_bad_ext=$(serve_stat drop_bad_ext), want 0"
 serve_stop || fail "serve_stop"
 
 # pex.enable = no: the public torrent's "m" has no ut_pex either.
-serve_start -o core.workers=2 -o pex.enable=no || exit 1
+serve_start -w 2 -o pex.enable=no || exit 1
 raw "$work/r_off.json" 127.0.0.4 "$PUB" 40404 1
 wait "$BG_PID" || fail "raw peer (pex.enable = no) exited $?"
 check_raw "$work/r_off.json" 'r["m_ut_pex"] is None and r["pex"] == []'

@@ -33,8 +33,11 @@ static void setup(void)
 				     .stats = (struct worker_stats *)stats_mem,
 				     .max_torrents = 1,
 				     .index = 1 };
-	if (wk.peers)
+	if (wk.peers) {
+		for (int i = 0; i < conf.max_peers; i++)
+			free(wk.peers[i].ctl);
 		io_uring_queue_exit(&wk.ring);
+	}
 	free(wk.peers);
 	wpex_torrent_free(&tor);
 	wk = (struct worker){ .a = &args, .conf = &conf };
