@@ -149,6 +149,8 @@ void wpex_hello(struct worker *w, struct peer *p, const struct ext_peer_hs *hs)
 		p->pex.id = hs->ut_pex;
 		p->pex.due_ms = tw_now_ms();
 		wpex_tick(w, p, p->pex.due_ms);
+	} else {
+		p->pex.id = hs->ut_pex; /* BEP 10: a later handshake may move or disable it */
 	}
 	if (p->pex.listed || !hs->port || !(n = peer_ext_yourip(p->fd, ip)))
 		return;
@@ -330,8 +332,8 @@ static void wpex_send(struct worker *w, struct peer *p, uint64_t now)
 /* Once a second per peer (peer.c's timer): a message when one is due and there is news. */
 void wpex_tick(struct worker *w, struct peer *p, uint64_t now)
 {
-	if (!p->pex.id || !p->t->pex || now < p->pex.due_ms || p->pex.cursor == p->t->pex->seq ||
-	    !wpex_id(w, p->t))
+	if (!peer_open(p) || !p->pex.id || !p->t->pex || now < p->pex.due_ms ||
+	    p->pex.cursor == p->t->pex->seq || !wpex_id(w, p->t))
 		return;
 	wpex_send(w, p, now);
 }
