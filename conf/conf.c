@@ -145,6 +145,8 @@ static const struct conf_key conf_keys[] = {
 		     "Connections each worker holds at most."),
 	CONF_INT_ROW(struct conf, "serve", "stats_interval", stats_interval, 0, 86400, false,
 		     "10", "Seconds between the stats lines in the log; 0 turns them off."),
+	CONF_BOOL_ROW(struct conf, "pex", "enable", pex_enable, "yes",
+		      "Peer exchange (BEP 11): tell peers of public torrents about each other."),
 	CONF_BOOL_ROW(struct conf, "announce", "enable", announce, "yes",
 		      "Announce every torrent to the trackers its .torrent names."),
 	CONF_INT_ROW(struct conf, "announce", "port", announce_port, 0, 65535, false, "0",

@@ -112,6 +112,9 @@ struct conf {
 	int max_peers;         /* connections per worker */
 	int stats_interval;    /* seconds between stats lines; 0 = off */
 
+	/* [pex] */
+	bool pex_enable; /* BEP 11 peer exchange on torrents that are not private */
+
 	/* [announce]: ringseed as a tracker client */
 	bool announce;             /* announce the torrents to their trackers */
 	int announce_port;         /* port announced; 0 = the first listen address's */

@@ -15,6 +15,7 @@
 #include "iocore/timer.h"
 #include "proto/wire.h"
 #include "worker/choke.h"
+#include "worker/pex.h"
 
 struct batch;
 struct wmsg;
@@ -108,6 +109,7 @@ struct peer {
 	uint32_t addr_slot[2];		 /* live counters its address charges, given back at close */
 	struct wk_crypt *crypt;		 /* MSE peers only (crypt.c) */
 	struct peer_choke ch;		 /* choke.c: slot, rates, allowed fast set */
+	struct wpex_peer pex;		 /* peer exchange (pex.c) */
 };
 
 /* Open: neither free nor closing. */

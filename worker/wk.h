@@ -56,6 +56,8 @@
  * buffer may hold that many more than rejects alone need.
  */
 #define WK_UT_METADATA_ID 3
+#define WK_UT_PEX_ID	  1 /* pex.c: our id for BEP 11 ut_pex in "m" */
+#define WK_PEX_MAX_MSG	  (8u << 10) /* longer ut_pex messages are skipped unread */
 #define WK_META_CTL_LOW	  4096
 #define WK_CTL_META	  (WK_META_CTL_LOW + EXT_META_HDR_CAP + EXT_META_PIECE)
 
@@ -98,6 +100,7 @@ struct wk_torrent {
 	 */
 	uint8_t **trees;
 	uint32_t peers;
+	struct wpex_set *pex; /* pex.c: the torrent's peers on every worker (BEP 11) */
 };
 
 /*
@@ -189,6 +192,7 @@ struct worker {
 	struct choke_cand *ch_cand;   /* choke.c: max_peers of them, ranked at each rechoke */
 	struct worker_pub *ch_pubs;   /* choke.c: every worker's list, as read at a rechoke */
 	bool rc4_probed;
+	struct wpex_outq *pexq; /* pex.c: joins and leaves waiting for the master's channel */
 };
 
 /* user_data: op (8 bits) | generation (24 bits) | slot (32 bits) */
@@ -233,6 +237,19 @@ void peer_ext_feed(struct worker *w, struct peer *p, const struct wire_event *e)
 void peer_ext_pump(struct worker *w, struct peer *p);
 void peer_ext_seed(struct worker *w, struct peer *p, const char *why);
 void peer_ext_free(struct peer *p);
+size_t peer_ext_yourip(int fd, uint8_t out[16]);
+
+/* pex.c */
+uint8_t wpex_id(const struct worker *w, const struct wk_torrent *t);
+void wpex_hello(struct worker *w, struct peer *p, const struct ext_peer_hs *hs);
+void wpex_close(struct worker *w, struct peer *p);
+void wpex_tick(struct worker *w, struct peer *p, uint64_t now);
+bool wpex_accept(struct worker *w, struct peer *p, uint32_t len);
+void wpex_message(struct worker *w, struct peer *p, const uint8_t *b, size_t n);
+void wpex_channel(struct wk_torrent *t, const struct wmsg *msg);
+void wpex_flush(struct worker *w);
+void wpex_worker_free(struct worker *w);
+void wpex_torrent_free(struct wk_torrent *t);
 
 /* crypt.c */
 int crypt_attach(struct worker *w, struct peer *p, const struct wmsg *msg);

@@ -149,6 +149,7 @@ static void wk_torrent_free(struct worker *w, struct wk_torrent *t)
 	for (uint32_t i = 0; t->trees && i < t->mi.file_count; i++)
 		free(t->trees[i]);
 	free(t->trees);
+	wpex_torrent_free(t);
 	free(t->fds);
 	free(t->maps);
 	free(t->have);
@@ -313,6 +314,11 @@ static void wk_message(struct worker *w, const struct wmsg *msg, int fd)
 	case WMSG_QUIT:
 		wk_begin_quit(w);
 		break;
+	case WMSG_PEX_ADD:
+	case WMSG_PEX_DEL:
+		if ((t = wk_torrent_find(w, msg->torrent)))
+			wpex_channel(t, msg);
+		break;
 	default:
 		log_warnx("channel: unknown message type %u", msg->type);
 		break;
@@ -356,7 +362,7 @@ static void wk_channel_read(struct worker *w)
 		c = CMSG_FIRSTHDR(&mh);
 		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
 			memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-		if (n < (ssize_t)offsetof(struct wmsg, st) || n != (ssize_t)wmsg_len(&msg)) {
+		if (n < (ssize_t)offsetof(struct wmsg, addr_slot) || n != (ssize_t)wmsg_len(&msg)) {
 			log_warnx("channel: a message of %zd bytes", n);
 			if (fd >= 0)
 				close(fd);
@@ -496,6 +502,7 @@ static void wk_loop(struct worker *w)
 		}
 		io_uring_cq_advance(&w->ring, count);
 		wk_run_ready(w);
+		wpex_flush(w);
 		now = tw_now_ms();
 		tw_advance(&w->wheel, now, wk_timer, w);
 		if (w->channel_more && !w->channel_gone)
@@ -572,6 +579,7 @@ int worker_main(const struct worker_args *a)
 		wk_torrent_free(&w, w.tt[i]);
 	batch_fini(&w);
 	choke_fini(&w);
+	wpex_worker_free(&w);
 	bufring_free(&w.ring, &w.rx);
 	io_uring_queue_exit(&w.ring);
 	return 0;

@@ -31,6 +31,22 @@ enum wmsg_type {
 	WMSG_REMOVE_TORRENT,  /* drop every peer of the torrent and close its files */
 	WMSG_PEER,	      /* fd: a peer's socket, its handshake already read (and MSE done) */
 	WMSG_QUIT,	      /* finish blocks in flight, close every peer, exit 0 */
+	/* Peer exchange (BEP 11; worker/pex.c, master/proc/pex.c): struct wmsg_pex. */
+	WMSG_PEX_JOIN,	/* worker -> master: a peer others may be told about */
+	WMSG_PEX_LEAVE, /* worker -> master: that peer is gone */
+	WMSG_PEX_ADD,	/* master -> worker: a peer of the torrent, on any worker */
+	WMSG_PEX_DEL,	/* master -> worker: that peer is gone */
+};
+
+/* A peer exchange message's payload, in place of the handshake. */
+struct wmsg_pex {
+	uint64_t key;	   /* the origin worker's name for the peer: generation << 32 | slot */
+	uint64_t id;	   /* ADD, DEL: the master's name for it, unique for its lifetime */
+	uint16_t worker;   /* ADD: the origin worker's index */
+	uint16_t port;	   /* JOIN, ADD: where it listens (BEP 10 "p") */
+	uint8_t family;	   /* JOIN, ADD: 4 or 6 */
+	uint8_t flags;	   /* JOIN, ADD: BEP 11 flags */
+	uint8_t addr[16];  /* JOIN, ADD: its address as seen (IPv4 in the first 4 bytes) */
 };
 
 struct wmsg {
@@ -38,7 +54,10 @@ struct wmsg {
 	uint32_t torrent;     /* the torrent's id, unique for the master's lifetime */
 	uint32_t torrent_len; /* ADD_TORRENT: bytes of .torrent at the start of the memfd */
 	uint32_t have_len;    /* ADD_TORRENT: bytes of bitfield after them (BEP 3 order) */
-	uint8_t handshake[WORKER_HANDSHAKE_LEN]; /* PEER: as the peer sent it (deciphered) */
+	union {
+		uint8_t handshake[WORKER_HANDSHAKE_LEN]; /* PEER: as the peer sent it (deciphered) */
+		struct wmsg_pex pex;			 /* WMSG_PEX_* */
+	};
 	uint32_t addr_slot[2]; /* PEER: live counters its address charges (worker_addr_live) */
 	uint8_t crypt;	       /* enum wmsg_crypt */
 	uint16_t extra_len;    /* bytes after the handshake already read, deciphered */
@@ -60,6 +79,8 @@ enum wmsg_crypt {
 /* The bytes of msg that go over the channel: a plain peer's stop before the ciphers. */
 static inline size_t wmsg_len(const struct wmsg *msg)
 {
+	if (msg->type >= WMSG_PEX_JOIN && msg->type <= WMSG_PEX_DEL)
+		return offsetof(struct wmsg, addr_slot);
 	if (msg->type != WMSG_PEER || (msg->crypt == WCRYPT_NONE && msg->extra_len == 0))
 		return msg->type == WMSG_PEER ? offsetof(struct wmsg, st) : sizeof(*msg);
 	return offsetof(struct wmsg, extra) + msg->extra_len;
@@ -107,6 +128,11 @@ enum wstat {
 	WSTAT_OPTIMISTIC,	/* optimistic unchokes (choker = fastest) */
 	WSTAT_ALLOWED_FAST,	/* blocks served to choked peers from their allowed fast set */
 	WSTAT_THROTTLED,	/* batches delayed by serve.max_upload_rate */
+	WSTAT_PEX_SENT,		/* ut_pex messages sent (BEP 11) */
+	WSTAT_PEX_RECEIVED,	/* ut_pex messages received, well-formed (and ignored) */
+	WSTAT_PEX_BAD,		/* ut_pex messages received malformed or too long (ignored) */
+	WSTAT_PEX_FLOOD,	/* ut_pex messages over a peer's allowance, not read */
+	WSTAT_PEX_LOST,		/* joins or leaves the master's channel had no room for */
 	WSTAT_COLD_WAITS,	/* batches that waited for content to be read in (cold.c) */
 	WSTAT_COLD_READS,	/* reads of cold runs issued */
 	WSTAT_COLD_READ_BYTES,	/* bytes those reads asked for */

@@ -246,6 +246,18 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 	      ops_wstat(m, WSTAT_META_REJECTS));
 	OPS_C("metadata_flood_total", "ut_metadata requests over a peer's allowance.",
 	      ops_wstat(m, WSTAT_META_FLOOD));
+	OPS_C("pex_sent_total", "ut_pex messages sent (BEP 11).", ops_wstat(m, WSTAT_PEX_SENT));
+	OPS_C("pex_received_total", "ut_pex messages received well-formed, and ignored.",
+	      ops_wstat(m, WSTAT_PEX_RECEIVED));
+	OPS_C("pex_bad_total", "ut_pex messages received malformed or too long, and ignored.",
+	      ops_wstat(m, WSTAT_PEX_BAD));
+	OPS_C("pex_flood_total", "ut_pex messages over a peer's allowance, not read.",
+	      ops_wstat(m, WSTAT_PEX_FLOOD));
+	OPS_C("pex_lost_total",
+	      "Peer exchange joins and leaves lost: no room in the channel, or invalid.",
+	      ops_wstat(m, WSTAT_PEX_LOST) + m->pex.bad);
+	OPS_G("pex_peers", "Peers other peers are told about (BEP 11), all torrents.",
+	      m->pex.listed);
 	OPS_C("handoff_fallbacks_total", "Peers handed to another worker than the first choice.",
 	      m->workers.handoff_fallback);
 	OPS_C("worker_restarts_total", "Workers started again after dying.",
