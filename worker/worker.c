@@ -155,11 +155,25 @@ static void wk_torrent_free(struct worker *w, struct wk_torrent *t)
 	free(t);
 }
 
+/* Tells the master that torrent id's files are closed (WMSG_REMOVED). */
+static void wk_removed(struct worker *w, uint32_t id)
+{
+	struct wmsg msg = { .type = WMSG_REMOVED, .torrent = id };
+
+	if (!w->channel_gone &&
+	    send(w->a->channel, &msg, wmsg_len(&msg), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_warn("channel: telling the master torrent %u is closed", id);
+}
+
 /* A peer let go of t: a removed torrent goes when its last peer does. */
 void wk_torrent_put(struct worker *w, struct wk_torrent *t)
 {
-	if (--t->peers == 0 && t->removed)
+	uint32_t id = t->id;
+
+	if (--t->peers == 0 && t->removed) {
 		wk_torrent_free(w, t);
+		wk_removed(w, id);
+	}
 }
 
 /*
@@ -255,14 +269,16 @@ static void wk_remove_torrent(struct worker *w, uint32_t id)
 {
 	struct wk_torrent *t = wk_torrent_find(w, id);
 
-	if (!t)
+	if (!t) { /* never loaded here: nothing of it is open */
+		wk_removed(w, id);
 		return;
+	}
 	t->removed = true;
+	t->peers++; /* held, so that the peers closed below do not free it under the loop */
 	for (uint32_t i = 0; i < (uint32_t)w->a->conf->max_peers; i++)
 		if (peer_open(&w->peers[i]) && w->peers[i].t == t)
 			peer_close(w, &w->peers[i], -1);
-	if (t->peers == 0)
-		wk_torrent_free(w, t);
+	wk_torrent_put(w, t); /* freed, and said so, now or when its last peer goes */
 }
 
 static void wk_begin_quit(struct worker *w)

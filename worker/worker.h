@@ -4,7 +4,8 @@
  * The master forks each worker and talks to it over a SOCK_SEQPACKET
  * socketpair: one struct wmsg per packet, ADD_TORRENT and PEER carrying a file
  * descriptor (SCM_RIGHTS). Packets on one channel arrive in order, so a PEER
- * for a torrent always follows that torrent's ADD_TORRENT.
+ * for a torrent always follows that torrent's ADD_TORRENT. The one message
+ * the other way is REMOVED, a worker's answer to REMOVE_TORRENT.
  *
  * Counters the master needs live in a shared mapping (struct worker_stats)
  * that only its worker writes (relaxed atomic stores) and the master reads.
@@ -31,6 +32,12 @@ enum wmsg_type {
 	WMSG_REMOVE_TORRENT,  /* drop every peer of the torrent and close its files */
 	WMSG_PEER,	      /* fd: a peer's socket, its handshake already read (and MSE done) */
 	WMSG_QUIT,	      /* finish blocks in flight, close every peer, exit 0 */
+	/*
+	 * Worker to master, the answer to every REMOVE_TORRENT: the torrent's
+	 * files are closed and unmapped, and no batch of it is in flight. The
+	 * master holds a file lease until every worker has said so.
+	 */
+	WMSG_REMOVED,
 };
 
 struct wmsg {

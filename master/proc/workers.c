@@ -95,7 +95,8 @@ static int workers_sendmsg(int channel, const struct wmsg *msg, int fd)
 
 static void workers_watch_out(struct workers *ws, unsigned i, bool on)
 {
-	struct epoll_event ev = { .events = on ? EPOLLOUT : 0, .data.u64 = ((uint64_t)ws->ev_kind << 32) | i };
+	struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0),
+				  .data.u64 = ((uint64_t)ws->ev_kind << 32) | i };
 
 	epoll_ctl(ws->epfd, EPOLL_CTL_MOD, ws->w[i].channel, &ev);
 }
@@ -113,6 +114,28 @@ static void workers_addr_add(struct wproc *w, const uint32_t slot[2], int32_t d)
 static void workers_addr_put(struct wproc *w, const uint32_t slot[2])
 {
 	workers_addr_add(w, slot, -1);
+}
+
+/*
+ * Reads what worker i says (WMSG_REMOVED only) and passes each torrent id to
+ * on_removed; a message of another size or type is logged and skipped.
+ */
+void workers_read(struct workers *ws, unsigned i, void (*on_removed)(void *, unsigned, uint32_t),
+		  void *arg)
+{
+	struct wmsg msg;
+	ssize_t n;
+
+	for (int k = 0; k < 256; k++) { /* bounded: the rest waits for the next turn */
+		n = recv(ws->w[i].channel, &msg, sizeof(msg), MSG_DONTWAIT);
+		if (n <= 0)
+			return; /* EAGAIN, or EOF: workers_reap sees the death */
+		if (n != (ssize_t)wmsg_len(&msg) || msg.type != WMSG_REMOVED) {
+			log_warnx("worker %u: a message of %zd bytes, type %u", i, n, msg.type);
+			continue;
+		}
+		on_removed(arg, i, msg.torrent);
+	}
 }
 
 /* Sends what waits in slot i's queue; called when its channel is writable. */
@@ -307,7 +330,7 @@ static int workers_send_torrent(struct workers *ws, unsigned i, const struct tor
 int workers_start(struct workers *ws, unsigned i)
 {
 	struct wproc *w = &ws->w[i];
-	struct epoll_event ev = { .events = 0, .data.u64 = ((uint64_t)ws->ev_kind << 32) | i };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ((uint64_t)ws->ev_kind << 32) | i };
 	pid_t master_pid = getpid(), pid;
 	int sv[2];
 
@@ -335,7 +358,8 @@ int workers_start(struct workers *ws, unsigned i)
 	w->handed = __atomic_load_n(&w->stats->c[WSTAT_HANDSHAKES], __ATOMIC_RELAXED);
 	epoll_ctl(ws->epfd, EPOLL_CTL_ADD, w->channel, &ev);
 	for (uint32_t k = 0; k < ws->reg->n; k++)
-		workers_send_torrent(ws, i, ws->reg->t[k]);
+		if (!ws->reg->t[k]->paused)
+			workers_send_torrent(ws, i, ws->reg->t[k]);
 	log_info("worker %u started (pid %d)", i, (int)pid);
 	return 0;
 }
@@ -486,6 +510,11 @@ int workers_handoff(struct workers *ws, int fd, const struct torrent *t, struct 
 
 	msg->type = WMSG_PEER;
 	msg->torrent = t->id;
+	if (t->paused) { /* out of service: its content is changing or being checked */
+		close(fd);
+		ws->drop_paused++;
+		return -EAGAIN;
+	}
 	for (unsigned i = 0; i < ws->n; i++) {
 		if (ws->w[i].channel < 0)
 			continue;

@@ -59,6 +59,7 @@ struct workers {
 	uint64_t handoff_fallback;     /* the least-loaded worker's channel was full */
 	uint64_t drop_no_worker;       /* a peer no running worker could take */
 	uint64_t drop_handoff_timeout; /* queued for a backed-up worker past handshake_timeout */
+	uint64_t drop_paused;	       /* a peer of a torrent out of service (guard.c) */
 };
 
 int workers_init(struct workers *ws, const struct conf *conf, const struct registry *reg,
@@ -72,6 +73,8 @@ int workers_handoff(struct workers *ws, int fd, const struct torrent *t, struct 
 /* Connections every worker holds, or has been sent, that charge address slot (addrcap.h). */
 uint32_t workers_addr_live(const struct workers *ws, uint32_t slot);
 void workers_flush(struct workers *ws, unsigned i);
+void workers_read(struct workers *ws, unsigned i, void (*on_removed)(void *, unsigned, uint32_t),
+		  void *arg);
 void workers_quit(struct workers *ws);
 bool workers_all_gone(const struct workers *ws);
 void workers_kill(struct workers *ws);
