@@ -511,7 +511,8 @@ static int vf_hash(struct vf_ctx *c)
 			      .label = label,
 			      .digests = v2 ? NULL : digests,
 			      .digests_v2 = v2 ? digests : NULL,
-			      .only = c->only };
+			      .only = c->only,
+			      .share = c->o->share };
 	int rc = -ENOMEM;
 
 	if (!files || !digests)

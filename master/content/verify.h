@@ -62,6 +62,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "master/content/piece_hash.h"
 #include "proto/metainfo.h"
 
 #define VERIFY_STATE_VERSION 1
@@ -87,6 +88,7 @@ struct verify_opts {
 	 */
 	void (*bad_piece)(void *arg, uint32_t piece, const char *path, uint64_t offset);
 	void *arg;
+	struct ph_share *share; /* progress and cancel (piece_hash.h); may be NULL */
 };
 
 struct verify_report {
