@@ -77,7 +77,7 @@ struct admin_torrent {
 	uint8_t info_hash[20];
 	uint64_t size;
 	uint32_t pieces, good;
-	const char *state; /* "seeding", "partial" */
+	const char *state; /* "seeding", "partial", "checking", "changed", "draining" */
 	double progress;   /* verification progress, 0..1 */
 	uint64_t peers, up_bytes;
 	double up_rate; /* bytes per second, over the last ADMIN_RATE_MS or so */

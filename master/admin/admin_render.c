@@ -166,7 +166,9 @@ static void admin_torrent_labels(struct admin_buf *b, const struct admin_torrent
 /* Per torrent up to limit; the rest summed under torrent="_other". */
 static void admin_metrics_torrents(const struct admin_snap *s, uint32_t limit, struct admin_buf *b)
 {
-	static const char *const states[] = { "seeding", "partial" };
+	/* partial: some pieces bad; checking, changed, draining: out of service (guard.h) */
+	static const char *const states[] = { "seeding", "partial", "checking", "changed",
+					      "draining" };
 	static const struct {
 		const char *name, *help;
 		enum admin_metric_type type;
@@ -177,7 +179,7 @@ static void admin_metrics_torrents(const struct admin_snap *s, uint32_t limit, s
 	};
 
 	admin_family(b, "torrents", "Torrents served, by state.", ADMIN_GAUGE);
-	for (unsigned k = 0; k < 2; k++) {
+	for (unsigned k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
 		uint32_t n = 0;
 
 		for (uint32_t i = 0; i < s->n_t; i++)

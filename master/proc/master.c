@@ -26,6 +26,7 @@
 #include "master/admin/admin.h"
 #include "master/announce/announce.h"
 #include "master/proc/addrcap.h"
+#include "master/proc/guard.h"
 #include "master/proc/master.h"
 #include "master/tracker/tracker_srv.h"
 #include "proto/wire.h"
@@ -44,7 +45,9 @@ enum ev_kind {
 	EV_ANNOUNCE,
 	EV_ADMIN,
 	EV_WATCH,
-	EV_SCAN
+	EV_SCAN,
+	EV_GUARD,
+	EV_RECHECK
 };
 
 /* What a peer's handshake must start with: the length byte, then the string. */
@@ -420,17 +423,28 @@ int master_load_conf(struct conf *c, const char *path, char **ov, unsigned n)
 	return master_apply_overrides(c, ov, n);
 }
 
+void master_guard_ready(struct master *m, const struct torrent *t)
+{
+	master_torrent_added(m, t);
+}
+
 static void master_apply_diff(struct master *m, struct reg_diff *d)
 {
 	for (uint32_t i = 0; i < d->n_removed; i++) {
 		log_notice("torrent %s: removed", d->removed[i]->mi.name);
 		workers_broadcast_remove(&m->workers, d->removed[i]->id);
 		master_torrent_removed(m, d->removed[i]);
-		reg_torrent_free(d->removed[i]);
+		if (guard_remove(m, d->removed[i]))
+			reg_torrent_free(d->removed[i]);
 	}
 	for (uint32_t i = 0; i < d->n_added; i++) {
-		workers_broadcast_add(&m->workers, d->added[i]);
-		master_torrent_added(m, d->added[i]);
+		bool verified = d->added[i]->checked_ns != 0; /* or deferred (registry.h) */
+
+		guard_add(m, d->added[i], verified);
+		if (!d->added[i]->paused)
+			workers_broadcast_add(&m->workers, d->added[i]);
+		if (verified) /* the others when their check is done (master_guard_ready) */
+			master_torrent_added(m, d->added[i]);
 	}
 	msein_rebuild(m);
 }
@@ -517,6 +531,10 @@ static void master_signals(struct master *m)
 	bool chld = false, quit = false, hup = false;
 
 	while (read(m->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if ((int)si.ssi_signo == GUARD_SIG) /* a writer waits: first of all */
+			guard_lease_break(m, si.ssi_fd);
+		if (si.ssi_signo == SIGIO)
+			guard_lease_scan(m);
 		chld |= si.ssi_signo == SIGCHLD;
 		quit |= si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT;
 		hup |= si.ssi_signo == SIGHUP;
@@ -546,6 +564,7 @@ static void master_tick(struct master *m)
 		admin_tick(m->admin, now);
 	ops_tick(m, now);
 	watch_tick(m, now);
+	guard_tick(m, now);
 	if (m->conf.stats_interval && now >= m->next_stats_ms) {
 		m->next_stats_ms = now + (uint64_t)m->conf.stats_interval * 1000;
 		ops_stats_line(m, "stats");
@@ -565,6 +584,8 @@ static void master_dispatch(struct master *m, const struct epoll_event *ev)
 			master_pending_read(m, idx);
 		break;
 	case EV_CHANNEL:
+		if (idx < m->workers.n && m->workers.w[idx].channel >= 0 && (ev->events & EPOLLIN))
+			workers_read(&m->workers, idx, guard_removed, m);
 		if (idx < m->workers.n && m->workers.w[idx].channel >= 0)
 			workers_flush(&m->workers, idx);
 		break;
@@ -588,6 +609,12 @@ static void master_dispatch(struct master *m, const struct epoll_event *ev)
 		break;
 	case EV_SCAN: /* closed when the first scan ended */
 		break;
+	case EV_GUARD:
+		guard_inotify(m);
+		break;
+	case EV_RECHECK:
+		guard_checks(m);
+		break;
 	}
 }
 
@@ -602,6 +629,8 @@ static int master_setup_fds(struct master *m)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, GUARD_SIG); /* lease breaks (guard.h) */
+	sigaddset(&set, SIGIO);	    /* ... when the real-time queue is full */
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	m->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -795,6 +824,11 @@ static int master_start(struct master *m)
 	if (rc)
 		return rc;
 	rc = workers_init(&m->workers, &m->conf, &m->reg, m->epfd, EV_CHANNEL);
+	if (!rc)
+		rc = guard_init(m, (uint64_t)EV_GUARD << 32, (uint64_t)EV_RECHECK << 32);
+	for (uint32_t i = 0; !rc && i < m->reg.n; i++) /* before the workers get them */
+		guard_add(m, m->reg.t[i], true);
+	m->reg.defer = true; /* later additions are checked off the loop (guard.c) */
 	m->workers.child_setup = master_worker_setup;
 	m->workers.child_arg = m;
 	for (unsigned i = 0; !rc && i < m->workers.n; i++)
@@ -803,7 +837,7 @@ static int master_start(struct master *m)
 		return rc;
 	rc = master_start_trackers(m);
 	if (!rc)
-		rc = privs_drop(m); /* every socket is bound */
+		rc = privs_drop_master(m); /* every socket is bound */
 	if (rc)
 		return rc;
 	if (m->priv_drop)
@@ -855,6 +889,7 @@ int master_run(struct master *m)
 	ops_free(m);
 	sdn_close(m);
 	watch_close(m);
+	guard_close(m);
 	if (m->ann)
 		ann_close(m->ann);
 	if (m->tsrv)

@@ -19,6 +19,7 @@
 #include "iocore/log.h"
 #include "master/admin/admin.h"
 #include "master/announce/announce.h"
+#include "master/proc/guard.h"
 #include "master/proc/master.h"
 #include "master/tracker/tracker_srv.h"
 
@@ -170,7 +171,11 @@ static void ops_fill_torrents(struct master *m, struct admin_snap *s)
 		a->pieces = t->mi.piece_count;
 		a->good = t->good;
 		a->state = t->good == t->mi.piece_count ? "seeding" : "partial";
-		a->progress = 1.0; /* registered torrents have been verified */
+		a->progress = 1.0;
+		if (t->paused) /* out of service: "checking", "changed", "draining" (guard.c) */
+			a->state = guard_state(m, t, &a->progress);
+		if (!a->state)
+			a->state = "paused";
 		a->peers = ops_torrent_peers(m, t->id);
 		a->up_bytes = ops_torrent_up(m, t->id);
 		a->up_rate = m->ops->rate[t->id % WORKERS_MAX_TORRENT_IDS];
@@ -222,6 +227,7 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 		{ "plain_refused", m->mstat[MSTAT_DROP_PLAIN_REFUSED] },
 		{ "mse_refused", m->mstat[MSTAT_DROP_MSE_REFUSED] },
 		{ "per_ip", m->mstat[MSTAT_DROP_PER_IP] },
+		{ "paused", m->workers.drop_paused },
 	};
 	/* Message Stream Encryption, in MSTAT_DROP_MSE_SHORT's order (enum mse_err). */
 	static const char *const mse_why[] = { "mse_short",	"mse_timeout",	   "mse_bad_key",
@@ -252,6 +258,23 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 	      m->workers.restarts);
 	OPS_G("pending_handshakes", "Connections whose handshake the master is reading.",
 	      m->n_pend);
+}
+
+/* The content guard (guard.h): what it saw and did. */
+static void ops_fill_guard(struct master *m, struct admin_snap *s)
+{
+	static const char *const kind[GSTAT_MAX] = {
+		[GSTAT_LEASE_BREAKS] = "lease_breaks", [GSTAT_CHANGES] = "changes",
+		[GSTAT_TAKEN_OUT] = "taken_out",       [GSTAT_RECHECKS] = "rechecks",
+		[GSTAT_KILLS] = "worker_kills",	       [GSTAT_NO_LEASE] = "no_lease",
+	};
+	uint64_t v[GSTAT_MAX];
+
+	guard_stats(m, v);
+	for (int i = 0; i < GSTAT_MAX; i++)
+		admin_snap_sample(s, "content_events_total",
+				  "Content files changed while served, and what was done, by kind.",
+				  ADMIN_COUNTER, (double)v[i], "kind=\"%s\"", kind[i]);
 }
 
 /* Peers and payload by handshake path: plain, plaintext after MSE, RC4. */
@@ -336,6 +359,7 @@ static void ops_fill(void *arg, struct admin_snap *s)
 		ops_fill_torrents(m, s);
 	ops_fill_drops(m, s);
 	ops_fill_paths(m, s);
+	ops_fill_guard(m, s);
 	if (m->ann) {
 		ops_fill_announce(m->ann, s);
 		ann_each_job(m->ann, ops_tracker, &tr);
