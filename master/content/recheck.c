@@ -11,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "iocore/log.h"
 #include "master/content/recheck.h"
+
+#define RCK_NICE 10
 
 static void rck_finish(struct recheck *r, struct rck_job *j)
 {
@@ -48,6 +51,12 @@ static void *rck_thread(void *arg)
 	struct recheck *r = arg;
 	struct rck_job *j;
 
+	/*
+	 * Below the master's loop and the workers: the hashers (threads this
+	 * one starts, which inherit its nice value) take what CPU is left.
+	 */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), RCK_NICE) != 0)
+		log_warn("setpriority for the background checks");
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
 		while (!r->q_head && !r->stop)
