@@ -107,8 +107,29 @@ enum wstat {
 	WSTAT_MAX
 };
 
+/*
+ * Histograms, as cheap as counters: each worker adds to its own buckets (not
+ * cumulative; the master sums the workers' and makes them cumulative for
+ * /metrics). Upper bounds below; the last bucket is +Inf.
+ *  - time to first byte: from a peer's arrival in the worker to the end of
+ *    the send that carried its first piece message, in milliseconds;
+ *  - batch size: piece messages that left in one send batch.
+ */
+#define WORKER_TTFB_BOUNDS  { 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000 }
+#define WORKER_TTFB_N	    12
+#define WORKER_BATCH_BOUNDS { 1, 2, 4, 8, 16, 32 }
+#define WORKER_BATCH_N	    6
+
+struct worker_hist {
+	uint64_t bucket[WORKER_TTFB_N + 1]; /* the larger of the two; +Inf last used */
+	uint64_t sum, count;
+};
+
+enum whist { WHIST_TTFB_MS, WHIST_BATCH_BLOCKS, WHIST_MAX };
+
 struct worker_stats {
 	uint64_t c[WSTAT_MAX];
+	struct worker_hist h[WHIST_MAX];
 	/*
 	 * Payload bytes sent, by torrent id modulo max_torrents; then as many
 	 * gauges of peers connected, by the same index (worker_torrent_peers).

@@ -53,7 +53,11 @@ enum admin_stat {
 	ASTAT_MAX
 };
 
-enum admin_metric_type { ADMIN_COUNTER, ADMIN_GAUGE };
+/*
+ * ADMIN_HISTOGRAM: samples named FAMILY_bucket (label le="..."; cumulative,
+ * +Inf last), FAMILY_sum and FAMILY_count, in that order, one family.
+ */
+enum admin_metric_type { ADMIN_COUNTER, ADMIN_GAUGE, ADMIN_HISTOGRAM };
 
 /* One sample of a metric family; samples of one family are contiguous. */
 struct admin_sample {

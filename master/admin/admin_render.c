@@ -101,11 +101,33 @@ static void admin_label_value(struct admin_buf *b, const char *v)
 	}
 }
 
+static void admin_family_n(struct admin_buf *b, const char *name, int len, const char *help,
+			   enum admin_metric_type type)
+{
+	admin_buf_printf(b, "# HELP ringseed_%.*s %s\n# TYPE ringseed_%.*s %s\n", len, name, help,
+			 len, name,
+			 type == ADMIN_COUNTER ? "counter" : type == ADMIN_GAUGE ? "gauge" : "histogram");
+}
+
 static void admin_family(struct admin_buf *b, const char *name, const char *help,
 			 enum admin_metric_type type)
 {
-	admin_buf_printf(b, "# HELP ringseed_%s %s\n# TYPE ringseed_%s %s\n", name, help, name,
-			 type == ADMIN_COUNTER ? "counter" : "gauge");
+	admin_family_n(b, name, (int)strlen(name), help, type);
+}
+
+/* The family a sample belongs to: its name, less a histogram series' suffix. */
+static int admin_family_len(const struct admin_sample *x)
+{
+	static const char *const suffix[] = { "_bucket", "_sum", "_count" };
+	size_t n = strlen(x->name);
+
+	for (size_t k = 0; x->type == ADMIN_HISTOGRAM && k < 3; k++) {
+		size_t l = strlen(suffix[k]);
+
+		if (n > l && !strcmp(x->name + n - l, suffix[k]))
+			return (int)(n - l);
+	}
+	return (int)n;
 }
 
 #define ADMIN_WORKER_FAMILIES 8
@@ -217,6 +239,7 @@ static void admin_metrics_torrents(const struct admin_snap *s, uint32_t limit, s
 void admin_render_metrics(const struct admin_snap *s, uint32_t limit, struct admin_buf *b)
 {
 	const char *prev = NULL;
+	int prev_len = 0;
 
 	admin_family(b, "build_info", "The version of ringseed that runs.", ADMIN_GAUGE);
 	admin_buf_printf(b, "ringseed_build_info{version=\"");
@@ -231,9 +254,12 @@ void admin_render_metrics(const struct admin_snap *s, uint32_t limit, struct adm
 	for (uint32_t i = 0; i < s->n_s; i++) {
 		const struct admin_sample *x = &s->s[i];
 
-		if (!prev || strcmp(prev, x->name))
-			admin_family(b, x->name, x->help, x->type);
+		int len = admin_family_len(x);
+
+		if (!prev || prev_len != len || strncmp(prev, x->name, (size_t)len))
+			admin_family_n(b, x->name, len, x->help, x->type);
 		prev = x->name;
+		prev_len = len;
 		admin_buf_printf(b, x->label[0] ? "ringseed_%s{%s} " : "ringseed_%s%s ", x->name,
 				 x->label);
 		admin_num(b, x->value);

@@ -260,6 +260,50 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 	      m->n_pend);
 }
 
+/* One of the workers' histograms (worker.h), summed and made cumulative; scale: unit to base unit. */
+static void ops_fill_hist(struct master *m, struct admin_snap *s, enum whist k,
+			  const char *const names[3], const char *help, double scale)
+{
+	static const uint64_t ttfb[] = WORKER_TTFB_BOUNDS, batch[] = WORKER_BATCH_BOUNDS;
+	const uint64_t *le = k == WHIST_TTFB_MS ? ttfb : batch;
+	unsigned n = k == WHIST_TTFB_MS ? WORKER_TTFB_N : WORKER_BATCH_N;
+	uint64_t b[WORKER_TTFB_N + 1] = { 0 }, sum = 0, count = 0, acc = 0;
+
+	for (unsigned i = 0; i < m->workers.n; i++) {
+		const struct worker_hist *h = &m->workers.w[i].stats->h[k];
+
+		for (unsigned j = 0; j <= n; j++)
+			b[j] += __atomic_load_n(&h->bucket[j], __ATOMIC_RELAXED);
+		sum += __atomic_load_n(&h->sum, __ATOMIC_RELAXED);
+		count += __atomic_load_n(&h->count, __ATOMIC_RELAXED);
+	}
+	for (unsigned j = 0; j < n; j++) {
+		acc += b[j];
+		admin_snap_sample(s, names[0], help, ADMIN_HISTOGRAM, (double)acc, "le=\"%g\"",
+				  (double)le[j] * scale);
+	}
+	/* +Inf is every observation: a worker may add to a bucket before its count */
+	admin_snap_sample(s, names[0], help, ADMIN_HISTOGRAM, (double)(acc + b[n] > count ? acc + b[n] : count),
+			  "le=\"+Inf\"");
+	admin_snap_sample(s, names[1], help, ADMIN_HISTOGRAM, (double)sum * scale, NULL);
+	admin_snap_sample(s, names[2], help, ADMIN_HISTOGRAM,
+			  (double)(acc + b[n] > count ? acc + b[n] : count), NULL);
+}
+
+static void ops_fill_hists(struct master *m, struct admin_snap *s)
+{
+	static const char *const ttfb[3] = { "peer_first_byte_seconds_bucket",
+					     "peer_first_byte_seconds_sum",
+					     "peer_first_byte_seconds_count" };
+	static const char *const batch[3] = { "send_batch_blocks_bucket", "send_batch_blocks_sum",
+					      "send_batch_blocks_count" };
+
+	ops_fill_hist(m, s, WHIST_TTFB_MS, ttfb,
+		      "Time from a peer's arrival in a worker to its first piece message sent.",
+		      0.001);
+	ops_fill_hist(m, s, WHIST_BATCH_BLOCKS, batch, "Piece messages per send batch.", 1);
+}
+
 /* The content guard (guard.h): what it saw and did. */
 static void ops_fill_guard(struct master *m, struct admin_snap *s)
 {
@@ -360,6 +404,7 @@ static void ops_fill(void *arg, struct admin_snap *s)
 	ops_fill_drops(m, s);
 	ops_fill_paths(m, s);
 	ops_fill_guard(m, s);
+	ops_fill_hists(m, s);
 	if (m->ann) {
 		ops_fill_announce(m->ann, s);
 		ann_each_job(m->ann, ops_tracker, &tr);
