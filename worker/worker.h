@@ -38,6 +38,17 @@ enum wmsg_type {
 	 * master holds a file lease until every worker has said so.
 	 */
 	WMSG_REMOVED,
+	/*
+	 * fd: a memfd of torrent_len records, each a struct wmsg_add_rec then
+	 * its .torrent bytes and have bitfield: every torrent a worker starts
+	 * with, in one message instead of one each (10,000 torrents).
+	 */
+	WMSG_ADD_TORRENTS,
+};
+
+struct wmsg_add_rec {
+	uint32_t torrent; /* id */
+	uint32_t torrent_len, have_len;
 };
 
 struct wmsg {

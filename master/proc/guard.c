@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,6 +73,8 @@ struct guard {
 	struct gfd *by_fd; /* indexed by descriptor */
 	int cap_fd;
 	unsigned drain_ms; /* half the lease-break time */
+	uint32_t n_fds, fd_budget; /* lease descriptors held, and at most (RLIMIT_NOFILE / 4) */
+	bool budget_warned;
 	bool lease_warned, watch_warned;
 	uint64_t stat[GSTAT_MAX];
 };
@@ -102,6 +105,14 @@ int guard_init(struct master *m, uint64_t ev_inotify, uint64_t ev_recheck)
 		return -ENOMEM;
 	m->guard = gd;
 	gd->drain_ms = guard_break_ms();
+	{
+		struct rlimit rl;
+
+		/* The rest is for peers' handshakes, the admin endpoint, trackers... */
+		gd->fd_budget = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+					? (uint32_t)(rl.rlim_cur / 4)
+					: 1u << 20;
+	}
 	gd->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	ev.data.u64 = ev_inotify;
 	if (gd->ifd < 0 || epoll_ctl(m->epfd, EPOLL_CTL_ADD, gd->ifd, &ev) != 0)
@@ -188,9 +199,31 @@ static void guard_release(struct guard *gd, struct tguard *g)
 		if (f->fd < gd->cap_fd)
 			gd->by_fd[f->fd].g = NULL;
 		close(f->fd);
+		gd->n_fds--;
 		f->fd = -1;
 		f->leased = false;
 	}
+}
+
+/* inotify on the inode fd has open, whatever the path names by now. */
+static void guard_watch(struct guard *gd, struct tguard *g, uint32_t i, int fd)
+{
+	struct gfile *f = &g->f[i];
+	char path[64];
+	int wd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	wd = gd->ifd >= 0 ? inotify_add_watch(gd->ifd, path, GUARD_MASK) : -1;
+	if (wd < 0 && gd->ifd >= 0 && !gd->watch_warned) {
+		log_warn("inotify on a file of %s (and maybe others; fs.inotify.max_user_watches?)",
+			 g->t->mi.name);
+		gd->watch_warned = true;
+	}
+	if (f->wd >= 0 && f->wd != wd)
+		guard_wd_forget(gd, f->wd, g);
+	f->wd = wd;
+	if (wd >= 0)
+		guard_wd_add(gd, wd, g, i);
 }
 
 /*
@@ -204,7 +237,7 @@ static int guard_arm_file(struct master *m, struct tguard *g, uint32_t i)
 	struct gfile *f = &g->f[i];
 	char path[MI_MAX_PATH + MI_MAX_COMPONENT + 2];
 	struct stat st;
-	int fd, wd;
+	int fd;
 
 	guard_path(g->t, i, path, sizeof(path));
 	fd = openat(m->reg.data_dirfd, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -218,6 +251,17 @@ static int guard_arm_file(struct master *m, struct tguard *g, uint32_t i)
 			close(fd);
 		return fd < 0 ? -ENOENT : -EIO;
 	}
+	if (gd->n_fds >= gd->fd_budget) { /* inotify only: the watch outlives the descriptor */
+		if (!gd->budget_warned)
+			log_warnx("file leases on the first %u content files only (RLIMIT_NOFILE / 4): "
+				  "changes to the others are seen by inotify, after the write",
+				  gd->fd_budget);
+		gd->budget_warned = true;
+		gd->stat[GSTAT_NO_LEASE]++;
+		guard_watch(gd, g, i, fd);
+		close(fd);
+		return 0;
+	}
 	if (fcntl(fd, F_SETSIG, GUARD_SIG) != 0 || fcntl(fd, F_SETLEASE, F_RDLCK) != 0) {
 		if (errno == EAGAIN || errno == EBUSY) { /* open for writing somewhere */
 			close(fd);
@@ -229,27 +273,18 @@ static int guard_arm_file(struct master *m, struct tguard *g, uint32_t i)
 				 path);
 		gd->lease_warned = true;
 		gd->stat[GSTAT_NO_LEASE]++;
-	} else {
-		f->leased = true;
+		guard_watch(gd, g, i, fd);
+		close(fd); /* without a lease it only costs a descriptor */
+		return 0;
 	}
+	f->leased = true;
 	if (guard_fd_set(gd, fd, g, i) != 0) {
 		close(fd);
 		return -ENOMEM;
 	}
 	f->fd = fd;
-	/* The inode just opened, whatever the path names by now. */
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	wd = gd->ifd >= 0 ? inotify_add_watch(gd->ifd, path, GUARD_MASK) : -1;
-	if (wd < 0 && gd->ifd >= 0 && !gd->watch_warned) {
-		log_warn("inotify on a file of %s (and maybe others; fs.inotify.max_user_watches?)",
-			 g->t->mi.name);
-		gd->watch_warned = true;
-	}
-	if (f->wd >= 0 && f->wd != wd)
-		guard_wd_forget(gd, f->wd, g);
-	f->wd = wd;
-	if (wd >= 0)
-		guard_wd_add(gd, wd, g, i);
+	gd->n_fds++;
+	guard_watch(gd, g, i, fd);
 	return 0;
 }
 

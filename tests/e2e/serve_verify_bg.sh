@@ -5,8 +5,9 @@
 # (master/content/recheck.h), on all cores, at a lower priority:
 # while libtorrent downloads keep.bin at 2 MB/s, a 1 GiB torrent (a sparse
 # file: zeros cost no disk) is added by SIGHUP. A poller asks /healthz every
-# 10 ms meanwhile: the master's loop answers every request within 50 ms
-# (it would stop for the whole hashing if the check ran on it), /healthz
+# 10 ms meanwhile: the master's loop answers 99% of them within 50 ms (more
+# what a busy machine adds; it would stop for the whole hashing if the check
+# ran on it), /healthz
 # stays 200, /status shows big.bin as "checking" with a progress between 0
 # and 1; then big.bin seeds, and keep.bin completes byte-exact without
 # losing its connection.
@@ -92,11 +93,15 @@ read -r n max p99 codes <"$work/poll.out"
 max=${max#max_ms=}
 [ "${codes#codes=}" = 200 ] || fail "/healthz was not 200 throughout: ${codes#codes=}"
 p99=${p99#p99_ms=}
-# On a quiet machine every answer comes within 50 ms; a shared one adds its
-# own noise (the line "before:" shows it), so the bound on the slowest is
-# looser. The check on the loop would stop it for the whole hashing (seconds).
-awk -v m="$p99" 'BEGIN { exit !(m < 50) }' || fail "1% of /healthz answers took over $p99 ms (want < 50)"
-awk -v m="$max" 'BEGIN { exit !(m < 250) }' || fail "the master's loop took $max ms to answer /healthz (want < 250)"
+base=$(sed -n 's/^before: .*max_ms=//p' "$work/poll.out")
+# On a quiet machine every answer comes within 50 ms. A shared one adds its
+# own delays, which the second before the SIGHUP shows ("before:"): the
+# bounds are over that. A check on the loop would stop it for the whole
+# hashing (seconds).
+awk -v m="$p99" -v b="$base" 'BEGIN { exit !(m < 50 + b) }' ||
+	fail "1% of /healthz answers took over $p99 ms (want < 50 + $base ms before)"
+awk -v m="$max" -v b="$base" 'BEGIN { exit !(m < 250 + 2 * b) }' ||
+	fail "the master's loop took $max ms to answer /healthz (want < 250 + 2 x $base ms before)"
 grep -q "mid=[1-9]" "$work/poll.out" || fail "/status never showed big.bin checking with a progress between 0 and 1"
 if wait $keep; then
 	tree_cmp "$S_DIR/data/keep.bin" "$work/keep/keep.bin" || fail "keep.bin differs"
