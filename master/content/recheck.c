@@ -17,7 +17,7 @@
 #include "iocore/log.h"
 #include "master/content/recheck.h"
 
-#define RCK_NICE 10
+#define RCK_NICE 10 /* more than the master's own nice value */
 
 static void rck_finish(struct recheck *r, struct rck_job *j)
 {
@@ -55,7 +55,11 @@ static void *rck_thread(void *arg)
 	 * Below the master's loop and the workers: the hashers (threads this
 	 * one starts, which inherit its nice value) take what CPU is left.
 	 */
-	if (setpriority(PRIO_PROCESS, (id_t)gettid(), RCK_NICE) != 0)
+	errno = 0;
+	int nice = getpriority(PRIO_PROCESS, (id_t)gettid());
+
+	if (errno == 0 && setpriority(PRIO_PROCESS, (id_t)gettid(),
+				      nice + RCK_NICE > 19 ? 19 : nice + RCK_NICE) != 0)
 		log_warn("setpriority for the background checks");
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
