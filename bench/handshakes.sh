@@ -47,6 +47,7 @@ port=$(free_port) admin=$(free_port)
 mkdir -p "$work"/{data,torrents,state}
 head -c $((4 << 20)) /dev/urandom >"$work/data/h.bin"
 "$RINGSEED" create -q "$work/data/h.bin" -l 1M -o "$work/torrents/h.torrent" >/dev/null || exit 1
+: >"$work/seeder.log"
 "$RINGSEED" serve --listen "127.0.0.1:$port" --torrents "$work/torrents" --data "$work/data" \
 	--state "$work/state" -w "$W" -o serve.idle_timeout=300 -o serve.stats_interval=0 \
 	-o announce.enable=no -o admin.listen="127.0.0.1:$admin" -o net.max_per_ip=0 \
