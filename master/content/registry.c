@@ -185,6 +185,7 @@ static int reg_verify(struct registry *r, struct torrent *t)
 	struct verify_opts o = { .data_dirfd = r->data_dirfd,
 				 .state_dirfd = r->state_dirfd,
 				 .progress = r->progress,
+				 .no_dir_sync = true, /* once, at the end of the scan */
 				 .bad_piece = reg_bad_piece,
 				 .arg = t };
 	struct verify_report rep;
@@ -409,6 +410,8 @@ int reg_scan(struct registry *r, const char *dir, struct reg_diff *d)
 		free(names[i]);
 	free(names);
 	free(by_path);
+	if (d->n_added && !r->defer && r->state_dirfd >= 0 && fsync(r->state_dirfd) != 0)
+		log_warn("fsync of the state directory");
 	if (!rc)
 		rc = reg_drop_unseen(r, d);
 	if (!rc)

@@ -686,7 +686,7 @@ static int vf_save(const struct vf_ctx *c)
 		rc = -errno;
 	if (rc != 0)
 		unlinkat(dirfd, tmp, 0);
-	else if (fsync(dirfd) != 0)
+	else if (!c->o->no_dir_sync && fsync(dirfd) != 0)
 		rc = -errno;
 out:
 	free(buf);

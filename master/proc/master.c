@@ -731,6 +731,15 @@ static void master_scan_event(struct master *m, const struct epoll_event *ev, bo
 		(void)!read(m->tickfd, &ticks, sizeof(ticks));
 		if (m->admin)
 			admin_tick(m->admin, master_now_ms());
+		/*
+		 * A first check of a large catalogue may take longer than
+		 * systemd's start timeout (90 s): ask for 30 s more every 10 s
+		 * while it runs (sd_notify EXTEND_TIMEOUT_USEC, systemd 236).
+		 */
+		if (m->notify_fd >= 0 && master_now_ms() >= m->next_stats_ms) {
+			m->next_stats_ms = master_now_ms() + 10000;
+			sdn_send(m, "EXTEND_TIMEOUT_USEC=30000000\nSTATUS=checking the content");
+		}
 		break;
 	case EV_WATCH:
 		watch_event(m, master_now_ms());
