@@ -73,7 +73,7 @@ struct guard {
 	struct gfd *by_fd; /* indexed by descriptor */
 	int cap_fd;
 	unsigned drain_ms; /* half the lease-break time */
-	uint32_t n_fds, fd_budget; /* lease descriptors held, and at most (RLIMIT_NOFILE / 4) */
+	uint32_t n_fds, fd_budget; /* lease descriptors held, and at most (RLIMIT_NOFILE / 2) */
 	bool budget_warned;
 	bool lease_warned, watch_warned;
 	uint64_t stat[GSTAT_MAX];
@@ -110,7 +110,7 @@ int guard_init(struct master *m, uint64_t ev_inotify, uint64_t ev_recheck)
 
 		/* The rest is for peers' handshakes, the admin endpoint, trackers... */
 		gd->fd_budget = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-					? (uint32_t)(rl.rlim_cur / 4)
+					? (uint32_t)(rl.rlim_cur / 2)
 					: 1u << 20;
 	}
 	gd->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -253,7 +253,7 @@ static int guard_arm_file(struct master *m, struct tguard *g, uint32_t i)
 	}
 	if (gd->n_fds >= gd->fd_budget) { /* inotify only: the watch outlives the descriptor */
 		if (!gd->budget_warned)
-			log_warnx("file leases on the first %u content files only (RLIMIT_NOFILE / 4): "
+			log_warnx("file leases on the first %u content files only (RLIMIT_NOFILE / 2): "
 				  "changes to the others are seen by inotify, after the write",
 				  gd->fd_budget);
 		gd->budget_warned = true;
