@@ -12,6 +12,7 @@
 # 2. The file truncated to half: out of service, the check fails (short);
 #    restored: served again, downloads byte-exact.
 # 3. The file deleted: out of service; put back (a new inode): served again.
+# 4. Another file renamed over it: out of service, then served again.
 set -u
 : "${RINGSEED:?RINGSEED must name the ringseed binary}"
 : "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -109,6 +110,15 @@ n=$(seed_count)
 cp "$work/orig.bin" "$f"
 wait_until 5 sh -c "[ \$(grep -cE ' torrent f.bin [0-9a-f]+: .*seeding' '$S_LOG') -gt $n ]" ||
 	fail "not served again after the file was put back"
+# --- 4. replaced: another file renamed over it (the served inode loses its name)
+n=$(out_count)
+n2=$(seed_count)
+cp "$work/orig.bin" "$S_DIR/data/.f.bin.new" && mv "$S_DIR/data/.f.bin.new" "$f"
+wait_until 3 sh -c "[ \$(grep -c 'out of service until it is checked again' '$S_LOG') -gt $n ]" ||
+	fail "a rename over the file was not seen"
+wait_until 5 sh -c "[ \$(grep -cE ' torrent f.bin [0-9a-f]+: .*seeding' '$S_LOG') -gt $n2 ]" ||
+	fail "not served again after the file was replaced"
+
 echo "out of service $(out_count) times; lease breaks $(serve_stat content_lease_breaks), inotify changes $(serve_stat content_changes)"
 [ "$(serve_stat content_lease_breaks)" -ge 2 ] 2>/dev/null || fail "fewer than 2 lease breaks counted"
 [ "$(serve_stat content_taken_out)" -eq "$(out_count)" ] 2>/dev/null || fail "content_taken_out is not the count of 'out of service' lines"
