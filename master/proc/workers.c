@@ -335,8 +335,12 @@ static int workers_send_all(struct workers *ws, unsigned i)
 {
 	struct wmsg msg = { .type = WMSG_ADD_TORRENTS };
 	int fd = memfd_create("ringseed-torrents", MFD_CLOEXEC);
-	FILE *f = fd >= 0 ? fdopen(dup(fd), "w") : NULL;
+	int fd2 = fd >= 0 ? dup(fd) : -1; /* the FILE's own, closed by fclose */
+	FILE *f = fd2 >= 0 ? fdopen(fd2, "w") : NULL;
 	bool ok = f != NULL;
+
+	if (!f && fd2 >= 0)
+		close(fd2);
 
 	for (uint32_t k = 0; ok && k < ws->reg->n; k++) {
 		const struct torrent *t = ws->reg->t[k];
