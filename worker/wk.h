@@ -111,6 +111,8 @@ struct batch {
 	uint32_t blen[WK_SPLICE_BLOCKS]; /* each block's length, to count what was sent */
 };
 
+struct choke_cand;
+
 struct wk_queue {
 	struct peer *head, *tail;
 };
@@ -146,6 +148,9 @@ struct worker {
 	bool channel_more; /* the last drain stopped at its cap: read on next turn */
 	uint8_t peer_id[20];
 	struct evp_cipher_st *rc4; /* libcrypto's RC4 (crypt.c); NULL: ringseed's own */
+	struct choke ch;	   /* choke.c and pace.c */
+	struct choke_cand *ch_cand;   /* choke.c: max_peers of them, ranked at each rechoke */
+	struct worker_pub *ch_pubs;   /* choke.c: every worker's list, as read at a rechoke */
 	bool rc4_probed;
 };
 
@@ -185,9 +190,10 @@ static inline void wk_addr_put(struct worker *w, const uint32_t slot[2])
 			__atomic_fetch_sub(&live[slot[i]], 1, __ATOMIC_RELAXED);
 }
 
+/* A batch may start: one is free, and the upload cap allows (pace.c). */
 static inline bool batch_available(const struct worker *w)
 {
-	return w->free_batches != NULL;
+	return w->free_batches != NULL && pace_ok(w);
 }
 
 /* worker.c */
