@@ -773,7 +773,7 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const struct wms
 	crypt_seal(p, p->intro, p->intro_len);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	wire_dec_init(&p->dec, WK_MAX_MSG);
-	p->last_rx_ms = p->last_tx_ms = tw_now_ms();
+	p->last_rx_ms = p->last_tx_ms = p->admit_ms = tw_now_ms();
 	tw_timer_init(&p->timer);
 	tw_add(&w->wheel, &p->timer, WK_TICK_MS);
 	peer_arm_recv(w, p);

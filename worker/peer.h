@@ -101,6 +101,7 @@ struct peer {
 	uint8_t *ctl_old; /* the buffer a send in flight still reads, after a grow */
 	struct tw_timer timer;
 	uint64_t last_rx_ms, last_tx_ms; /* last_tx_ms: also see the batch's */
+	uint64_t admit_ms; /* when it arrived; 0 once its first block went out (WHIST_TTFB_MS) */
 	struct peer *next_wait;		 /* unchoke or batch queue */
 	struct peer *next_ready;	 /* the worker's ready list */
 	struct peer_ext *x;		 /* ext.c, taken on first need */

@@ -474,6 +474,11 @@ static void batch_count_sent(struct worker *w, struct peer *p)
 	}
 	if (!blocks)
 		return;
+	wk_hist(w, WHIST_BATCH_BLOCKS, blocks);
+	if (p->admit_ms) { /* its first piece message is out */
+		wk_hist(w, WHIST_TTFB_MS, tw_now_ms() - p->admit_ms);
+		p->admit_ms = 0;
+	}
 	choke_sent(w, p, blocks, payload);
 	wk_count(w, WSTAT_BLOCKS, blocks);
 	wk_count(w, WSTAT_UP_BYTES, payload);

@@ -206,6 +206,21 @@ static inline void wk_count(struct worker *w, enum wstat k, uint64_t n)
 	__atomic_fetch_add(&w->a->stats->c[k], n, __ATOMIC_RELAXED);
 }
 
+/* One observation of histogram k (worker.h). */
+static inline void wk_hist(struct worker *w, enum whist k, uint64_t v)
+{
+	static const uint64_t ttfb[] = WORKER_TTFB_BOUNDS, batch[] = WORKER_BATCH_BOUNDS;
+	const uint64_t *le = k == WHIST_TTFB_MS ? ttfb : batch;
+	unsigned n = k == WHIST_TTFB_MS ? WORKER_TTFB_N : WORKER_BATCH_N, i = 0;
+	struct worker_hist *h = &w->a->stats->h[k];
+
+	while (i < n && v > le[i])
+		i++;
+	__atomic_fetch_add(&h->bucket[i], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->sum, v, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->count, 1, __ATOMIC_RELAXED);
+}
+
 /* The peer that charged these address slots is gone (worker.h, WORKER_ADDR_SLOTS). */
 static inline void wk_addr_put(struct worker *w, const uint32_t slot[2])
 {

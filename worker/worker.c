@@ -157,11 +157,25 @@ static void wk_torrent_free(struct worker *w, struct wk_torrent *t)
 	free(t);
 }
 
+/* Tells the master that torrent id's files are closed (WMSG_REMOVED). */
+static void wk_removed(struct worker *w, uint32_t id)
+{
+	struct wmsg msg = { .type = WMSG_REMOVED, .torrent = id };
+
+	if (!w->channel_gone &&
+	    send(w->a->channel, &msg, wmsg_len(&msg), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_warn("channel: telling the master torrent %u is closed", id);
+}
+
 /* A peer let go of t: a removed torrent goes when its last peer does. */
 void wk_torrent_put(struct worker *w, struct wk_torrent *t)
 {
-	if (--t->peers == 0 && t->removed)
+	uint32_t id = t->id;
+
+	if (--t->peers == 0 && t->removed) {
 		wk_torrent_free(w, t);
+		wk_removed(w, id);
+	}
 }
 
 /*
@@ -224,50 +238,91 @@ static int wk_torrent_open(struct worker *w, struct wk_torrent *t)
 	return w->conf->send_strategy != CONF_SEND_COPY ? wk_torrent_map(t) : 0;
 }
 
-static void wk_add_torrent(struct worker *w, const struct wmsg *msg, int fd)
+/* One torrent from its .torrent bytes and have bitfield (BEP 3 order). */
+static void wk_add_one(struct worker *w, uint32_t id, const uint8_t *raw, uint32_t raw_len,
+		       const uint8_t *have, uint32_t have_len)
 {
 	struct wk_torrent *t = calloc(1, sizeof(*t));
-	size_t len = (size_t)msg->torrent_len + msg->have_len;
-	uint8_t *buf = malloc(len ? len : 1);
 	struct wk_torrent **tt = realloc(w->tt, (w->n_tt + 1) * sizeof(*tt));
 	struct mi_err err;
 
 	if (tt)
 		w->tt = tt;
-	if (!t || !buf || !tt || pread(fd, buf, len, 0) != (ssize_t)len ||
-	    mi_parse(buf, msg->torrent_len, &t->mi, &err) != 0 ||
-	    msg->have_len != (t->mi.piece_count + 7) / 8 || !(t->have = malloc(msg->have_len))) {
-		log_errx("torrent %u: the master's description did not load", msg->torrent);
+	if (!t || !tt || mi_parse(raw, raw_len, &t->mi, &err) != 0 ||
+	    have_len != (t->mi.piece_count + 7) / 8 || !(t->have = malloc(have_len ? have_len : 1))) {
+		log_errx("torrent %u: the master's description did not load", id);
 		goto fail;
 	}
-	memcpy(t->have, buf + msg->torrent_len, msg->have_len);
-	t->id = msg->torrent;
+	memcpy(t->have, have, have_len);
+	t->id = id;
 	t->complete = true;
 	for (uint32_t i = 0; i < t->mi.piece_count && t->complete; i++)
 		t->complete = t->have[i / 8] & (0x80u >> (i % 8));
 	if (wk_torrent_open(w, t) != 0)
 		goto fail;
 	w->tt[w->n_tt++] = t;
-	free(buf);
 	return;
 fail:
 	if (t)
 		wk_torrent_free(w, t); /* not on the list yet: only releases it */
+}
+
+static void wk_add_torrent(struct worker *w, const struct wmsg *msg, int fd)
+{
+	size_t len = (size_t)msg->torrent_len + msg->have_len;
+	uint8_t *buf = malloc(len ? len : 1);
+
+	if (!buf || pread(fd, buf, len, 0) != (ssize_t)len)
+		log_errx("torrent %u: the master's description did not load", msg->torrent);
+	else
+		wk_add_one(w, msg->torrent, buf, msg->torrent_len, buf + msg->torrent_len,
+			   msg->have_len);
 	free(buf);
+}
+
+/* WMSG_ADD_TORRENTS: msg->torrent_len records in the memfd, read through one mapping. */
+static void wk_add_torrents(struct worker *w, const struct wmsg *msg, int fd)
+{
+	struct stat st;
+	const uint8_t *p, *end;
+	void *m;
+
+	if (fstat(fd, &st) != 0 || st.st_size <= 0 ||
+	    (m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+		log_errx("channel: the master's torrents did not load");
+		return;
+	}
+	p = m;
+	end = p + st.st_size;
+	for (uint32_t i = 0; i < msg->torrent_len; i++) {
+		struct wmsg_add_rec r;
+
+		if ((size_t)(end - p) < sizeof(r))
+			break;
+		memcpy(&r, p, sizeof(r));
+		p += sizeof(r);
+		if ((size_t)(end - p) < (size_t)r.torrent_len + r.have_len)
+			break;
+		wk_add_one(w, r.torrent, p, r.torrent_len, p + r.torrent_len, r.have_len);
+		p += (size_t)r.torrent_len + r.have_len;
+	}
+	munmap(m, (size_t)st.st_size);
 }
 
 static void wk_remove_torrent(struct worker *w, uint32_t id)
 {
 	struct wk_torrent *t = wk_torrent_find(w, id);
 
-	if (!t)
+	if (!t) { /* never loaded here: nothing of it is open */
+		wk_removed(w, id);
 		return;
+	}
 	t->removed = true;
+	t->peers++; /* held, so that the peers closed below do not free it under the loop */
 	for (uint32_t i = 0; i < (uint32_t)w->a->conf->max_peers; i++)
 		if (peer_open(&w->peers[i]) && w->peers[i].t == t)
 			peer_close(w, &w->peers[i], -1);
-	if (t->peers == 0)
-		wk_torrent_free(w, t);
+	wk_torrent_put(w, t); /* freed, and said so, now or when its last peer goes */
 }
 
 static void wk_begin_quit(struct worker *w)
@@ -286,6 +341,10 @@ static void wk_message(struct worker *w, const struct wmsg *msg, int fd)
 	case WMSG_ADD_TORRENT:
 		if (fd >= 0)
 			wk_add_torrent(w, msg, fd);
+		break;
+	case WMSG_ADD_TORRENTS:
+		if (fd >= 0)
+			wk_add_torrents(w, msg, fd);
 		break;
 	case WMSG_REMOVE_TORRENT:
 		wk_remove_torrent(w, msg->torrent);

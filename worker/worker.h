@@ -4,7 +4,8 @@
  * The master forks each worker and talks to it over a SOCK_SEQPACKET
  * socketpair: one struct wmsg per packet, ADD_TORRENT and PEER carrying a file
  * descriptor (SCM_RIGHTS). Packets on one channel arrive in order, so a PEER
- * for a torrent always follows that torrent's ADD_TORRENT.
+ * for a torrent always follows that torrent's ADD_TORRENT. The one message
+ * the other way is REMOVED, a worker's answer to REMOVE_TORRENT.
  *
  * Counters the master needs live in a shared mapping (struct worker_stats)
  * that only its worker writes (relaxed atomic stores) and the master reads.
@@ -36,6 +37,23 @@ enum wmsg_type {
 	WMSG_PEX_LEAVE, /* worker -> master: that peer is gone */
 	WMSG_PEX_ADD,	/* master -> worker: a peer of the torrent, on any worker */
 	WMSG_PEX_DEL,	/* master -> worker: that peer is gone */
+	/*
+	 * Worker to master, the answer to every REMOVE_TORRENT: the torrent's
+	 * files are closed and unmapped, and no batch of it is in flight. The
+	 * master holds a file lease until every worker has said so.
+	 */
+	WMSG_REMOVED,
+	/*
+	 * fd: a memfd of torrent_len records, each a struct wmsg_add_rec then
+	 * its .torrent bytes and have bitfield: every torrent a worker starts
+	 * with, in one message instead of one each (10,000 torrents).
+	 */
+	WMSG_ADD_TORRENTS,
+};
+
+struct wmsg_add_rec {
+	uint32_t torrent; /* id */
+	uint32_t torrent_len, have_len;
 };
 
 /* A peer exchange message's payload, in place of the handshake. */
@@ -145,8 +163,29 @@ enum wstat {
 	WSTAT_MAX = WSTAT_LOOP_LE0 + WORKER_LOOP_BUCKETS
 };
 
+/*
+ * Histograms, as cheap as counters: each worker adds to its own buckets (not
+ * cumulative; the master sums the workers' and makes them cumulative for
+ * /metrics). Upper bounds below; the last bucket is +Inf.
+ *  - time to first byte: from a peer's arrival in the worker to the end of
+ *    the send that carried its first piece message, in milliseconds;
+ *  - batch size: piece messages that left in one send batch.
+ */
+#define WORKER_TTFB_BOUNDS  { 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000 }
+#define WORKER_TTFB_N	    12
+#define WORKER_BATCH_BOUNDS { 1, 2, 4, 8, 16, 32 }
+#define WORKER_BATCH_N	    6
+
+struct worker_hist {
+	uint64_t bucket[WORKER_TTFB_N + 1]; /* the larger of the two; +Inf last used */
+	uint64_t sum, count;
+};
+
+enum whist { WHIST_TTFB_MS, WHIST_BATCH_BLOCKS, WHIST_MAX };
+
 struct worker_stats {
 	uint64_t c[WSTAT_MAX];
+	struct worker_hist h[WHIST_MAX];
 	/*
 	 * Payload bytes sent, by torrent id modulo max_torrents; then as many
 	 * gauges of peers connected, by the same index (worker_torrent_peers).

@@ -53,7 +53,10 @@ enum admin_stat {
 	ASTAT_MAX
 };
 
-/* A histogram's samples are named FAMILY_bucket, FAMILY_sum and FAMILY_count. */
+/*
+ * ADMIN_HISTOGRAM: samples named FAMILY_bucket (label le="..."; cumulative,
+ * +Inf last), FAMILY_sum and FAMILY_count, in that order, one family.
+ */
 enum admin_metric_type { ADMIN_COUNTER, ADMIN_GAUGE, ADMIN_HISTOGRAM };
 
 /* One sample of a metric family; samples of one family are contiguous. */
@@ -78,7 +81,7 @@ struct admin_torrent {
 	uint8_t info_hash[20];
 	uint64_t size;
 	uint32_t pieces, good;
-	const char *state; /* "seeding", "partial" */
+	const char *state; /* "seeding", "partial", "checking", "changed", "draining" */
 	double progress;   /* verification progress, 0..1 */
 	uint64_t peers, up_bytes;
 	double up_rate; /* bytes per second, over the last ADMIN_RATE_MS or so */

@@ -101,28 +101,33 @@ static void admin_label_value(struct admin_buf *b, const char *v)
 	}
 }
 
+static void admin_family_n(struct admin_buf *b, const char *name, int len, const char *help,
+			   enum admin_metric_type type)
+{
+	admin_buf_printf(b, "# HELP ringseed_%.*s %s\n# TYPE ringseed_%.*s %s\n", len, name, help,
+			 len, name,
+			 type == ADMIN_COUNTER ? "counter" : type == ADMIN_GAUGE ? "gauge" : "histogram");
+}
+
 static void admin_family(struct admin_buf *b, const char *name, const char *help,
 			 enum admin_metric_type type)
 {
-	admin_buf_printf(b, "# HELP ringseed_%s %s\n# TYPE ringseed_%s %s\n", name, help, name,
-			 type == ADMIN_COUNTER ? "counter"
-			 : type == ADMIN_GAUGE ? "gauge"
-					       : "histogram");
+	admin_family_n(b, name, (int)strlen(name), help, type);
 }
 
-/* The family a sample belongs to: a histogram's series without its suffix. */
-static size_t admin_family_len(const struct admin_sample *x)
+/* The family a sample belongs to: its name, less a histogram series' suffix. */
+static int admin_family_len(const struct admin_sample *x)
 {
 	static const char *const suffix[] = { "_bucket", "_sum", "_count" };
 	size_t n = strlen(x->name);
 
-	for (int i = 0; x->type == ADMIN_HISTOGRAM && i < 3; i++) {
-		size_t k = strlen(suffix[i]);
+	for (size_t k = 0; x->type == ADMIN_HISTOGRAM && k < 3; k++) {
+		size_t l = strlen(suffix[k]);
 
-		if (n > k && !strcmp(x->name + n - k, suffix[i]))
-			return n - k;
+		if (n > l && !strcmp(x->name + n - l, suffix[k]))
+			return (int)(n - l);
 	}
-	return n;
+	return (int)n;
 }
 
 #define ADMIN_WORKER_FAMILIES 8
@@ -183,7 +188,9 @@ static void admin_torrent_labels(struct admin_buf *b, const struct admin_torrent
 /* Per torrent up to limit; the rest summed under torrent="_other". */
 static void admin_metrics_torrents(const struct admin_snap *s, uint32_t limit, struct admin_buf *b)
 {
-	static const char *const states[] = { "seeding", "partial" };
+	/* partial: some pieces bad; checking, changed, draining: out of service (guard.h) */
+	static const char *const states[] = { "seeding", "partial", "checking", "changed",
+					      "draining" };
 	static const struct {
 		const char *name, *help;
 		enum admin_metric_type type;
@@ -194,7 +201,7 @@ static void admin_metrics_torrents(const struct admin_snap *s, uint32_t limit, s
 	};
 
 	admin_family(b, "torrents", "Torrents served, by state.", ADMIN_GAUGE);
-	for (unsigned k = 0; k < 2; k++) {
+	for (unsigned k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
 		uint32_t n = 0;
 
 		for (uint32_t i = 0; i < s->n_t; i++)
@@ -231,8 +238,8 @@ static void admin_metrics_torrents(const struct admin_snap *s, uint32_t limit, s
 
 void admin_render_metrics(const struct admin_snap *s, uint32_t limit, struct admin_buf *b)
 {
-	const struct admin_sample *prev = NULL;
-	size_t prev_len = 0;
+	const char *prev = NULL;
+	int prev_len = 0;
 
 	admin_family(b, "build_info", "The version of ringseed that runs.", ADMIN_GAUGE);
 	admin_buf_printf(b, "ringseed_build_info{version=\"");
@@ -246,16 +253,12 @@ void admin_render_metrics(const struct admin_snap *s, uint32_t limit, struct adm
 	admin_metrics_torrents(s, limit, b);
 	for (uint32_t i = 0; i < s->n_s; i++) {
 		const struct admin_sample *x = &s->s[i];
-		size_t fl = admin_family_len(x);
+		int len = admin_family_len(x);
 
-		if (!prev || prev_len != fl || strncmp(prev->name, x->name, fl)) {
-			char fam[64];
-
-			snprintf(fam, sizeof(fam), "%.*s", (int)fl, x->name);
-			admin_family(b, fam, x->help, (enum admin_metric_type)x->type);
-		}
-		prev = x;
-		prev_len = fl;
+		if (!prev || prev_len != len || strncmp(prev, x->name, (size_t)len))
+			admin_family_n(b, x->name, len, x->help, x->type);
+		prev = x->name;
+		prev_len = len;
 		admin_buf_printf(b, x->label[0] ? "ringseed_%s{%s} " : "ringseed_%s%s ", x->name,
 				 x->label);
 		admin_num(b, x->value);

@@ -227,6 +227,8 @@ static int ph_piece(struct ph_thread *t, uint32_t p)
 		ph_piece_v2(t, p, lo, pos, size);
 	atomic_fetch_add(&sh->done_bytes, size);
 	atomic_fetch_add(&sh->done_pieces, 1);
+	if (sh->job->share)
+		__atomic_fetch_add(&sh->job->share->done, size, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -237,6 +239,7 @@ static void *ph_thread_main(void *arg)
 	unsigned b;
 
 	while (!atomic_load(&sh->failed) &&
+	       !(sh->job->share && __atomic_load_n(&sh->job->share->cancel, __ATOMIC_RELAXED)) &&
 	       (b = atomic_fetch_add(&sh->next_batch, 1)) < sh->batch_count) {
 		uint32_t first = b * sh->batch_pieces;
 		uint32_t last = first + sh->batch_pieces;
@@ -347,6 +350,8 @@ int ph_run(struct ph_job *job)
 		sh.total += job->files[i].length;
 	}
 	sh.goal = ph_goal(job, sh.total, &selected);
+	if (job->share)
+		__atomic_store_n(&job->share->goal, sh.goal, __ATOMIC_RELAXED);
 	sh.batch_pieces =
 		PH_BATCH_BYTES / job->piece_length ? PH_BATCH_BYTES / job->piece_length : 1;
 	sh.batch_count = (job->piece_count + sh.batch_pieces - 1) / sh.batch_pieces;
@@ -375,6 +380,10 @@ int ph_run(struct ph_job *job)
 	job->seconds = ph_now() - start;
 	job->threads_used = n;
 	rc = atomic_load(&sh.failed) ? sh.failed_rc : 0;
+	if (!rc && job->share && __atomic_load_n(&job->share->cancel, __ATOMIC_RELAXED)) {
+		snprintf(job->err, sizeof(job->err), "cancelled");
+		rc = -ECANCELED;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		free(threads[i].buf);
 		free(threads[i].leaves);

@@ -18,6 +18,11 @@ struct ph_file {
 	bool zero;	  /* BEP 47 pad file: hashed as zeros, never opened */
 };
 
+struct ph_share {
+	uint64_t goal, done;
+	bool cancel;
+};
+
 struct ph_job {
 	int dirfd;
 	const struct ph_file *files; /* in torrent order */
@@ -45,6 +50,12 @@ struct ph_job {
 	 * unselected pieces touch are not opened.
 	 */
 	const uint8_t *only;
+	/*
+	 * NULL, or shared with another thread while ph_run runs (relaxed atomic
+	 * access): the bytes to hash and those hashed so far, for a progress
+	 * display; cancel set makes ph_run stop early with -ECANCELED.
+	 */
+	struct ph_share *share;
 
 	/* Results. */
 	uint64_t bytes;	 /* bytes hashed */

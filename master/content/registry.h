@@ -4,7 +4,8 @@
  * Each *.torrent in the torrents directory becomes a struct torrent once its
  * content has been verified (or found unchanged since the last run). A torrent
  * whose files are missing or short is not registered; the next scan (SIGHUP)
- * tries it again. Lookups by info-hash serve the accept path.
+ * tries it again (with defer set, it is registered paused and its check
+ * waits for the files instead). Lookups by info-hash serve the accept path.
  */
 #ifndef RINGSEED_REGISTRY_H
 #define RINGSEED_REGISTRY_H
@@ -25,6 +26,16 @@ struct torrent {
 	size_t have_len;
 	uint32_t good; /* pieces in have */
 	bool seen;     /* found by the scan in progress */
+	/*
+	 * Out of service: not in the workers, peers for it refused. Its
+	 * content changed, or is being checked (the master's guard.c).
+	 */
+	bool paused;
+	struct tguard *guard; /* the master's watch on its content files */
+	int64_t checked_ns;   /* CLOCK_REALTIME when its last check took the files' stat values; 0: none */
+	/* The .torrent file as last read: a rescan rereads it only if one of these changed. */
+	uint64_t file_ino, file_dev;
+	int64_t file_size, file_mtime_ns, file_ctime_ns;
 };
 
 struct registry {
@@ -36,6 +47,12 @@ struct registry {
 	int data_dirfd;
 	int state_dirfd;
 	bool progress; /* hashing progress bars on a terminal */
+	/*
+	 * New torrents are not checked by reg_scan but left paused, with no
+	 * piece in have and checked_ns 0, for a check off the loop (the
+	 * master's guard.c) after the first scan.
+	 */
+	bool defer;
 };
 
 /* What a scan changed; the arrays are the caller's to free (reg_diff_free). */
@@ -55,6 +72,12 @@ void reg_close(struct registry *r);
 int reg_scan(struct registry *r, const char *dir, struct reg_diff *d);
 void reg_diff_free(struct reg_diff *d);
 void reg_torrent_free(struct torrent *t);
+
+struct verify_report;
+/* The log lines of a finished check; a verify_opts.bad_piece that logs (arg: the torrent). */
+void reg_report(const struct torrent *t, const struct verify_report *rep);
+void reg_bad_piece(void *arg, uint32_t piece, const char *path, uint64_t offset);
+int64_t reg_now_ns(void); /* CLOCK_REALTIME, for checked_ns */
 
 struct torrent *reg_find(const struct registry *r, const uint8_t info_hash[MI_HASH_LEN]);
 

@@ -511,7 +511,8 @@ static int vf_hash(struct vf_ctx *c)
 			      .label = label,
 			      .digests = v2 ? NULL : digests,
 			      .digests_v2 = v2 ? digests : NULL,
-			      .only = c->only };
+			      .only = c->only,
+			      .share = c->o->share };
 	int rc = -ENOMEM;
 
 	if (!files || !digests)
@@ -685,7 +686,7 @@ static int vf_save(const struct vf_ctx *c)
 		rc = -errno;
 	if (rc != 0)
 		unlinkat(dirfd, tmp, 0);
-	else if (fsync(dirfd) != 0)
+	else if (!c->o->no_dir_sync && fsync(dirfd) != 0)
 		rc = -errno;
 out:
 	free(buf);

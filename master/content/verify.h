@@ -30,7 +30,7 @@
  *    more hash of those files at the next start.
  *
  * State file: STATE/<info-hash hex>.state, bencoded, replaced atomically
- * (write <name>.tmp, fsync, rename, fsync the directory):
+ * (write <name>.tmp, fsync, rename, fsync the directory unless no_dir_sync):
  *
  *   d
  *     7:checked      i<unix seconds>e   when this check took the stat values
@@ -62,6 +62,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "master/content/piece_hash.h"
 #include "proto/metainfo.h"
 
 #define VERIFY_STATE_VERSION 1
@@ -78,6 +79,12 @@ struct verify_opts {
 	unsigned threads; /* 0: all CPUs */
 	bool progress;	  /* progress bar on stderr (the caller passes isatty(2)) */
 	/*
+	 * The caller fsyncs the state directory itself once it has checked
+	 * many torrents (the first start of 10,000): a rename not yet durable
+	 * costs at most a hash at the next start.
+	 */
+	bool no_dir_sync;
+	/*
 	 * Called once per piece that does not match its hash when the check
 	 * ends (hashed this time, or remembered bad from the state file for
 	 * unchanged files), in piece order, with the first file the piece
@@ -87,6 +94,7 @@ struct verify_opts {
 	 */
 	void (*bad_piece)(void *arg, uint32_t piece, const char *path, uint64_t offset);
 	void *arg;
+	struct ph_share *share; /* progress and cancel (piece_hash.h); may be NULL */
 };
 
 struct verify_report {

@@ -26,6 +26,7 @@
 #include "master/admin/admin.h"
 #include "master/announce/announce.h"
 #include "master/proc/addrcap.h"
+#include "master/proc/guard.h"
 #include "master/proc/master.h"
 #include "master/tracker/tracker_srv.h"
 #include "proto/wire.h"
@@ -44,7 +45,9 @@ enum ev_kind {
 	EV_ANNOUNCE,
 	EV_ADMIN,
 	EV_WATCH,
-	EV_SCAN
+	EV_SCAN,
+	EV_GUARD,
+	EV_RECHECK
 };
 
 /* What a peer's handshake must start with: the length byte, then the string. */
@@ -425,17 +428,28 @@ int master_load_conf(struct conf *c, const char *path, char **ov, unsigned n)
 	return master_apply_overrides(c, ov, n);
 }
 
+void master_guard_ready(struct master *m, const struct torrent *t)
+{
+	master_torrent_added(m, t);
+}
+
 static void master_apply_diff(struct master *m, struct reg_diff *d)
 {
 	for (uint32_t i = 0; i < d->n_removed; i++) {
 		log_notice("torrent %s: removed", d->removed[i]->mi.name);
 		workers_broadcast_remove(&m->workers, d->removed[i]->id);
 		master_torrent_removed(m, d->removed[i]);
-		reg_torrent_free(d->removed[i]);
+		if (guard_remove(m, d->removed[i]))
+			reg_torrent_free(d->removed[i]);
 	}
 	for (uint32_t i = 0; i < d->n_added; i++) {
-		workers_broadcast_add(&m->workers, d->added[i]);
-		master_torrent_added(m, d->added[i]);
+		bool verified = d->added[i]->checked_ns != 0; /* or deferred (registry.h) */
+
+		guard_add(m, d->added[i], verified);
+		if (!d->added[i]->paused)
+			workers_broadcast_add(&m->workers, d->added[i]);
+		if (verified) /* the others when their check is done (master_guard_ready) */
+			master_torrent_added(m, d->added[i]);
 	}
 	msein_rebuild(m);
 }
@@ -522,6 +536,10 @@ static void master_signals(struct master *m)
 	bool chld = false, quit = false, hup = false;
 
 	while (read(m->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if ((int)si.ssi_signo == GUARD_SIG) /* a writer waits: first of all */
+			guard_lease_break(m, si.ssi_fd);
+		if (si.ssi_signo == SIGIO)
+			guard_lease_scan(m);
 		chld |= si.ssi_signo == SIGCHLD;
 		quit |= si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT;
 		hup |= si.ssi_signo == SIGHUP;
@@ -554,9 +572,40 @@ static void master_tick(struct master *m)
 		admin_tick(m->admin, now);
 	ops_tick(m, now);
 	watch_tick(m, now);
+	guard_tick(m, now);
 	if (m->conf.stats_interval && now >= m->next_stats_ms) {
 		m->next_stats_ms = now + (uint64_t)m->conf.stats_interval * 1000;
 		ops_stats_line(m, "stats");
+	}
+}
+
+/*
+ * Worker i's channel is readable: peer exchange joins and leaves (pex.c),
+ * and REMOVED, the answer to each REMOVE_TORRENT (guard.c). Bounded per
+ * wake-up; the rest waits for the next turn.
+ */
+static void master_channel_read(struct master *m, unsigned i)
+{
+	struct wmsg msg;
+
+	for (int k = 0; k < 256; k++) {
+		ssize_t n = workers_recv(&m->workers, i, &msg);
+
+		if (n < 0)
+			return; /* EAGAIN, or EOF: workers_reap sees the death */
+		if (n != (ssize_t)wmsg_len(&msg))
+			msg.type = 0;
+		switch (msg.type) {
+		case WMSG_REMOVED:
+			guard_removed(m, i, msg.torrent);
+			break;
+		case WMSG_PEX_JOIN:
+		case WMSG_PEX_LEAVE:
+			mpex_on_msg(&m->pex, &m->workers, i, &msg);
+			break;
+		default:
+			log_warnx("worker %u: a message of %zd bytes, type %u", i, n, msg.type);
+		}
 	}
 }
 
@@ -574,7 +623,7 @@ static void master_dispatch(struct master *m, const struct epoll_event *ev)
 		break;
 	case EV_CHANNEL:
 		if (idx < m->workers.n && m->workers.w[idx].channel >= 0 && (ev->events & EPOLLIN))
-			mpex_read(&m->pex, &m->workers, idx);
+			master_channel_read(m, idx);
 		if (idx < m->workers.n && m->workers.w[idx].channel >= 0 &&
 		    (ev->events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 			workers_flush(&m->workers, idx);
@@ -599,6 +648,12 @@ static void master_dispatch(struct master *m, const struct epoll_event *ev)
 		break;
 	case EV_SCAN: /* closed when the first scan ended */
 		break;
+	case EV_GUARD:
+		guard_inotify(m);
+		break;
+	case EV_RECHECK:
+		guard_checks(m);
+		break;
 	}
 }
 
@@ -613,6 +668,8 @@ static int master_setup_fds(struct master *m)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, GUARD_SIG); /* lease breaks (guard.h) */
+	sigaddset(&set, SIGIO);	    /* ... when the real-time queue is full */
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	m->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -713,6 +770,15 @@ static void master_scan_event(struct master *m, const struct epoll_event *ev, bo
 		(void)!read(m->tickfd, &ticks, sizeof(ticks));
 		if (m->admin)
 			admin_tick(m->admin, master_now_ms());
+		/*
+		 * A first check of a large catalogue may take longer than
+		 * systemd's start timeout (90 s): ask for 30 s more every 10 s
+		 * while it runs (sd_notify EXTEND_TIMEOUT_USEC, systemd 236).
+		 */
+		if (m->notify_fd >= 0 && master_now_ms() >= m->next_stats_ms) {
+			m->next_stats_ms = master_now_ms() + 10000;
+			sdn_send(m, "EXTEND_TIMEOUT_USEC=30000000\nSTATUS=checking the content");
+		}
 		break;
 	case EV_WATCH:
 		watch_event(m, master_now_ms());
@@ -808,6 +874,11 @@ static int master_start(struct master *m)
 	rc = workers_init(&m->workers, &m->conf, &m->reg, m->epfd, EV_CHANNEL);
 	if (!rc)
 		rc = mpex_init(&m->pex, m->workers.n);
+	if (!rc)
+		rc = guard_init(m, (uint64_t)EV_GUARD << 32, (uint64_t)EV_RECHECK << 32);
+	for (uint32_t i = 0; !rc && i < m->reg.n; i++) /* before the workers get them */
+		guard_add(m, m->reg.t[i], true);
+	m->reg.defer = true; /* later additions are checked off the loop (guard.c) */
 	m->workers.child_setup = master_worker_setup;
 	m->workers.child_arg = m;
 	for (unsigned i = 0; !rc && i < m->workers.n; i++)
@@ -816,7 +887,7 @@ static int master_start(struct master *m)
 		return rc;
 	rc = master_start_trackers(m);
 	if (!rc)
-		rc = privs_drop(m); /* every socket is bound */
+		rc = privs_drop_master(m); /* every socket is bound */
 	if (rc)
 		return rc;
 	if (m->priv_drop)
@@ -869,6 +940,7 @@ int master_run(struct master *m)
 	mpex_free(&m->pex);
 	sdn_close(m);
 	watch_close(m);
+	guard_close(m);
 	if (m->ann)
 		ann_close(m->ann);
 	if (m->tsrv)

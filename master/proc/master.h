@@ -111,6 +111,7 @@ struct master {
 	bool notify_warned; /* a failed notification was logged */
 	int watch_fd;	    /* inotify on the torrents directory; -1: none */
 	uint64_t rescan_at_ms; /* a change was seen: rescan then; 0: none pending */
+	struct guard *guard; /* content files watched while served (guard.c) */
 	bool priv_drop; /* become priv_uid/priv_gid (core.user) after binding */
 	uid_t priv_uid;
 	gid_t priv_gid;
@@ -136,6 +137,7 @@ void ops_stats_line(struct master *m, const char *tag);
 /* privs.c */
 int privs_resolve(struct master *m);
 int privs_drop(const struct master *m);
+int privs_drop_master(const struct master *m);
 
 /* sdnotify.c */
 int sdn_open(struct master *m);
@@ -148,6 +150,22 @@ int watch_init(struct master *m, uint64_t epoll_data);
 void watch_event(struct master *m, uint64_t now);
 void watch_tick(struct master *m, uint64_t now);
 void watch_close(struct master *m);
+
+/* guard.c (guard.h) */
+int guard_init(struct master *m, uint64_t ev_inotify, uint64_t ev_recheck);
+void guard_add(struct master *m, struct torrent *t, bool verified);
+bool guard_remove(struct master *m, struct torrent *t);
+void guard_removed(void *arg, unsigned worker, uint32_t id);
+void guard_lease_break(struct master *m, int fd);
+void guard_lease_scan(struct master *m);
+void guard_inotify(struct master *m);
+void guard_checks(struct master *m);
+void guard_tick(struct master *m, uint64_t now);
+const char *guard_state(struct master *m, const struct torrent *t, double *progress);
+void guard_stats(const struct master *m, uint64_t *out);
+void guard_close(struct master *m);
+/* master.c: a torrent checked for the first time in the background is served now. */
+void master_guard_ready(struct master *m, const struct torrent *t);
 
 /* mse_in.c */
 void msein_rebuild(struct master *m);

@@ -19,6 +19,7 @@
 #include "iocore/log.h"
 #include "master/admin/admin.h"
 #include "master/announce/announce.h"
+#include "master/proc/guard.h"
 #include "master/proc/master.h"
 #include "master/tracker/tracker_srv.h"
 
@@ -170,7 +171,11 @@ static void ops_fill_torrents(struct master *m, struct admin_snap *s)
 		a->pieces = t->mi.piece_count;
 		a->good = t->good;
 		a->state = t->good == t->mi.piece_count ? "seeding" : "partial";
-		a->progress = 1.0; /* registered torrents have been verified */
+		a->progress = 1.0;
+		if (t->paused) /* out of service: "checking", "changed", "draining" (guard.c) */
+			a->state = guard_state(m, t, &a->progress);
+		if (!a->state)
+			a->state = "paused";
 		a->peers = ops_torrent_peers(m, t->id);
 		a->up_bytes = ops_torrent_up(m, t->id);
 		a->up_rate = m->ops->rate[t->id % WORKERS_MAX_TORRENT_IDS];
@@ -222,6 +227,7 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 		{ "plain_refused", m->mstat[MSTAT_DROP_PLAIN_REFUSED] },
 		{ "mse_refused", m->mstat[MSTAT_DROP_MSE_REFUSED] },
 		{ "per_ip", m->mstat[MSTAT_DROP_PER_IP] },
+		{ "paused", m->workers.drop_paused },
 	};
 	/* Message Stream Encryption, in MSTAT_DROP_MSE_SHORT's order (enum mse_err). */
 	static const char *const mse_why[] = { "mse_short",	"mse_timeout",	   "mse_bad_key",
@@ -264,6 +270,67 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 	      m->workers.restarts);
 	OPS_G("pending_handshakes", "Connections whose handshake the master is reading.",
 	      m->n_pend);
+}
+
+/* One of the workers' histograms (worker.h), summed and made cumulative; scale: unit to base unit. */
+static void ops_fill_hist(struct master *m, struct admin_snap *s, enum whist k,
+			  const char *const names[3], const char *help, double scale)
+{
+	static const uint64_t ttfb[] = WORKER_TTFB_BOUNDS, batch[] = WORKER_BATCH_BOUNDS;
+	const uint64_t *le = k == WHIST_TTFB_MS ? ttfb : batch;
+	unsigned n = k == WHIST_TTFB_MS ? WORKER_TTFB_N : WORKER_BATCH_N;
+	uint64_t b[WORKER_TTFB_N + 1] = { 0 }, sum = 0, count = 0, acc = 0;
+
+	for (unsigned i = 0; i < m->workers.n; i++) {
+		const struct worker_hist *h = &m->workers.w[i].stats->h[k];
+
+		for (unsigned j = 0; j <= n; j++)
+			b[j] += __atomic_load_n(&h->bucket[j], __ATOMIC_RELAXED);
+		sum += __atomic_load_n(&h->sum, __ATOMIC_RELAXED);
+		count += __atomic_load_n(&h->count, __ATOMIC_RELAXED);
+	}
+	for (unsigned j = 0; j < n; j++) {
+		acc += b[j];
+		admin_snap_sample(s, names[0], help, ADMIN_HISTOGRAM, (double)acc, "le=\"%g\"",
+				  (double)le[j] * scale);
+	}
+	/* +Inf is every observation: a worker may add to a bucket before its count */
+	admin_snap_sample(s, names[0], help, ADMIN_HISTOGRAM, (double)(acc + b[n] > count ? acc + b[n] : count),
+			  "le=\"+Inf\"");
+	admin_snap_sample(s, names[1], help, ADMIN_HISTOGRAM, (double)sum * scale, NULL);
+	admin_snap_sample(s, names[2], help, ADMIN_HISTOGRAM,
+			  (double)(acc + b[n] > count ? acc + b[n] : count), NULL);
+}
+
+static void ops_fill_hists(struct master *m, struct admin_snap *s)
+{
+	static const char *const ttfb[3] = { "peer_first_byte_seconds_bucket",
+					     "peer_first_byte_seconds_sum",
+					     "peer_first_byte_seconds_count" };
+	static const char *const batch[3] = { "send_batch_blocks_bucket", "send_batch_blocks_sum",
+					      "send_batch_blocks_count" };
+
+	ops_fill_hist(m, s, WHIST_TTFB_MS, ttfb,
+		      "Time from a peer's arrival in a worker to its first piece message sent.",
+		      0.001);
+	ops_fill_hist(m, s, WHIST_BATCH_BLOCKS, batch, "Piece messages per send batch.", 1);
+}
+
+/* The content guard (guard.h): what it saw and did. */
+static void ops_fill_guard(struct master *m, struct admin_snap *s)
+{
+	static const char *const kind[GSTAT_MAX] = {
+		[GSTAT_LEASE_BREAKS] = "lease_breaks", [GSTAT_CHANGES] = "changes",
+		[GSTAT_TAKEN_OUT] = "taken_out",       [GSTAT_RECHECKS] = "rechecks",
+		[GSTAT_KILLS] = "worker_kills",	       [GSTAT_NO_LEASE] = "no_lease",
+	};
+	uint64_t v[GSTAT_MAX];
+
+	guard_stats(m, v);
+	for (int i = 0; i < GSTAT_MAX; i++)
+		admin_snap_sample(s, "content_events_total",
+				  "Content files changed while served, and what was done, by kind.",
+				  ADMIN_COUNTER, (double)v[i], "kind=\"%s\"", kind[i]);
 }
 
 /* The choker, allowed fast and the upload cap (worker/choke.c, worker/pace.c). */
@@ -397,6 +464,8 @@ static void ops_fill(void *arg, struct admin_snap *s)
 		ops_fill_torrents(m, s);
 	ops_fill_drops(m, s);
 	ops_fill_paths(m, s);
+	ops_fill_guard(m, s);
+	ops_fill_hists(m, s);
 	ops_fill_choke(m, s);
 	ops_fill_cold(m, s);
 	if (m->ann) {

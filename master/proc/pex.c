@@ -20,7 +20,6 @@
 #include "iocore/log.h"
 #include "master/proc/pex.h"
 
-#define MPEX_READ_BATCH 64	/* messages read from one channel per wake-up */
 #define MPEX_SLOTS_MAX	1000000 /* serve.max_peers's bound: the slots a worker has */
 
 struct mpex_entry {
@@ -128,25 +127,16 @@ static void mpex_leave(struct mpex *x, struct workers *ws, unsigned i, const str
 		mpex_drop(x, ws, i, e);
 }
 
-void mpex_read(struct mpex *x, struct workers *ws, unsigned i)
+void mpex_on_msg(struct mpex *x, struct workers *ws, unsigned i, const struct wmsg *m)
 {
-	struct wmsg m;
-
-	for (int k = 0; k < MPEX_READ_BATCH && i < x->n_workers; k++) {
-		ssize_t n = workers_recv(ws, i, &m);
-
-		if (n < 0)
-			return;
-		if (n != (ssize_t)wmsg_len(&m) ||
-		    (m.type != WMSG_PEX_JOIN && m.type != WMSG_PEX_LEAVE)) {
-			x->bad++;
-			continue;
-		}
-		if (m.type == WMSG_PEX_JOIN)
-			mpex_join(x, ws, i, &m);
-		else
-			mpex_leave(x, ws, i, &m);
-	}
+	if (i >= x->n_workers)
+		x->bad++;
+	else if (m->type == WMSG_PEX_JOIN)
+		mpex_join(x, ws, i, m);
+	else if (m->type == WMSG_PEX_LEAVE)
+		mpex_leave(x, ws, i, m);
+	else
+		x->bad++;
 }
 
 /* Worker i starts: every entry, as ADDs, after the torrents workers_start sent it. */

@@ -26,8 +26,8 @@ struct mpex {
 
 int mpex_init(struct mpex *x, unsigned n_workers);
 void mpex_free(struct mpex *x);
-/* Worker i's channel is readable: its joins and leaves. */
-void mpex_read(struct mpex *x, struct workers *ws, unsigned i);
+/* A JOIN or LEAVE that came from worker i. */
+void mpex_on_msg(struct mpex *x, struct workers *ws, unsigned i, const struct wmsg *m);
 /* After a worker died or started: its entries go, a new one hears the whole list. */
 void mpex_check(struct mpex *x, struct workers *ws);
 /* "pex_sent=... pex_peers=..." for the stats line, from the workers' counters w. */

@@ -9,6 +9,11 @@
  *
  * Started as root with core.user empty, ringseed refuses to serve: running
  * as root must be asked for by writing core.user = root.
+ *
+ * The master keeps one capability across the drop, CAP_LEASE: the file
+ * leases that tell it of a writer before the write (guard.h) need the
+ * file's owner or CAP_LEASE, and content is usually not core.user's. The
+ * workers keep none.
  */
 #include <errno.h>
 #include <grp.h>
@@ -17,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <unistd.h>
 
 #include "iocore/log.h"
@@ -85,5 +92,33 @@ int privs_drop(const struct master *m)
 		log_errx("still able to become root after dropping to %s", m->conf.user);
 		return -EPERM;
 	}
+	return 0;
+}
+
+/* Leaves only CAP_LEASE in the permitted and effective sets (capset(2), version 3). */
+static int privs_keep_lease(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { { 0 } };
+
+	d[CAP_LEASE / 32].permitted = d[CAP_LEASE / 32].effective = 1u << (CAP_LEASE % 32);
+	return syscall(SYS_capset, &h, d) == 0 ? 0 : -errno;
+}
+
+/* The master's drop: as privs_drop, keeping CAP_LEASE. */
+int privs_drop_master(const struct master *m)
+{
+	int rc;
+
+	if (!m->priv_drop || geteuid() != 0)
+		return privs_drop(m);
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
+		log_warn("prctl(PR_SET_KEEPCAPS): file leases will need the content's owner");
+	rc = privs_drop(m);
+	if (rc)
+		return rc;
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	if (privs_keep_lease() != 0)
+		log_warn("keeping CAP_LEASE: file leases will need the content's owner");
 	return 0;
 }

@@ -339,6 +339,48 @@ static int workers_send_torrent(struct workers *ws, unsigned i, const struct tor
 	return workers_post(ws, i, &msg, fd);
 }
 
+/*
+ * ADD_TORRENTS: every torrent not paused, in one memfd and one message (a
+ * worker starting with 10,000 torrents gets one message, not 10,000).
+ */
+static int workers_send_all(struct workers *ws, unsigned i)
+{
+	struct wmsg msg = { .type = WMSG_ADD_TORRENTS };
+	int fd = memfd_create("ringseed-torrents", MFD_CLOEXEC);
+	int fd2 = fd >= 0 ? dup(fd) : -1; /* the FILE's own, closed by fclose */
+	FILE *f = fd2 >= 0 ? fdopen(fd2, "w") : NULL;
+	bool ok = f != NULL;
+
+	if (!f && fd2 >= 0)
+		close(fd2);
+
+	for (uint32_t k = 0; ok && k < ws->reg->n; k++) {
+		const struct torrent *t = ws->reg->t[k];
+		struct wmsg_add_rec r = { .torrent = t->id,
+					  .torrent_len = (uint32_t)t->raw_len,
+					  .have_len = (uint32_t)t->have_len };
+
+		if (t->paused)
+			continue;
+		ok = fwrite(&r, sizeof(r), 1, f) == 1 && fwrite(t->raw, 1, t->raw_len, f) == t->raw_len &&
+		     fwrite(t->have, 1, t->have_len, f) == t->have_len;
+		msg.torrent_len++;
+	}
+	if (f && fclose(f) != 0)
+		ok = false;
+	if (!ok) {
+		log_err("writing the torrents for worker %u", i);
+		if (fd >= 0)
+			close(fd);
+		return -EIO;
+	}
+	if (!msg.torrent_len) {
+		close(fd);
+		return 0;
+	}
+	return workers_post(ws, i, &msg, fd);
+}
+
 int workers_start(struct workers *ws, unsigned i)
 {
 	struct wproc *w = &ws->w[i];
@@ -369,8 +411,7 @@ int workers_start(struct workers *ws, unsigned i)
 	w->restart_at_ms = 0;
 	w->handed = __atomic_load_n(&w->stats->c[WSTAT_HANDSHAKES], __ATOMIC_RELAXED);
 	epoll_ctl(ws->epfd, EPOLL_CTL_ADD, w->channel, &ev);
-	for (uint32_t k = 0; k < ws->reg->n; k++)
-		workers_send_torrent(ws, i, ws->reg->t[k]);
+	workers_send_all(ws, i);
 	log_info("worker %u started (pid %d)", i, (int)pid);
 	return 0;
 }
@@ -521,6 +562,11 @@ int workers_handoff(struct workers *ws, int fd, const struct torrent *t, struct 
 
 	msg->type = WMSG_PEER;
 	msg->torrent = t->id;
+	if (t->paused) { /* out of service: its content is changing or being checked */
+		close(fd);
+		ws->drop_paused++;
+		return -EAGAIN;
+	}
 	for (unsigned i = 0; i < ws->n; i++) {
 		if (ws->w[i].channel < 0)
 			continue;

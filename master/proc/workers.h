@@ -60,6 +60,7 @@ struct workers {
 	uint64_t handoff_fallback;     /* the least-loaded worker's channel was full */
 	uint64_t drop_no_worker;       /* a peer no running worker could take */
 	uint64_t drop_handoff_timeout; /* queued for a backed-up worker past handshake_timeout */
+	uint64_t drop_paused;	       /* a peer of a torrent out of service (guard.c) */
 };
 
 int workers_init(struct workers *ws, const struct conf *conf, const struct registry *reg,

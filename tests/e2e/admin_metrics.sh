@@ -105,6 +105,17 @@ for m in ringseed_upload_bytes_total ringseed_peers ringseed_peer_drops_total \
 	ringseed_announces_total ringseed_admin_refused_total ringseed_worker_cpu_seconds_total; do
 	grep -q "^# TYPE $m " "$work/metrics.txt" || fail "/metrics has no $m"
 done
+# The histograms: aria2c's peer got a first block, and every batch is counted.
+grep -q '^# TYPE ringseed_peer_first_byte_seconds histogram$' "$work/metrics.txt" ||
+	fail "/metrics has no histogram ringseed_peer_first_byte_seconds"
+ttfb=$(awk '$1 == "ringseed_peer_first_byte_seconds_count" { print $2 }' "$work/metrics.txt")
+batches=$(awk '$1 == "ringseed_send_batch_blocks_bucket{le=\"+Inf\"}" { print $2 }' "$work/metrics.txt")
+blocks=$(awk '$1 == "ringseed_send_batch_blocks_sum" { print $2 }' "$work/metrics.txt")
+echo "histograms: $ttfb first bytes, $batches batches carrying $blocks blocks"
+[ "${ttfb:-0}" -ge 1 ] 2>/dev/null || fail "no time to first byte observed"
+[ "${batches:-0}" -ge 1 ] && [ "${blocks:-0}" -ge "${batches:-0}" ] 2>/dev/null ||
+	fail "send batch histogram: $batches batches, $blocks blocks"
+[ "$blocks" = "$(serve_stat blocks)" ] || fail "batch histogram sum $blocks != blocks sent $(serve_stat blocks)"
 
 # --- /status and `ringseed status --json` agree, with the download too
 wait_until 5 sh -c "curl -s '$URL/status' | grep -q '\"last_announce\":[1-9]'" || true

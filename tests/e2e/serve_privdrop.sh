@@ -66,6 +66,21 @@ for p in $S_PID $S_WORKERS; do
 	fi
 done
 [ "$(echo $S_WORKERS | wc -w)" -eq 2 ] || fail "workers: $S_WORKERS"
+# The master keeps CAP_LEASE (bit 28) and nothing else, for file leases on
+# content root owns (master/proc/guard.h); the workers keep nothing.
+cap_eff() { awk '/^CapEff:/ { print $2 }' "/proc/$1/status"; }
+[ "$(cap_eff "$S_PID")" = 0000000010000000 ] || fail "master CapEff $(cap_eff "$S_PID"), want CAP_LEASE only"
+for p in $S_WORKERS; do
+	[ "$(cap_eff "$p")" = 0000000000000000 ] || fail "worker $p CapEff $(cap_eff "$p"), want none"
+done
+t0=$(date +%s%3N)
+"$PY" -c "import os; os.close(os.open('$S_DIR/data/a.bin', os.O_WRONLY))"
+serve_wait_log "torrent a.bin: a.bin opened for writing; out of service" 3 ||
+	fail "a writer's open of root's file was not seen by a lease (CAP_LEASE)"
+echo "a writer's open of a.bin (root's) seen as a lease break; $(($(date +%s%3N) - t0)) ms for the open and the log"
+serve_wait_log " torrent a.bin: verified from state|torrent a.bin: hashed" 5 || true
+wait_until 5 sh -c "grep -cE ' torrent a.bin [0-9a-f]+: .*seeding' '$S_LOG' | grep -q 2" ||
+	fail "a.bin not served again after the writer closed it"
 
 "$PY" "$LT" leech --peer 127.0.0.1:881 --bind 127.0.0.2 --save "$work/dl" --timeout 60 \
 	"$S_DIR/torrents/a.bin.torrent" >"$work/leech.out" 2>&1 || { fail "download from port 881"; show "$work/leech.out"; }

@@ -68,8 +68,8 @@ echo "SIGHUP at keep.bin $(head -n 1 "$work/keep.status")"
 kill -HUP "$S_PID"
 serve_wait_log ' reload: 3 torrents \(\+1, -1\)$' 10 ||
 	{ fail "no 'reload: 3 torrents (+1, -1)' within 10 s of SIGHUP"; show_tail "$S_LOG" 10; }
-grep -qE " torrent new.bin $(serve_hash new.bin): [0-9]+ bytes, [0-9]+ pieces, seeding$" "$S_LOG" ||
-	fail "no 'torrent new.bin HEX: ... seeding' line after the reload"
+serve_wait_log " torrent new.bin $(serve_hash new.bin): [0-9]+ bytes, [0-9]+ pieces, seeding$" 5 ||
+	fail "no 'torrent new.bin HEX: ... seeding' line within 5 s of the reload (checked off the loop)"
 
 mkdir -p "$work/new"
 if "$PY" "$LT" leech --peer "127.0.0.1:$S_PORT" --bind 127.0.0.4 --save "$work/new" --timeout 30 \

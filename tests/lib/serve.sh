@@ -309,6 +309,7 @@ serve_metric_of() {
 	announces | announce_failures | scrapes | scrape_failures) echo "ringseed_$1_total " ;;
 	stopped | stopped_lost) echo "ringseed_announce_$1_total " ;;
 	tracker_announces) echo 'ringseed_builtin_tracker_events_total{kind="announces"}' ;;
+	content_*) echo "ringseed_content_events_total{kind=\"${1#content_}\"}" ;;
 	*) echo "ringseed_$1 " ;;
 	esac
 }

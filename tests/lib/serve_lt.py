@@ -146,7 +146,7 @@ def make_session(bind, rate, enc="disabled", enc_level="both"):
 class Leech:
     """One torrent in one session."""
 
-    def __init__(self, ses, torrent, save, peer, rate, label):
+    def __init__(self, ses, torrent, save, peer, rate, label, sequential=False):
         self.ses = ses
         self.peer = peer
         self.label = label
@@ -162,6 +162,8 @@ class Leech:
         self.h = ses.add_torrent(p)
         if rate:
             self.h.set_download_limit(rate)
+        if sequential:
+            self.h.set_flags(lt.torrent_flags.sequential_download)
         self.start = None
         self.done_at = None
         self.connects = 0
@@ -303,6 +305,7 @@ def cmd_leech(argv, crowd):
     ap.add_argument("--enc-level", choices=sorted(ENC_LEVEL), default="both",
                     help="what an MSE handshake offers: plain, rc4 or both")
     ap.add_argument("--net", type=int, default=1)
+    ap.add_argument("--sequential", action="store_true", help="pieces in order")
     ap.add_argument("torrents", nargs="+")
     args = ap.parse_args(argv)
     peer = parse_addr(args.peer)
@@ -320,7 +323,7 @@ def cmd_leech(argv, crowd):
         ses = make_session(bind, args.rate, args.enc, args.enc_level)
         sessions.append(ses)
         for t in args.torrents:
-            leeches.append(Leech(ses, t, save, peer, args.rate, label))
+            leeches.append(Leech(ses, t, save, peer, args.rate, label, args.sequential))
     rc = run_leeches(sessions, leeches, args, missing)
     if crowd and rc == 0:
         times = [lc.done_at - lc.start for lc in leeches]

@@ -60,6 +60,15 @@ static bool got(int i, struct wmsg *m)
 	return true;
 }
 
+/* What the master's loop does when worker i's channel is readable. */
+static void mpex_read(struct mpex *x, struct workers *w, unsigned i)
+{
+	struct wmsg m;
+
+	while (workers_recv(w, i, &m) > 0)
+		mpex_on_msg(x, w, i, &m);
+}
+
 static void test_fanout(void)
 {
 	struct mpex x;
