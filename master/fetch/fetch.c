@@ -165,6 +165,7 @@ static void fetch_connect(struct fetch *f, uint32_t slot)
 	p->interested = false;
 	p->rate = p->window_bytes = 0;
 	p->msg_len = 0;
+	p->pm_live = false;
 	s->fails++; /* reset by a good handshake */
 }
 

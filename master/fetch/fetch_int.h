@@ -137,6 +137,8 @@ struct fpeer {
 	uint8_t pm_hdr_n;
 	uint32_t pm_len, pm_off;
 	uint8_t *pm_dst; /* where its bytes go; NULL: dropped */
+	struct freq pm_req; /* the request it answers, while pm_live */
+	bool pm_live;
 	int pm_act;
 	/* Other variable messages being collected. */
 	uint8_t *msg; /* bitfield or extended payload */

@@ -67,6 +67,9 @@ void fpeer_drop(struct fetch *f, struct fpeer *p, enum fetch_counter why, const 
 	for (uint32_t r = 0; r < p->n_req; r++)
 		fpick_release(f, &p->req[r]);
 	p->n_req = 0;
+	if (p->pm_live)
+		fpick_release(f, &p->pm_req);
+	p->pm_live = false;
 	if (p->bits)
 		for (uint32_t i = 0; i < f->mi->piece_count; i++)
 			if (fpick_has(p, i) && f->avail[i] > 0)
@@ -277,10 +280,13 @@ static void fpeer_block_start(struct fetch *f, struct fpeer *p)
 	}
 	if (!a || begin / FETCH_BLOCK >= a->nblocks || a->blk[begin / FETCH_BLOCK] == FBLK_DONE) {
 		f->res->c[FC_DUPLICATES]++;
+		log_debug("fetch: block %u+%u again (%s)", piece, begin,
+			  a ? "already in" : "piece not being fetched");
 		return;
 	}
-	if (a->nreq[begin / FETCH_BLOCK] > 0)
-		a->nreq[begin / FETCH_BLOCK]--;
+	/* Its request counts as in flight until the last byte is in (fpeer_drop). */
+	p->pm_req = (struct freq){ piece, begin, p->pm_len };
+	p->pm_live = true;
 	p->pm_dst = a->buf + begin;
 	p->pm_act = act;
 }
@@ -306,6 +312,7 @@ static void fpeer_block_end(struct fetch *f, struct fpeer *p)
 	bool known = false;
 
 	p->last_data_ms = f->now_ms;
+	p->pm_live = false;
 	if (!p->pm_dst || !fpeer_block_live(f, p))
 		return;
 	a = &f->act[p->pm_act];
