@@ -129,9 +129,8 @@ void fpeer_fill(struct fetch *f, struct fpeer *p)
 	uint32_t b;
 
 	p->depth = (uint32_t)(want < FETCH_REQ_MIN ? FETCH_REQ_MIN : want > cap ? cap : want);
-	if (p->state != FPEER_ACTIVE || p->choked || f->fail)
-		return;
-	while (p->n_req < p->depth && fpick_next(f, p, &act, &b)) {
+	while (p->state == FPEER_ACTIVE && !p->choked && !f->fail && p->n_req < p->depth &&
+	       fpick_next(f, p, &act, &b)) {
 		struct fpiece *a = &f->act[act];
 		struct freq *r = &p->req[p->n_req++];
 		uint32_t begin = b * FETCH_BLOCK;

@@ -7,9 +7,10 @@ CONTENT is the torrent's single file, or the directory holding a multi-file
 torrent's files (DATA/NAME). Each PORT listens on 127.0.0.1 with one MODE:
 
     good         serves every block as asked
+    slow         the same, 20 ms per block (so a fetch lasts a few seconds)
     corrupt      flips a byte of every block it serves (every piece is bad)
     liar         claims every piece, unchokes, never sends a block
-    unrequested  sends a block nobody asked for, then serves correctly
+    unrequested  sends a block nobody asked for, then serves as slow does
     badhave      sends `have` for a piece past the end after its bitfield
 
 Prints "listening" once every port accepts; runs until killed. On each
@@ -22,6 +23,9 @@ import socket
 import struct
 import sys
 import threading
+import time
+
+PRINT_LOCK = threading.Lock()
 
 
 def bdecode(data, i=0):
@@ -105,7 +109,8 @@ def msg(mid, payload=b""):
 
 
 def serve(conn, c, mode):
-    print(mode + ": connection", flush=True)
+    with PRINT_LOCK:
+        print(mode + ": connection", flush=True)
     hs = recv_all(conn, 68)
     if hs[28:48] != c.info_hash:
         return
@@ -137,6 +142,8 @@ def serve(conn, c, mode):
                 other = (index + 1) % c.count
                 conn.sendall(msg(7, struct.pack(">II", other, 0) + bytes(min(16384, c.plen))))
             data = c.read(index * c.plen + begin, length)
+            if mode in ("slow", "unrequested"):
+                time.sleep(0.02)
             if mode == "corrupt":
                 data = bytes([data[0] ^ 0xff]) + data[1:]
             conn.sendall(msg(7, struct.pack(">II", index, begin) + data))
