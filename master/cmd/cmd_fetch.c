@@ -150,16 +150,6 @@ static int fetch_options(struct fetch_cli *o, int argc, char **argv)
 	return 0;
 }
 
-static uint16_t fetch_port(const struct conf *c)
-{
-	if (c->announce_port)
-		return (uint16_t)c->announce_port;
-	if (c->listen.n == 0)
-		return 0;
-	return ntohs(c->listen.addr[0].sa.sa_family == AF_INET6 ? c->listen.addr[0].in6.sin6_port
-								 : c->listen.addr[0].in4.sin_port);
-}
-
 /* STATE/fetch-torrents/NAME.torrent, a copy of the .torrent for serve to find. */
 static int fetch_stage(const struct conf *c, const struct metainfo *mi, const uint8_t *raw,
 		       size_t len, char *dir, size_t cap)
@@ -235,7 +225,7 @@ static int fetch_go(struct fetch_cli *o, struct conf *c)
 				 .data_dirfd = data_fd,
 				 .state_dirfd = state_fd,
 				 .conf = c,
-				 .port = c->announce ? fetch_port(c) : 0,
+				 .port = c->announce ? fetch_announce_port(c) : 0,
 				 .stop = &fetch_stop };
 	rc = fetch_run(&fo, &res, err, sizeof(err));
 	if (rc) {

@@ -36,6 +36,13 @@ struct registry {
 	int data_dirfd;
 	int state_dirfd;
 	bool progress; /* hashing progress bars on a terminal */
+	/*
+	 * The .torrent files of the last scan whose content is missing, short,
+	 * or being fetched (STATE/<hash>.fetch exists): not served, for the
+	 * fetcher (master/fetch) to complete. Rebuilt by every scan.
+	 */
+	char **incomplete;
+	uint32_t n_incomplete;
 };
 
 /* What a scan changed; the arrays are the caller's to free (reg_diff_free). */

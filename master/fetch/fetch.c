@@ -31,7 +31,8 @@
 #include "master/fetch/fetch_int.h"
 
 #define FETCH_RING_ENTRIES 512
-#define FETCH_WRITE_EXTENTS 16 /* a piece's writes are submitted this many files at a time */
+#define FETCH_WRITE_EXTENTS 16
+#define FETCH_COMPLETED_MS 3000 /* event=completed gets this long, all trackers together */ /* a piece's writes are submitted this many files at a time */
 
 static const char *const fetch_counter_names[FC_MAX] = {
 	[FC_PIECES] = "pieces",
@@ -53,6 +54,16 @@ static const char *const fetch_counter_names[FC_MAX] = {
 const char *fetch_counter_name(enum fetch_counter c)
 {
 	return c < FC_MAX ? fetch_counter_names[c] : "?";
+}
+
+uint16_t fetch_announce_port(const struct conf *c)
+{
+	if (c->announce_port)
+		return (uint16_t)c->announce_port;
+	if (c->listen.n == 0)
+		return 0;
+	return ntohs(c->listen.addr[0].sa.sa_family == AF_INET6 ? c->listen.addr[0].in6.sin6_port
+								 : c->listen.addr[0].in4.sin_port);
 }
 
 uint64_t fetch_rand(struct fetch *f)
@@ -452,6 +463,18 @@ static int fetch_loop(struct fetch *f)
 	return 0;
 }
 
+bool fetch_has_source(const struct metainfo *mi, const struct conf *c, unsigned n_peers,
+		      uint16_t port)
+{
+	if (n_peers || c->fetch_peers.n)
+		return true;
+	for (uint32_t i = 0; port && i < mi->tracker_count; i++)
+		if (strncmp(mi->trackers[i].url, "http://", 7) == 0 ||
+		    strncmp(mi->trackers[i].url, "https://", 8) == 0)
+			return true;
+	return false;
+}
+
 static int fetch_setup(struct fetch *f, const struct fetch_opts *o, char *err, size_t errlen)
 {
 	struct ring_features feat;
@@ -462,6 +485,11 @@ static int fetch_setup(struct fetch *f, const struct fetch_opts *o, char *err, s
 		snprintf(err, errlen, "%s: a v2-only torrent: fetch checks pieces by their SHA-1 "
 			 "(v1 or hybrid torrents)", f->mi->name);
 		return -EINVAL;
+	}
+	if (!fetch_has_source(f->mi, o->conf, o->n_peers, o->port)) {
+		snprintf(err, errlen, "%s: no peer to fetch from (give --peer, fetch.peers, or a "
+			 "torrent with an HTTP tracker)", f->mi->name);
+		return -ENOENT;
 	}
 	if (getrandom(&f->rng, sizeof(f->rng), 0) != sizeof(f->rng) || f->rng == 0)
 		f->rng = clock_ns() | 1;
@@ -538,7 +566,7 @@ int fetch_run(const struct fetch_opts *o, struct fetch_result *res, char *err, s
 {
 	struct fetch *f = calloc(1, sizeof(*f));
 	uint64_t start = clock_ms();
-	int rc, src;
+	int rc;
 
 	*res = (struct fetch_result){ 0 };
 	if (errlen)
@@ -565,16 +593,13 @@ int fetch_run(const struct fetch_opts *o, struct fetch_result *res, char *err, s
 	if (res->resumed)
 		log_notice("fetch: %s: %u of %u pieces already here", f->mi->name, res->resumed,
 			   f->mi->piece_count);
-	src = ftrk_init(f);
-	if (f->n_have < f->mi->piece_count && f->n_src == 0 && src <= 0) {
-		snprintf(err, errlen, "%s: no peer to fetch from (give --peer, fetch.peers, or a "
-			 "torrent with an HTTP tracker)", f->mi->name);
-		rc = -ENOENT;
-	} else {
-		rc = fetch_loop(f);
-	}
+	if (ftrk_init(f) < 0)
+		log_warnx("fetch: %s: no tracker client (out of memory)", f->mi->name);
+	rc = fetch_loop(f);
 	if (rc == 0)
 		rc = fst_finish(&f->st, err, errlen);
+	if (rc == 0)
+		ftrk_completed(f, FETCH_COMPLETED_MS);
 	else if (fst_save(&f->st) == 0 && rc != -EINTR)
 		snprintf(err, errlen, "%s: %s (%u of %u pieces verified and kept)", f->mi->name,
 			 strerror(-rc), f->n_have, f->mi->piece_count);

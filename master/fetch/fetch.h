@@ -82,4 +82,11 @@ int fetch_run(const struct fetch_opts *o, struct fetch_result *res, char *err, s
 
 const char *fetch_counter_name(enum fetch_counter c);
 
+/* Whether fetch_run would have anyone to ask (peers given, or an HTTP tracker and a port). */
+bool fetch_has_source(const struct metainfo *mi, const struct conf *c, unsigned n_peers,
+		      uint16_t port);
+
+/* The port told to trackers: announce.port, else the first listen address's; 0: none. */
+uint16_t fetch_announce_port(const struct conf *c);
+
 #endif
