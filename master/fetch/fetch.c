@@ -479,17 +479,13 @@ static int fetch_setup(struct fetch *f, const struct fetch_opts *o, char *err, s
 {
 	struct ring_features feat;
 	uint64_t bytes = 0;
+	bool source;
 	int rc;
 
 	if (!f->mi->pieces) {
 		snprintf(err, errlen, "%s: a v2-only torrent: fetch checks pieces by their SHA-1 "
 			 "(v1 or hybrid torrents)", f->mi->name);
 		return -EINVAL;
-	}
-	if (!fetch_has_source(f->mi, o->conf, o->n_peers, o->port)) {
-		snprintf(err, errlen, "%s: no peer to fetch from (give --peer, fetch.peers, or a "
-			 "torrent with an HTTP tracker)", f->mi->name);
-		return -ENOENT;
 	}
 	if (getrandom(&f->rng, sizeof(f->rng), 0) != sizeof(f->rng) || f->rng == 0)
 		f->rng = clock_ns() | 1;
@@ -519,7 +515,12 @@ static int fetch_setup(struct fetch *f, const struct fetch_opts *o, char *err, s
 	rc = ring_init(&f->ring, FETCH_RING_ENTRIES, &feat, err, errlen);
 	if (rc)
 		return rc;
-	rc = fst_open(&f->st, f->mi, o->data_dirfd, o->state_dirfd, err, errlen);
+	/* With nobody to ask, only content already complete in size is looked at. */
+	source = fetch_has_source(f->mi, o->conf, o->n_peers, o->port);
+	rc = fst_open(&f->st, f->mi, o->data_dirfd, o->state_dirfd, source, err, errlen);
+	if (rc == -ENOENT && !source)
+		snprintf(err, errlen, "%s: no peer to fetch from (give --peer, fetch.peers, or a "
+			 "torrent with an HTTP tracker)", f->mi->name);
 	if (rc) {
 		io_uring_queue_exit(&f->ring);
 		return rc;
@@ -595,7 +596,13 @@ int fetch_run(const struct fetch_opts *o, struct fetch_result *res, char *err, s
 			   f->mi->piece_count);
 	if (ftrk_init(f) < 0)
 		log_warnx("fetch: %s: no tracker client (out of memory)", f->mi->name);
-	rc = fetch_loop(f);
+	if (f->n_have < f->mi->piece_count && !fetch_has_source(f->mi, o->conf, o->n_peers, o->port)) {
+		snprintf(err, errlen, "%s: %u of %u pieces here and no peer to fetch the rest from",
+			 f->mi->name, f->n_have, f->mi->piece_count);
+		rc = -ENOENT;
+	} else {
+		rc = fetch_loop(f);
+	}
 	if (rc == 0)
 		rc = fst_finish(&f->st, err, errlen);
 	if (rc == 0)

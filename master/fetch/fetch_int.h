@@ -38,10 +38,11 @@ struct fetch_store {
 	uint8_t *have;
 	size_t bf_len;
 	bool all_present; /* every file was there at its full size before we opened it */
+	bool create;	  /* make and grow files; else a missing or short one is -ENOENT */
 };
 
 int fst_open(struct fetch_store *s, const struct metainfo *mi, int data_dirfd, int state_dirfd,
-	     char *err, size_t errlen);
+	     bool create, char *err, size_t errlen);
 void fst_close(struct fetch_store *s);
 /* Fills s->have from the .fetch state or a verify of complete files; *count its bits. */
 int fst_resume(struct fetch_store *s, uint32_t *count);

@@ -82,7 +82,8 @@ static int fst_open_one(struct fetch_store *s, uint32_t i, char *err, size_t err
 		snprintf(err, errlen, "%s: cannot make its directory: %s", path, strerror(-rc));
 		return rc;
 	}
-	fd = openat(s->data_dirfd, path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = openat(s->data_dirfd, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (s->create ? O_CREAT : 0),
+		    0644);
 	if (fd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
@@ -96,6 +97,11 @@ static int fst_open_one(struct fetch_store *s, uint32_t i, char *err, size_t err
 	s->fds[i] = fd;
 	if ((uint64_t)st.st_size == f->length)
 		return 0;
+	if (!s->create) {
+		snprintf(err, errlen, "%s: size is %lld bytes, expected %llu", path,
+			 (long long)st.st_size, (unsigned long long)f->length);
+		return -ENOENT;
+	}
 	s->all_present = false;
 	if ((uint64_t)st.st_size > f->length && ftruncate(fd, (off_t)f->length) != 0)
 		rc = -errno;
@@ -108,11 +114,12 @@ static int fst_open_one(struct fetch_store *s, uint32_t i, char *err, size_t err
 }
 
 int fst_open(struct fetch_store *s, const struct metainfo *mi, int data_dirfd, int state_dirfd,
-	     char *err, size_t errlen)
+	     bool create, char *err, size_t errlen)
 {
 	int rc = 0;
 
 	*s = (struct fetch_store){ .mi = mi,
+				   .create = create,
 				   .data_dirfd = data_dirfd,
 				   .state_dirfd = state_dirfd,
 				   .all_present = true,

@@ -4,7 +4,9 @@
 # `ringseed fetch` from other seeders, byte-exact, single-file (3 MB + 11
 # bytes, 32 KiB pieces, short last piece) and multi-file (the test tree:
 # nested directories, 0-byte files, odd sizes):
-#   - ringseed serve itself (both torrents from one instance);
+#   - ringseed serve itself (both torrents from one instance); then a fetch
+#     without --exit-when-done goes on seeding (verified from state, no
+#     hashing) and libtorrent downloads from it;
 #   - aria2c, the single file from a seeder capped at 1 MB/s, the fetch
 #     killed with SIGKILL once its resume state holds pieces and run again
 #     (it resumes: some pieces already there, the rest fetched); the tree
@@ -36,8 +38,28 @@ for t in one.bin tree; do
 done
 tree_cmp "$S_DIR/data/one.bin" r/data/one.bin || fail "one.bin from ringseed differs"
 tree_cmp "$S_DIR/data/tree" r/data/tree || fail "tree from ringseed differs"
+# without --exit-when-done, fetch goes on seeding what it fetched
+KP=$(free_port)
+root=()
+[ "$(id -u)" -ne 0 ] || root=(-o core.user=root)
+mkdir -p k/data k/state
+bg env --default-signal=INT "$RINGSEED" fetch "$S_DIR/torrents/one.bin.torrent" -d k/data -s k/state \
+	--peer "127.0.0.1:$S_PORT" -l "127.0.0.1:$KP" -o admin.listen= "${root[@]}" 2>k.log
+kpid=$BG_PID
+if wait_until 15 grep -q ' ready: 1 torrents' k.log; then
+	grep -q 'torrent one.bin: verified from state' k.log || fail "fetch then serve hashed again"
+	"$PY" "$LT" leech --peer "127.0.0.1:$KP" --save "$work/kleech" --timeout 15 \
+		"$S_DIR/torrents/one.bin.torrent" >kleech.log 2>&1 ||
+		{ fail "libtorrent could not download from fetch's seeder"; show kleech.log; }
+	tree_cmp "$S_DIR/data/one.bin" kleech/one.bin || fail "one.bin from fetch's seeder differs"
+	kill -TERM "$kpid"
+	wait "$kpid" || fail "fetch's seeder did not exit 0 on SIGTERM"
+else
+	fail "fetch without --exit-when-done did not go on seeding"
+	show_tail k.log
+fi
 up=$(serve_stat up_bytes)
-[ "${up:-0}" -ge $((3 * 1048576 + 11)) ] || fail "serve's up_bytes ${up:-?} is less than one.bin"
+[ "${up:-0}" -ge $((2 * (3 * 1048576 + 11))) ] || fail "serve's up_bytes ${up:-?} is less than one.bin twice"
 serve_stop || fail "serve did not stop cleanly"
 
 if ! command -v aria2c >/dev/null; then
