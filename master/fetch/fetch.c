@@ -154,6 +154,14 @@ static void fetch_connect(struct fetch *f, uint32_t slot)
 		s->retry_ms = f->now_ms + 5000;
 		return;
 	}
+	if (f->bind_src && f->src_addr.sa.sa_family == s->addr.sa.sa_family) {
+		int one = 1;
+
+		/* The port comes at connect: binding many sockets to one address is fine. */
+		setsockopt(p->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		if (bind(p->fd, &f->src_addr.sa, f->src_addr.len) != 0)
+			log_warn("fetch: bind to %s", f->src_host);
+	}
 	sqe = fetch_sqe(f);
 	tmo = sqe ? fetch_sqe(f) : NULL;
 	if (!tmo) {
@@ -475,6 +483,30 @@ bool fetch_has_source(const struct metainfo *mi, const struct conf *c, unsigned 
 	return false;
 }
 
+/*
+ * A box listening on one address (127.0.1.5, a service IP) connects and
+ * announces from it too, as the seeder's announces do: trackers then hand
+ * out an address where it can be reached, and peers see one box, not two.
+ */
+static void fetch_source_address(struct fetch *f, const struct conf *c)
+{
+	const struct conf_addr *a = &c->listen.addr[0];
+
+	if (c->listen.n == 0)
+		return;
+	if (a->sa.sa_family == AF_INET && a->in4.sin_addr.s_addr != htonl(INADDR_ANY)) {
+		f->src_addr = *a;
+		f->src_addr.in4.sin_port = 0;
+		inet_ntop(AF_INET, &a->in4.sin_addr, f->src_host, sizeof(f->src_host));
+		f->bind_src = true;
+	} else if (a->sa.sa_family == AF_INET6 && !IN6_IS_ADDR_UNSPECIFIED(&a->in6.sin6_addr)) {
+		f->src_addr = *a;
+		f->src_addr.in6.sin6_port = 0;
+		inet_ntop(AF_INET6, &a->in6.sin6_addr, f->src_host, sizeof(f->src_host));
+		f->bind_src = true;
+	}
+}
+
 static int fetch_setup(struct fetch *f, const struct fetch_opts *o, char *err, size_t errlen)
 {
 	struct ring_features feat;
@@ -504,6 +536,7 @@ static int fetch_setup(struct fetch *f, const struct fetch_opts *o, char *err, s
 	if (f->act_max < 2)
 		f->act_max = 2;
 	f->request_timeout_ms = (uint32_t)o->conf->fetch_request_timeout * 1000u;
+	fetch_source_address(f, o->conf);
 	f->tick_ts.tv_nsec = FETCH_TICK_MS * 1000000ll;
 	f->connect_ts.tv_sec = FETCH_CONNECT_MS / 1000;
 	for (uint32_t i = 0; i < FETCH_SOURCES_MAX; i++)

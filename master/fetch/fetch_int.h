@@ -6,6 +6,7 @@
 #ifndef RINGSEED_FETCH_INT_H
 #define RINGSEED_FETCH_INT_H
 
+#include <arpa/inet.h>
 #include <liburing.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -184,6 +185,10 @@ struct fetch {
 	int fail; /* a write error: the torrent stops */
 	struct __kernel_timespec tick_ts, connect_ts;
 	struct fetch_tracker *trk;
+	/* The first listen address when it is not a wildcard: peers and trackers see it. */
+	struct conf_addr src_addr;
+	bool bind_src;
+	char src_host[INET6_ADDRSTRLEN];
 };
 
 static inline uint64_t fetch_ud(enum fop op, uint32_t slot, uint32_t gen)

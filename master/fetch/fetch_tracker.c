@@ -127,6 +127,12 @@ static void ftrk_start(struct fetch *f, struct ftrk_one *t)
 	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(t->easy, CURLOPT_USERAGENT, "ringseed/" RINGSEED_VERSION);
+	if (f->bind_src) {
+		char iface[INET6_ADDRSTRLEN + 8];
+
+		snprintf(iface, sizeof(iface), "host!%s", f->src_host);
+		curl_easy_setopt(t->easy, CURLOPT_INTERFACE, iface);
+	}
 	if (curl_multi_add_handle(k->multi, t->easy) != CURLM_OK) {
 		curl_easy_cleanup(t->easy);
 		t->easy = NULL;
