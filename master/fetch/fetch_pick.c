@@ -140,6 +140,9 @@ static bool fpick_shared(struct fetch *f, const struct fpeer *p, bool endgame, i
 				continue;
 			if (a->blk[b] == FBLK_REQ && (!endgame || a->nreq[b] >= FETCH_ENDGAME_DUP))
 				continue;
+			/* in flight to p, or arriving from it right now */
+			mine = p->pm_live && p->pm_req.piece == a->index &&
+			       p->pm_req.begin == b * FETCH_BLOCK;
 			for (uint32_t r = 0; r < p->n_req && !mine; r++)
 				mine = p->req[r].piece == a->index &&
 				       p->req[r].begin == b * FETCH_BLOCK;
