@@ -17,7 +17,7 @@
 #define FETCH_PEER_ID_PREFIX "-RS0100-" /* as the seeder's (announce.h) */
 #define FETCH_BLOCK	   16384u /* what every client requests (BEP 3 convention) */
 #define FETCH_REQ_MAX	   128	  /* requests in flight to one peer at most */
-#define FETCH_REQ_MIN	   4	  /* and at least, while it has what we want */
+#define FETCH_REQ_MIN	   8	  /* and at least, while it has what we want */
 #define FETCH_REQQ_DEFAULT 128	  /* a peer that states no reqq (BEP 10) */
 #define FETCH_ACTIVE_MAX   64	  /* pieces being assembled at once */
 #define FETCH_ACTIVE_BYTES (128u << 20) /* and their buffers' bytes at most */

@@ -6,7 +6,7 @@
  * decoder. What a peer has (bitfield, have, have_all, have_none) feeds the
  * availability the picker ranks pieces by; we stay interested while it has
  * something we lack, and while it unchokes us we keep `depth` requests in
- * flight: the blocks its rate delivers in FETCH_RTT_MS, at least
+ * flight: the blocks its rate delivers in FETCH_QUEUE_MS, at least
  * FETCH_REQ_MIN, at most its reqq (BEP 10) and FETCH_REQ_MAX.
  *
  * Hostile input is dropped and counted, never trusted: a block nobody asked
@@ -28,7 +28,13 @@
 #include "proto/bytes.h"
 #include "proto/ext.h"
 
-#define FETCH_RTT_MS 500 /* bandwidth-delay: what arrives in this long stays in flight */
+/*
+ * Bandwidth-delay: what arrives in this long stays in flight. It must exceed
+ * a seeder's send period, or the queue caps the rate that sizes it:
+ * Transmission serves each peer's queue once per 500 ms, so 1 s doubles the
+ * queue every round until reqq.
+ */
+#define FETCH_QUEUE_MS 1000
 
 void fpeer_put(struct fetch *f, struct fpeer *p, const void *msg, size_t len)
 {
@@ -81,7 +87,9 @@ void fpeer_drop(struct fetch *f, struct fpeer *p, enum fetch_counter why, const 
 	p->msg_cap = 0;
 	p->state = FPEER_CLOSING;
 	shutdown(p->fd, SHUT_RDWR);
-	f->src[p->src].retry_ms = f->now_ms + 1000u * (1u << (f->src[p->src].fails < 5 ? f->src[p->src].fails : 5));
+	/* One second more per connection in a row that got nowhere, up to 10 s. */
+	f->src[p->src].retry_ms =
+		f->now_ms + 1000u * (f->src[p->src].fails < 10 ? f->src[p->src].fails + 1 : 10);
 }
 
 static void fpeer_have_one(struct fetch *f, struct fpeer *p, uint32_t piece)
@@ -123,7 +131,7 @@ void fpeer_broadcast_have(struct fetch *f, uint32_t piece)
 void fpeer_fill(struct fetch *f, struct fpeer *p)
 {
 	uint8_t m[WIRE_BLOCK_LEN];
-	uint64_t want = p->rate * FETCH_RTT_MS / 1000 / FETCH_BLOCK;
+	uint64_t want = p->rate * FETCH_QUEUE_MS / 1000 / FETCH_BLOCK;
 	uint32_t cap = p->reqq < FETCH_REQ_MAX ? p->reqq : FETCH_REQ_MAX;
 	int act;
 	uint32_t b;
