@@ -182,6 +182,7 @@ static void fetch_connect(struct fetch *f, uint32_t slot)
 	p->hs_len = 0;
 	p->n_req = 0;
 	p->interested = false;
+	p->n_wanted = 0;
 	p->rate = p->window_bytes = 0;
 	p->msg_len = 0;
 	p->pm_live = false;

@@ -128,6 +128,7 @@ struct fpeer {
 	struct wire_dec dec;
 	uint8_t *bits; /* what the peer has */
 	uint32_t nbits;
+	uint32_t n_wanted; /* of those, pieces we do not have yet */
 	bool choked;	 /* the peer chokes us */
 	bool interested; /* we told it so */
 	bool fast;	 /* BEP 6 on both sides */

@@ -98,12 +98,15 @@ static void fpeer_have_one(struct fetch *f, struct fpeer *p, uint32_t piece)
 		return;
 	p->bits[piece / 8] |= (uint8_t)(0x80u >> (piece % 8));
 	f->avail[piece]++;
+	if (f->ps[piece] != FPS_HAVE)
+		p->n_wanted++;
 }
 
+/* Interest follows n_wanted, kept as haves come and our pieces complete: no scan per message. */
 static void fpeer_interest(struct fetch *f, struct fpeer *p)
 {
 	uint8_t m[WIRE_SIMPLE_LEN];
-	bool want = fpick_interesting(f, p);
+	bool want = p->n_wanted > 0;
 
 	if (want == p->interested)
 		return;
@@ -121,6 +124,8 @@ void fpeer_broadcast_have(struct fetch *f, uint32_t piece)
 
 		if (p->state != FPEER_ACTIVE)
 			continue;
+		if (fpick_has(p, piece) && p->n_wanted > 0)
+			p->n_wanted--;
 		fpeer_put(f, p, m, sizeof(m));
 		fpeer_interest(f, p);
 		fetch_send(f, p);
