@@ -628,6 +628,13 @@ int fetch_run(const struct fetch_opts *o, struct fetch_result *res, char *err, s
 	if (res->resumed)
 		log_notice("fetch: %s: %u of %u pieces already here", f->mi->name, res->resumed,
 			   f->mi->piece_count);
+	/*
+	 * The .fetch state goes down before any byte comes: from now on a scan
+	 * of the seeder sees a fetch under way, not content to hash (the
+	 * preallocated files are full size but mostly zeros).
+	 */
+	if (f->n_have < f->mi->piece_count && (rc = fst_save(&f->st)) != 0)
+		log_warnx("fetch: %s: saving the .fetch state: %s", f->mi->name, strerror(-rc));
 	if (ftrk_init(f) < 0)
 		log_warnx("fetch: %s: no tracker client (out of memory)", f->mi->name);
 	if (f->n_have < f->mi->piece_count && !fetch_has_source(f->mi, o->conf, o->n_peers, o->port)) {

@@ -86,8 +86,7 @@ wait_until 10 sh -c "ss -ltn | grep -q ':$A1 ' && ss -ltn | grep -q ':$A2 '" ||
 fetch_dirs a
 fetch_bg a1.fetch.log "$S_DIR/torrents/one.bin.torrent" a --peer "127.0.0.1:$A1"
 pid=$BG_PID
-if wait_until 15 test -s "a/state/$ONE.fetch"; then
-	sleep 0.3
+if wait_until 15 fetch_state_some "a/state/$ONE.fetch"; then
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null
 else

@@ -36,8 +36,7 @@ serve_init "$work/l"
 
 fetch_bg f1.log t/one.bin.torrent l --peer "127.0.0.1:$P1"
 pid=$BG_PID
-if wait_until 15 test -s "l/state/$ONE.fetch"; then
-	sleep 0.3
+if wait_until 15 fetch_state_some "l/state/$ONE.fetch"; then
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null
 	[ -e "l/state/$ONE.state" ] && fail "killed halfway, yet the verify state is there"

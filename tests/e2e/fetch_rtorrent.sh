@@ -53,8 +53,7 @@ rt_start tree "$P2" t/tree.torrent 0
 fetch_dirs l
 fetch_bg f1.log t/one.bin.torrent l --peer "127.0.0.1:$P1"
 pid=$BG_PID
-if wait_until 20 test -s "l/state/$ONE.fetch"; then
-	sleep 0.3
+if wait_until 20 fetch_state_some "l/state/$ONE.fetch"; then
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null
 else

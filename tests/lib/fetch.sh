@@ -8,6 +8,7 @@
 #   fetch_bg LOG T DIR ARGS...      the same in the background; sets $BG_PID
 #   fetch_count LOG NAME            a counter of the last "complete"/"stopped"
 #                                   line of LOG (pieces, bytes, bans, ...)
+#   fetch_state_some FILE           the .fetch state FILE holds a piece or more
 #   fetch_lt_seed LOG T SAVE PORT [--rate B]
 #                                   python3-libtorrent seeding T from SAVE on
 #                                   127.0.0.1:PORT (tests/lib/fetch_lt.py);
@@ -40,4 +41,18 @@ fetch_lt_seed() {
 	shift
 	bg "$PY" "$FETCH_LT" seed "$@" >"$log" 2>&1
 	wait_until 20 grep -q '^seeding' "$log" || { fail "libtorrent seeder: $(cat "$log")"; return 1; }
+}
+
+# fetch_state_some FILE: the .fetch resume state FILE has at least one piece
+fetch_state_some() {
+	[ -s "$1" ] && "$PY" - "$1" <<'PYEOF'
+import sys
+raw = open(sys.argv[1], "rb").read()
+i = raw.find(b"4:have")
+if i < 0:
+    sys.exit(1)
+j = raw.index(b":", i + 6)
+n = int(raw[i + 6:j])
+sys.exit(0 if any(raw[j + 1:j + 1 + n]) else 1)
+PYEOF
 }
