@@ -79,8 +79,10 @@ static const char *const conf_log_words[] = { "debug", "info", "notice", "warnin
  * section header once); conf/ringseed.conf lists the same keys in the same order,
  * which the unit test checks.
  */
-static const char *const conf_send_words[] = { "copy", "splice", "send_zc", NULL };
+static const char *const conf_send_words[] = { "copy", "splice", "send_zc", "auto", NULL };
 static const char *const conf_enc_words[] = { "off", "allow", "prefer", "require", NULL };
+static const char *const conf_choker_words[] = { "all", "round_robin", "fastest", "anti_leech",
+						 NULL };
 
 static const struct conf_key conf_keys[] = {
 	CONF_INT_ROW(struct conf, "core", "workers", workers, 1, 256, true, "auto",
@@ -116,11 +118,23 @@ static const struct conf_key conf_keys[] = {
 		      "Where ringseed keeps what it learned between runs, such as which "
 		      "torrents were verified."),
 	CONF_ENUM_ROW(struct conf, "serve", "send_strategy", send_strategy, conf_send_words,
-		      "splice", "How blocks go from the content files to the sockets."),
+		      "auto", "How blocks go from the content files to the sockets."),
 	CONF_SIZE_ROW(struct conf, "serve", "max_request", max_request, 16384, 131072, "16K",
 		      "Longest block a peer may request; longer ones are rejected."),
+	CONF_SIZE_ROW(struct conf, "serve", "read_budget", read_budget, 1048576, 1073741824, "32M",
+		      "Bytes of cold content a worker reads ahead of its sends at once."),
+	CONF_ENUM_ROW(struct conf, "serve", "choker", choker, conf_choker_words, "all",
+		      "Who is unchoked: all, round_robin, fastest or anti_leech (see README)."),
 	CONF_INT_ROW(struct conf, "serve", "unchoke_slots", unchoke_slots, 0, 1000000, false, "0",
-		     "Peers each worker unchokes at once; 0 unchokes every interested peer."),
+		     "Peers unchoked at once on the whole box; 0 unchokes every interested peer."),
+	CONF_INT_ROW(struct conf, "serve", "rechoke_interval", rechoke_interval, 1, 3600, false,
+		     "10", "Seconds between rechokes (shorter only for tests)."),
+	CONF_INT_ROW(struct conf, "serve", "optimistic_interval", optimistic_interval, 1, 3600,
+		     false, "30", "Seconds between optimistic unchokes of the fastest choker."),
+	CONF_INT_ROW(struct conf, "serve", "allowed_fast", allowed_fast, 0, 256, false, "0",
+		     "Pieces a choked peer may still request (BEP 6 allowed fast set)."),
+	CONF_SIZE_ROW(struct conf, "serve", "max_upload_rate", max_upload_rate, 0,
+		      (int64_t)1 << 40, "0", "Upload cap of the whole box, bytes/s; 0: none."),
 	CONF_INT_ROW(struct conf, "serve", "handshake_timeout", handshake_timeout, 1, 300, false,
 		     "10", "Seconds a new connection has to send its handshake."),
 	CONF_INT_ROW(struct conf, "serve", "idle_timeout", idle_timeout, 5, 3600, false, "120",
@@ -131,6 +145,8 @@ static const struct conf_key conf_keys[] = {
 		     "Connections each worker holds at most."),
 	CONF_INT_ROW(struct conf, "serve", "stats_interval", stats_interval, 0, 86400, false,
 		     "10", "Seconds between the stats lines in the log; 0 turns them off."),
+	CONF_BOOL_ROW(struct conf, "pex", "enable", pex_enable, "yes",
+		      "Peer exchange (BEP 11): tell peers of public torrents about each other."),
 	CONF_BOOL_ROW(struct conf, "announce", "enable", announce, "yes",
 		      "Announce every torrent to the trackers its .torrent names."),
 	CONF_INT_ROW(struct conf, "announce", "port", announce_port, 0, 65535, false, "0",

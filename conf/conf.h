@@ -35,6 +35,15 @@ enum conf_send_strategy {
 	CONF_SEND_COPY,   /* read into a buffer, then send: the baseline */
 	CONF_SEND_SPLICE, /* file -> pipe -> socket, no copy through user space */
 	CONF_SEND_ZC,	  /* zero-copy sendmsg (MSG_ZEROCOPY) from the mapped files */
+	CONF_SEND_AUTO,	  /* splice for resident data, cold blocks read in first; copy for RC4 */
+};
+
+/* [serve] choker: who gets the unchoke slots (word order in conf.c). */
+enum conf_choker {
+	CONF_CHOKER_ALL,	 /* every interested peer (unchoke_slots: first come, kept) */
+	CONF_CHOKER_ROUND_ROBIN, /* a slot is kept for a quota of bytes or a minute */
+	CONF_CHOKER_FASTEST,	 /* top by our upload rate, plus one optimistic (BEP 3) */
+	CONF_CHOKER_ANTI_LEECH,	 /* peers near 0% and near 100% first */
 };
 
 /* [net] encryption: what Message Stream Encryption peers may do (word order in conf.c). */
@@ -90,12 +99,21 @@ struct conf {
 	/* [serve] */
 	int send_strategy;     /* enum conf_send_strategy */
 	uint64_t max_request;  /* longest block a peer may request, bytes */
-	int unchoke_slots;     /* peers unchoked at once per worker; 0 = every interested one */
+	uint64_t read_budget;  /* bytes of cold reads in flight per worker */
+	int choker;	       /* enum conf_choker */
+	int unchoke_slots;     /* peers unchoked at once on the box; 0 = every interested one */
+	int rechoke_interval;  /* seconds between rechokes */
+	int optimistic_interval; /* seconds between optimistic unchokes (fastest) */
+	int allowed_fast;      /* BEP 6 allowed fast pieces per choked peer */
+	uint64_t max_upload_rate; /* bytes/s for the whole box; 0 = unlimited */
 	int handshake_timeout; /* seconds for a peer's 68-byte handshake */
 	int idle_timeout;      /* seconds of silence before a peer is dropped */
 	int reqq;              /* requests queued per peer; more is a flood */
 	int max_peers;         /* connections per worker */
 	int stats_interval;    /* seconds between stats lines; 0 = off */
+
+	/* [pex] */
+	bool pex_enable; /* BEP 11 peer exchange on torrents that are not private */
 
 	/* [announce]: ringseed as a tracker client */
 	bool announce;             /* announce the torrents to their trackers */

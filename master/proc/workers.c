@@ -55,6 +55,10 @@ int workers_init(struct workers *ws, const struct conf *conf, const struct regis
 	if (!ws->w)
 		return -ENOMEM;
 	ws->n = n;
+	ws->shared = mmap(NULL, worker_shared_size(n), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ws->shared == MAP_FAILED)
+		return -errno;
 	for (unsigned i = 0; i < n; i++) {
 		void *p = mmap(NULL, worker_stats_size(WORKERS_MAX_TORRENT_IDS),
 			       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -95,7 +99,9 @@ static int workers_sendmsg(int channel, const struct wmsg *msg, int fd)
 
 static void workers_watch_out(struct workers *ws, unsigned i, bool on)
 {
-	struct epoll_event ev = { .events = on ? EPOLLOUT : 0, .data.u64 = ((uint64_t)ws->ev_kind << 32) | i };
+	/* Always readable: workers report peer exchange joins and leaves (pex.c). */
+	struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0),
+				  .data.u64 = ((uint64_t)ws->ev_kind << 32) | i };
 
 	epoll_ctl(ws->epfd, EPOLL_CTL_MOD, ws->w[i].channel, &ev);
 }
@@ -187,6 +193,33 @@ static int workers_post(struct workers *ws, unsigned i, const struct wmsg *msg, 
 	return 0;
 }
 
+int workers_send(struct workers *ws, unsigned i, const struct wmsg *msg)
+{
+	return workers_post(ws, i, msg, -1);
+}
+
+/*
+ * One message from worker i; -EAGAIN when none waits. At EOF (the worker is
+ * exiting, not reaped yet) its channel stops being watched for input, so the
+ * loop does not spin on it until the reap closes it.
+ */
+ssize_t workers_recv(struct workers *ws, unsigned i, struct wmsg *msg)
+{
+	struct epoll_event ev = { .events = ws->w[i].q_head ? EPOLLOUT : 0,
+				  .data.u64 = ((uint64_t)ws->ev_kind << 32) | i };
+	ssize_t n;
+
+	if (ws->w[i].channel < 0)
+		return -EPIPE;
+	n = recv(ws->w[i].channel, msg, sizeof(*msg), MSG_DONTWAIT);
+	if (n > 0)
+		return n;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return -EAGAIN;
+	epoll_ctl(ws->epfd, EPOLL_CTL_MOD, ws->w[i].channel, &ev);
+	return -EPIPE;
+}
+
 /* The n-th CPU this process may run on, for pinning worker n. */
 static int workers_cpu(unsigned n)
 {
@@ -243,7 +276,9 @@ static void workers_child(struct workers *ws, unsigned i, int channel, pid_t mas
 				 .data_dirfd = ws->reg->data_dirfd,
 				 .conf = ws->conf,
 				 .stats = ws->w[i].stats,
-				 .max_torrents = WORKERS_MAX_TORRENT_IDS };
+				 .max_torrents = WORKERS_MAX_TORRENT_IDS,
+				 .shared = ws->shared,
+				 .workers = ws->n };
 	int keep[] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO /* the log */, channel,
 		       ws->reg->data_dirfd };
 
@@ -307,7 +342,7 @@ static int workers_send_torrent(struct workers *ws, unsigned i, const struct tor
 int workers_start(struct workers *ws, unsigned i)
 {
 	struct wproc *w = &ws->w[i];
-	struct epoll_event ev = { .events = 0, .data.u64 = ((uint64_t)ws->ev_kind << 32) | i };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ((uint64_t)ws->ev_kind << 32) | i };
 	pid_t master_pid = getpid(), pid;
 	int sv[2];
 
