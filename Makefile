@@ -86,6 +86,14 @@ build/fuzz/fuzz_admin: tests/fuzz/fuzz_admin.c $(ADMIN_FUZZ_SRC) master/admin/ad
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(ADMIN_FUZZ_SRC) -lhttp_parser
 
+# What the fetcher does with a peer's bytes: its peer and picker files, the
+# proto sources and the logger underneath (fetch.c's part is stubbed there).
+FETCH_FUZZ_SRC := master/fetch/fetch_peer.c master/fetch/fetch_pick.c iocore/log.c
+build/fuzz/fuzz_fetch_peer: tests/fuzz/fuzz_fetch_peer.c $(FETCH_FUZZ_SRC) $(PROTO_SRC) \
+		$(wildcard master/fetch/*.h proto/*.h) tests/fuzz/fuzz.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FETCH_FUZZ_SRC) $(PROTO_SRC) $(shell pkg-config --libs libcrypto)
+
 fuzz: $(FUZZ_BIN)
 
 # Fuzz targets are built only where clang can; the runner reports them as

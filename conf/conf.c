@@ -183,6 +183,14 @@ static const struct conf_key conf_keys[] = {
 		     "10000", "Peers one swarm keeps; more are refused."),
 	CONF_BOOL_ROW(struct conf, "tracker", "open", tracker_open, "no",
 		      "Track any info-hash, not only the torrents this box serves."),
+	CONF_BOOL_ROW(struct conf, "fetch", "enable", fetch, "yes",
+		      "Fetch a torrent whose content is missing or incomplete from its peers, "
+		      "then seed it."),
+	CONF_ADDRS_OFF_ROW(struct conf, "fetch", "peers", fetch_peers, "",
+			   "Peers every fetch connects to (origins), besides the trackers' ones."),
+	CONF_INT_ROW(struct conf, "fetch", "request_timeout", fetch_request_timeout, 1, 600,
+		     false, "10", "Seconds a peer may leave our requests unanswered before "
+		     "they go to others."),
 	CONF_ADDRS_OFF_ROW(struct conf, "admin", "listen", admin_listen, "127.0.0.1:9881",
 			   "Where /metrics, /status and /healthz answer; empty turns it off."),
 	CONF_INT_ROW(struct conf, "admin", "torrent_series", admin_torrent_series, 0, 1000000,

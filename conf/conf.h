@@ -138,6 +138,10 @@ struct conf {
 	bool tracker_open;         /* swarms for torrents we do not serve too */
 
 	/* [admin]: the HTTP endpoint for operators */
+	bool fetch;		       /* fetch a torrent whose content is missing or incomplete */
+	struct conf_addrs fetch_peers; /* peers every fetch connects to, besides trackers' */
+	int fetch_request_timeout;     /* seconds without a block before a peer is snubbed */
+
 	struct conf_addrs admin_listen; /* empty: off */
 	int admin_torrent_series;       /* torrents with their own series in /metrics */
 };

@@ -5,7 +5,8 @@
 #   master, worker -> iocore, conf, proto
 #   inside master/, by room:
 #     cmd      -> every room (argv to module calls)
-#     proc     -> content, announce, tracker, admin (the loop drives them)
+#     proc     -> content, announce, tracker, admin, fetch (the loop drives them)
+#     fetch    -> content (the leecher: verify state and files)
 #     admin    -> content
 #     announce -> content          tracker -> (its own room only)
 #     content  -> (its own room only)
@@ -26,7 +27,8 @@ declare -A allow=(
 	[iocore]='^iocore/'
 	[worker]='^(worker|iocore|conf|proto)/'
 	[master/cmd]='^(master|iocore|conf|proto)/|^worker/worker\.h$'
-	[master/proc]='^(master/(proc|content|announce|tracker|admin)|iocore|conf|proto)/|^worker/worker\.h$'
+	[master/proc]='^(master/(proc|content|announce|tracker|admin|fetch)|iocore|conf|proto)/|^worker/worker\.h$'
+	[master/fetch]='^(master/(fetch|content)|iocore|conf|proto)/'
 	[master/admin]='^(master/(admin|content)|iocore|conf|proto)/'
 	[master/announce]='^(master/(announce|content)|iocore|conf|proto)/'
 	[master/tracker]='^(master/tracker|iocore|conf|proto)/'
@@ -45,6 +47,7 @@ declare -A deny=(
 	[master/announce]='^$'
 	[master/tracker]='^$'
 	[master/content]='^$'
+	[master/fetch]='^$'
 	[bench]='^(curl/|ini\.h)'
 )
 
@@ -52,7 +55,7 @@ bad=0
 # A file straight in master/, outside every room, has no rule: refuse it.
 for f in master/*.[ch]; do
 	[ -e "$f" ] || continue
-	echo "$f: master/ holds rooms only (cmd, proc, content, announce, tracker, admin)"
+	echo "$f: master/ holds rooms only (cmd, proc, content, announce, tracker, admin, fetch)"
 	bad=1
 done
 # A new room needs its own line in the tables above, so its arrows are decided.
@@ -62,7 +65,7 @@ for d in master/*/; do
 	[ -n "${allow[$d]+x}" ] || { echo "$d/: a room with no rule in tests/check-deps.sh"; bad=1; }
 done
 for dir in proto conf iocore worker bench master/cmd master/proc master/admin master/announce \
-	master/tracker master/content; do
+	master/tracker master/content master/fetch; do
 	[ -d "$dir" ] || continue
 	while IFS= read -r -d '' file; do
 		while IFS=: read -r line text; do

@@ -9,6 +9,7 @@
 #define RINGSEED_CMD_H
 
 int cmd_serve(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);

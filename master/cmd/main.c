@@ -16,6 +16,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "serve", cmd_serve, "seed the torrents of a directory (the seeder itself)" },
+	{ "fetch", cmd_fetch, "fetch a torrent from its peers, every piece checked, then seed it" },
 	{ "create", cmd_create, "make a .torrent from a file or a directory" },
 	{ "status", cmd_status, "show what a running seeder is doing (from its admin endpoint)" },
 	{ "info", cmd_info, "show what a .torrent holds (or why it is bad)" },

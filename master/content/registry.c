@@ -57,12 +57,45 @@ void reg_torrent_free(struct torrent *t)
 	free(t);
 }
 
+static void reg_incomplete_clear(struct registry *r)
+{
+	for (uint32_t i = 0; i < r->n_incomplete; i++)
+		free(r->incomplete[i]);
+	free(r->incomplete);
+	r->incomplete = NULL;
+	r->n_incomplete = 0;
+}
+
+static void reg_incomplete_add(struct registry *r, const char *path)
+{
+	char **a = realloc(r->incomplete, (r->n_incomplete + 1) * sizeof(*a));
+
+	if (!a)
+		return;
+	r->incomplete = a;
+	if ((a[r->n_incomplete] = strdup(path)))
+		r->n_incomplete++;
+}
+
+/* STATE/<hash>.fetch: a fetch started and did not finish; its files are not content yet. */
+static bool reg_fetching(const struct registry *r, const struct torrent *t)
+{
+	char name[VERIFY_STATE_NAME_LEN + 8];
+
+	if (r->state_dirfd < 0)
+		return false;
+	mi_hex(t->mi.info_hash, name);
+	strcat(name, ".fetch");
+	return faccessat(r->state_dirfd, name, F_OK, 0) == 0;
+}
+
 void reg_close(struct registry *r)
 {
 	for (uint32_t i = 0; i < r->n; i++)
 		reg_torrent_free(r->t[i]);
 	free(r->t);
 	free(r->index);
+	reg_incomplete_clear(r);
 	if (r->data_dirfd >= 0)
 		close(r->data_dirfd);
 	if (r->state_dirfd >= 0)
@@ -240,6 +273,7 @@ static struct torrent *reg_load(struct registry *r, const char *path)
 	struct torrent *t = calloc(1, sizeof(*t));
 	struct stat st;
 	char err[512];
+	int rc;
 
 	if (!t || !(t->path = strdup(path))) {
 		free(t);
@@ -261,7 +295,24 @@ static struct torrent *reg_load(struct registry *r, const char *path)
 		log_warnx("torrent file %s: same info-hash as one already loaded; skipped", path);
 		goto fail;
 	}
-	if (r->defer ? reg_defer(t) != 0 : reg_verify(r, t) != 0)
+	if (reg_fetching(r, t)) {
+		log_notice("torrent %s: incomplete (a fetch is under way); not served yet",
+			   t->mi.name);
+		reg_incomplete_add(r, path);
+		goto fail;
+	}
+	if (r->defer) { /* checked off the loop later; only see now if there is content */
+		rc = verify_present(&t->mi, r->data_dirfd, err, sizeof(err));
+		if (rc)
+			log_errx("torrent %s: not served: %s", t->mi.name, err);
+		else
+			rc = reg_defer(t);
+	} else {
+		rc = reg_verify(r, t);
+	}
+	if (rc == -ENOENT || rc == -EIO) /* missing or short: something to fetch */
+		reg_incomplete_add(r, path);
+	if (rc)
 		goto fail;
 	t->id = r->next_id++;
 	return t;
@@ -389,6 +440,7 @@ int reg_scan(struct registry *r, const char *dir, struct reg_diff *d)
 		memcpy(by_path, r->t, r->n * sizeof(*by_path));
 		qsort(by_path, n_by_path, sizeof(*by_path), reg_path_cmp);
 	}
+	reg_incomplete_clear(r);
 	for (uint32_t i = 0; i < n && !rc; i++) {
 		struct torrent *t = reg_same(by_path, n_by_path, names[i]);
 

@@ -53,6 +53,13 @@ struct registry {
 	 * master's guard.c) after the first scan.
 	 */
 	bool defer;
+	/*
+	 * The .torrent files of the last scan whose content is missing, short,
+	 * or being fetched (STATE/<hash>.fetch exists): not served, for the
+	 * fetcher (master/fetch) to complete. Rebuilt by every scan.
+	 */
+	char **incomplete;
+	uint32_t n_incomplete;
 };
 
 /* What a scan changed; the arrays are the caller's to free (reg_diff_free). */

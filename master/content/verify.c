@@ -740,3 +740,78 @@ out:
 	rep->seconds = vf_now() - start;
 	return rc;
 }
+
+/*
+ * The fetcher's end: every piece was checked as it arrived and written by
+ * the caller, who closed the files after an fsync. Their identity now is
+ * what the state records, with `checked` put past the racy window of the
+ * newest timestamp: the racy rule guards against a writer landing in the
+ * same tick as our stat, and the only writer of these files has finished.
+ */
+int verify_save_fetched(const struct metainfo *mi, int data_dirfd, int state_dirfd,
+			const uint8_t *have, char *err, size_t errlen)
+{
+	struct verify_opts o = { .data_dirfd = data_dirfd, .state_dirfd = state_dirfd };
+	struct verify_report rep = { 0 };
+	struct vf_ctx c = { .mi = mi,
+			    .o = &o,
+			    .rep = &rep,
+			    .err = err,
+			    .errlen = errlen,
+			    .have = (uint8_t *)have,
+			    .bf_len = verify_bitfield_len(mi->piece_count) };
+	int rc;
+
+	if (errlen)
+		err[0] = '\0';
+	rc = vf_alloc(&c);
+	if (rc)
+		goto out;
+	clock_gettime(CLOCK_REALTIME, &c.checked);
+	for (uint32_t i = 0; i < mi->file_count && rc == 0; i++)
+		rc = vf_stat_one(&c, i);
+	if (rc)
+		goto out;
+	for (uint32_t i = 0; i < mi->file_count; i++) {
+		int64_t newest = c.now[i].mtime > c.now[i].ctime ? c.now[i].mtime : c.now[i].ctime;
+
+		if (newest + VERIFY_RACY_SECONDS + 1 > c.checked.tv_sec)
+			c.checked.tv_sec = newest + VERIFY_RACY_SECONDS + 1;
+	}
+	rc = vf_save(&c);
+	if (rc)
+		vf_fail(&c, rc, "state: %s", strerror(-rc));
+out:
+	vf_free(&c);
+	return rc;
+}
+
+int verify_present(const struct metainfo *mi, int data_dirfd, char *err, size_t err_len)
+{
+	struct vf_ctx c = { .mi = mi };
+	int rc = vf_paths(&c);
+
+	if (rc) {
+		snprintf(err, err_len, "out of memory");
+		return rc;
+	}
+	for (uint32_t i = 0; i < mi->file_count && !rc; i++) {
+		struct stat st;
+
+		if (mi->files[i].pad)
+			continue;
+		if (fstatat(data_dirfd, c.paths[i], &st, 0) != 0) {
+			rc = -errno;
+			snprintf(err, err_len, "%s: %s", c.paths[i], strerror(errno));
+		} else if (!S_ISREG(st.st_mode)) {
+			rc = -EINVAL;
+			snprintf(err, err_len, "%s: not a regular file", c.paths[i]);
+		} else if ((uint64_t)st.st_size != mi->files[i].length) {
+			rc = -EIO;
+			snprintf(err, err_len, "%s: size is %lld bytes, expected %llu", c.paths[i],
+				 (long long)st.st_size, (unsigned long long)mi->files[i].length);
+		}
+	}
+	free(c.paths);
+	return rc;
+}

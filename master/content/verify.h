@@ -139,6 +139,22 @@ static inline bool verify_has(const uint8_t *bits, uint32_t piece)
 	return bits[piece / 8] & (0x80u >> (piece % 8));
 }
 
+/*
+ * Saves the state of content the fetcher (master/fetch) wrote and checked
+ * piece by piece, so the next verify_torrent() reuses it without hashing.
+ * 0, or -errno with err naming the file or the state.
+ */
+/*
+ * Whether every file of mi is in data_dirfd at its full size, without
+ * reading it: 0, -ENOENT (missing), -EIO (another size) or -EINVAL (not a
+ * regular file), with the reason in err. The quick look a deferred check
+ * makes first, so that missing content goes to the fetcher.
+ */
+int verify_present(const struct metainfo *mi, int data_dirfd, char *err, size_t err_len);
+
+int verify_save_fetched(const struct metainfo *mi, int data_dirfd, int state_dirfd,
+			const uint8_t *have, char *err, size_t errlen);
+
 /* The state file's name for a torrent: "<info-hash hex>.state"; out holds 47 bytes. */
 #define VERIFY_STATE_NAME_LEN (2 * MI_HASH_LEN + sizeof(".state"))
 void verify_state_name(const uint8_t info_hash[MI_HASH_LEN], char out[VERIFY_STATE_NAME_LEN]);

@@ -496,6 +496,7 @@ void master_rescan(struct master *m, const char *tag)
 		master_apply_diff(m, &d);
 	log_notice("%s: %u torrents (+%u, -%u)", tag, m->reg.n, d.n_added, d.n_removed);
 	reg_diff_free(&d);
+	mfetch_sync(m);
 }
 
 static void master_begin_quit(struct master *m)
@@ -512,6 +513,7 @@ static void master_begin_quit(struct master *m)
 		if (m->pend[i].fd >= 0)
 			master_pending_close(m, i, MSTAT_MAX);
 	workers_quit(&m->workers);
+	mfetch_stop(m);
 	if (m->ann) {
 		m->ann_deadline_ms =
 			master_now_ms() + (uint64_t)m->conf.announce_stop_timeout * 1000;
@@ -547,6 +549,7 @@ static void master_signals(struct master *m)
 	if (quit)
 		master_begin_quit(m);
 	if (chld) {
+		mfetch_reap(m); /* by pid, before the workers' waitpid(-1) */
 		workers_reap(&m->workers);
 		mpex_check(&m->pex, &m->workers);
 	}
@@ -573,6 +576,7 @@ static void master_tick(struct master *m)
 	ops_tick(m, now);
 	watch_tick(m, now);
 	guard_tick(m, now);
+	mfetch_tick(m, now);
 	if (m->conf.stats_interval && now >= m->next_stats_ms) {
 		m->next_stats_ms = now + (uint64_t)m->conf.stats_interval * 1000;
 		ops_stats_line(m, "stats");
@@ -898,6 +902,7 @@ static int master_start(struct master *m)
 	sdn_send(m, "READY=1\nSTATUS=serving %u torrents, %u workers\nMAINPID=%d", m->reg.n,
 		 m->workers.n, (int)getpid());
 	m->next_stats_ms = master_now_ms() + (uint64_t)m->conf.stats_interval * 1000;
+	mfetch_sync(m);
 	return 0;
 }
 
@@ -948,6 +953,7 @@ int master_run(struct master *m)
 	free(m->ann);
 	free(m->tsrv);
 	reg_close(&m->reg);
+	mfetch_free(m);
 	free(m->mse_rows);
 	log_notice("bye");
 	return rc && rc != -ECANCELED ? 1 : 0; /* -ECANCELED: SIGTERM while starting */

@@ -112,6 +112,7 @@ struct master {
 	int watch_fd;	    /* inotify on the torrents directory; -1: none */
 	uint64_t rescan_at_ms; /* a change was seen: rescan then; 0: none pending */
 	struct guard *guard; /* content files watched while served (guard.c) */
+	struct mfetchers *fetchers; /* fetches of incomplete torrents (fetchers.c) */
 	bool priv_drop; /* become priv_uid/priv_gid (core.user) after binding */
 	uid_t priv_uid;
 	gid_t priv_gid;
@@ -125,6 +126,13 @@ uint64_t master_now_ms(void);
 void master_pending_close(struct master *m, unsigned slot, enum mstat why);
 void master_stats_line(struct master *m, const char *tag);
 void master_rescan(struct master *m, const char *tag);
+
+/* fetchers.c */
+void mfetch_sync(struct master *m);
+void mfetch_reap(struct master *m);
+void mfetch_tick(struct master *m, uint64_t now);
+void mfetch_stop(struct master *m);
+void mfetch_free(struct master *m);
 
 /* ops.c */
 int ops_init(struct master *m);
