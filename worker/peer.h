@@ -18,6 +18,7 @@
 struct batch;
 struct wmsg;
 struct peer_ext; /* ext.c: metadata requests waiting, a split extended message */
+struct ss_peer;	 /* superseed.c: what it was shown and said it has (BEP 16) */
 struct worker;
 struct wk_torrent;
 
@@ -105,6 +106,7 @@ struct peer {
 	bool bf_full;			 /* its bitfield so far has every piece */
 	uint32_t addr_slot[2];		 /* live counters its address charges, given back at close */
 	struct wk_crypt *crypt;		 /* MSE peers only (crypt.c) */
+	struct ss_peer *ss;		 /* super-seeding (superseed.c); NULL when off */
 };
 
 /* Open: neither free nor closing. */

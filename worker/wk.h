@@ -75,6 +75,7 @@ struct wk_torrent {
 	 */
 	uint8_t **trees;
 	uint32_t peers;
+	struct ss_torrent *ss; /* superseed.c: BEP 16 state; NULL when off */
 };
 
 /*
@@ -190,6 +191,21 @@ void peer_ext_feed(struct worker *w, struct peer *p, const struct wire_event *e)
 void peer_ext_pump(struct worker *w, struct peer *p);
 void peer_ext_seed(struct worker *w, struct peer *p, const char *why);
 void peer_ext_free(struct peer *p);
+
+/* superseed.c (BEP 16) */
+bool ss_intro(struct worker *w, struct peer *p, uint8_t *out, size_t *n);
+bool ss_hidden(const struct peer *p);
+void ss_have(struct worker *w, struct peer *p, uint32_t piece);
+void ss_bits(struct worker *w, struct peer *p, const uint8_t *d, uint32_t n, uint32_t off);
+void ss_heard(struct worker *w, struct peer *p);
+bool ss_seed(struct worker *w, struct peer *p);
+bool ss_request_ok(struct worker *w, struct peer *p, const struct wire_event *e);
+void ss_pump(struct worker *w, struct peer *p);
+void ss_tick(struct worker *w, struct peer *p);
+uint64_t ss_poll(struct worker *w, uint64_t now);
+void ss_peer_free(struct worker *w, struct peer *p);
+void ss_attach(struct worker *w, uint32_t id, int fd, struct wk_torrent *t);
+void ss_torrent_free(struct wk_torrent *t);
 
 /* crypt.c */
 int crypt_attach(struct worker *w, struct peer *p, const struct wmsg *msg);

@@ -147,6 +147,7 @@ static void wk_torrent_free(struct worker *w, struct wk_torrent *t)
 			munmap((void *)t->maps[i], t->mi.files[i].length);
 	for (uint32_t i = 0; t->trees && i < t->mi.file_count; i++)
 		free(t->trees[i]);
+	ss_torrent_free(t);
 	free(t->trees);
 	free(t->fds);
 	free(t->maps);
@@ -309,6 +310,10 @@ static void wk_message(struct worker *w, const struct wmsg *msg, int fd)
 	case WMSG_QUIT:
 		wk_begin_quit(w);
 		break;
+	case WMSG_SWARM:
+		if (fd >= 0)
+			ss_attach(w, msg->torrent, fd, wk_torrent_find(w, msg->torrent));
+		break;
 	default:
 		log_warnx("channel: unknown message type %u", msg->type);
 		break;
@@ -446,6 +451,7 @@ static void wk_loop(struct worker *w)
 			wait = w->quitting ? 50 : 1000;
 		if (w->channel_more || w->ready_head)
 			wait = 0;
+		wait = ss_poll(w, now) < wait ? ss_poll(w, now) : wait; /* BEP 16 sightings */
 		ts.tv_sec = (long long)(wait / 1000);
 		ts.tv_nsec = (long long)(wait % 1000) * 1000000;
 		rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
