@@ -39,18 +39,26 @@ wanted() {
 	return 1
 }
 
-# run NAME TIMEOUT CMD...: run one test with its output in $LOG_DIR/NAME.log
-run() {
+# exec_test NAME TIMEOUT CMD...: run one test with its output in
+# $LOG_DIR/NAME.log; writes "RC SECONDS" to $LOG_DIR/NAME.rc
+exec_test() {
 	local name=$1 limit=$2
 	shift 2
-	local log="$LOG_DIR/$name.log" start end rc secs
+	local log="$LOG_DIR/$name.log" start end rc
 	mkdir -p "$(dirname "$log")"
 	rm -f "$log"
 	start=$(date +%s.%N)
 	timeout --kill-after=10 "$limit" "$@" >"$log" 2>&1 </dev/null
 	rc=$?
 	end=$(date +%s.%N)
-	secs=$(printf '%.1f' "$(echo "$end - $start" | bc)")
+	echo "$rc $(printf '%.1f' "$(echo "$end - $start" | bc)")" >"$LOG_DIR/$name.rc"
+}
+
+# report NAME: count and print the result exec_test left for NAME
+report() {
+	local name=$1 log="$LOG_DIR/$1.log" rc secs limit=$2
+	read -r rc secs <"$LOG_DIR/$name.rc"
+	rm -f "$LOG_DIR/$name.rc"
 	if [ $rc -eq 0 ] && grep -q ' alert: ' "$log"; then
 		rc=1
 		echo "(alert-level line in log)" >>"$log"
@@ -74,15 +82,46 @@ run() {
 	esac
 }
 
+# run NAME TIMEOUT CMD...: one test, then its result
+run() {
+	exec_test "$@"
+	report "$1" "$2"
+}
+
+# Unit tests and fuzz smoke runs are single-threaded and share nothing (no
+# ports, no files outside their own scratch), so JOBS of them (default: one
+# per CPU) run at once; results are printed in order as each batch ends.
+# End-to-end tests stay one at a time: they load the machine and time things.
+: "${JOBS:=$(nproc)}"
+batch_names=() batch_limits=()
+# run_parallel NAME TIMEOUT CMD...: start one test, waiting for the batch when full
+run_parallel() {
+	exec_test "$@" &
+	batch_names+=("$1")
+	batch_limits+=("$2")
+	[ ${#batch_names[@]} -ge "$JOBS" ] && batch_end
+	return 0
+}
+batch_end() {
+	local i
+	wait
+	for i in "${!batch_names[@]}"; do
+		report "${batch_names[$i]}" "${batch_limits[$i]}"
+	done
+	batch_names=() batch_limits=()
+}
+
 for t in "$UNIT_DIR"/test_*; do
 	[ -x "$t" ] || continue
 	# A binary left from a test whose source is gone is not a test any more.
 	[ -f "$TOP/tests/unit/$(basename "$t").c" ] || continue
 	name=unit/$(basename "$t")
 	wanted "$name" "$@" || continue
-	run "$name" 60 "$t"
+	run_parallel "$name" 60 "$t"
 done
+batch_end
 
+works=()
 for f in "$FUZZ_DIR"/fuzz_*; do
 	[ -x "$f" ] || continue
 	base=$(basename "$f")
@@ -93,11 +132,13 @@ for f in "$FUZZ_DIR"/fuzz_*; do
 	rm -f "$LOG_DIR/$base-"* # this target's crash artifacts from an earlier run
 	# New inputs go to a scratch directory, never into the tree's corpus.
 	# libFuzzer exits 77 on a crash by default, which would read as a skip.
-	run "$name" $((FUZZ_SECONDS + 60)) "$f" -max_total_time="$FUZZ_SECONDS" \
+	run_parallel "$name" $((FUZZ_SECONDS + 60)) "$f" -max_total_time="$FUZZ_SECONDS" \
 		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -error_exitcode=1 \
 		-artifact_prefix="$LOG_DIR/$base-" "$work" "$seeds"
-	rm -rf "$work"
+	works+=("$work")
 done
+batch_end
+[ ${#works[@]} -gt 0 ] && rm -rf "${works[@]}"
 if [ -z "$(ls "$FUZZ_DIR"/fuzz_* 2>/dev/null)" ] && [ -n "$(ls "$top"/tests/fuzz/fuzz_*.c 2>/dev/null)" ] &&
 	wanted fuzz "$@"; then
 	skipped=$((skipped + 1))

@@ -815,7 +815,7 @@ void ann_stats(const struct announcer *a, char *buf, size_t len)
 	snprintf(
 		buf, len,
 		"announces=%llu announce_failures=%llu stopped=%llu stopped_lost=%llu scrapes=%llu "
-		"scrape_failures=%llu tracker_warnings=%llu tracker_peers=%llu "
+		"scrape_failures=%llu tracker_warnings=%llu peers_received=%llu "
 		"udp_retransmits=%llu udp_stray=%llu announce_in_flight=%u announce_queued=%u "
 		"announce_torrents=%u",
 		(unsigned long long)a->c[ANN_C_ANNOUNCES], (unsigned long long)a->c[ANN_C_FAILURES],
