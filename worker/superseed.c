@@ -47,7 +47,7 @@
 #include "worker/wk.h"
 
 #define SS_NONE		UINT32_MAX
-#define SS_EVAL_MS	500  /* a torrent's mode is looked at no more often than this */
+#define SS_EVAL_MS	100  /* a torrent's mode is looked at no more often than this */
 #define SS_FIRST_MS	1000 /* a peer that says nothing is shown its first piece after this */
 #define SS_CLAIM_MS	1000 /* a suspicious claim is judged this long after it came */
 #define SS_LIAR_STRIKES 2    /* impossible claims that make a liar */
@@ -290,7 +290,7 @@ bool ss_intro(struct worker *w, struct peer *p, uint8_t *out, size_t *n)
 	if (!p->ss)
 		return false;
 	*p->ss = (struct ss_peer){ .cur = SS_NONE, .flush = SS_NONE, .wait_at = SS_NONE, .admit_ms = tw_now_ms() };
-	if (!ss_eval(w, p->t, false) || !ss_wait(s, p))
+	if (!ss_eval(w, p->t, true) || !ss_wait(s, p))
 		return false;
 	p->ss->hidden = true;
 	if (p->fast)
@@ -576,16 +576,11 @@ void ss_pump(struct worker *w, struct peer *p)
 	}
 }
 
-/* Once a second: the torrent's mode, a claim to judge, the next piece to show. */
-void ss_tick(struct worker *w, struct peer *p)
+/* The torrent's mode, then the next piece to show: auto may have turned it off meanwhile. */
+static void ss_step(struct worker *w, struct peer *p)
 {
 	struct ss_peer *q = p->ss;
 
-	if (!q || !p->t->ss)
-		return;
-	ss_judge(w, p);
-	if (!peer_open(p))
-		return;
 	if (q->hidden && !q->seed && !ss_eval(w, p->t, false)) {
 		q->hidden = false; /* every piece may be asked for from now on */
 		q->flush = 0;
@@ -593,11 +588,23 @@ void ss_tick(struct worker *w, struct peer *p)
 		wk_ready(w, p);
 		return;
 	}
+	ss_advance(w, p);
+}
+
+/* Once a second: a claim to judge, the mode, the next piece to show. */
+void ss_tick(struct worker *w, struct peer *p)
+{
+	if (!p->ss || !p->t->ss)
+		return;
+	ss_judge(w, p);
+	if (peer_open(p))
+		ss_step(w, p);
 }
 
 /*
  * Each loop turn: every SS_POLL_MS, the peers still being shown pieces look
- * whether their piece was seen (on any worker) or timed out. Returns how
+ * whether their piece was seen (on any worker) or timed out, and whether
+ * auto turned super-seeding off. Returns how
  * long the loop may sleep before the next poll is due (UINT64_MAX: none).
  */
 uint64_t ss_poll(struct worker *w, uint64_t now)
@@ -614,7 +621,7 @@ uint64_t ss_poll(struct worker *w, uint64_t now)
 			for (uint32_t i = s->n_waiting; i-- > 0;)
 				if (i < s->n_waiting && peer_open(&w->peers[s->waiting[i]])) {
 					ss_judge(w, &w->peers[s->waiting[i]]);
-					ss_advance(w, &w->peers[s->waiting[i]]);
+					ss_step(w, &w->peers[s->waiting[i]]);
 				}
 		}
 		if (s->poll_ms - now < wait)

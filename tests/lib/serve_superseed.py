@@ -16,8 +16,11 @@ Debian's /usr/bin/python3 (python3-libtorrent is installed for it only).
         caps each leecher's download, so that they overlap.
 
     serve_superseed.py probe --peer IP:PORT --hash HEX [--secs S] [--plain]
-        A raw peer (Fast extension unless --plain) that asks for nothing and
-        reports what the seeder said, after S seconds (default 2):
+                             [--pieces N]
+        A raw peer that says have_none (Fast extension), or with --plain no
+        Fast extension and an empty bitfield of N pieces (none without N),
+        asks for nothing and reports what the seeder said after S seconds
+        (default 2):
             first=have_none|have_all|bitfield|none haves=K bitfield_pieces=B
         With --until-file F, it stays until F exists, then reports.
 
@@ -119,6 +122,8 @@ def probe(a):
     r = Raw(parse_addr(a.peer), bytes.fromhex(a.hash), fast=not a.plain)
     if not a.plain:
         r.send(15)  # have_none (BEP 6), as a new leecher says
+    elif a.pieces:
+        r.send(5, bytes((a.pieces + 7) // 8))  # an empty bitfield
     r.send(2)  # interested: a leecher would be
     end = time.monotonic() + (30 if a.until_file else a.secs)
     while time.monotonic() < end and not (a.until_file and os.path.exists(a.until_file)):
@@ -281,6 +286,7 @@ def main():
     s.add_argument("--hash", required=True)
     s.add_argument("--secs", type=float, default=2)
     s.add_argument("--plain", action="store_true")
+    s.add_argument("--pieces", type=int, default=0)
     s.add_argument("--until-file")
     s = sub.add_parser("liar")
     s.add_argument("--peer", required=True)
