@@ -79,6 +79,7 @@ struct ss_peer {
 	uint64_t claim_ms[SS_CLAIMS];
 	uint32_t n_claims;
 	uint32_t wait_at; /* its place in the torrent's waiting list; SS_NONE: not there */
+	uint32_t n_has;	  /* pieces in has */
 	uint8_t strikes;
 	bool hidden, seed, liar, heard;
 };
@@ -426,6 +427,7 @@ static void ss_mark(struct peer *p, uint32_t i)
 	struct ss_peer *q = p->ss;
 
 	q->has[i / 8] |= (uint8_t)(0x80u >> (i % 8));
+	q->n_has++;
 	ss_row_add(p->t->ss->row, 2 * i, 1);
 	if (ss_bit(q->shown, i))
 		ss_row_add(p->t->ss->row, 2 * i + 1, -1);
@@ -521,8 +523,9 @@ void ss_heard(struct worker *w, struct peer *p)
 }
 
 /*
- * A seed (have_all, a full bitfield, upload_only) that we hide from, under
- * auto: kept as the witness that another seed is there. Others are closed
+ * A seed (have_all, a full bitfield, upload_only, or a leecher whose haves
+ * now cover every piece) that we hide from, under auto: kept as the witness
+ * that another seed is there. Others are closed
  * by the caller, as two seeds have nothing to say to each other.
  */
 bool ss_seed(struct worker *w, struct peer *p)
