@@ -20,6 +20,9 @@
 #   mixed    256 connections, 90% at 500 KB/s and 10% uncapped; once
 #   wan      256 connections 40 ms away (--rtt 40ms); once
 #   crowd    bench/crowd.sh, once per seeder
+#   swarm    bench/swarm.sh (root only): M leechers trading among themselves,
+#            the seeder's upload capped; ringseed with super-seeding off/on
+#            (and PEX off/on where built), rtorrent, libtorrent
 #
 # Environment (defaults in brackets):
 #   BENCH_LOADS ["trickle burst capped mixed wan crowd"]  which loads
@@ -39,6 +42,8 @@
 #   BENCH_MIXED_N [256], BENCH_MIX [90:500K,10:0]  the mixed load
 #   BENCH_WAN_N [256], BENCH_RTT [40ms]            the wan load
 #   BENCH_CROWD_N [50], BENCH_CROWD_WINDOW [10]    the crowd
+#   BENCH_SWARM_N [8], BENCH_SWARM_MIB [256], BENCH_SWARM_CAP [400] (Mbit/s),
+#   BENCH_SWARM_TIMEOUT [60] (s per row)           the swarm
 #   BENCH_COUNTS [1], BENCH_COUNTS_N [256]  per-block counts (bench/counts.sh)
 #                               of ringseed splice and rtorrent under each load
 #                               (trickle and burst at N = BENCH_COUNTS_N); 0: none
@@ -51,7 +56,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 . "$HERE/lib.sh"
 for f in "$HERE"/seeders/*.sh; do . "$f"; done
 
-LOADS=${BENCH_LOADS:-"trickle burst capped mixed wan crowd"}
+LOADS=${BENCH_LOADS:-"trickle burst capped mixed wan crowd swarm"}
 REPS=${BENCH_REPS:-2}
 BURST_REPS=${BENCH_BURST_REPS:-1}
 CAPPED_N=${BENCH_CAPPED_N:-500}
@@ -62,6 +67,10 @@ WAN_N=${BENCH_WAN_N:-256}
 RTT=${BENCH_RTT:-40ms}
 CROWD_N=${BENCH_CROWD_N:-50}
 CROWD_WINDOW=${BENCH_CROWD_WINDOW:-10}
+SWARM_N=${BENCH_SWARM_N:-8}
+SWARM_MIB=${BENCH_SWARM_MIB:-256}
+SWARM_CAP=${BENCH_SWARM_CAP:-400}
+SWARM_TIMEOUT=${BENCH_SWARM_TIMEOUT:-60}
 COUNTS=${BENCH_COUNTS:-1}
 COUNTS_N=${BENCH_COUNTS_N:-256}
 NS=${BENCH_NS:-"1 16 256 2048"}
@@ -340,8 +349,8 @@ BENCH_LOADS_RUN=()
 for l in $LOADS; do
 	case $l in
 	trickle | burst | capped | mixed | wan) BENCH_LOADS_RUN+=("$l") ;;
-	crowd) ;;
-	*) die "BENCH_LOADS: unknown load '$l' (trickle burst capped mixed wan crowd)" ;;
+	crowd | swarm) ;;
+	*) die "BENCH_LOADS: unknown load '$l' (trickle burst capped mixed wan crowd swarm)" ;;
 	esac
 done
 max_reps=1
@@ -367,6 +376,7 @@ for l in "${BENCH_LOADS_RUN[@]}"; do
 done
 crowd_said=
 case " $LOADS " in *" crowd "*) est=$((est + 2 * (CROWD_WINDOW + 30))); crowd_said=" and the crowd" ;; esac
+case " $LOADS " in *" swarm "*) est=$((est + 7 * (SWARM_TIMEOUT / 2 + 10))); crowd_said="$crowd_said, the swarm" ;; esac
 [ "$COUNTS" = 1 ] && est=$((est + 2 * ${#BENCH_LOADS_RUN[@]} * (WARMUP + WINDOW + 5)))
 log "$total runs$crowd_said, about $((est / 60)) min"
 : > "$RAW/runs.tsv"
@@ -503,6 +513,22 @@ case " $LOADS " in *" crowd "*)
 			|| NOTES+=("the crowd did not finish as asked (build/bench/runs/$STAMP/crowd/err.txt)")
 		tail -n 3 "$RAW/crowd/out.txt" >&2
 	fi
+	;;
+esac
+# --- the swarm: leechers trading among themselves, the seeder's upload capped ------------
+case " $LOADS " in *" swarm "*)
+	mkdir -p "$RAW/swarm"
+	log "the swarm: $SWARM_N libtorrent leechers, $SWARM_MIB MiB, seeders capped at $SWARM_CAP Mbit/s"
+	echo "swarm: RINGSEED=RUN/bin/ringseed bench/swarm.sh -n $SWARM_N --size $SWARM_MIB --cap $SWARM_CAP --timeout $SWARM_TIMEOUT --out RUN/swarm" >> "$RAW/commands.txt"
+	RINGSEED=$RINGSEED run_bg $((8 * SWARM_TIMEOUT + 120)) "$RAW/swarm/out.txt" "$RAW/swarm/err.txt" \
+		"$ROOT/bench/swarm.sh" -n "$SWARM_N" --size "$SWARM_MIB" --cap "$SWARM_CAP" \
+		--timeout "$SWARM_TIMEOUT" --out "$RAW/swarm"
+	case $? in
+	0) ;;
+	77) NOTES+=("the swarm was skipped: $(tail -n 1 "$RAW/swarm/err.txt")") ;;
+	*) NOTES+=("the swarm did not finish as asked (build/bench/runs/$STAMP/swarm/err.txt)") ;;
+	esac
+	tail -n 9 "$RAW/swarm/out.txt" >&2
 	;;
 esac
 printf '%s\n' "${NOTES[@]}" > "$RAW/notes.txt"
