@@ -65,7 +65,6 @@ struct ss_torrent {
 	uint64_t eval_ms; /* 0: never looked at */
 	uint32_t *waiting; /* slots of this worker's peers we still show pieces to */
 	uint32_t n_waiting, cap_waiting;
-	uint64_t poll_ms; /* the next poll of the waiting peers */
 };
 
 struct ss_peer {
@@ -246,8 +245,12 @@ static uint8_t *ss_bits_get(struct peer *p, uint8_t **b)
 	return *b;
 }
 
-static bool ss_wait(struct ss_torrent *s, struct peer *p)
+static bool ss_wait(struct worker *w, struct ss_torrent *s, struct peer *p)
 {
+	uint64_t due = tw_now_ms() + SS_POLL_MS;
+
+	if (due < w->ss_poll_ms)
+		w->ss_poll_ms = due;
 	if (s->n_waiting == s->cap_waiting) {
 		uint32_t cap = s->cap_waiting ? s->cap_waiting * 2 : 64;
 		uint32_t *n = realloc(s->waiting, cap * sizeof(*n));
@@ -291,7 +294,7 @@ bool ss_intro(struct worker *w, struct peer *p, uint8_t *out, size_t *n)
 	if (!p->ss)
 		return false;
 	*p->ss = (struct ss_peer){ .cur = SS_NONE, .flush = SS_NONE, .wait_at = SS_NONE, .admit_ms = tw_now_ms() };
-	if (!ss_eval(w, p->t, true) || !ss_wait(s, p))
+	if (!ss_eval(w, p->t, true) || !ss_wait(w, s, p))
 		return false;
 	p->ss->hidden = true;
 	if (p->fast)
@@ -612,25 +615,23 @@ void ss_tick(struct worker *w, struct peer *p)
  */
 uint64_t ss_poll(struct worker *w, uint64_t now)
 {
-	uint64_t wait = UINT64_MAX;
+	bool any = false;
 
+	if (now < w->ss_poll_ms)
+		return w->ss_poll_ms == UINT64_MAX ? UINT64_MAX : w->ss_poll_ms - now;
 	for (uint32_t k = 0; k < w->n_tt; k++) {
 		struct ss_torrent *s = w->tt[k]->ss;
 
-		if (!s || !s->n_waiting)
-			continue;
-		if (now >= s->poll_ms) {
-			s->poll_ms = now + SS_POLL_MS;
-			for (uint32_t i = s->n_waiting; i-- > 0;)
-				if (i < s->n_waiting && peer_open(&w->peers[s->waiting[i]])) {
-					ss_judge(w, &w->peers[s->waiting[i]]);
-					ss_step(w, &w->peers[s->waiting[i]]);
-				}
-		}
-		if (s->poll_ms - now < wait)
-			wait = s->poll_ms > now ? s->poll_ms - now : 0;
+		for (uint32_t i = s ? s->n_waiting : 0; i-- > 0;)
+			if (i < s->n_waiting && peer_open(&w->peers[s->waiting[i]])) {
+				ss_judge(w, &w->peers[s->waiting[i]]);
+				ss_step(w, &w->peers[s->waiting[i]]);
+			}
+		any = any || (s && s->n_waiting);
 	}
-	return wait;
+	/* Nobody waiting: no poll until ss_wait puts someone on a list. */
+	w->ss_poll_ms = any ? now + SS_POLL_MS : UINT64_MAX;
+	return any ? SS_POLL_MS : UINT64_MAX;
 }
 
 void ss_peer_free(struct worker *w, struct peer *p)

@@ -146,6 +146,7 @@ struct worker {
 	bool channel_gone;
 	bool channel_more; /* the last drain stopped at its cap: read on next turn */
 	uint8_t peer_id[20];
+	uint64_t ss_poll_ms; /* superseed.c: the next poll of waiting peers; UINT64_MAX: none */
 	struct evp_cipher_st *rc4; /* libcrypto's RC4 (crypt.c); NULL: ringseed's own */
 	bool rc4_probed;
 };

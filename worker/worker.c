@@ -443,7 +443,7 @@ static void wk_loop(struct worker *w)
 
 	while (!(w->quitting && w->n_open == 0)) {
 		uint64_t now = tw_now_ms();
-		uint64_t wait = tw_next_ms(&w->wheel, now);
+		uint64_t wait = tw_next_ms(&w->wheel, now), ss_wait_ms;
 		struct __kernel_timespec ts;
 		int rc;
 
@@ -451,7 +451,9 @@ static void wk_loop(struct worker *w)
 			wait = w->quitting ? 50 : 1000;
 		if (w->channel_more || w->ready_head)
 			wait = 0;
-		wait = ss_poll(w, now) < wait ? ss_poll(w, now) : wait; /* BEP 16 sightings */
+		ss_wait_ms = ss_poll(w, now); /* super-seeding: sightings (BEP 16) */
+		if (ss_wait_ms < wait)
+			wait = ss_wait_ms;
 		ts.tv_sec = (long long)(wait / 1000);
 		ts.tv_nsec = (long long)(wait % 1000) * 1000000;
 		rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
