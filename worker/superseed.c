@@ -293,7 +293,10 @@ bool ss_intro(struct worker *w, struct peer *p, uint8_t *out, size_t *n)
 	p->ss = calloc(1, sizeof(*p->ss));
 	if (!p->ss)
 		return false;
-	*p->ss = (struct ss_peer){ .cur = SS_NONE, .flush = SS_NONE, .wait_at = SS_NONE, .admit_ms = tw_now_ms() };
+	*p->ss = (struct ss_peer){
+		.cur = SS_NONE, .flush = SS_NONE, .wait_at = SS_NONE, .admit_ms = tw_now_ms()
+	};
+	ss_leechers_add(s->row, 1); /* ss_peer_free takes it off */
 	if (!ss_eval(w, p->t, true) || !ss_wait(w, s, p))
 		return false;
 	p->ss->hidden = true;
