@@ -10,6 +10,8 @@
 #     beyond what that leecher has (plus one in flight), while with off it
 #     claims every piece; and ringseed's own upload counter (up_bytes) is
 #     lower with on than with off;
+#   - a lone leecher is shown its next piece as soon as it has the last one
+#     (nobody else could see it): it completes with no timeout;
 #   - a peer without the Fast extension gets no bitfield, then one have;
 #   - liars, with on: two raw peers shown a piece each that they never
 #     fetch, a third that says `have` for every piece shown to them (their
@@ -33,17 +35,17 @@ serve_init "$work/s"
 serve_add_file ss.bin 1048576 || exit 1
 H=$(serve_hash ss.bin)
 
-# swarm RUN MODE: four leechers; sets up_<MODE> and checks the copies
+# swarm MODE [N]: N (4) leechers; sets up_<MODE> and checks the copies
 swarm() {
-	local mode=$1 up0 up1 i
+	local mode=$1 n=${2:-4} up0 up1 i
 	up0=$(serve_stat up_bytes)
-	if ! "$PY" "$SS" swarm --peer "127.0.0.1:$S_PORT" --n 4 --net 3 --save "$work/l-$mode" \
+	if ! "$PY" "$SS" swarm --peer "127.0.0.1:$S_PORT" --n "$n" --net 3 --save "$work/l-$mode" \
 		--timeout 30 --rate 2000000 "$S_DIR/torrents/ss.bin.torrent" >"$work/swarm-$mode.out" 2>&1; then
 		fail "super_seed=$mode: the leechers did not all complete"
 		show "$work/swarm-$mode.out"
 	fi
 	sed "s/^/  $mode: /" "$work/swarm-$mode.out"
-	for ((i = 0; i < 4; i++)); do
+	for ((i = 0; i < n; i++)); do
 		tree_cmp "$S_DIR/data/ss.bin" "$work/l-$mode/$i/ss.bin" >/dev/null ||
 			fail "super_seed=$mode: leecher $i's copy differs"
 	done
@@ -65,6 +67,10 @@ max_excess=$(sed -n 's/.*excess \([0-9-]*\),.*/\1/p' "$work/swarm-on.out" | sort
 echo "ringseed uploaded: off $up_off bytes, on $up_on bytes (content 1048576, 4 leechers)"
 [ "$up_on" -lt "$up_off" ] || fail "up_bytes with super-seeding ($up_on) not below without ($up_off)"
 [ "$(serve_stat superseed_reveals)" -ge 32 ] || fail "superseed_reveals=$(serve_stat superseed_reveals), want >= 32"
+
+# a lone leecher: nobody else could see its pieces, so it is not kept waiting
+swarm lone 1
+[ "$(serve_stat superseed_timeouts)" = 0 ] || fail "the lone leecher waited for timeouts"
 
 # a peer without the Fast extension gets no bitfield at all, then one have
 "$PY" "$SS" probe --peer "127.0.0.1:$S_PORT" --hash "$H" --plain --pieces 32 --secs 0.3 >"$work/plain.out" 2>&1
