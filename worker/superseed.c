@@ -179,7 +179,7 @@ void ss_attach(struct worker *w, uint32_t id, int fd, struct wk_torrent *t)
 	s->rows = hdr.workers;
 	s->index = w->a->index;
 	s->row = worker_swarm_row(s->area, s->index);
-	/* A restarted worker's row still holds its dead predecessor's peers. */
+	/* What our own row counted so far (the master cleared a dead predecessor's). */
 	memcpy(s->row, s->own, worker_swarm_row_size(s->pieces));
 	free(s->own);
 	s->own = NULL;

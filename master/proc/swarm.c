@@ -101,6 +101,14 @@ void swarm_tick(struct swarm_tab *tab, const struct announcer *a, uint64_t now_m
 	}
 }
 
+void swarm_forget_worker(struct swarm_tab *tab, unsigned i)
+{
+	for (uint32_t k = 0; k < tab->n; k++)
+		if (i < tab->m[k].area->workers)
+			memset(worker_swarm_row(tab->m[k].area, i), 0,
+			       worker_swarm_row_size(tab->m[k].area->pieces));
+}
+
 void swarm_free(struct swarm_tab *tab)
 {
 	for (uint32_t i = 0; i < tab->n; i++)

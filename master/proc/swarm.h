@@ -35,6 +35,8 @@ struct swarm_tab {
 int swarm_fd(struct swarm_tab *tab, const struct torrent *t, unsigned workers);
 void swarm_drop(struct swarm_tab *tab, uint32_t id);
 void swarm_tick(struct swarm_tab *tab, const struct announcer *a, uint64_t now_ms);
+/* Worker i died: its peers are gone, and so are their counts (its successor starts afresh). */
+void swarm_forget_worker(struct swarm_tab *tab, unsigned i);
 void swarm_free(struct swarm_tab *tab);
 /* " superseed_reveals=N ..." for the stats line, from the workers' summed counters. */
 void swarm_stats(const uint64_t *w, char *buf, size_t len);

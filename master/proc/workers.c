@@ -366,6 +366,7 @@ static void workers_died(struct workers *ws, unsigned i, int status)
 	/* Its peers are closed, and those queued or in its channel were dropped. */
 	memset(worker_addr_live(w->stats, WORKERS_MAX_TORRENT_IDS), 0,
 	       WORKER_ADDR_SLOTS * sizeof(uint32_t));
+	swarm_forget_worker(&ws->swarm, i);
 	if (ws->quitting) {
 		log_info("worker %u (pid %d) %s", i, (int)dead_pid, how);
 		return;
