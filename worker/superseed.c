@@ -62,7 +62,7 @@ struct ss_torrent {
 	struct worker_swarm_row *own;
 	uint32_t pieces, rows, index;
 	bool on;
-	uint64_t eval_ms; /* 0: never looked at */
+	uint64_t eval_ms;  /* 0: never looked at */
 	uint32_t *waiting; /* slots of this worker's peers we still show pieces to */
 	uint32_t n_waiting, cap_waiting;
 };
@@ -73,7 +73,7 @@ struct ss_peer {
 	uint32_t cur;	/* the piece shown last, whose sighting we wait for; SS_NONE */
 	uint32_t base;	/* others with cur when it was shown (lowered as they leave) */
 	uint64_t cur_ms, admit_ms;
-	uint32_t flush; /* the next piece to flush; SS_NONE: not flushing */
+	uint32_t flush;		   /* the next piece to flush; SS_NONE: not flushing */
 	uint32_t claim[SS_CLAIMS]; /* suspicious haves, not counted until judged at claim_ms */
 	uint64_t claim_ms[SS_CLAIMS];
 	uint32_t n_claims;

@@ -65,7 +65,8 @@ int swarm_fd(struct swarm_tab *tab, const struct torrent *t, unsigned workers)
 	rc = swarm_make(&tab->m[tab->n], t, workers);
 	if (rc) {
 		log_warnx("torrent %s: no shared swarm area (%s): super-seeding sees this worker "
-			  "only", t->mi.name, strerror(-rc));
+			  "only",
+			  t->mi.name, strerror(-rc));
 		return rc;
 	}
 	return tab->m[tab->n++].fd;
@@ -96,7 +97,9 @@ void swarm_tick(struct swarm_tab *tab, const struct announcer *a, uint64_t now_m
 		int64_t s = ann_seeders(a, tab->m[i].id);
 
 		__atomic_store_n(&tab->m[i].area->tracker_seeds,
-				 s < 0 ? 0u : s > UINT32_MAX ? UINT32_MAX : (uint32_t)s,
+				 s < 0		  ? 0u
+				 : s > UINT32_MAX ? UINT32_MAX
+						  : (uint32_t)s,
 				 __ATOMIC_RELAXED);
 	}
 }

@@ -29,8 +29,10 @@ static void setup(void)
 	conf.super_seed = CONF_SS_ON;
 	stats_mem = calloc(1, worker_stats_size(1));
 	REQUIRE(stats_mem != NULL);
-	args = (struct worker_args){ .conf = &conf, .stats = (struct worker_stats *)stats_mem,
-				     .max_torrents = 1, .index = 0 };
+	args = (struct worker_args){ .conf = &conf,
+				     .stats = (struct worker_stats *)stats_mem,
+				     .max_torrents = 1,
+				     .index = 0 };
 	wk = (struct worker){ .a = &args, .conf = &conf };
 	REQUIRE(io_uring_queue_init(64, &wk.ring, 0) == 0);
 	wk.peers = calloc((size_t)conf.max_peers, sizeof(*wk.peers));
