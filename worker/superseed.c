@@ -51,7 +51,7 @@
 #define SS_FIRST_MS	1000 /* a peer that says nothing is shown its first piece after this */
 #define SS_CLAIM_MS	1000 /* a suspicious claim is judged this long after it came */
 #define SS_LIAR_STRIKES 2    /* impossible claims that make a liar */
-#define SS_CLAIMS	4    /* suspicious claims waiting to be judged, per peer */
+#define SS_CLAIMS	16   /* suspicious claims waiting to be judged, per peer */
 #define SS_FLUSH_LOW	4096 /* flushing: haves join the control bytes while fewer than this */
 #define SS_POLL_MS	100  /* the peers waiting for a sighting look this often */
 
@@ -444,17 +444,20 @@ static void ss_mark(struct peer *p, uint32_t i)
  * none of which has it yet: counted only if one of them has it a second
  * later (another worker may be a little behind); else a strike.
  */
-static void ss_claim(struct worker *w, struct peer *p, uint32_t i)
+static void ss_claim(struct peer *p, uint32_t i)
 {
 	struct ss_peer *q = p->ss;
 
 	for (uint32_t k = 0; k < q->n_claims; k++)
 		if (q->claim[k] == i)
 			return;
-	if (q->n_claims == SS_CLAIMS) {
-		ss_strike(w, p);
+	/*
+	 * Full: a fast swarm brings a peer many pieces a second, and the haves of
+	 * the peers we showed them to may lag (another worker, a busy loop): the
+	 * claim is dropped, neither counted nor a strike.
+	 */
+	if (q->n_claims == SS_CLAIMS)
 		return;
-	}
 	q->claim[q->n_claims] = i;
 	q->claim_ms[q->n_claims++] = tw_now_ms();
 }
@@ -494,11 +497,13 @@ void ss_have(struct worker *w, struct peer *p, uint32_t i)
 	q->heard = true;
 	ss_sum(p->t->ss, i, c);
 	if (!ss_bit(q->shown, i) && c[0] == 0 && c[1] > 0) {
-		ss_claim(w, p, i);
+		ss_claim(p, i);
 		return;
 	}
 	ss_mark(p, i);
-	ss_advance(w, p);
+	if (q->n_has == p->t->mi.piece_count && ss_seed(w, p)) /* a leecher done is a seed */
+		return;
+	ss_advance(w, p); /* the peers waiting for a sighting of i see it at their poll */
 }
 
 /* Bitfield bytes at offset off of its payload. */
