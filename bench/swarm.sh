@@ -24,6 +24,8 @@
 #   --timeout S a row gives up after S seconds (default 150)
 #   --out DIR   also write DIR/swarm.json (bench/compare/run.sh does)
 #   --keep      keep the work directory
+#   (environment: SWARM_RS_OPTS, more options for the ringseed seeder, e.g.
+#   "--log-level debug")
 #
 # The cap: the whole run happens in a network namespace this script makes
 # (root only; removed at the end), whose loopback has an HTB class of --cap
@@ -149,7 +151,8 @@ seeder_start() {
 		ln -sf "$tdir/$name.torrent" "$work/torrents/"
 		launch "$work" "$RINGSEED" serve --listen "$SEED_IP:6881" --torrents "$work/torrents" \
 			--data "$DATA_DIR" --state "$work/state" -w "$(nproc)" -o "serve.super_seed=$ss" \
-			"${pex[@]}" -o net.max_per_ip=0 -o admin.listen="$SEED_IP:9881" -u "$(id -un)"
+			"${pex[@]}" -o net.max_per_ip=0 -o admin.listen="$SEED_IP:9881" -u "$(id -un)" \
+			${SWARM_RS_OPTS:-}
 		;;
 	rtorrent)
 		sed -e "s#@RT_WORK@#$work#g; s#@RT_PORT@#6881#g; s#@RT_DATA@#$DATA_DIR#g" \
@@ -183,7 +186,10 @@ for row in $ROWS; do
 	b0=$(class_bytes)
 	p0=
 	case $row in rs-*) p0=$(curl -s "http://$SEED_IP:9881/metrics" | awk '/^ringseed_upload_bytes_total/ { s += $2 } END { printf "%.0f", s }') ;; esac
-	lopts=(--torrent "$RAW/t/$name.torrent" --seed-ip "$SEED_IP")
+	# the seeder's address is given (a leecher that announced before the seeder did
+	# would wait a tracker interval for it); the other leechers come from the
+	# tracker or PEX only
+	lopts=(--torrent "$RAW/t/$name.torrent" --seed "$SEED_IP:6881")
 	case $row in *-pex) lopts=(--torrent "$RAW/tnone/$name.torrent" --seed "$SEED_IP:6881") ;; esac
 	log "$row: $N leechers, $SIZE MiB, seeder capped at $CAP Mbit/s"
 	"$PY" "$here/swarm.py" leech --n "$N" --net 50 \
