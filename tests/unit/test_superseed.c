@@ -5,7 +5,8 @@
  * is shown once another peer has it; a request for a piece not shown is
  * refused; a claim only the shown peers could back counts for nothing until
  * judged, and two such make a liar whose counts leave; a closed peer's
- * counts leave too.
+ * counts leave too; under auto, a leecher that has every piece is a seed
+ * and turns the mode off until it leaves.
  *
  * The worker is real but idle, as in test_peer.c: a small ring whose
  * entries are prepared and never submitted, no sockets.
@@ -39,6 +40,7 @@ static void setup(void)
 	REQUIRE(wk.peers != NULL);
 	tor = (struct wk_torrent){ .id = 1, .complete = true };
 	tor.mi.piece_count = PIECES;
+	tor.mi.name = "t";
 	area = calloc(1, worker_swarm_size(PIECES, 2));
 	REQUIRE(area != NULL);
 	*area = (struct worker_swarm){ .pieces = PIECES, .workers = 2 };
@@ -164,11 +166,32 @@ static void test_requests_and_liars(void)
 	CHECK_EQ_INT(tor.ss->n_waiting, 0);
 }
 
+/* auto: a leecher whose haves come to every piece is another seed: kept, and the mode goes off */
+static void test_auto(void)
+{
+	struct peer *d;
+
+	conf.super_seed = CONF_SS_AUTO;
+	d = peer_new(3);
+	CHECK(d->ss->hidden);
+	for (uint32_t i = 0; i < PIECES; i++)
+		ss_have(&wk, d, i);
+	CHECK(d->ss->seed);
+	CHECK_EQ_INT(worker_swarm_row(area, 0)->seeds, 1);
+	CHECK(!ss_eval(&wk, &tor, true));
+	CHECK_EQ_INT(wk.a->stats->c[WSTAT_SS_OFF], 1);
+	ss_peer_free(&wk, d);
+	free(d->ctl);
+	CHECK_EQ_INT(worker_swarm_row(area, 0)->seeds, 0);
+	CHECK(ss_eval(&wk, &tor, true)); /* it left: on again */
+}
+
 int main(void)
 {
 	setup();
 	test_rarest();
 	test_requests_and_liars();
+	test_auto();
 	tor.ss->area = NULL; /* ours, not mapped */
 	ss_torrent_free(&tor);
 	free(area);
