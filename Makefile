@@ -210,9 +210,11 @@ $(BINDIR)/ringseed-tracker-bench: $(TBENCH_OBJ) $(LIB)
 
 # --- make bench: ringseed side by side with other seeders ---------------------
 # See "make bench: the comparison" in bench/README.md: every seeder under the
-# trickle, burst, capped, mixed and WAN loads, then the real-client crowd,
-# unattended in about 22 minutes. bench-deps installs the seeders it compares
-# against (Debian packages, non-interactively).
+# trickle, burst, capped, mixed and WAN loads, the RC4, MSE-openings, v2 and
+# 10,000-connection rows, the real-client crowd and the hashing speeds,
+# unattended in about 25 minutes by its own estimate (BENCH_DRY=1
+# bench/compare/run.sh prints it). bench-deps installs the seeders it
+# compares against (Debian packages, non-interactively).
 .PHONY: bench bench-deps
 bench: all
 	bench/compare/run.sh

@@ -122,6 +122,12 @@ struct bench_opts {
 	const char *mix_str;			       /* as given, for the report */
 	uint64_t rtt_ns;			       /* --rtt: hold each request this long */
 	uint8_t mse; /* --mse: MSE_CRYPTO_RC4 or MSE_CRYPTO_PLAIN offered; 0 = plain BitTorrent */
+	/* phase.c */
+	bool ihash_v2;	  /* --info-hash v2: a hybrid's truncated v2 info-hash (BEP 52) */
+	bool churn;	  /* --churn: close at the seeder's handshake, connect again */
+	double ramp;	  /* --ramp S: the window waits up to S more for every handshake */
+	double split;	  /* --split S: throughput before and after S into the window */
+	pid_t master_pid; /* --master-pid: that process alone, children not counted */
 };
 
 /* A connection's state; see the diagram above. */
@@ -280,6 +286,7 @@ struct bench {
 	uint32_t *avail; /* rarest: completions per piece, over all our connections */
 	uint32_t seeds;	 /* connections whose peer has every piece */
 	uint8_t hs_out[WIRE_HANDSHAKE_LEN];
+	uint8_t ih[MI_HASH_LEN]; /* the info-hash we handshake with (phase_info_hash) */
 	EVP_CIPHER *rc4; /* --mse rc4: libcrypto's RC4 (legacy provider); NULL: proto/rc4.c */
 	struct ossl_provider_st *prov[2]; /* default and legacy, loaded for it */
 	struct __kernel_timespec connect_ts;
@@ -323,6 +330,14 @@ struct bench {
 	uint64_t count_at[2][5]; /* the five counters above, noted by pace_note() */
 	int first_err[END_MAX];	 /* the errno of the first failure of each kind */
 	bool budget_timeout;
+
+	/* phase.c: --ramp, --split, --churn, --master-pid */
+	uint64_t t_ramp;	       /* ns: every connection handshaked or ended; 0 = not yet */
+	bool ramp_cut;		       /* the window opened at --ramp's limit, not all in */
+	uint64_t t_split, rx_at_split; /* ns and rx_payload at --split; 0 = not yet */
+	struct proc_sample seeder_s;   /* the seeder at --split */
+	uint64_t churns, churns_at[2]; /* --churn: handshakes done; at window start and end */
+	struct proc_sample master_a, master_b;
 };
 
 /* main.c */
@@ -334,6 +349,7 @@ uint64_t bench_rand(struct bench *b);
 int loop_run(struct bench *b);
 void loop_mark_dirty(struct bench *b, struct conn *c);
 void loop_finish(struct bench *b, struct conn *c, enum conn_end why, int err);
+void loop_reconnect(struct bench *b, struct conn *c);
 
 /* conn.c */
 int conn_setup_all(struct bench *b);
@@ -374,6 +390,7 @@ const char *pick_order_name(enum pick_order o);
 /* procstat.c */
 void proc_sample_tree(pid_t pid, struct proc_sample *s);
 void proc_sample_self(struct proc_sample *s);
+void proc_sample_one(pid_t pid, struct proc_sample *s);
 void proc_sample_machine(struct machine_sample *m);
 
 /* report.c */
@@ -381,6 +398,15 @@ void report_human(const struct bench *b);
 void report_json(const struct bench *b);
 /* The run's verdict: 0 finished as asked, 1 otherwise; why is set when 1. */
 int report_status(const struct bench *b, const char **why);
+
+/* phase.c */
+int phase_info_hash(struct bench *b);
+bool phase_may_open(struct bench *b, uint64_t now, uint64_t warm_end, uint64_t *next);
+void phase_window(struct bench *b, int end);
+void phase_tick(struct bench *b, uint64_t now, uint64_t *next);
+bool phase_churn(struct bench *b, struct conn *c);
+void phase_human(const struct bench *b, double window_s);
+void phase_json(const struct bench *b, double window_s);
 
 /* http.c */
 int http_setup_all(struct bench *b);

@@ -224,7 +224,7 @@ static void conn_start_mse(struct bench *b, struct conn *c, const uint8_t *hs)
 
 		memcpy(rnd + i, &r, 8);
 	}
-	if (mse_init_initiator(c->mse, &pol, rnd, b->mi.info_hash, hs, WIRE_HANDSHAKE_LEN) != 0) {
+	if (mse_init_initiator(c->mse, &pol, rnd, b->ih, hs, WIRE_HANDSHAKE_LEN) != 0) {
 		loop_finish(b, c, END_BAD_HANDSHAKE, ENOMEM);
 		return;
 	}
@@ -242,6 +242,10 @@ void conn_start_handshake(struct bench *b, struct conn *c)
 		 (unsigned)(bench_rand(b) & 0xffffff));
 	memcpy(hs + WIRE_HANDSHAKE_LEN - 12, tail, 12);
 	c->hs_len = 0;
+	c->s_len = 0; /* --churn: nothing of the last socket's is left to send */
+	EVP_CIPHER_CTX_free(c->rc4_in);
+	EVP_CIPHER_CTX_free(c->rc4_out);
+	c->rc4_in = c->rc4_out = NULL;
 	c->choked = true;
 	c->qmax = b->o.queue;
 	wire_dec_init(&c->dec, b->max_msg);
@@ -449,10 +453,12 @@ static bool conn_handshake_done(struct bench *b, struct conn *c)
 	uint8_t m[WIRE_SIMPLE_LEN];
 
 	if (wire_handshake_parse(c->hs, &hs) != 0 ||
-	    memcmp(hs.info_hash, b->mi.info_hash, MI_HASH_LEN) != 0) {
+	    memcmp(hs.info_hash, b->ih, MI_HASH_LEN) != 0) {
 		loop_finish(b, c, END_BAD_HANDSHAKE, 0);
 		return false;
 	}
+	if (!phase_churn(b, c))
+		return false;
 	c->peer_fast = wire_has_fast(&hs);
 	c->state = CONN_ACTIVE;
 	c->t_handshake = bench_now_ns();

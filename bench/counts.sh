@@ -19,6 +19,10 @@
 # open (the bench closes them all when its window ends, and the seeder's
 # sockets and their counters go with them). The blocks of that span are the
 # bench's block rate over its window times the span: steady in duration mode.
+# With --ramp among the load's options the window opens when every
+# connection is in: the sampling starts 0.5 s after the bench's first
+# progress line in the window (0.5 to 1.5 s into it), instead of 0.5 s after
+# the warm-up, and the bench's window is five seconds longer than SECONDS.
 #   blocks         blocks the bench received (its JSON counts.blocks / window_s)
 #   segs_out       TCP segments the seeder's sockets sent: tcp_info segs_out
 #                  of each established socket on the seeder's port (`ss -ti`),
@@ -99,10 +103,25 @@ out_segs() {
 }
 
 now() { date +%s.%N; }
-"$BENCH" -t "$TORRENT" -c "$TARGET" --warmup "$WARMUP" -d "$(awk -v d="$DUR" 'BEGIN {print d + 3}')" \
-	--seeder-pid "$PID" --json --quiet "$@" >"$work/bench.json" 2>"$work/bench.err" &
+# With --ramp the window opens when every connection is in, not at the
+# warm-up's end: the bench's progress lines (once a second) say when.
+ramp=
+case " $* " in *" --ramp "*) ramp=1 ;; esac
+: >"$work/bench.err"
+# shellcheck disable=SC2046
+# (two seconds more with --ramp: the sampling starts up to a second later)
+"$BENCH" -t "$TORRENT" -c "$TARGET" --warmup "$WARMUP" -d "$(awk -v d="$DUR" -v r="$ramp" 'BEGIN {print d + (r ? 5 : 3)}')" \
+	--seeder-pid "$PID" --json $([ -n "$ramp" ] || echo --quiet) "$@" >"$work/bench.json" 2>"$work/bench.err" &
 bench_pid=$!
-sleep "$(awk -v w="$WARMUP" 'BEGIN {print w + 0.5}')"
+if [ -n "$ramp" ]; then
+	until grep -q '  window  ' "$work/bench.err"; do
+		kill -0 "$bench_pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	sleep 0.5
+else
+	sleep "$(awk -v w="$WARMUP" 'BEGIN {print w + 0.5}')"
+fi
 t0=$(now)
 read -r v0 n0 <<<"$(ctxsw)"
 segs_out "$work/segs0"

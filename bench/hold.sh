@@ -19,7 +19,8 @@
 #                     interested and asks for nothing, like a real peer that
 #                     has what it wants for now; -q 1 keeps one request
 #                     outstanding, the worst case for the request queue)
-#   --ramp S          the benches' warm-up: all N must be connected within it
+#   --ramp S          all N must be connected within it (each bench's
+#                     --ramp: its window opens once its connections are in)
 #                     (default 60)
 #   --idle-timeout S  serve.idle_timeout for the seeder (default 300)
 #   --keep            keep the work directory (logs, the benches' JSON)
@@ -230,6 +231,7 @@ head -c $((32 << 20)) /dev/urandom >"$work/data/hold.bin" || die "cannot write $
 "$RINGSEED" create -q "$work/data/hold.bin" -l 1M -o "$work/torrents/hold.torrent" ||
 	die "ringseed create failed"
 port=$(free_port)
+: >"$work/seeder.log"
 "$RINGSEED" serve --listen "127.0.0.1:$port" --torrents "$work/torrents" --data "$work/data" \
 	--state "$work/state" -w "$W" -o serve.idle_timeout="$IDLE" -o serve.stats_interval=2 \
 	-o announce.enable=no -o admin.listen= -o net.max_per_ip=0 -u "$(id -un)" \
@@ -255,7 +257,10 @@ mem_sample "$work/mem0"
 kern_sample "$work/kern0"
 
 # 3. the benches
-warmup=$RAMP
+# The window (when the benches end) opens once each bench's connections are
+# all in (--ramp), not after a warm-up of RAMP seconds: the run is as short
+# as the ramp allows, and 15 s beyond the hold cover the other benches'.
+warmup=0
 duration=$((HOLD + 15))
 for ((i = 0; i < P; i++)); do
 	n=$per_bench
@@ -264,7 +269,7 @@ for ((i = 0; i < P; i++)); do
 	extra=()
 	[ $i -eq 0 ] && extra=(--seeder-pid "$seeder")
 	"$BENCH" -t "$work/torrents/hold.torrent" -c "127.0.0.1:$port" -n "$n" -q "$Q" \
-		-d "$duration" --warmup "$warmup" --src "127.$net.0.1-127.$net.255.254" \
+		-d "$duration" --warmup "$warmup" --ramp "$RAMP" --src "127.$net.0.1-127.$net.255.254" \
 		--json "${extra[@]}" >"$work/bench$i.json" 2>"$work/bench$i.err" &
 	bench_pids+=($!)
 done

@@ -117,10 +117,11 @@ void loop_finish(struct bench *b, struct conn *c, enum conn_end why, int err)
 
 /*
  * HTTP: the server closed the socket cleanly between responses (nginx does
- * after keepalive_requests). Not a failure: the same connection, its numbers
- * kept, connects again once its operations have drained.
+ * after keepalive_requests); --churn: the seeder's handshake came. Not a
+ * failure: the same connection, its numbers kept, connects again once its
+ * operations have drained.
  */
-static void loop_reconnect(struct bench *b, struct conn *c)
+void loop_reconnect(struct bench *b, struct conn *c)
 {
 	if (c->state == CONN_HANDSHAKE)
 		b->opening--;
@@ -489,6 +490,7 @@ static void loop_window_begin(struct bench *b, uint64_t now)
 	proc_sample_self(&b->self_a);
 	proc_sample_machine(&b->machine_a);
 	pace_note(b, 0);
+	phase_window(b, 0);
 }
 
 static void loop_window_end(struct bench *b, uint64_t now)
@@ -505,6 +507,7 @@ static void loop_window_end(struct bench *b, uint64_t now)
 	proc_sample_self(&b->self_b);
 	proc_sample_machine(&b->machine_b);
 	pace_note(b, 1);
+	phase_window(b, 1);
 }
 
 /* Moves the phase on; the deadline of the next move in *next. */
@@ -513,7 +516,7 @@ static void loop_phase(struct bench *b, uint64_t now, uint64_t *next)
 	uint64_t warm_end = b->t0 + (uint64_t)(b->o.warmup * 1e9);
 	bool budget = b->o.budget != 0;
 
-	if (b->phase == PHASE_WARMUP && now >= warm_end)
+	if (b->phase == PHASE_WARMUP && phase_may_open(b, now, warm_end, next))
 		loop_window_begin(b, now);
 	if (bench_interrupted) {
 		loop_window_end(b, now);
@@ -532,12 +535,15 @@ static void loop_phase(struct bench *b, uint64_t now, uint64_t *next)
 		return;
 	}
 	if (b->phase == PHASE_WARMUP) {
-		*next = warm_end;
+		if (now < warm_end)
+			*next = warm_end;
 		return;
 	}
 	*next = b->t_window + (uint64_t)(b->o.duration * 1e9);
 	if (now >= *next)
 		loop_window_end(b, now);
+	else
+		phase_tick(b, now, next);
 }
 
 static void loop_progress(struct bench *b, uint64_t now, uint64_t *last_bytes)

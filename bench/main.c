@@ -74,9 +74,11 @@ static int bench_load_torrent(struct bench *b)
 		log_errx("%s: %s", b->o.torrent_path, err.msg);
 	else if (b->mi.piece_count == 0 && (rc = -EINVAL) != 0)
 		log_errx("%s: no pieces to download", b->o.torrent_path);
-	else if (!b->mi.pieces && (rc = -EINVAL) != 0)
-		log_errx("%s: a v2-only torrent (the load generator checks SHA-1 pieces)",
+	else if (!b->mi.pieces && b->o.verify && (rc = -EINVAL) != 0)
+		log_errx("%s: --verify checks SHA-1 pieces, and a v2-only torrent has none",
 			 b->o.torrent_path);
+	else
+		rc = phase_info_hash(b);
 out_close:
 	free(buf);
 	fclose(f);
@@ -165,7 +167,9 @@ static void bench_handshake(struct bench *b)
 	memset(&hs, 0, sizeof(hs));
 	hs.reserved[WIRE_RSV_EXT_BYTE] |= WIRE_RSV_EXT_MASK;
 	hs.reserved[WIRE_RSV_FAST_BYTE] |= WIRE_RSV_FAST_MASK;
-	memcpy(hs.info_hash, b->mi.info_hash, MI_HASH_LEN);
+	if (b->o.ihash_v2)
+		hs.reserved[WIRE_RSV_V2_BYTE] |= WIRE_RSV_V2_MASK; /* BEP 52: a v2 peer */
+	memcpy(hs.info_hash, b->ih, MI_HASH_LEN);
 	memcpy(hs.peer_id, "-RB0001-000000000000", 20);
 	wire_handshake_build(b->hs_out, &hs);
 }

@@ -100,6 +100,11 @@ void opts_usage(FILE *f)
 		"      --seed N              random seed for piece orders and peer ids\n"
 		"      --mse rc4|plain       open with Message Stream Encryption offering only\n"
 		"                            RC4 or only plaintext (not with --recv trunc)\n"
+		"      --info-hash v1|v2     a hybrid's v1 (default) or truncated v2 info-hash\n"
+		"      --churn               close at the seeder's handshake, connect again\n"
+		"      --ramp S              the window waits up to S more for every handshake\n"
+		"      --split S             throughput before and after S into the window\n"
+		"      --master-pid PID      CPU of PID alone; --churn: handshakes per its CPU-s\n"
 		"  -h, --help                this text\n"
 		"\n"
 		"Exit status: 0 the run finished as asked; 1 it did not (a connection never\n"
@@ -379,6 +384,11 @@ enum {
 	OPT_MIX,
 	OPT_RTT,
 	OPT_MSE,
+	OPT_IHASH,
+	OPT_CHURN,
+	OPT_RAMP,
+	OPT_SPLIT,
+	OPT_MASTER,
 };
 
 static const struct option opts_long[] = {
@@ -410,6 +420,11 @@ static const struct option opts_long[] = {
 	{ "mix", required_argument, NULL, OPT_MIX },
 	{ "rtt", required_argument, NULL, OPT_RTT },
 	{ "mse", required_argument, NULL, OPT_MSE },
+	{ "info-hash", required_argument, NULL, OPT_IHASH },
+	{ "churn", no_argument, NULL, OPT_CHURN },
+	{ "ramp", required_argument, NULL, OPT_RAMP },
+	{ "split", required_argument, NULL, OPT_SPLIT },
+	{ "master-pid", required_argument, NULL, OPT_MASTER },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -454,6 +469,32 @@ static int opts_range(struct bench_opts *o, const char *arg)
 		return opts_bad("--range", arg, "at most 64M");
 	o->http_range = (uint32_t)v;
 	return 0;
+}
+
+/* phase.c's options. */
+static int opts_phase(struct bench_opts *o, int opt, const char *arg)
+{
+	uint32_t v;
+	int i, rc;
+
+	switch (opt) {
+	case OPT_IHASH:
+		i = opts_choice("--info-hash", arg, (const char *const[]){ "v1", "v2" }, 2);
+		o->ihash_v2 = i == 1;
+		return i < 0 ? -EINVAL : 0;
+	case OPT_CHURN:
+		o->churn = true;
+		return 0;
+	case OPT_RAMP:
+		return opts_secs("--ramp", arg, 0.001, &o->ramp);
+	case OPT_SPLIT:
+		return opts_secs("--split", arg, 0.001, &o->split);
+	case OPT_MASTER:
+		rc = opts_u32("--master-pid", arg, 1, INT_MAX, &v);
+		o->master_pid = (pid_t)v;
+		return rc;
+	}
+	return -EINVAL;
 }
 
 static int opts_one_long(struct bench_opts *o, int opt, const char *arg)
@@ -532,8 +573,9 @@ static int opts_one_long(struct bench_opts *o, int opt, const char *arg)
 		i = opts_choice("--mse", arg, (const char *const[]){ "rc4", "plain" }, 2);
 		o->mse = i == 0 ? MSE_CRYPTO_RC4 : MSE_CRYPTO_PLAIN;
 		return i < 0 ? -EINVAL : 0;
+	default:
+		return opts_phase(o, opt, arg);
 	}
-	return -EINVAL;
 }
 
 static int opts_one(struct bench_opts *o, int opt, const char *arg, bool *dur_set)
@@ -590,6 +632,26 @@ static int opts_settle_http(struct bench_opts *o)
 	return 0;
 }
 
+/* --churn, --ramp, --split, --info-hash: duration mode, BitTorrent. */
+static int opts_settle_phase(struct bench_opts *o)
+{
+	const char *why = NULL;
+
+	if (o->http && (o->churn || o->ihash_v2))
+		why = "--churn and --info-hash are BitTorrent only";
+	else if (o->budget && (o->churn || o->ramp > 0 || o->split > 0))
+		why = "--churn, --ramp and --split measure a duration: not with -b";
+	else if (o->split > 0 && o->split >= o->duration)
+		why = "--split must fall inside the window (less than -d)";
+	else if (o->churn && o->verify)
+		why = "--churn closes at the handshake: there is nothing to --verify";
+	if (why) {
+		fprintf(stderr, "ringseed-bench: %s\n", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* What depends on several options at once. */
 static int opts_settle(struct bench_opts *o, bool dur_set)
 {
@@ -622,6 +684,8 @@ static int opts_settle(struct bench_opts *o, bool dur_set)
 	}
 	if (o->verify)
 		o->recv = RECV_COPY;
+	if (opts_settle_phase(o) != 0)
+		return -EINVAL;
 	if (o->mse && (o->http || o->recv == RECV_TRUNC)) {
 		fprintf(stderr, "ringseed-bench: --mse is BitTorrent only, and RC4 needs every "
 				"byte: not with --http or --recv trunc\n");

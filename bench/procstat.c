@@ -112,6 +112,18 @@ void proc_sample_tree(pid_t pid, struct proc_sample *s)
 	closedir(d);
 }
 
+/* One process alone: its threads, not its children (ringseed's master, say). */
+void proc_sample_one(pid_t pid, struct proc_sample *s)
+{
+	struct proc_stat st;
+
+	memset(s, 0, sizeof(*s));
+	if (!proc_read_stat(pid, &st))
+		return;
+	proc_add(s, &st, pid, false);
+	s->ok = true;
+}
+
 void proc_sample_self(struct proc_sample *s)
 {
 	struct rusage ru;

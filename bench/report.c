@@ -211,7 +211,7 @@ int report_status(const struct bench *b, const char **why)
 	else if (b->handshaked < b->o.conns)
 		*why = b->o.http ? "not every connection got a 206 response"
 				 : "not every connection completed the handshake";
-	else if (!b->o.budget && b->o.queue && b->rx_payload == b->rx_at_window)
+	else if (!b->o.budget && b->o.queue && !b->o.churn && b->rx_payload == b->rx_at_window)
 		*why = "no payload received in the window";
 	else if (b->mismatches)
 		*why = "pieces failed their SHA-1 check";
@@ -400,6 +400,7 @@ void report_human(const struct bench *b)
 		printf(", %llu reconnects", (unsigned long long)b->reconnects);
 	printf("\n");
 	report_fails_human(b);
+	phase_human(b, r.window_s);
 	if (b->reqq_capped)
 		printf("  queue lowered to the peer's reqq on %u connections (lowest %u)\n",
 		       b->reqq_capped, b->reqq_min);
@@ -491,7 +492,7 @@ static void json_head(const struct bench *b)
 {
 	char hex[2 * MI_HASH_LEN + 1], src[64];
 
-	mi_hex(b->mi.info_hash, hex);
+	mi_hex(b->ih, hex);
 	report_src(b, src, sizeof(src));
 	printf("{\n  \"target\": ");
 	json_str(b->o.target_str);
@@ -569,6 +570,7 @@ void report_json(const struct bench *b)
 	json_dist("ttfb_ms", &r.ttfb, ",");
 	json_classes(b, &r);
 	json_conns(b, &r);
+	phase_json(b, r.window_s);
 	if (b->o.seeder_pid && b->seeder_a.ok && b->seeder_b.ok) {
 		char extra[32];
 

@@ -82,6 +82,8 @@ static const char *const conf_log_words[] = { "debug", "info", "notice", "warnin
 static const char *const conf_send_words[] = { "copy", "splice", "send_zc", NULL };
 static const char *const conf_enc_words[] = { "off", "allow", "prefer", "require", NULL };
 static const char *const conf_ss_words[] = { "off", "on", "auto", NULL };
+static const char *const conf_choker_words[] = { "all", "round_robin", "fastest", "anti_leech",
+						 NULL };
 
 static const struct conf_key conf_keys[] = {
 	CONF_INT_ROW(struct conf, "core", "workers", workers, 1, 256, true, "auto",
@@ -120,8 +122,18 @@ static const struct conf_key conf_keys[] = {
 		      "splice", "How blocks go from the content files to the sockets."),
 	CONF_SIZE_ROW(struct conf, "serve", "max_request", max_request, 16384, 131072, "16K",
 		      "Longest block a peer may request; longer ones are rejected."),
+	CONF_ENUM_ROW(struct conf, "serve", "choker", choker, conf_choker_words, "all",
+		      "Who is unchoked: all, round_robin, fastest or anti_leech (see README)."),
 	CONF_INT_ROW(struct conf, "serve", "unchoke_slots", unchoke_slots, 0, 1000000, false, "0",
-		     "Peers each worker unchokes at once; 0 unchokes every interested peer."),
+		     "Peers unchoked at once on the whole box; 0 unchokes every interested peer."),
+	CONF_INT_ROW(struct conf, "serve", "rechoke_interval", rechoke_interval, 1, 3600, false,
+		     "10", "Seconds between rechokes (shorter only for tests)."),
+	CONF_INT_ROW(struct conf, "serve", "optimistic_interval", optimistic_interval, 1, 3600,
+		     false, "30", "Seconds between optimistic unchokes of the fastest choker."),
+	CONF_INT_ROW(struct conf, "serve", "allowed_fast", allowed_fast, 0, 256, false, "0",
+		     "Pieces a choked peer may still request (BEP 6 allowed fast set)."),
+	CONF_SIZE_ROW(struct conf, "serve", "max_upload_rate", max_upload_rate, 0,
+		      (int64_t)1 << 40, "0", "Upload cap of the whole box, bytes/s; 0: none."),
 	CONF_INT_ROW(struct conf, "serve", "handshake_timeout", handshake_timeout, 1, 300, false,
 		     "10", "Seconds a new connection has to send its handshake."),
 	CONF_INT_ROW(struct conf, "serve", "idle_timeout", idle_timeout, 5, 3600, false, "120",

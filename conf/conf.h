@@ -37,6 +37,14 @@ enum conf_send_strategy {
 	CONF_SEND_ZC,	  /* zero-copy sendmsg (MSG_ZEROCOPY) from the mapped files */
 };
 
+/* [serve] choker: who gets the unchoke slots (word order in conf.c). */
+enum conf_choker {
+	CONF_CHOKER_ALL,	 /* every interested peer (unchoke_slots: first come, kept) */
+	CONF_CHOKER_ROUND_ROBIN, /* a slot is kept for a quota of bytes or a minute */
+	CONF_CHOKER_FASTEST,	 /* top by our upload rate, plus one optimistic (BEP 3) */
+	CONF_CHOKER_ANTI_LEECH,	 /* peers near 0% and near 100% first */
+};
+
 /* [net] encryption: what Message Stream Encryption peers may do (word order in conf.c). */
 enum conf_encryption {
 	CONF_ENC_OFF,	  /* MSE refused: plain BitTorrent handshakes only */
@@ -97,7 +105,12 @@ struct conf {
 	/* [serve] */
 	int send_strategy;     /* enum conf_send_strategy */
 	uint64_t max_request;  /* longest block a peer may request, bytes */
-	int unchoke_slots;     /* peers unchoked at once per worker; 0 = every interested one */
+	int choker;	       /* enum conf_choker */
+	int unchoke_slots;     /* peers unchoked at once on the box; 0 = every interested one */
+	int rechoke_interval;  /* seconds between rechokes */
+	int optimistic_interval; /* seconds between optimistic unchokes (fastest) */
+	int allowed_fast;      /* BEP 6 allowed fast pieces per choked peer */
+	uint64_t max_upload_rate; /* bytes/s for the whole box; 0 = unlimited */
 	int handshake_timeout; /* seconds for a peer's 68-byte handshake */
 	int idle_timeout;      /* seconds of silence before a peer is dropped */
 	int reqq;              /* requests queued per peer; more is a flood */

@@ -190,8 +190,8 @@ static void mse_keys(struct mse *m, bool initiator)
 {
 	uint8_t ka[20], kb[20];
 
-	mse_hash(ka, "keyA", m->secret, MSE_KEY_LEN, m->skey, 20);
-	mse_hash(kb, "keyB", m->secret, MSE_KEY_LEN, m->skey, 20);
+	mse_hash(ka, "keyA", m->secret + m->s_off, MSE_KEY_LEN - m->s_off, m->skey, 20);
+	mse_hash(kb, "keyB", m->secret + m->s_off, MSE_KEY_LEN - m->s_off, m->skey, 20);
 	memcpy(m->st.key_in, initiator ? kb : ka, 20);
 	memcpy(m->st.key_out, initiator ? ka : kb, 20);
 	rc4_init(&m->st.in, m->st.key_in, 20);
@@ -216,6 +216,26 @@ static void mse_put_vc_block(struct mse *m, uint8_t bits, uint16_t pad_len)
 	m->out_len += n;
 }
 
+/*
+ * S is hashed as 96 bytes, leading zeros included, but some initiators
+ * (rtorrent's libtorrent before 2026, and others that export the secret as
+ * a minimal big-endian number) leave the zeros out, about one opening in
+ * 256. As a receiver we cannot ask which: when S starts with zeros we also
+ * look for HASH('req1', S without them), and whichever the peer sent decides
+ * the S of every later hash.
+ */
+static void mse_short_sync(struct mse *m)
+{
+	unsigned z = 0;
+
+	while (z < MSE_KEY_LEN - 1 && m->secret[z] == 0)
+		z++;
+	if (z == 0)
+		return;
+	mse_hash(m->sync_short, "req1", m->secret + z, MSE_KEY_LEN - z, NULL, 0);
+	m->s_off = (uint8_t)z; /* a candidate until the sync says which */
+}
+
 /* The peer's key is in acc: S, and what comes next on each side. */
 static int mse_got_key(struct mse *m)
 {
@@ -232,6 +252,7 @@ static int mse_got_key(struct mse *m)
 		m->out_len += m->pad2_len;
 		m->pad2_len = 0; /* PadD: sent encrypted, nothing to hide, so none */
 		mse_hash(m->sync, "req1", m->secret, MSE_KEY_LEN, NULL, 0);
+		mse_short_sync(m);
 		m->state = MSE_R_SYNC;
 		m->need = MSE_R_SYNC_CAP;
 		return 0;
@@ -278,10 +299,15 @@ static size_t mse_sync(struct mse *m, const uint8_t *in, size_t n)
 	memcpy(m->acc + m->have, in, k);
 	m->have = (uint16_t)(m->have + k);
 	for (size_t o = start; o + plen <= m->have; o++) {
-		if (memcmp(m->acc + o, m->sync, plen) != 0)
+		bool full = memcmp(m->acc + o, m->sync, plen) == 0;
+
+		if (!full && !(m->state == MSE_R_SYNC && m->s_off &&
+			       memcmp(m->acc + o, m->sync_short, plen) == 0))
 			continue;
 		k -= m->have - (o + plen); /* give back what follows the match */
 		if (m->state == MSE_R_SYNC) {
+			if (full)
+				m->s_off = 0;
 			m->state = MSE_R_SKEY;
 			m->need = 20;
 		} else {
@@ -302,7 +328,7 @@ static int mse_got_skey(struct mse *m)
 {
 	uint8_t h[20];
 
-	mse_hash(h, "req3", m->secret, MSE_KEY_LEN, NULL, 0);
+	mse_hash(h, "req3", m->secret + m->s_off, MSE_KEY_LEN - m->s_off, NULL, 0);
 	for (int i = 0; i < 20; i++)
 		h[i] ^= m->acc[i];
 	if (m->pol.find(m->pol.find_ctx, h, m->skey) != 0)

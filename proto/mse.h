@@ -128,8 +128,10 @@ struct mse {
 	struct mse_policy pol;
 	uint8_t priv[MSE_PRIV_LEN];
 	uint8_t secret[MSE_KEY_LEN]; /* S */
+	uint8_t s_off;		     /* leading zero bytes of S the peer left out (see mse.c) */
 	uint8_t skey[20];	     /* the info-hash */
 	uint8_t sync[20];	     /* what R_SYNC / I_SYNC looks for */
+	uint8_t sync_short[20];	     /* receiver, S starting with zeros: HASH('req1', S short) */
 	struct rc4 pad_gen;	     /* makes pad bytes from the caller's randomness */
 	uint16_t pad2_len;	     /* our next pad: PadB (receiver) or PadC (initiator) */
 	uint32_t got;		     /* bytes of the peer's stream consumed so far */

@@ -328,6 +328,8 @@ void peer_ext_feed(struct worker *w, struct peer *p, const struct wire_event *e)
 		else if (e->type == WIRE_EV_DATA)
 			peer_ext_bits(w, p, e->data, e->data_len,
 				      e->len - p->dec.body_left - e->data_len);
+		if (e->type == WIRE_EV_DATA)
+			choke_bits(p, e->data, e->data_len);
 		else if (e->type == WIRE_EV_END && p->bf_full)
 			peer_ext_seed(w, p, "complete bitfield");
 		else if (e->type == WIRE_EV_END)

@@ -41,8 +41,13 @@
  *   CLOSING -- last operation completes --> FREE
  *
  * SERVING, WAITING_BATCH, BATCH and WAITING_ROOM hold one of the worker's
- * unchoke slots (serve.unchoke_slots); closing gives it to the longest-
- * waiting peer. [pacing]: when serving starts is decided in one place, the
+ * unchoke slots (serve.unchoke_slots, shared out by choke.c); closing gives
+ * it to the longest-waiting peer. A rechoke (choke.c) takes a slot back:
+ * SERVING or WAITING_BATCH --choke--> WAITING_SLOT (interested) or CHOKED;
+ * BATCH and WAITING_ROOM go there when the batch is done. A choked peer
+ * with requests for its allowed fast pieces (BEP 6) goes CHOKED or
+ * WAITING_SLOT -> BATCH | WAITING_BATCH -> ... and back when they are
+ * served, holding no slot (p->ch.fast_serving). [pacing]: when serving starts is decided in one place, the
  * SERVING -> BATCH | WAITING_BATCH transition (peer_next on PEV_SERVE, and the
  * pumps that send it); how a batch waits for the socket is BATCH <->
  * WAITING_ROOM, reported by send.c.
@@ -81,6 +86,7 @@ static void peer_free(struct worker *w, struct peer *p)
 	free(p->ctl_old);
 	free(p->intro);
 	crypt_free(p);
+	choke_free(p);
 	wk_torrent_put(w, p->t);
 	p->gen++;
 	p->q = NULL;
@@ -91,8 +97,6 @@ static void peer_free(struct worker *w, struct peer *p)
 	w->free_slots[w->n_free++] = p->slot;
 	w->n_open--;
 }
-
-static void peer_advance(struct worker *w, struct peer *p, enum peer_event ev);
 
 void peer_hold(struct peer *p)
 {
@@ -166,9 +170,15 @@ static enum peer_state peer_want_slot(const struct worker *w, const struct peer 
 {
 	if (!p->interested)
 		return PEER_CHOKED;
-	if (!w->conf->unchoke_slots || w->unchoked < (uint32_t)w->conf->unchoke_slots)
+	if (choke_room(w))
 		return PEER_SERVING;
 	return PEER_WAITING_SLOT;
+}
+
+/* Where a peer goes that loses its slot, or ends serving its allowed fast requests. */
+static enum peer_state peer_choked_state(const struct peer *p)
+{
+	return p->interested ? PEER_WAITING_SLOT : PEER_CHOKED;
 }
 
 /* The transition table: where ev takes p from its state; its own state if nowhere. */
@@ -185,8 +195,10 @@ static enum peer_state peer_next(const struct worker *w, const struct peer *p, e
 		return s == PEER_CHOKED ? peer_want_slot(w, p) : s;
 	case PEV_SLOT_FREE: /* the slot is this peer's if it still wants it */
 		return s == PEER_WAITING_SLOT ? (p->interested ? PEER_SERVING : PEER_CHOKED) : s;
-	case PEV_SERVE:
-		if (s != PEER_SERVING || !p->q_len)
+	case PEV_SERVE: /* choked: its allowed fast requests (BEP 6, choke.c) */
+		if (s == PEER_SERVING && !p->q_len && p->ch.fast_serving)
+			return peer_choked_state(p);
+		if (!p->q_len || (s != PEER_SERVING && s != PEER_CHOKED && s != PEER_WAITING_SLOT))
 			return s;
 		return batch_available(w) ? PEER_BATCH : PEER_WAITING_BATCH;
 	case PEV_BATCH_FREE:
@@ -194,7 +206,13 @@ static enum peer_state peer_next(const struct worker *w, const struct peer *p, e
 	case PEV_SOCKET_FULL:
 		return s == PEER_BATCH ? PEER_WAITING_ROOM : s;
 	case PEV_BATCH_DONE:
-		return s == PEER_BATCH || s == PEER_WAITING_ROOM ? PEER_SERVING : s;
+		if (s != PEER_BATCH && s != PEER_WAITING_ROOM)
+			return s;
+		return p->ch.fast_serving || p->ch.choke_pending ? peer_choked_state(p) : PEER_SERVING;
+	case PEV_CHOKE: /* a rechoke took its slot (choke.c waits out a batch in flight) */
+		if ((s != PEER_SERVING && s != PEER_WAITING_BATCH) || p->ch.fast_serving)
+			return s;
+		return peer_choked_state(p);
 	case PEV_CLOSE:
 		return peer_open(p) ? PEER_CLOSING : s;
 	case PEV_LAST_OP:
@@ -208,7 +226,7 @@ static void peer_next_unchoke(struct worker *w)
 {
 	struct peer *q;
 
-	while ((q = wk_queue_pop(&w->unchoke_wait))) {
+	while (choke_room(w) && (q = wk_queue_pop(&w->unchoke_wait))) {
 		peer_advance(w, q, PEV_SLOT_FREE);
 		if (q->state != PEER_CHOKED)
 			return;
@@ -229,8 +247,8 @@ static void peer_enter_closing(struct worker *w, struct peer *p, enum peer_state
 	__atomic_fetch_sub(&worker_torrent_peers(w->a->stats, w->a->max_torrents)[p->t->id %
 										    w->a->max_torrents],
 			   1, __ATOMIC_RELAXED);
-	if (peer_state_unchoked(from)) {
-		w->unchoked--;
+	if (peer_state_unchoked(from) && !p->ch.fast_serving) {
+		choke_slot_freed(w, p);
 		peer_next_unchoke(w);
 	}
 	peer_advance(w, p, PEV_LAST_OP);
@@ -239,8 +257,11 @@ static void peer_enter_closing(struct worker *w, struct peer *p, enum peer_state
 /* What entering a state does; a nested event may move p on before it returns. */
 static void peer_enter(struct worker *w, struct peer *p, enum peer_state from)
 {
-	uint8_t m[5];
+	enum peer_state to = p->state;
 
+	choke_enter(w, p, from);
+	if (p->state != to) /* choking it failed: it is closing already */
+		return;
 	switch (p->state) {
 	case PEER_WAITING_SLOT:
 		wk_queue_push(&w->unchoke_wait, p);
@@ -250,11 +271,12 @@ static void peer_enter(struct worker *w, struct peer *p, enum peer_state from)
 			wk_ready(w, p);
 			break;
 		}
-		w->unchoked++;
-		if (peer_ctl(w, p, m, wire_put_simple(m, WIRE_UNCHOKE)))
+		if (choke_unchoked(w, p))
 			peer_pump(w, p);
 		break;
 	case PEER_WAITING_BATCH:
+		if (w->free_batches) /* the pool has one: the upload cap holds it back */
+			wk_count(w, WSTAT_THROTTLED, 1);
 		wk_queue_push(&w->batch_wait, p);
 		break;
 	case PEER_BATCH:
@@ -273,7 +295,7 @@ static void peer_enter(struct worker *w, struct peer *p, enum peer_state from)
 	}
 }
 
-static void peer_advance(struct worker *w, struct peer *p, enum peer_event ev)
+void peer_advance(struct worker *w, struct peer *p, enum peer_event ev)
 {
 	enum peer_state from = p->state, to = peer_next(w, p, ev);
 
@@ -475,7 +497,8 @@ static void peer_request(struct worker *w, struct peer *p, const struct wire_eve
 			peer_close(w, p, WSTAT_DROP_BAD_REQUEST);
 		return;
 	}
-	if (!peer_state_unchoked(p->state)) {
+	if ((!peer_state_unchoked(p->state) || p->ch.fast_serving || p->ch.choke_pending) &&
+	    !choke_allowed(p, e->piece)) {
 		if (p->fast)
 			peer_reject(w, p, e);
 		return;
@@ -592,6 +615,7 @@ static void peer_message(struct worker *w, struct peer *p, const struct wire_eve
 		peer_ext_seed(w, p, "have_all");
 		break;
 	case WIRE_HAVE:
+		choke_have(p, e->piece);
 		ss_have(w, p, e->piece);
 		break;
 	case WIRE_HAVE_NONE:
@@ -767,6 +791,8 @@ void peer_admit(struct worker *w, int fd, struct wk_torrent *t, const struct wms
 	peer_arm_recv(w, p);
 	if (msg->extra_len) /* what the master read past the handshake (MSE), deciphered */
 		peer_feed(w, p, msg->extra, msg->extra_len);
+	if (peer_open(p))
+		choke_admit(w, p, hs.info_hash); /* allowed fast messages follow the intro */
 	if (peer_open(p))
 		peer_pump(w, p);
 }

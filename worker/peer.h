@@ -14,6 +14,7 @@
 
 #include "iocore/timer.h"
 #include "proto/wire.h"
+#include "worker/choke.h"
 
 struct batch;
 struct wmsg;
@@ -53,6 +54,7 @@ enum peer_event {
 	PEV_BATCH_DONE,	 /* send.c: the batch is all out */
 	PEV_CLOSE,	 /* any end: error, EOF, idle, flood, removal, shutdown */
 	PEV_LAST_OP,	 /* a closing peer's last operation completed */
+	PEV_CHOKE,	 /* a rechoke took its slot (choke.c) */
 };
 
 /* What send.c reports of a batch (peer_on_batch_done). */
@@ -107,6 +109,7 @@ struct peer {
 	uint32_t addr_slot[2];		 /* live counters its address charges, given back at close */
 	struct wk_crypt *crypt;		 /* MSE peers only (crypt.c) */
 	struct ss_peer *ss;		 /* super-seeding (superseed.c); NULL when off */
+	struct peer_choke ch;		 /* choke.c: slot, rates, allowed fast set */
 };
 
 /* Open: neither free nor closing. */
@@ -131,5 +134,6 @@ void peer_pump(struct worker *w, struct peer *p);
 void peer_timer(struct tw_timer *t, void *arg);
 void peer_hold(struct peer *p);
 void peer_put(struct worker *w, struct peer *p);
+void peer_advance(struct worker *w, struct peer *p, enum peer_event ev);
 
 #endif

@@ -195,6 +195,7 @@ static void batch_fill_copy(struct worker *w, struct peer *p)
 		b->payload += r.length;
 	}
 	b->bytes = off;
+	pace_charge(w, b->bytes);
 }
 
 /*
@@ -294,6 +295,7 @@ static void batch_fill_iov(struct worker *w, struct peer *p)
 	b->in_pipe = b->iov_at = b->iov_n = 0;
 	while (p->q_len && b->blocks < WK_SPLICE_BLOCKS && iov_add_block(w, p, &p->q[p->q_head]))
 		batch_pop(w, p);
+	pace_charge(w, b->bytes);
 }
 
 static void batch_done(struct worker *w, struct peer *p);
@@ -443,6 +445,7 @@ static void batch_count_sent(struct worker *w, struct peer *p)
 	}
 	if (!blocks)
 		return;
+	choke_sent(w, p, blocks, payload);
 	wk_count(w, WSTAT_BLOCKS, blocks);
 	wk_count(w, WSTAT_UP_BYTES, payload);
 	if (crypt_up_stat(p) >= 0)

@@ -112,6 +112,8 @@ struct batch {
 	uint32_t blen[WK_SPLICE_BLOCKS]; /* each block's length, to count what was sent */
 };
 
+struct choke_cand;
+
 struct wk_queue {
 	struct peer *head, *tail;
 };
@@ -148,6 +150,9 @@ struct worker {
 	uint8_t peer_id[20];
 	uint64_t ss_poll_ms; /* superseed.c: the next poll of waiting peers; UINT64_MAX: none */
 	struct evp_cipher_st *rc4; /* libcrypto's RC4 (crypt.c); NULL: ringseed's own */
+	struct choke ch;	   /* choke.c and pace.c */
+	struct choke_cand *ch_cand;   /* choke.c: max_peers of them, ranked at each rechoke */
+	struct worker_pub *ch_pubs;   /* choke.c: every worker's list, as read at a rechoke */
 	bool rc4_probed;
 };
 
@@ -172,9 +177,10 @@ static inline void wk_addr_put(struct worker *w, const uint32_t slot[2])
 			__atomic_fetch_sub(&live[slot[i]], 1, __ATOMIC_RELAXED);
 }
 
+/* A batch may start: one is free, and the upload cap allows (pace.c). */
 static inline bool batch_available(const struct worker *w)
 {
-	return w->free_batches != NULL;
+	return w->free_batches != NULL && pace_ok(w);
 }
 
 /* worker.c */

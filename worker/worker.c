@@ -436,6 +436,15 @@ static void wk_quit_sweep(struct worker *w, uint64_t now)
 	}
 }
 
+/* The wheel's one callback: a peer's timer, or one of choke.c's and pace.c's. */
+static void wk_timer(struct tw_timer *tm, void *arg)
+{
+	struct worker *w = arg;
+
+	if (!choke_on_timer(w, tm))
+		peer_timer(tm, arg);
+}
+
 static void wk_loop(struct worker *w)
 {
 	struct io_uring_cqe *cqe;
@@ -470,7 +479,7 @@ static void wk_loop(struct worker *w)
 		io_uring_cq_advance(&w->ring, count);
 		wk_run_ready(w);
 		now = tw_now_ms();
-		tw_advance(&w->wheel, now, peer_timer, w);
+		tw_advance(&w->wheel, now, wk_timer, w);
 		if (w->channel_more && !w->channel_gone)
 			wk_channel_read(w);
 		if (!w->channel_armed && !w->channel_gone)
@@ -513,6 +522,10 @@ static int wk_setup(struct worker *w)
 	for (uint32_t i = 0; i < (uint32_t)w->conf->max_peers; i++)
 		w->free_slots[w->n_free++] = (uint32_t)w->conf->max_peers - 1 - i;
 	tw_init(&w->wheel, 100, tw_now_ms());
+	if (choke_setup(w) != 0) {
+		log_errx("out of memory for the choker's candidates");
+		return -ENOMEM;
+	}
 	memcpy(w->peer_id, "-RS0100-", 8);
 	for (int i = 8; i < 20; i++)
 		w->peer_id[i] = (uint8_t)('0' + (unsigned)random() % 10);
@@ -538,6 +551,7 @@ int worker_main(const struct worker_args *a)
 	for (uint32_t i = 0; i < w.n_tt;)
 		wk_torrent_free(&w, w.tt[i]);
 	batch_fini(&w);
+	choke_fini(&w);
 	bufring_free(&w.ring, &w.rx);
 	io_uring_queue_exit(&w.ring);
 	return 0;

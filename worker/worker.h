@@ -103,6 +103,12 @@ enum wstat {
 	WSTAT_SS_REFUSED,	  /* requests for pieces not revealed to the peer */
 	WSTAT_SS_LIARS,		  /* peers whose claims were found false, then ignored */
 	WSTAT_SS_OFF,		  /* auto: a torrent's super-seeding turned off (another seed) */
+	WSTAT_UNCHOKES,		/* unchoke messages sent (choke.c) */
+	WSTAT_CHOKES,		/* peers choked again by a rechoke */
+	WSTAT_RECHOKES,		/* rechokes run (serve.choker other than all, or slots) */
+	WSTAT_OPTIMISTIC,	/* optimistic unchokes (choker = fastest) */
+	WSTAT_ALLOWED_FAST,	/* blocks served to choked peers from their allowed fast set */
+	WSTAT_THROTTLED,	/* batches delayed by serve.max_upload_rate */
 	WSTAT_MAX
 };
 
@@ -116,6 +122,37 @@ struct worker_stats {
 	/* then WORKER_ADDR_SLOTS uint32_t counters (worker_addr_live) */
 };
 
+/*
+ * What the workers of one box share to act as one box (choke.c): each
+ * worker's candidates for an unchoke slot, published at every rechoke so
+ * that every worker takes its share of serve.unchoke_slots, and the upload
+ * bucket of serve.max_upload_rate. The master maps it before forking; a
+ * worker writes only its own pub[index] (under its seq, odd while it
+ * writes) and the bucket (atomically); every worker reads all of it.
+ */
+#define WORKER_PUB_MAX 64 /* best scores a worker publishes */
+
+struct worker_pub {
+	uint32_t seq;	      /* odd while being written */
+	uint32_t candidates;  /* interested peers of this worker */
+	uint64_t epoch;	      /* the rechoke these scores are for */
+	uint32_t n;	      /* scores in score[] */
+	uint32_t opt;	      /* peers that could take the optimistic unchoke */
+	uint64_t score[WORKER_PUB_MAX]; /* best first */
+};
+
+struct worker_shared {
+	int64_t tokens;	    /* upload bucket, bytes; negative: in debt */
+	uint64_t refill_ns; /* when it was last refilled */
+	uint64_t spare;	    /* slots of no worker's share taken: rechoke epoch << 32 | taken */
+	struct worker_pub pub[]; /* one per worker */
+};
+
+static inline size_t worker_shared_size(unsigned workers)
+{
+	return sizeof(struct worker_shared) + workers * sizeof(struct worker_pub);
+}
+
 struct worker_args {
 	unsigned index; /* 0..workers-1, also the CPU it is pinned to (modulo CPUs) */
 	int channel;	/* the worker's end of its socketpair */
@@ -123,6 +160,8 @@ struct worker_args {
 	const struct conf *conf;
 	struct worker_stats *stats;
 	uint32_t max_torrents;
+	struct worker_shared *shared; /* the box's (see above) */
+	unsigned workers;	      /* how many share it */
 };
 
 /* Runs a worker in the process just forked; returns the exit status. */

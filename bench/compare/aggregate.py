@@ -33,9 +33,11 @@ LABELS = {
     "nginx-16k": "nginx, 16 KiB ranges",
     "nginx-1m": "nginx, 1 MiB ranges",
     "ringseed-rc4": "ringseed, 100% RC4 peers",
-    "rtorrent-rc4": "rtorrent, 100% RC4 peers",
-    "libtorrent-rc4": "libtorrent, 100% RC4 peers",
+    "rtorrent-rc4": "rtorrent, encryption required, 100% RC4 peers",
+    "libtorrent-rc4": "libtorrent, RC4 forced, 100% RC4 peers",
     "ringseed-churn": "ringseed splice + MSE openings",
+    "ringseed-v2": "ringseed splice, v2 torrent",
+    "ringseed-hybrid": "ringseed splice, hybrid torrent",
 }
 ORDER = list(LABELS)
 STYLES = {
@@ -53,19 +55,26 @@ STYLES = {
     "rtorrent-rc4": "lw 2 dt 4 lc rgb '#1f77b4'",
     "libtorrent-rc4": "lw 2 dt 4 lc rgb '#17becf'",
     "ringseed-churn": "lw 2 dt 5 lc rgb '#ff7f0e'",
+    "ringseed-v2": "lw 2 dt 6 lc rgb '#ff7f0e'",
+    "ringseed-hybrid": "lw 2 dt 7 lc rgb '#ff7f0e'",
 }
-LOADS = ["trickle", "burst", "capped", "mixed", "wan"]
+LOADS = ["trickle", "burst", "capped", "mixed", "wan", "rc4", "mseopen", "v2", "scale"]
 LOAD_TITLE = {
     "trickle": "Trickle (each request alone, as its block arrives)",
     "burst": "Burst (the queue refilled per read)",
     "capped": "Capped",
     "mixed": "Mixed",
     "wan": "WAN",
+    "rc4": "Encrypted: every peer on MSE with RC4 (trickle)",
+    "mseopen": "MSE openings beside a download (trickle; MB/s over the whole window, both "
+               "halves: the halves are in \"MSE handshakes beside a download\")",
+    "v2": "v1, v2 and hybrid torrents of the same data (trickle)",
+    "scale": "Scale: every connection handshaked before the window (trickle)",
 }
 INSTANCE = {r: ("nginx" if r.startswith("nginx") else r) for r in LABELS}
 # The RC4 rows are the same seeders, every peer opening with MSE (--mse rc4).
-INSTANCE.update({"ringseed-rc4": "ringseed-splice", "rtorrent-rc4": "rtorrent",
-                 "libtorrent-rc4": "libtorrent", "ringseed-churn": "ringseed-splice"})
+INSTANCE.update({"ringseed-rc4": "ringseed-splice", "ringseed-churn": "ringseed-splice",
+                 "ringseed-hybrid": "ringseed-v2"})
 
 
 def rel(p):
@@ -108,7 +117,7 @@ def load_runs(raw):
             continue
         row, n, rep, rc, path = f[0], int(f[1]), int(f[2]), f[3], f[4]
         load = f[5] if len(f) > 5 and f[5] else "burst"
-        r = {"rep": rep, "rc": rc, "json": None}
+        r = {"rep": rep, "rc": rc, "json": None, "path": path}
         if path and os.path.exists(path):
             try:
                 r["json"] = json.load(open(path))
@@ -147,6 +156,7 @@ def metrics(r):
         "other": m.get("other_cores"),
         "ok": d.get("ok", False),
         "error": d.get("error", ""),
+        "phases": d.get("phases") or {},
     }
 
 
@@ -198,6 +208,12 @@ def table(w, agg, rows, load, n, machine):
             ratio(a["eff"], best_eff), fmt(a["cores"], 2), fmt(a["rss"]), held, fair,
             fmt(a["rpw"], 2) if not r.startswith("nginx") else "–", fmt(a["other_max"], 2),
             (" %s |" % class_str(a["classes"])) if classes else ""))
+        ramps = [(m["phases"].get("ramp") or {}) for m in a["ms"] if m]
+        if load == "scale" and ramps:
+            foot.append("%s: every connection handshaked after %s s (the window opened 0.5 s "
+                        "later)" % (label, " / ".join(
+                            "%.1f" % rp["all_in_s"] if rp.get("complete") else "NOT ALL IN"
+                            for rp in ramps)))
         for e, cnt in a["errors"].items():
             foot.append("%s: %d of %d runs did not finish as asked (ringseed-bench exit status 1 "
                         "or worse): %s" % (label, cnt, len(a["runs"]), e))
@@ -267,11 +283,91 @@ def swarm_section(w, raw):
     w("")
 
 
+def mseopen_section(w, runs, machine):
+    """The MSE-openings row: the download's two halves, the openers' own report."""
+    rs = [r for k, v in sorted(runs.items()) if k[0] == "mseopen" for r in v]
+    if not rs:
+        return
+    w("## MSE handshakes beside a download: N = 256\n")
+    w("The 256 download (trickle) over a window twice the usual length, split in the middle "
+      "(`--split`): *before* is the first half, *during* the second, while a second "
+      "ringseed-bench opens MSE connections offering RC4, as fast as the seeder completes "
+      "them (`--churn --mse rc4`, %s at once, from 127.1.0.0/16): each does the DH, sends "
+      "its handshake as the IA and closes when the seeder's handshake is back. *handshakes/s*: "
+      "completed in the openers' window; *master cores*: the CPU of ringseed's master alone "
+      "(`--master-pid`: it runs every MSE handshake; the workers are not counted); *per master "
+      "CPU-s*: handshakes per CPU-second of the master. On 2 cores the openers (DH and RC4 "
+      "too) compete with the seeder, so *during* bounds the effect from above.\n"
+      % machine.get("mseopen", "?"))
+    w("| rep | MB/s before | MB/s during | seeder cores before / during | handshakes/s "
+      "| master cores | handshakes per master CPU-s | openers' cores | openers failed | other |")
+    w("|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|")
+    for r in rs:
+        d = r["json"] or {}
+        sp = (d.get("phases") or {}).get("split") or {}
+        o = None
+        op = (r.get("path") or "").replace(".json", ".opener.json")
+        try:
+            o = json.load(open(op))
+        except (OSError, ValueError):
+            pass
+        ph = (o or {}).get("phases") or {}
+        ch, ma = ph.get("churn") or {}, ph.get("master") or {}
+        w("| %d | %s | %s | %s / %s | %s | %s | %s | %s | %s | %s |" % (
+            r["rep"], fmt(sp.get("before_MBps")), fmt(sp.get("after_MBps")),
+            fmt(sp.get("before_seeder_cores"), 2), fmt(sp.get("after_seeder_cores"), 2),
+            fmt(ch.get("per_s")), fmt(ma.get("cores"), 2), fmt(ma.get("handshakes_per_cpu_s")),
+            fmt(((o or {}).get("bench") or {}).get("cores"), 2),
+            "–" if o is None else (o.get("connections") or {}).get("failed", "–"),
+            fmt(max((d.get("machine") or {}).get("other_cores") or 0,
+                    ((o or {}).get("machine") or {}).get("other_cores") or 0), 2)))
+    w("")
+
+
+def v2_note(w, agg, n):
+    """v2 and hybrid serving against v1, MB per CPU-second (issue 13: within 5%)."""
+    base = agg.get(("v2", "ringseed-splice", n)) or {}
+    out = []
+    for r in ("ringseed-v2", "ringseed-hybrid"):
+        a = agg.get(("v2", r, n)) or {}
+        if base.get("eff") and a.get("eff"):
+            out.append("%s %+.1f%% MB per CPU-second, %+.1f%% MB/s" % (
+                LABELS[r], 100 * (a["eff"] / base["eff"] - 1),
+                100 * (a["MBps"] / base["MBps"] - 1) if base.get("MBps") and a.get("MBps") else 0))
+    if out:
+        w("Against the v1 torrent (ringseed splice, same instance kind, same run): %s.\n"
+          % "; ".join(out))
+
+
+def hashspeed_section(w, raw):
+    try:
+        h = json.load(open(os.path.join(raw, "hashspeed.json")))
+    except (OSError, ValueError):
+        return
+    w("## Hashing speed: create and verify, warm %s MiB\n" % fmt(h["bytes"] / 1048576.0))
+    w("`bench/hashspeed.sh`: `ringseed create -f FORMAT -l 1M` of the warm file (wall time, "
+      "every core), and the first verification by `ringseed serve` (its own log's time; for a "
+      "hybrid it names the hash set it chose), against `openssl speed -evp sha256` and `sha1` "
+      "on 16 KiB blocks, one core: %.0f and %.0f MB/s, times %d cores. A hybrid's ceiling is "
+      "1 / (1/sha1 + 1/sha256) per core (both hashes of every byte); *of sha256 × cores* is "
+      "issue 13's measure (target ≥ 0.80).\n" % (
+          h["openssl_sha256_Bps"] / 1e6, h["openssl_sha1_Bps"] / 1e6, h["cores"]))
+    w("| format | create s | create MB/s | of its ceiling | of sha256 × cores | verify s "
+      "| verify MB/s | verified by | of its ceiling |")
+    w("|---|--:|--:|--:|--:|--:|--:|---|--:|")
+    for f in h["formats"]:
+        w("| %s | %.2f | %s | %.2f | %.2f | %.2f | %s | %s | %.2f |" % (
+            f["format"], f["create_s"], fmt(f["create_MBps"]), f["create_ratio"],
+            f["create_ratio_sha256_x_cores"], f["verify_s"], fmt(f["verify_MBps"]),
+            f["verify_hashes"], f["verify_ratio"]))
+    w("")
+
+
 def counts_section(w, raw, loads, machine):
     d = os.path.join(raw, "counts")
     res = []
     for load in loads:
-        for inst in ("ringseed-splice", "rtorrent"):
+        for inst in ("ringseed-splice", "rtorrent", "rtorrent-rc4"):
             p = os.path.join(d, "%s__%s.json" % (load, inst))
             try:
                 res.append((load, inst, json.load(open(p))))
@@ -439,12 +535,26 @@ def main():
           machine.get("capped", "|?").split("|")[-1], machine.get("capped", "?|").split("|")[0],
           machine.get("mixed", "|?").split("|")[-1], machine.get("mixed", "?|").split("|")[0],
           machine.get("wan", "|?").split("|")[-1], machine.get("wan", "?|").split("|")[0]))
-    w("- Repetitions: %s of the trickle rows, %s of the burst rows, one of the capped, mixed and "
-      "wan rows and of the crowd (fewer for the slow rows, to keep `make bench` under 30 minutes), "
+    w("- The later loads: *rc4* every connection opens with MSE offering RC4 only (`--mse rc4`) at "
+      "N = %s: ringseed (its default `net.encryption = allow`), rtorrent with `protocol.encryption "
+      "= allow_incoming,require,require_RC4` and libtorrent with `in_enc_policy` forced and "
+      "`allowed_enc_level` rc4 (both refuse plain peers: the probe before the first run uses "
+      "MSE); *mseopen* (below); *v2* ringseed serving the same file as a v1, a v2 and a hybrid "
+      "torrent (the hybrid asked for by its %s info-hash) at N = %s; *scale* N = %s at `-q %s` "
+      "(%s: 10,000 x 32 x 16 KiB would be 5 GB in flight, over the kernel's TCP memory), the "
+      "window opened only once every connection has handshaked (`--ramp %s`)." % (
+          machine.get("rc4", "?"), machine.get("hybrid_hash", "v2"), machine.get("v2", "?"),
+          machine.get("scale", "?|").split("|")[0], machine.get("scale", "|?").split("|")[-1],
+          "ringseed splice and rtorrent only", machine.get("scale_ramp", "?")))
+    w("- Repetitions: %s of the trickle rows (Transmission's %s: 16 s a run), %s of the burst "
+      "rows, %s of the rc4 rows, %s of the v2 rows, one of the capped, mixed, wan, mseopen and "
+      "scale rows and of the crowd (fewer for the slow rows, to keep `make bench` under 30 "
+      "minutes), "
       "interleaved: every load, N and seeder of repetition 1, then repetition 2, ... (the seeder "
       "order rotates by one each repetition). Values are medians over the repetitions (of two: "
       "their mean); *runs* lists each repetition's MB/s." % (
-          machine.get("reps"), machine.get("burst_reps", "1")))
+          machine.get("reps"), machine.get("tr_reps", machine.get("reps")),
+          machine.get("burst_reps", "1"), machine.get("rc4_reps", "1"), machine.get("v2_reps", "1")))
     w("- MB = 10^6 bytes of block payload. *MB/CPU-s*: MB served per CPU-second of the seeder "
       "(all its processes and threads; ringseed's and nginx's workers are children of the pid given). "
       "*×best*: ratio to the best ringseed strategy at that N, for that column. *RSS*: of the seeder at "
@@ -464,10 +574,14 @@ def main():
         ns = sorted({k[2] for k in agg if k[0] == load})
         for n in ns:
             table(w, agg, rows, load, n, machine)
+            if load == "v2":
+                v2_note(w, agg, n)
 
+    mseopen_section(w, runs, machine)
     crowd_section(w, raw)
     swarm_section(w, raw)
     counts_section(w, raw, loads, machine)
+    hashspeed_section(w, raw)
 
     # Plots: the trickle load (the default) and the burst load.
     pdir = os.path.join(raw, "plot")

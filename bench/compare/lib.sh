@@ -78,14 +78,19 @@ run_bg() {
 	return $rc
 }
 
-# probe_bt PORT TIMEOUT_S PID: one leecher downloads 1 MiB from the seeder;
-# the seeder is ready when that works (it has finished any hash check, has
-# every piece and unchokes).
+# probe_bt PORT TIMEOUT_S PID [BENCH_ARGS...]: one leecher downloads 1 MiB
+# from the seeder; the seeder is ready when that works (it has finished any
+# hash check, has every piece and unchokes). BENCH_ARGS replace `-t
+# $TORRENT`: another torrent (-t FILE), MSE (--mse rc4) for a seeder that
+# refuses plain peers.
 probe_bt() {
 	local port=$1 end=$((SECONDS + $2)) pid=$3
+	shift 3
+	[ $# -gt 0 ] || set -- -t "$TORRENT"
+	case " $* " in *" -t "*) ;; *) set -- -t "$TORRENT" "$@" ;; esac
 	while [ $SECONDS -lt $end ]; do
 		kill -0 "$pid" 2>/dev/null || return 1
-		if run_bg 20 /dev/null /dev/null "$BENCH" -t "$TORRENT" -c "127.0.0.1:$port" \
+		if run_bg 20 /dev/null /dev/null "$BENCH" "$@" -c "127.0.0.1:$port" \
 			-n 1 -b 1M --timeout 15 --quiet; then
 			return 0
 		fi

@@ -19,7 +19,7 @@ import time
 import libtorrent as lt
 
 
-def settings(port):
+def settings(port, rc4):
     s = lt.high_performance_seed()
     s.update({
         "listen_interfaces": "127.0.0.1:%d" % port,
@@ -40,6 +40,15 @@ def settings(port):
         "user_agent": "lt_seed/" + lt.__version__,
         "alert_mask": lt.alert.category_t.error_notification,
     })
+    if rc4:
+        # Encrypted peers only, and RC4 only: plain BitTorrent handshakes and
+        # MSE offering plaintext are refused (the 100% RC4 rows of make bench).
+        s.update({
+            "in_enc_policy": int(lt.enc_policy.forced),
+            "out_enc_policy": int(lt.enc_policy.forced),
+            "allowed_enc_level": int(lt.enc_level.rc4),
+            "prefer_rc4": True,
+        })
     return s
 
 
@@ -49,6 +58,8 @@ def main():
     ap.add_argument("--save-path", required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--ready-file", required=True)
+    ap.add_argument("--rc4", action="store_true",
+                    help="require MSE with RC4 (in_enc_policy forced, allowed_enc_level rc4)")
     ap.add_argument("--print-settings", action="store_true",
                     help="print the settings that differ from the defaults")
     a = ap.parse_args()
@@ -57,7 +68,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
 
-    st = settings(a.port)
+    st = settings(a.port, a.rc4)
     ses = lt.session(st)
     if a.print_settings:
         d = lt.default_settings()

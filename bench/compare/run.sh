@@ -19,13 +19,22 @@
 #   capped   500 connections, each capped at 1 MB/s (--rate 1M); once
 #   mixed    256 connections, 90% at 500 KB/s and 10% uncapped; once
 #   wan      256 connections 40 ms away (--rtt 40ms); once
+#   rc4      every peer on MSE with RC4 (--mse rc4), N = 256 and 2048: ringseed,
+#            rtorrent with encryption required, libtorrent with RC4 forced; once
+#   mseopen  N = 256 downloading while a second ringseed-bench opens MSE (RC4)
+#            connections as fast as it can (--churn): throughput before and
+#            during (--split), handshakes per second and per master CPU-second
+#   v2       ringseed serving the same data as v1, v2 and hybrid, N = 256; twice
+#   scale    10,000 connections (trickle, -q 8), the window opened only once
+#            every one has handshaked (--ramp): ringseed splice and rtorrent
 #   crowd    bench/crowd.sh, once per seeder
+#   hashspeed  bench/hashspeed.sh: create and verify v2/hybrid against openssl
 #   swarm    bench/swarm.sh (root only): M leechers trading among themselves,
 #            the seeder's upload capped; ringseed with super-seeding off/on
 #            (and PEX off/on where built), rtorrent, libtorrent
 #
 # Environment (defaults in brackets):
-#   BENCH_LOADS ["trickle burst capped mixed wan crowd"]  which loads
+#   BENCH_LOADS ["trickle burst capped mixed wan rc4 mseopen v2 scale crowd hashspeed swarm"]
 #   BENCH_REPS [2]              repetitions of the trickle rows
 #   BENCH_BURST_REPS [1]        repetitions of the burst rows
 #   BENCH_NS ["1 16 256 2048"]  connection counts
@@ -44,9 +53,21 @@
 #   BENCH_CROWD_N [50], BENCH_CROWD_WINDOW [10]    the crowd
 #   BENCH_SWARM_N [8], BENCH_SWARM_MIB [256], BENCH_SWARM_CAP [400] (Mbit/s),
 #   BENCH_SWARM_TIMEOUT [60] (s per row)           the swarm
+#   BENCH_RC4_NS ["256 2048"], BENCH_RC4_REPS [1]   the rc4 load
+#   BENCH_MSEOPEN_REPS [1], BENCH_MSEOPEN_CONNS [128]  the mseopen load: its
+#                               window is twice BENCH_WINDOW, the openers (that
+#                               many connections at once) in the second half
+#   BENCH_V2_N [256], BENCH_V2_REPS [2], BENCH_HYBRID_HASH [v2]  the v2 load;
+#                               the info-hash the hybrid row asks for (v1, v2)
+#   BENCH_SCALE_N [10000], BENCH_SCALE_Q [8], BENCH_SCALE_RAMP [60],
+#   BENCH_SCALE_ROWS ["ringseed-splice rtorrent"]   the scale load
+#   BENCH_TR_REPS [1]           repetitions of Transmission's trickle rows (its
+#                               runs take 16 s each)
+#   BENCH_DRY [0]               1: print the plan and its time estimate, run nothing
 #   BENCH_COUNTS [1], BENCH_COUNTS_N [256]  per-block counts (bench/counts.sh)
 #                               of ringseed splice and rtorrent under each load
-#                               (trickle and burst at N = BENCH_COUNTS_N); 0: none
+#                               (trickle, burst and rc4 at N = BENCH_COUNTS_N; not
+#                               mseopen, v2 or scale); 0: none
 #   BENCH_RESULTS [bench/results]  where TABLE.md and the PNGs go
 set -uo pipefail
 
@@ -56,7 +77,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 . "$HERE/lib.sh"
 for f in "$HERE"/seeders/*.sh; do . "$f"; done
 
-LOADS=${BENCH_LOADS:-"trickle burst capped mixed wan crowd swarm"}
+LOADS=${BENCH_LOADS:-"trickle burst capped mixed wan rc4 mseopen v2 scale crowd hashspeed swarm"}
 REPS=${BENCH_REPS:-2}
 BURST_REPS=${BENCH_BURST_REPS:-1}
 CAPPED_N=${BENCH_CAPPED_N:-500}
@@ -71,6 +92,19 @@ SWARM_N=${BENCH_SWARM_N:-8}
 SWARM_MIB=${BENCH_SWARM_MIB:-256}
 SWARM_CAP=${BENCH_SWARM_CAP:-400}
 SWARM_TIMEOUT=${BENCH_SWARM_TIMEOUT:-60}
+RC4_NS=${BENCH_RC4_NS:-"256 2048"}
+RC4_REPS=${BENCH_RC4_REPS:-1}
+MSEOPEN_REPS=${BENCH_MSEOPEN_REPS:-1}
+MSEOPEN_CONNS=${BENCH_MSEOPEN_CONNS:-128}
+V2_N=${BENCH_V2_N:-256}
+V2_REPS=${BENCH_V2_REPS:-2}
+HYBRID_HASH=${BENCH_HYBRID_HASH:-v2}
+SCALE_N=${BENCH_SCALE_N:-10000}
+SCALE_Q=${BENCH_SCALE_Q:-8}
+SCALE_RAMP=${BENCH_SCALE_RAMP:-60}
+SCALE_ROWS=${BENCH_SCALE_ROWS:-"ringseed-splice rtorrent"}
+TR_REPS=${BENCH_TR_REPS:-1}
+DRY=${BENCH_DRY:-0}
 COUNTS=${BENCH_COUNTS:-1}
 COUNTS_N=${BENCH_COUNTS_N:-256}
 NS=${BENCH_NS:-"1 16 256 2048"}
@@ -90,10 +124,17 @@ WORKERS=$(nproc)
 PY=/usr/bin/python3
 B=$ROOT/build/bench
 DATA_DIR=$B/data
-DATA_NAME=bench-1g.bin
+# BENCH_DATA_MIB: a smaller file for a smoke run of the harness itself
+DATA_MIB=${BENCH_DATA_MIB:-1024}
+case $DATA_MIB in '' | *[!0-9]* | 0) die "BENCH_DATA_MIB wants MiB, got '$DATA_MIB'" ;; esac
+STEM=bench-1g
+[ "$DATA_MIB" = 1024 ] || STEM=bench-${DATA_MIB}m
+DATA_NAME=$STEM.bin
 DATA_FILE=$DATA_DIR/$DATA_NAME
-TORRENT=$B/torrents/bench-1g.torrent
-RT_TORRENT=$B/torrents-rtorrent/bench-1g.torrent
+TORRENT=$B/torrents/$STEM.torrent
+RT_TORRENT=$B/torrents-rtorrent/$STEM.torrent
+V2_TORRENT=$B/torrents/$STEM-v2.torrent
+HY_TORRENT=$B/torrents/$STEM-hybrid.torrent
 STAMP=$(date +%Y%m%d-%H%M%S)
 RAW=$B/runs/$STAMP
 T_START=$SECONDS
@@ -122,7 +163,7 @@ missing=()
 need() { command -v "$1" > /dev/null 2>&1 || missing+=("$1 (package $2)"); }
 # A full run needs every seeder; a partial one (BENCH_SEEDERS) only its own,
 # and draws no plots when gnuplot is missing.
-wants() { [ -z "$ONLY" ] || case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+wants() { [ -z "$ONLY" ] || case " $ONLY " in *" $1 "* | *" $1-rc4 "*) return 0 ;; *) return 1 ;; esac; }
 wants rtorrent && need rtorrent rtorrent
 wants qbittorrent && need qbittorrent-nox qbittorrent-nox
 wants aria2 && need aria2c aria2
@@ -142,16 +183,16 @@ need ss iproute2
 	missing+=("libtorrent for /usr/bin/python3 (package python3-libtorrent)")
 if [ ${#missing[@]} -gt 0 ]; then
 	for m in "${missing[@]}"; do log "missing: $m"; done
-	die "seeders or tools are missing; install them with: make bench-deps"
+	[ "$DRY" = 1 ] || die "seeders or tools are missing; install them with: make bench-deps"
 fi
 [ -x "$ROOT/bin/ringseed" ] && [ -x "$ROOT/bin/ringseed-bench" ] || die "bin/ringseed or bin/ringseed-bench is missing: run make"
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 mkdir -p "$RAW/json" "$RAW/seeders" "$RAW/bin" "$B/torrents" "$B/torrents-rtorrent" "$DATA_DIR" "$RESULTS"
 cp "$ROOT/bin/ringseed" "$ROOT/bin/ringseed-bench" "$RAW/bin/" || die "cannot copy the binaries to $RAW/bin"
-ln -sfn "runs/$STAMP" "$B/latest"
+[ "$DRY" = 1 ] || ln -sfn "runs/$STAMP" "$B/latest"
 # keep the raw results of the 10 newest runs
-ls -1d "$B"/runs/2*/ 2>/dev/null | head -n -10 | while read -r old; do rm -rf "$old"; done
+[ "$DRY" = 1 ] || ls -1d "$B"/runs/2*/ 2>/dev/null | head -n -10 | while read -r old; do rm -rf "$old"; done
 log "raw results in ${RAW#"$ROOT"/}"
 
 # --- the rows ------------------------------------------------------------------
@@ -166,11 +207,14 @@ ROWS+=("rtorrent|rtorrent|bt||rtorrent"
 	"aria2|aria2|bt||aria2"
 	"transmission|transmission|bt||Transmission"
 	"ringseed-rc4|ringseed-splice|bt-rc4||ringseed, 100% RC4 peers"
-	"rtorrent-rc4|rtorrent|bt-rc4||rtorrent, 100% RC4 peers"
-	"libtorrent-rc4|libtorrent|bt-rc4||libtorrent, 100% RC4 peers"
-	"ringseed-churn|ringseed-splice|bt-churn||ringseed splice + MSE openings")
+	"rtorrent-rc4|rtorrent-rc4|bt-rc4||rtorrent, encryption required, 100% RC4 peers"
+	"libtorrent-rc4|libtorrent-rc4|bt-rc4||libtorrent, RC4 forced, 100% RC4 peers"
+	"ringseed-churn|ringseed-splice|bt-churn||ringseed splice + MSE openings"
+	"ringseed-v2|ringseed-v2|bt-v2||ringseed splice, v2 torrent"
+	"ringseed-hybrid|ringseed-v2|bt-hybrid||ringseed splice, hybrid torrent")
 NOTES=()
-if "$BENCH" --help 2>&1 | grep -q -- '--http'; then
+# (the help read whole first: with pipefail, grep -q ending early would fail the pipe)
+if grep -q -- '--http' <<< "$("$BENCH" --help 2>&1)"; then
 	ROWS+=("nginx-16k|nginx|http|16384|nginx, 16 KiB ranges"
 		"nginx-1m|nginx|http|1048576|nginx, 1 MiB ranges")
 else
@@ -189,14 +233,17 @@ if [ -n "$ONLY" ]; then
 fi
 [ ${#ROWS[@]} -gt 0 ] || die "no rows to measure (BENCH_SEEDERS='$ONLY')"
 
-row_field() { cut -d'|' -f"$2" <<< "$1"; }
+# row_field ROW K: the K-th field of a row (no fork: the estimate calls it often)
+row_field() { local f; IFS='|' read -r -a f <<< "$1|"; echo "${f[$2 - 1]}"; }
 
 # instance -> port offset
 inst_port() {
 	case $1 in
 	ringseed-copy) echo $((PORT_BASE + 1)) ;; ringseed-splice) echo $((PORT_BASE + 2)) ;;
-	ringseed-send_zc) echo $((PORT_BASE + 3)) ;; rtorrent) echo $((PORT_BASE + 11)) ;;
+	ringseed-send_zc) echo $((PORT_BASE + 3)) ;; ringseed-v2) echo $((PORT_BASE + 4)) ;;
+	rtorrent) echo $((PORT_BASE + 11)) ;; rtorrent-rc4) echo $((PORT_BASE + 12)) ;;
 	qbittorrent) echo $((PORT_BASE + 21)) ;; libtorrent) echo $((PORT_BASE + 31)) ;;
+	libtorrent-rc4) echo $((PORT_BASE + 32)) ;;
 	aria2) echo $((PORT_BASE + 41)) ;; transmission) echo $((PORT_BASE + 51)) ;;
 	nginx) echo $((PORT_BASE + 61)) ;;
 	esac
@@ -207,12 +254,14 @@ inst_start() {
 	mkdir -p "$work"
 	port_free "$port" || { log "$inst: port $port is already taken"; return 1; }
 	case $inst in
+	ringseed-v2) ringseed_start "$work" "$port" splice "$V2_TORRENT" "$HY_TORRENT" ;;
 	ringseed-*) ringseed_start "$work" "$port" "${inst#ringseed-}" ;;
+	*-rc4) "${inst%-rc4}_start" "$work" "$port" rc4 ;;
 	*) "${inst}_start" "$work" "$port" ;;
 	esac
 }
 inst_version() {
-	case $1 in ringseed-*) ringseed_version ;; *) "${1}_version" ;; esac
+	case $1 in ringseed-*) ringseed_version ;; *) "${1%-rc4}_version" ;; esac
 }
 
 INSTANCES=()
@@ -237,6 +286,15 @@ done
 	echo "mixed|$MIXED_N|$MIX"
 	echo "wan|$WAN_N|$RTT"
 	echo "crowd|$CROWD_N|$CROWD_WINDOW"
+	echo "rc4|$RC4_NS"
+	echo "rc4_reps|$RC4_REPS"
+	echo "mseopen|$MSEOPEN_CONNS"
+	echo "v2|$V2_N"
+	echo "v2_reps|$V2_REPS"
+	echo "hybrid_hash|$HYBRID_HASH"
+	echo "scale|$SCALE_N|$SCALE_Q"
+	echo "scale_ramp|$SCALE_RAMP"
+	echo "tr_reps|$TR_REPS"
 	echo "counts_n|$COUNTS_N"
 	echo "ns|$NS"
 	echo "window|$WINDOW"
@@ -248,16 +306,142 @@ done
 	echo "workers|$WORKERS"
 } > "$RAW/machine.txt"
 # Is another job using the machine right now? CPU busy over 2 s, from /proc/stat.
-busy=$( { head -1 /proc/stat; sleep 2; head -1 /proc/stat; } | awk -v hz="$(getconf CLK_TCK)" '
+[ "$DRY" = 1 ] && busy=0 || busy=$( { head -1 /proc/stat; sleep 2; head -1 /proc/stat; } | awk -v hz="$(getconf CLK_TCK)" '
 	{ b = $2 + $3 + $4 + $7 + $8 + $9; if (NR == 1) b0 = b; else printf "%.2f", (b - b0) / hz / 2 }')
 echo "busy|$busy" >> "$RAW/machine.txt"
 awk -v b="$busy" 'BEGIN { exit !(b > 0.2) }' && \
 	log "warning: other processes use $busy cores before the start: the machine is shared (see 'other' in TABLE.md)"
 
+# --- the runs ----------------------------------------------------------------------
+# load_reps LOAD, load_ns LOAD, load_args LOAD: how often, at which N, with
+# which ringseed-bench options; load_has LOAD KIND ROW: whether a row runs
+# under the load (HTTP has no trickle and no --rtt: its requests go out in
+# bursts; the rows of the later loads run under theirs only).
+load_reps() {
+	case $1 in
+	trickle) echo "$REPS" ;; burst) echo "$BURST_REPS" ;; rc4) echo "$RC4_REPS" ;;
+	mseopen) echo "$MSEOPEN_REPS" ;; v2) echo "$V2_REPS" ;; *) echo 1 ;;
+	esac
+}
+load_ns() {
+	case $1 in
+	trickle | burst) echo "$NS" ;; capped) echo "$CAPPED_N" ;;
+	mixed) echo "$MIXED_N" ;; wan) echo "$WAN_N" ;; rc4) echo "$RC4_NS" ;;
+	mseopen) echo 256 ;; v2) echo "$V2_N" ;; scale) echo "$SCALE_N" ;;
+	esac
+}
+load_args() {
+	case $1 in
+	trickle | mseopen | v2) echo "--requests trickle" ;; burst) echo "--requests burst" ;;
+	capped) echo "--rate $CAPPED_RATE" ;; mixed) echo "--mix $MIX" ;;
+	wan) echo "--rtt $RTT" ;; rc4) echo "--requests trickle --mse rc4 --ramp 10" ;;
+	scale) echo "--requests trickle --ramp $SCALE_RAMP" ;;
+	esac
+}
+load_has() {
+	local load=$1 kind=$2 row=$3
+	case $load in
+	rc4) [ "$kind" = bt-rc4 ] ;;
+	mseopen) [ "$kind" = bt-churn ] ;;
+	v2) [ "$kind" = bt-v2 ] || [ "$kind" = bt-hybrid ] || [ "$row" = ringseed-splice ] ;;
+	scale) case " $SCALE_ROWS " in *" $row "*) return 0 ;; *) return 1 ;; esac ;;
+	trickle | wan) [ "$kind" = bt ] ;;
+	*) [ "$kind" = bt ] || [ "$kind" = http ] ;;
+	esac
+}
+# row_reps LOAD ROW: Transmission's trickle rows (16 s a run) run TR_REPS times
+row_reps() {
+	if [ "$1" = trickle ] && [ "$2" = transmission ] && [ "$TR_REPS" -lt "$REPS" ]; then
+		echo "$TR_REPS"
+	else
+		load_reps "$1"
+	fi
+}
+BENCH_LOADS_RUN=()
+for l in $LOADS; do
+	case $l in
+	trickle | burst | capped | mixed | wan | rc4 | mseopen | v2 | scale) BENCH_LOADS_RUN+=("$l") ;;
+	crowd | hashspeed | swarm) ;;
+	*) die "BENCH_LOADS: unknown load '$l' (trickle burst capped mixed wan rc4 mseopen v2 scale crowd hashspeed swarm)" ;;
+	esac
+done
+max_reps=1
+for l in "${BENCH_LOADS_RUN[@]}"; do
+	[ "$(load_reps "$l")" -gt "$max_reps" ] && max_reps=$(load_reps "$l")
+done
+# warmup_for INSTANCE N
+warmup_for() {
+	if [ "$1" = transmission ]; then echo "$TR_WARMUP"
+	elif [ "$2" -ge 1024 ]; then echo "$WARMUP_BIG"
+	else echo "$WARMUP"; fi
+}
+# run_secs LOAD ROW N: the estimate of one run, from its parameters: warm-up,
+# window and a second (the bench's start and report, the drain); mseopen's
+# window is doubled; the scale load adds its ramp (1,000 connections a second
+# through the 256-deep opening window: 330 a second were seen on the busy
+# machine, at N = 3000) and the drain of 10,000 sockets.
+run_secs() {
+	local load=$1 row=$2 n=$3 inst w
+	inst=$(row_field "$(row_of "$row")" 2)
+	w=$(warmup_for "$inst" "$n")
+	case $load in
+	mseopen) echo $((w + 2 * WINDOW + 1)) ;;
+	scale) echo $((w + WINDOW + n / 1000 + 1 + DRAIN_TIMEOUT)) ;;
+	*) echo $((w + WINDOW + 1)) ;;
+	esac
+}
+row_of() { local r; for r in "${ROWS[@]}"; do [ "${r%%|*}" = "$1" ] && echo "$r" && return; done; }
+total=0
+est=0
+declare -A EST_LOAD
+for l in "${BENCH_LOADS_RUN[@]}"; do
+	EST_LOAD[$l]=0
+	for r in "${ROWS[@]}"; do
+		row=$(row_field "$r" 1)
+		load_has "$l" "$(row_field "$r" 3)" "$row" || continue
+		for n in $(load_ns "$l"); do
+			k=$(row_reps "$l" "$row")
+			total=$((total + k))
+			EST_LOAD[$l]=$((EST_LOAD[$l] + $(run_secs "$l" "$row" "$n") * k))
+		done
+	done
+	est=$((est + EST_LOAD[$l]))
+done
+crowd_said=
+case " $LOADS " in *" crowd "*) EST_LOAD[crowd]=$((2 * (CROWD_WINDOW + 30))); crowd_said=" and the crowd" ;; esac
+# hashspeed.sh: openssl speed 2 x 1 s, create and two verifications of 1 GiB
+case " $LOADS " in *" hashspeed "*) EST_LOAD[hashspeed]=20 ;; esac
+# swarm.sh: seven rows (five without PEX), each at most SWARM_TIMEOUT, most far less
+case " $LOADS " in *" swarm "*) EST_LOAD[swarm]=$((7 * (SWARM_TIMEOUT / 2 + 10))) ;; esac
+if [ "$COUNTS" = 1 ]; then
+	nc=0
+	for l in "${BENCH_LOADS_RUN[@]}"; do
+		case $l in trickle | burst | capped | mixed | wan | rc4) nc=$((nc + 1)) ;; esac
+	done
+	EST_LOAD[counts]=$((2 * nc * (WARMUP + WINDOW + 5)))
+	# rc4's counts wait for the ramp and run two seconds longer (counts.sh)
+	case " ${BENCH_LOADS_RUN[*]} " in *" rc4 "*) EST_LOAD[counts]=$((EST_LOAD[counts] + 2 * 3)) ;; esac
+	# scale: the ramp (as in run_secs) and the drain as well
+	case " ${BENCH_LOADS_RUN[*]} " in *" scale "*)
+		EST_LOAD[counts]=$((EST_LOAD[counts] + 2 * (WARMUP_BIG + WINDOW + 8 + SCALE_N / 1000 + DRAIN_TIMEOUT))) ;;
+	esac
+fi
+# starting the seeders (rtorrent hash-checks 1 GiB twice), the idle measure
+EST_LOAD[setup]=40
+est=0
+for l in "${!EST_LOAD[@]}"; do est=$((est + EST_LOAD[$l])); done
+log "$total runs$crowd_said, about $((est / 60)) min $((est % 60)) s: $(for l in "${!EST_LOAD[@]}"; do printf '%s %d s, ' "$l" "${EST_LOAD[$l]}"; done | sed 's/, $//')"
+echo "estimate|$est" >> "$RAW/machine.txt"
+[ "$est" -le 1800 ] || log "warning: the estimate is over 30 minutes: trim repetitions (bench/README.md, \"make bench: the comparison\")"
+if [ "$DRY" = 1 ]; then
+	log "BENCH_DRY=1: nothing run"
+	rm -rf "$RAW"
+	exit 0
+fi
 # --- data, torrent, page cache -------------------------------------------------
-if [ "$(stat -c %s "$DATA_FILE" 2>/dev/null)" != 1073741824 ]; then
-	log "making $DATA_NAME (1 GiB of random data, once)"
-	head -c 1G /dev/urandom > "$DATA_FILE.tmp" && mv "$DATA_FILE.tmp" "$DATA_FILE" || die "cannot write $DATA_FILE"
+if [ "$(stat -c %s "$DATA_FILE" 2>/dev/null)" != $((DATA_MIB * 1048576)) ]; then
+	log "making $DATA_NAME ($DATA_MIB MiB of random data, once)"
+	head -c "${DATA_MIB}M" /dev/urandom > "$DATA_FILE.tmp" && mv "$DATA_FILE.tmp" "$DATA_FILE" || die "cannot write $DATA_FILE"
 fi
 if [ ! -s "$TORRENT" ] || [ "$TORRENT" -ot "$DATA_FILE" ]; then
 	log "making the .torrent (1 MiB pieces)"
@@ -268,6 +452,16 @@ if [ ! -s "$RT_TORRENT" ] || [ "$RT_TORRENT" -ot "$TORRENT" ]; then
 	"$RINGSEED" create -q -f v1 -l 1048576 -a http://127.0.0.1:9/announce "$DATA_FILE" -o "$RT_TORRENT" > /dev/null \
 		|| die "ringseed create failed"
 fi
+case " $LOADS " in *" v2 "*)
+	for f in v2 hybrid; do
+		t=$B/torrents/$STEM-$f.torrent
+		if [ ! -s "$t" ] || [ "$t" -ot "$DATA_FILE" ]; then
+			log "making the $f .torrent (1 MiB pieces)"
+			"$RINGSEED" create -q -f "$f" -l 1048576 "$DATA_FILE" -o "$t" > /dev/null || die "ringseed create -f $f failed"
+		fi
+	done
+	;;
+esac
 ih=$("$RINGSEED" info "$TORRENT" | awk '/^info-hash:/ {print $2}')
 ih_rt=$("$RINGSEED" info "$RT_TORRENT" | awk '/^info-hash:/ {print $2}')
 [ -n "$ih" ] && [ "$ih" = "$ih_rt" ] || die "the two .torrent files differ in info-hash ($ih, $ih_rt)"
@@ -319,66 +513,22 @@ for inst in "${INSTANCES[@]}"; do
 	log "$inst idles at $idle cores: ${POLICY[$inst]}"
 done
 
-# --- the runs ----------------------------------------------------------------------
-# load_reps LOAD, load_ns LOAD, load_args LOAD: how often, at which N, with
-# which ringseed-bench options; load_has LOAD KIND: whether rows of KIND (bt,
-# http) run under it (HTTP has no trickle and no --rtt: its requests go out
-# in bursts).
-load_reps() { case $1 in trickle) echo "$REPS" ;; burst) echo "$BURST_REPS" ;; *) echo 1 ;; esac; }
-load_ns() {
-	case $1 in
-	trickle | burst) echo "$NS" ;; capped) echo "$CAPPED_N" ;;
-	mixed) echo "$MIXED_N" ;; wan) echo "$WAN_N" ;;
-	esac
+# mseopen_start PORT PID JSON W: in the second half of the window, a second
+# ringseed-bench opens MSE (RC4) connections from its own addresses, each
+# closing as soon as the seeder's handshake has come (DH, IA, handshake:
+# --churn), MSEOPEN_CONNS at once; its report counts the handshakes in its
+# window and the master's own CPU time (--master-pid: ringseed's master runs
+# every MSE handshake). Its pid in OPENER.
+mseopen_start() {
+	local port=$1 pid=$2 json=$3 w=$4
+	setsid bash -c 'sleep "$1"; shift; exec "$@"' opener "$((w + WINDOW))" \
+		timeout -k 5 $((WINDOW + 60)) "$BENCH" -t "$TORRENT" -c "127.0.0.1:$port" --churn --mse rc4 \
+		-n "$MSEOPEN_CONNS" --max-opening "$MSEOPEN_CONNS" -d "$(awk -v w="$WINDOW" 'BEGIN { print w - 0.5 }')" \
+		--warmup 0.5 --src 127.1.0.2-127.1.255.254 --seeder-pid "$pid" --master-pid "$pid" \
+		--json --quiet > "${json%.json}.opener.json" 2> "${json%.json}.opener.err" &
+	OPENER=$!
 }
-load_args() {
-	case $1 in
-	trickle) echo "--requests trickle" ;; burst) echo "--requests burst" ;;
-	capped) echo "--rate $CAPPED_RATE" ;; mixed) echo "--mix $MIX" ;;
-	wan) echo "--rtt $RTT" ;;
-	esac
-}
-load_has() {
-	# Encrypted peers (bt-rc4) and MSE openings beside a download (bt-churn):
-	# under the first load only.
-	case $2 in bt-rc4 | bt-churn) [ "$1" = trickle ]; return ;; esac
-	[ "$2" = bt ] && return 0
-	case $1 in burst | capped | mixed) return 0 ;; *) return 1 ;; esac
-}
-BENCH_LOADS_RUN=()
-for l in $LOADS; do
-	case $l in
-	trickle | burst | capped | mixed | wan) BENCH_LOADS_RUN+=("$l") ;;
-	crowd | swarm) ;;
-	*) die "BENCH_LOADS: unknown load '$l' (trickle burst capped mixed wan crowd swarm)" ;;
-	esac
-done
-max_reps=1
-for l in "${BENCH_LOADS_RUN[@]}"; do
-	[ "$(load_reps "$l")" -gt "$max_reps" ] && max_reps=$(load_reps "$l")
-done
-# warmup_for INSTANCE N
-warmup_for() {
-	if [ "$1" = transmission ]; then echo "$TR_WARMUP"
-	elif [ "$2" -ge 1024 ]; then echo "$WARMUP_BIG"
-	else echo "$WARMUP"; fi
-}
-total=0
-est=0
-for l in "${BENCH_LOADS_RUN[@]}"; do
-	for r in "${ROWS[@]}"; do
-		load_has "$l" "$(row_field "$r" 3)" || continue
-		for n in $(load_ns "$l"); do
-			total=$((total + $(load_reps "$l")))
-			est=$((est + ($(warmup_for "$(row_field "$r" 2)" "$n") + WINDOW + 1) * $(load_reps "$l")))
-		done
-	done
-done
-crowd_said=
-case " $LOADS " in *" crowd "*) est=$((est + 2 * (CROWD_WINDOW + 30))); crowd_said=" and the crowd" ;; esac
-case " $LOADS " in *" swarm "*) est=$((est + 7 * (SWARM_TIMEOUT / 2 + 10))); crowd_said="$crowd_said, the swarm" ;; esac
-[ "$COUNTS" = 1 ] && est=$((est + 2 * ${#BENCH_LOADS_RUN[@]} * (WARMUP + WINDOW + 5)))
-log "$total runs$crowd_said, about $((est / 60)) min"
+
 : > "$RAW/runs.tsv"
 : > "$RAW/commands.txt"
 idx=0
@@ -386,8 +536,6 @@ idx=0
 one_run() {
 	local load=$1 r=$2 n=$3 rep=$4 row inst kind range work port json pid w cmd rc summary
 	row=$(row_field "$r" 1); inst=$(row_field "$r" 2); kind=$(row_field "$r" 3); range=$(row_field "$r" 4)
-	# The MSE-openings row is measured at N = 256 only.
-	[ "$kind" = bt-churn ] && [ "$n" != 256 ] && return
 	work=$RAW/seeders/$inst
 	port=$(inst_port "$inst")
 	json=$RAW/json/${load}__${row}__n${n}__r${rep}.json
@@ -403,30 +551,32 @@ one_run() {
 	fi
 	pid=$(cat "$work/pid")
 	w=$(warmup_for "$inst" "$n")
+	local torrent=$TORRENT q=$QUEUE dur=$WINDOW extra=()
+	case $kind in
+	bt-v2) torrent=$V2_TORRENT ;;
+	bt-hybrid) torrent=$HY_TORRENT; extra=(--info-hash "$HYBRID_HASH") ;;
+	esac
+	[ "$load" = scale ] && q=$SCALE_Q
+	# mseopen: the window twice as long, split in the middle (the openers in its second half)
+	[ "$load" = mseopen ] && dur=$((2 * WINDOW)) && extra+=(--split "$WINDOW")
 	if [ "$kind" = http ]; then
 		cmd=("$BENCH" --http "127.0.0.1:$port/$DATA_NAME" --range "$range")
 	else
 		# shellcheck disable=SC2046
-		cmd=("$BENCH" -t "$TORRENT" -c "127.0.0.1:$port" --recv "$RECV" $(load_args "$load"))
+		cmd=("$BENCH" -t "$torrent" -c "127.0.0.1:$port" --recv "$RECV" $(load_args "$load"))
 	fi
 	[ "$kind" = http ] && [ "$load" != burst ] && cmd+=($(load_args "$load"))
-	# Every connection opens with MSE offering RC4 only (ringseed-bench --mse).
-	[ "$kind" = bt-rc4 ] && cmd+=(--mse rc4)
-	cmd+=(-n "$n" -q "$QUEUE" -d "$WINDOW" --warmup "$w" --seeder-pid "$pid" --json --quiet)
+	cmd+=("${extra[@]}" -n "$n" -q "$q" -d "$dur" --warmup "$w" --seeder-pid "$pid" --json --quiet)
 	printf '%s:%s n=%s rep=%s: %s\n' "$load" "$row" "$n" "$rep" "${cmd[*]}" >> "$RAW/commands.txt"
-	local churn=
-	if [ "$kind" = bt-churn ]; then
-		# All through the run, other connections open with MSE (RC4), take
-		# one block and close, 512 at a time from their own addresses: what
-		# a flood of handshakes costs the N being served.
-		setsid bash -c 'while :; do "$@" > /dev/null 2>&1 || sleep 0.2; done' churn \
-			"$BENCH" -t "$TORRENT" -c "127.0.0.1:$port" -n 512 -b 16K --mse rc4 \
-			--max-opening 128 --timeout 30 --quiet --src 127.1.0.2-127.1.255.254 &
-		churn=$!
-	fi
-	run_bg $((w + WINDOW + 60)) "$json" "${json%.json}.err" "${cmd[@]}"
+	OPENER=
+	[ "$kind" = bt-churn ] && mseopen_start "$port" "$pid" "$json" "$w"
+	run_bg $((w + dur + SCALE_RAMP + 60)) "$json" "${json%.json}.err" "${cmd[@]}"
 	rc=$?
-	[ -n "$churn" ] && kill_group "$churn"
+	if [ -n "$OPENER" ]; then
+		# its window ends with the download's, a few ms later: let it report
+		for _ in $(seq 50); do kill -0 "$OPENER" 2>/dev/null || break; sleep 0.1; done
+		kill_group "$OPENER"
+	fi
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$n" "$rep" "$rc" "$json" "$load" >> "$RAW/runs.tsv"
 	summary=$("$PY" -c '
 import json, sys
@@ -441,6 +591,13 @@ except Exception as e:
 	log "[$idx/$total] rep $rep $load n=$n $row: rc $rc $summary"
 	if [ "${POLICY[$inst]}" = restart ]; then
 		stop_instance "$work"
+	elif [ "$load" = scale ]; then
+		# 10,000 sockets take a while to go; a seeder still holding some after
+		# 30 s is restarted once, not from then on around each of its runs
+		if ! wait_drained "$port" 30; then
+			log "$inst still holds $(busy_sockets "$port") sockets 30 s after the scale run: restarting it"
+			stop_instance "$work"
+		fi
 	elif ! wait_drained "$port" "$DRAIN_TIMEOUT"; then
 		log "$inst still holds $(busy_sockets "$port") sockets ${DRAIN_TIMEOUT} s after the run: restarting it, and from now on around each of its runs"
 		POLICY[$inst]=restart
@@ -459,7 +616,8 @@ for rep in $(seq "$max_reps"); do
 		[ "$rep" -le "$(load_reps "$load")" ] || continue
 		for n in $(load_ns "$load"); do
 			for r in "${order[@]}"; do
-				load_has "$load" "$(row_field "$r" 3)" || continue
+				load_has "$load" "$(row_field "$r" 3)" "$(row_field "$r" 1)" || continue
+				[ "$rep" -le "$(row_reps "$load" "$(row_field "$r" 1)")" ] || continue
 				one_run "$load" "$r" "$n" "$rep"
 			done
 		done
@@ -470,20 +628,28 @@ done
 if [ "${COUNTS:-1}" = 1 ]; then
 	mkdir -p "$RAW/counts"
 	for load in "${BENCH_LOADS_RUN[@]}"; do
+		# mseopen and v2: the serving path of trickle (and the openers would
+		# share the window)
+		case $load in mseopen | v2) continue ;; esac
 		for inst in ringseed-splice rtorrent; do
+			[ "$load" = rc4 ] && [ "$inst" = rtorrent ] && inst=rtorrent-rc4
 			case " ${INSTANCES[*]} " in *" $inst "*) ;; *) continue ;; esac
 			[ "${STARTED_OK[$inst]}" = 1 ] || continue
 			work=$RAW/seeders/$inst
 			[ -s "$work/pid" ] || inst_start "$inst" || { stop_instance "$work"; continue; }
 			port=$(inst_port "$inst")
 			n=$COUNTS_N
-			case $load in capped) n=$CAPPED_N ;; mixed) n=$MIXED_N ;; wan) n=$WAN_N ;; esac
+			q=$QUEUE
+			case $load in capped) n=$CAPPED_N ;; mixed) n=$MIXED_N ;; wan) n=$WAN_N ;;
+			scale) n=$SCALE_N; q=$SCALE_Q
+				case " $SCALE_ROWS " in *" $inst "*) ;; *) continue ;; esac ;;
+			esac
 			out=$RAW/counts/${load}__${inst}.json
 			# shellcheck disable=SC2046
 			cmd=("$ROOT/bench/counts.sh" -s "$(cat "$work/pid")" -c "127.0.0.1:$port" -t "$TORRENT"
-				-w "$(warmup_for "$inst" "$n")" -d "$WINDOW" --json -- -n "$n" -q "$QUEUE" --recv "$RECV" $(load_args "$load"))
+				-w "$(warmup_for "$inst" "$n")" -d "$WINDOW" --json -- -n "$n" -q "$q" --recv "$RECV" $(load_args "$load"))
 			printf 'counts:%s:%s: %s\n' "$load" "$inst" "${cmd[*]}" >> "$RAW/commands.txt"
-			BENCH=$BENCH run_bg $((WARMUP + WINDOW + 60)) "$out" "${out%.json}.err" "${cmd[@]}"
+			BENCH=$BENCH run_bg $((WARMUP + WINDOW + SCALE_RAMP + 60)) "$out" "${out%.json}.err" "${cmd[@]}"
 			rc=$?
 			log "counts $load $inst (N=$n): rc $rc $("$PY" -c 'import json, sys
 try:
@@ -513,6 +679,15 @@ case " $LOADS " in *" crowd "*)
 			|| NOTES+=("the crowd did not finish as asked (build/bench/runs/$STAMP/crowd/err.txt)")
 		tail -n 3 "$RAW/crowd/out.txt" >&2
 	fi
+	;;
+esac
+# --- hashing speed: create and verify v1, v2, hybrid against openssl (hashspeed.sh) ---
+case " $LOADS " in *" hashspeed "*)
+	log "hashing speed: bench/hashspeed.sh on $DATA_NAME"
+	echo "hashspeed: RINGSEED=RUN/bin/ringseed bench/hashspeed.sh --data $DATA_FILE --json" >> "$RAW/commands.txt"
+	RINGSEED=$RINGSEED run_bg 300 "$RAW/hashspeed.json" "$RAW/hashspeed.err" \
+		"$ROOT/bench/hashspeed.sh" --data "$DATA_FILE" --json \
+		|| NOTES+=("hashspeed.sh did not finish (build/bench/runs/$STAMP/hashspeed.err)")
 	;;
 esac
 # --- the swarm: leechers trading among themselves, the seeder's upload capped ------------

@@ -264,6 +264,21 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 	      m->n_pend);
 }
 
+/* The choker, allowed fast and the upload cap (worker/choke.c, worker/pace.c). */
+static void ops_fill_choke(struct master *m, struct admin_snap *s)
+{
+	OPS_C("unchokes_total", "Unchoke messages sent.", ops_wstat(m, WSTAT_UNCHOKES));
+	OPS_C("chokes_total", "Peers choked again by a rechoke.", ops_wstat(m, WSTAT_CHOKES));
+	OPS_C("rechokes_total", "Rechokes run, summed over workers.",
+	      ops_wstat(m, WSTAT_RECHOKES));
+	OPS_C("optimistic_unchokes_total", "Optimistic unchokes (choker fastest).",
+	      ops_wstat(m, WSTAT_OPTIMISTIC));
+	OPS_C("allowed_fast_blocks_total", "Blocks served to choked peers from their allowed "
+	      "fast set (BEP 6).", ops_wstat(m, WSTAT_ALLOWED_FAST));
+	OPS_C("upload_throttled_total", "Times a batch waited for serve.max_upload_rate.",
+	      ops_wstat(m, WSTAT_THROTTLED));
+}
+
 /* Peers and payload by handshake path: plain, plaintext after MSE, RC4. */
 static void ops_fill_paths(struct master *m, struct admin_snap *s)
 {
@@ -346,6 +361,7 @@ static void ops_fill(void *arg, struct admin_snap *s)
 		ops_fill_torrents(m, s);
 	ops_fill_drops(m, s);
 	ops_fill_paths(m, s);
+	ops_fill_choke(m, s);
 	if (m->ann) {
 		ops_fill_announce(m->ann, s);
 		ann_each_job(m->ann, ops_tracker, &tr);

@@ -55,6 +55,10 @@ int workers_init(struct workers *ws, const struct conf *conf, const struct regis
 	if (!ws->w)
 		return -ENOMEM;
 	ws->n = n;
+	ws->shared = mmap(NULL, worker_shared_size(n), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ws->shared == MAP_FAILED)
+		return -errno;
 	for (unsigned i = 0; i < n; i++) {
 		void *p = mmap(NULL, worker_stats_size(WORKERS_MAX_TORRENT_IDS),
 			       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -243,7 +247,9 @@ static void workers_child(struct workers *ws, unsigned i, int channel, pid_t mas
 				 .data_dirfd = ws->reg->data_dirfd,
 				 .conf = ws->conf,
 				 .stats = ws->w[i].stats,
-				 .max_torrents = WORKERS_MAX_TORRENT_IDS };
+				 .max_torrents = WORKERS_MAX_TORRENT_IDS,
+				 .shared = ws->shared,
+				 .workers = ws->n };
 	int keep[] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO /* the log */, channel,
 		       ws->reg->data_dirfd };
 

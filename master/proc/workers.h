@@ -49,6 +49,7 @@ struct wproc {
 struct workers {
 	struct wproc *w;
 	unsigned n;
+	struct worker_shared *shared; /* every worker's (worker.h) */
 	const struct conf *conf;     /* what a worker starts with (the master's, reloads included) */
 	const struct registry *reg;  /* every torrent in it is sent to a started worker */
 	int epfd;		     /* the master's epoll set, where channels are watched */

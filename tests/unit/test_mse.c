@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <openssl/provider.h>
+#include <openssl/sha.h>
 
 #include "proto/mse.h"
 #include "tests/unit/test.h"
@@ -259,6 +260,89 @@ static void test_pairs(void)
 				check_stream(s, ia, (ai + bi) % 2 ? 68 : 0);
 				free(s);
 			}
+}
+
+/* SHA1(tag, a, b): the test's own copy of the handshake's hash. */
+static void tag_hash(uint8_t out[20], const char *tag, const uint8_t *a, size_t a_len,
+		     const uint8_t *b, size_t b_len)
+{
+	uint8_t buf[4 + MSE_KEY_LEN + 20];
+	size_t t = strlen(tag);
+
+	memcpy(buf, tag, t);
+	memcpy(buf + t, a, a_len);
+	if (b)
+		memcpy(buf + t + a_len, b, b_len);
+	SHA1(buf, t + a_len + (b ? b_len : 0), out);
+}
+
+/*
+ * An initiator that hashes S without its leading zero bytes (as rtorrent's
+ * libtorrent did until 2026): the receiver must still find the torrent and
+ * key its ciphers from the same short S. The test plays that initiator's
+ * step 3 by hand, for openings whose S starts with a zero.
+ */
+static void test_short_secret(void)
+{
+	struct mse_policy pa = policy(MSE_CRYPTO_RC4, false), pb = policy(MSE_CRYPTO_RC4, false);
+	uint8_t ia[68], h[20], x[20], step3[20 + 20 + MSE_VC_LEN + 8 + sizeof(ia)];
+	int found = 0;
+
+	for (size_t i = 0; i < sizeof(ia); i++)
+		ia[i] = (uint8_t)(i + 7);
+	for (int tries = 0; tries < 4000 && found < 3; tries++) {
+		struct pair *s = malloc(sizeof(*s));
+		struct rc4 enc, dec;
+		unsigned z = 0;
+		size_t n = 0, used;
+		uint8_t ka[20], kb[20], vc[MSE_VC_LEN + 6];
+
+		REQUIRE(s);
+		pair_init(s, &pa, &pb, ih_known, ia, sizeof(ia), 0, 0);
+		pipe_put(&s->ab, s->a.out, s->a.out_len); /* Ya */
+		s->a.out_len = 0;
+		REQUIRE(pair_feed(&s->b, &s->ab, &s->rb, 0)); /* b answers Yb, knows S */
+		if (s->b.secret[0] != 0) {
+			free(s);
+			continue;
+		}
+		found++;
+		while (z < MSE_KEY_LEN - 1 && s->b.secret[z] == 0)
+			z++;
+		tag_hash(step3, "req1", s->b.secret + z, MSE_KEY_LEN - z, NULL, 0);
+		mse_req2(ih_known, x);
+		tag_hash(h, "req3", s->b.secret + z, MSE_KEY_LEN - z, NULL, 0);
+		for (int i = 0; i < 20; i++)
+			step3[20 + i] = x[i] ^ h[i];
+		n = 40;
+		memset(step3 + n, 0, MSE_VC_LEN + 3);
+		step3[n + MSE_VC_LEN + 3] = MSE_CRYPTO_RC4;
+		step3[n + MSE_VC_LEN + 4] = 0; /* len(PadC) */
+		step3[n + MSE_VC_LEN + 5] = 0;
+		step3[n + MSE_VC_LEN + 6] = 0; /* len(IA) */
+		step3[n + MSE_VC_LEN + 7] = sizeof(ia);
+		memcpy(step3 + n + MSE_VC_LEN + 8, ia, sizeof(ia));
+		tag_hash(ka, "keyA", s->b.secret + z, MSE_KEY_LEN - z, ih_known, 20);
+		tag_hash(kb, "keyB", s->b.secret + z, MSE_KEY_LEN - z, ih_known, 20);
+		rc4_init(&enc, ka, 20);
+		rc4_skip(&enc, 1024);
+		rc4_apply(&enc, step3 + n, step3 + n, sizeof(step3) - n);
+		s->b.out_len = 0; /* Yb: the hand-played initiator needs only S */
+		CHECK_EQ_INT(mse_feed(&s->b, step3, sizeof(step3), &used), 1);
+		CHECK_EQ_INT(s->b.state, MSE_DONE);
+		CHECK(memcmp(s->b.skey, ih_known, 20) == 0);
+		CHECK_EQ_INT(s->b.st.method, MSE_CRYPTO_RC4);
+		/* b's step 4 decrypts with keyB of the short S: VC, then RC4 chosen. */
+		REQUIRE(s->b.out_len >= sizeof(vc));
+		rc4_init(&dec, kb, 20);
+		rc4_skip(&dec, 1024);
+		rc4_apply(&dec, s->b.out, vc, sizeof(vc));
+		for (int i = 0; i < MSE_VC_LEN; i++)
+			CHECK_EQ_INT(vc[i], 0);
+		CHECK_EQ_INT(vc[MSE_VC_LEN + 3], MSE_CRYPTO_RC4);
+		free(s);
+	}
+	CHECK(found == 3); /* one S in 256 starts with a zero: 4,000 tries find three */
 }
 
 /* Pads at both ends of their range, one byte at a time and all at once. */
@@ -587,6 +671,7 @@ int main(int argc, char **argv)
 	test_rc4_vectors();
 	test_public_key();
 	test_pairs();
+	test_short_secret();
 	test_pad_edges();
 	test_refusals();
 	test_bad_keys_and_time();

@@ -19,11 +19,15 @@ ringseed_strategies() {
 	echo
 }
 
-# ringseed_start WORK PORT STRATEGY
+# ringseed_start WORK PORT STRATEGY [TORRENT...]: the bench's v1 .torrent,
+# or the ones given (the ringseed-v2 instance: the same data as a v2 and a
+# hybrid torrent); the probe downloads through the first.
 ringseed_start() {
-	local work=$1 port=$2 strategy=$3
+	local work=$1 port=$2 strategy=$3 t
+	shift 3
+	[ $# -gt 0 ] || set -- "$TORRENT"
 	mkdir -p "$work/state" "$work/torrents"
-	ln -sf "$TORRENT" "$work/torrents/"
+	for t in "$@"; do ln -sf "$t" "$work/torrents/"; done
 	# net.max_per_ip=0: the load's connections share 127.0.0.1, and the
 	# other seeders compared have no such cap; super-seeding off: the load's
 	# peers never tell each other anything (bench/swarm.sh measures it)
@@ -33,5 +37,5 @@ ringseed_start() {
 		-o net.max_per_ip=0 -o serve.super_seed=off -o admin.listen= -u "$(id -un)" --log-level notice
 	local pid=$LAST_PID
 	wait_listen "$port" 60 "$pid" || return 1
-	probe_bt "$port" 60 "$pid"
+	probe_bt "$port" 60 "$pid" -t "$1"
 }
