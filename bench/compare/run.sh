@@ -52,7 +52,10 @@
 #   BENCH_WAN_N [256], BENCH_RTT [40ms]            the wan load
 #   BENCH_CROWD_N [50], BENCH_CROWD_WINDOW [10]    the crowd
 #   BENCH_SWARM_N [8], BENCH_SWARM_MIB [256], BENCH_SWARM_CAP [400] (Mbit/s),
-#   BENCH_SWARM_TIMEOUT [60] (s per row)           the swarm
+#   BENCH_SWARM_TIMEOUT [50] (s per row),
+#   BENCH_SWARM_ROWS ["rs-off rs-on rs-off-pex rs-on-pex rtorrent lt"]  the swarm
+#                               (bench/swarm.sh --rows; lt-super, libtorrent's own
+#                               super-seeding, takes long: run it by hand)
 #   BENCH_RC4_NS ["256 2048"], BENCH_RC4_REPS [1]   the rc4 load
 #   BENCH_MSEOPEN_REPS [1], BENCH_MSEOPEN_CONNS [128]  the mseopen load: its
 #                               window is twice BENCH_WINDOW, the openers (that
@@ -91,7 +94,8 @@ CROWD_WINDOW=${BENCH_CROWD_WINDOW:-10}
 SWARM_N=${BENCH_SWARM_N:-8}
 SWARM_MIB=${BENCH_SWARM_MIB:-256}
 SWARM_CAP=${BENCH_SWARM_CAP:-400}
-SWARM_TIMEOUT=${BENCH_SWARM_TIMEOUT:-60}
+SWARM_TIMEOUT=${BENCH_SWARM_TIMEOUT:-50}
+SWARM_ROWS=${BENCH_SWARM_ROWS:-"rs-off rs-on rs-off-pex rs-on-pex rtorrent lt"}
 RC4_NS=${BENCH_RC4_NS:-"256 2048"}
 RC4_REPS=${BENCH_RC4_REPS:-1}
 MSEOPEN_REPS=${BENCH_MSEOPEN_REPS:-1}
@@ -411,8 +415,8 @@ crowd_said=
 case " $LOADS " in *" crowd "*) EST_LOAD[crowd]=$((2 * (CROWD_WINDOW + 30))); crowd_said=" and the crowd" ;; esac
 # hashspeed.sh: openssl speed 2 x 1 s, create and two verifications of 1 GiB
 case " $LOADS " in *" hashspeed "*) EST_LOAD[hashspeed]=20 ;; esac
-# swarm.sh: seven rows (five without PEX), each at most SWARM_TIMEOUT, most far less
-case " $LOADS " in *" swarm "*) EST_LOAD[swarm]=$((7 * (SWARM_TIMEOUT / 2 + 10))) ;; esac
+# swarm.sh: a row takes at most SWARM_TIMEOUT, most far less, and its set-up
+case " $LOADS " in *" swarm "*) EST_LOAD[swarm]=$(($(wc -w <<<"$SWARM_ROWS") * (SWARM_TIMEOUT / 2 + 10))) ;; esac
 if [ "$COUNTS" = 1 ]; then
 	nc=0
 	for l in "${BENCH_LOADS_RUN[@]}"; do
@@ -694,10 +698,10 @@ esac
 case " $LOADS " in *" swarm "*)
 	mkdir -p "$RAW/swarm"
 	log "the swarm: $SWARM_N libtorrent leechers, $SWARM_MIB MiB, seeders capped at $SWARM_CAP Mbit/s"
-	echo "swarm: RINGSEED=RUN/bin/ringseed bench/swarm.sh -n $SWARM_N --size $SWARM_MIB --cap $SWARM_CAP --timeout $SWARM_TIMEOUT --out RUN/swarm" >> "$RAW/commands.txt"
+	echo "swarm: RINGSEED=RUN/bin/ringseed bench/swarm.sh -n $SWARM_N --size $SWARM_MIB --cap $SWARM_CAP --timeout $SWARM_TIMEOUT --rows \"$SWARM_ROWS\" --out RUN/swarm" >> "$RAW/commands.txt"
 	RINGSEED=$RINGSEED run_bg $((8 * SWARM_TIMEOUT + 120)) "$RAW/swarm/out.txt" "$RAW/swarm/err.txt" \
 		"$ROOT/bench/swarm.sh" -n "$SWARM_N" --size "$SWARM_MIB" --cap "$SWARM_CAP" \
-		--timeout "$SWARM_TIMEOUT" --out "$RAW/swarm"
+		--timeout "$SWARM_TIMEOUT" --rows "$SWARM_ROWS" --out "$RAW/swarm"
 	case $? in
 	0) ;;
 	77) NOTES+=("the swarm was skipped: $(tail -n 1 "$RAW/swarm/err.txt")") ;;
