@@ -215,9 +215,15 @@ $(BINDIR)/ringseed-tracker-bench: $(TBENCH_OBJ) $(LIB)
 # unattended in about 25 minutes by its own estimate (BENCH_DRY=1
 # bench/compare/run.sh prints it). bench-deps installs the seeders it
 # compares against (Debian packages, non-interactively).
-.PHONY: bench bench-deps
+.PHONY: bench bench-cold bench-deps
 bench: all
 	bench/compare/run.sh
+
+# bench/cold.sh: the same seeders on a 16 GiB data set evicted from the page
+# cache before each run (bench/README.md, "Cold content"); about 10 minutes
+# the first time (it makes and hashes the data set), then about 5.
+bench-cold: all
+	bench/cold.sh
 
 bench-deps:
 	bench/install-deps.sh

@@ -4,7 +4,7 @@
 # left running as a system service: the harness starts its own instances on
 # 127.0.0.1 with configs under build/bench/.
 set -eu
-pkgs=(qbittorrent-nox transmission-daemon transmission-cli nginx-light gnuplot-nox rtorrent aria2 python3-libtorrent curl iproute2)
+pkgs=(qbittorrent-nox transmission-daemon transmission-cli nginx-light gnuplot-nox rtorrent aria2 python3-libtorrent curl iproute2 fio)
 services=(transmission-daemon nginx)
 
 sudo=

@@ -79,7 +79,7 @@ static const char *const conf_log_words[] = { "debug", "info", "notice", "warnin
  * section header once); conf/ringseed.conf lists the same keys in the same order,
  * which the unit test checks.
  */
-static const char *const conf_send_words[] = { "copy", "splice", "send_zc", NULL };
+static const char *const conf_send_words[] = { "copy", "splice", "send_zc", "auto", NULL };
 static const char *const conf_enc_words[] = { "off", "allow", "prefer", "require", NULL };
 static const char *const conf_ss_words[] = { "off", "on", "auto", NULL };
 static const char *const conf_choker_words[] = { "all", "round_robin", "fastest", "anti_leech",
@@ -119,9 +119,11 @@ static const struct conf_key conf_keys[] = {
 		      "Where ringseed keeps what it learned between runs, such as which "
 		      "torrents were verified."),
 	CONF_ENUM_ROW(struct conf, "serve", "send_strategy", send_strategy, conf_send_words,
-		      "splice", "How blocks go from the content files to the sockets."),
+		      "auto", "How blocks go from the content files to the sockets."),
 	CONF_SIZE_ROW(struct conf, "serve", "max_request", max_request, 16384, 131072, "16K",
 		      "Longest block a peer may request; longer ones are rejected."),
+	CONF_SIZE_ROW(struct conf, "serve", "read_budget", read_budget, 1048576, 1073741824, "32M",
+		      "Bytes of cold content a worker reads ahead of its sends at once."),
 	CONF_ENUM_ROW(struct conf, "serve", "choker", choker, conf_choker_words, "all",
 		      "Who is unchoked: all, round_robin, fastest or anti_leech (see README)."),
 	CONF_INT_ROW(struct conf, "serve", "unchoke_slots", unchoke_slots, 0, 1000000, false, "0",
@@ -151,6 +153,8 @@ static const struct conf_key conf_keys[] = {
 		     false, "30",
 		     "Seconds after which a peer is shown its next piece even if nobody else "
 		     "was seen with the last one."),
+	CONF_BOOL_ROW(struct conf, "pex", "enable", pex_enable, "yes",
+		      "Peer exchange (BEP 11): tell peers of public torrents about each other."),
 	CONF_BOOL_ROW(struct conf, "announce", "enable", announce, "yes",
 		      "Announce every torrent to the trackers its .torrent names."),
 	CONF_INT_ROW(struct conf, "announce", "port", announce_port, 0, 65535, false, "0",

@@ -35,6 +35,7 @@ enum conf_send_strategy {
 	CONF_SEND_COPY,   /* read into a buffer, then send: the baseline */
 	CONF_SEND_SPLICE, /* file -> pipe -> socket, no copy through user space */
 	CONF_SEND_ZC,	  /* zero-copy sendmsg (MSG_ZEROCOPY) from the mapped files */
+	CONF_SEND_AUTO,	  /* splice for resident data, cold blocks read in first; copy for RC4 */
 };
 
 /* [serve] choker: who gets the unchoke slots (word order in conf.c). */
@@ -105,6 +106,7 @@ struct conf {
 	/* [serve] */
 	int send_strategy;     /* enum conf_send_strategy */
 	uint64_t max_request;  /* longest block a peer may request, bytes */
+	uint64_t read_budget;  /* bytes of cold reads in flight per worker */
 	int choker;	       /* enum conf_choker */
 	int unchoke_slots;     /* peers unchoked at once on the box; 0 = every interested one */
 	int rechoke_interval;  /* seconds between rechokes */
@@ -118,6 +120,9 @@ struct conf {
 	int stats_interval;    /* seconds between stats lines; 0 = off */
 	int super_seed;	       /* enum conf_super_seed */
 	int super_seed_timeout; /* seconds before a peer's next piece is revealed anyway */
+
+	/* [pex] */
+	bool pex_enable; /* BEP 11 peer exchange on torrents that are not private */
 
 	/* [announce]: ringseed as a tracker client */
 	bool announce;             /* announce the torrents to their trackers */

@@ -70,7 +70,7 @@ static struct peer_ext *peer_ext_get(struct worker *w, struct peer *p)
 }
 
 /* The peer's address as 4 or 16 bytes (an IPv4-mapped one as 4), for "yourip". */
-static size_t peer_ext_yourip(int fd, uint8_t out[16])
+size_t peer_ext_yourip(int fd, uint8_t out[16])
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -121,6 +121,7 @@ ssize_t peer_ext_hello(struct worker *w, struct peer *p, uint8_t *out, size_t ca
 		   (BEP 16), and libtorrent drops an upload-only peer it finds useless */
 		.upload_only = !ss_hidden(p),
 		.ut_metadata = WK_UT_METADATA_ID,
+		.ut_pex = wpex_id(w, p->t),
 	};
 
 	if (!hs.yourip_len)
@@ -233,6 +234,8 @@ static void peer_ext_handshake(struct worker *w, struct peer *p, const uint8_t *
 		  hs.client, hs.ut_metadata, hs.upload_only, hs.port, hs.reqq);
 	if (hs.upload_only)
 		peer_ext_seed(w, p, "upload_only");
+	else
+		wpex_hello(w, p, &hs);
 }
 
 /* A whole extended message: its ext id, then its payload. */
@@ -243,6 +246,10 @@ static void peer_ext_message(struct worker *w, struct peer *p, const uint8_t *b,
 
 	if (b[0] == WIRE_EXT_HANDSHAKE_ID) {
 		peer_ext_handshake(w, p, b + 1, n - 1);
+		return;
+	}
+	if (b[0] == WK_UT_PEX_ID) {
+		wpex_message(w, p, b + 1, n - 1);
 		return;
 	}
 	if (ext_meta_parse(b + 1, n - 1, &m, &err) != 0) {
@@ -264,8 +271,11 @@ static void peer_ext_chunk(struct worker *w, struct peer *p, const uint8_t *d, u
 			   uint32_t off, uint32_t len)
 {
 	struct peer_ext *x = p->x;
+	bool pex = off == 0 && d[0] == WK_UT_PEX_ID && wpex_id(w, p->t);
 
-	if (off == 0 && d[0] != WIRE_EXT_HANDSHAKE_ID && d[0] != WK_UT_METADATA_ID)
+	if (pex && !wpex_accept(w, p, len))
+		return;
+	if (off == 0 && d[0] != WIRE_EXT_HANDSHAKE_ID && d[0] != WK_UT_METADATA_ID && !pex)
 		return;
 	if (off == 0 && n == len) {
 		peer_ext_message(w, p, d, n);

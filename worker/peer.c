@@ -243,6 +243,7 @@ static void peer_enter_closing(struct worker *w, struct peer *p, enum peer_state
 	if (from == PEER_WAITING_BATCH)
 		wk_queue_remove(&w->batch_wait, p);
 	p->q_len = 0;
+	wpex_close(w, p);
 	__atomic_fetch_sub(&w->a->stats->c[WSTAT_PEERS], 1, __ATOMIC_RELAXED);
 	__atomic_fetch_sub(&worker_torrent_peers(w->a->stats, w->a->max_torrents)[p->t->id %
 										    w->a->max_torrents],
@@ -823,7 +824,8 @@ void peer_timer(struct tw_timer *tm, void *arg)
 	if (!peer_output_busy(p) && now - p->last_tx_ms > WK_KEEPALIVE_MS &&
 	    peer_ctl(w, p, ka, wire_put_keepalive(ka)))
 		peer_pump(w, p);
-	if (!peer_open(p)) /* the keep-alive did not fit: closed, timer gone */
+	wpex_tick(w, p, now);
+	if (!peer_open(p)) /* the keep-alive or ut_pex did not fit: closed, timer gone */
 		return;
 	peer_trim(p, now);
 	ss_tick(w, p);

@@ -15,6 +15,7 @@
 #include "iocore/timer.h"
 #include "proto/wire.h"
 #include "worker/choke.h"
+#include "worker/pex.h"
 
 struct batch;
 struct wmsg;
@@ -110,6 +111,7 @@ struct peer {
 	struct wk_crypt *crypt;		 /* MSE peers only (crypt.c) */
 	struct ss_peer *ss;		 /* super-seeding (superseed.c); NULL when off */
 	struct peer_choke ch;		 /* choke.c: slot, rates, allowed fast set */
+	struct wpex_peer pex;		 /* peer exchange (pex.c) */
 };
 
 /* Open: neither free nor closing. */

@@ -13,11 +13,15 @@
  *         references to those pages, splice() moves them to the socket, both
  *         synchronous and non-blocking, in the worker's own thread: io_uring
  *         would run IORING_OP_SPLICE in an io-wq thread, one at a time. A
- *         full socket keeps the batch, with POLLOUT armed in the ring. A
- *         page not in the page cache is read while the worker waits (see
- *         README: cold content).
+ *         full socket keeps the batch, with POLLOUT armed in the ring.
  * send_zc: the same iovec in one IORING_OP_SENDMSG_ZC; the batch ends when
  *         the kernel's notification says it let the pages go.
+ * auto:   splice (and copy for RC4 peers, as every strategy).
+ *
+ * Before a splice or send_zc batch goes, cold.c checks that its pages are in
+ * the page cache and has the missing ones read in while the worker goes on
+ * with other peers, so that the kernel never faults one in from the worker's
+ * thread.
  *
  * A peer holds at most one batch, started by peer.c when the peer enters
  * BATCH. How it ends (all out, failed, or stopped on a full socket) is
@@ -66,7 +70,7 @@ int batch_init(struct worker *w)
 		w->zeros = m;
 		w->zeros_len = z;
 		w->iov_mem = calloc((size_t)WK_BATCHES * WK_SPLICE_IOV, sizeof(*w->iov_mem));
-		if (!w->iov_mem)
+		if (!w->iov_mem || cold_init(w) != 0)
 			return -ENOMEM;
 	}
 	for (int i = WK_BATCHES - 1; i >= 0; i--) {
@@ -96,6 +100,7 @@ void batch_fini(struct worker *w)
 		batch_close_pipe(&w->batches[i]);
 	free(w->batch_mem);
 	free(w->iov_mem);
+	cold_fini(w);
 	if (w->hlog) {
 		munmap(w->hlog->base, WK_HLOG_SIZE);
 		free(w->hlog);
@@ -250,6 +255,20 @@ static int splice_pipe(struct batch *b)
 	return 0;
 }
 
+/* Notes a mapped extent for cold.c, joined to the last stretch when it follows it. */
+static void span_add(struct batch *b, const struct mi_extent *e)
+{
+	struct cold_span *s = b->n_span ? &b->span[b->n_span - 1] : NULL;
+
+	if (s && s->file == e->file && s->off + s->len == e->offset) {
+		s->len += e->length;
+		return;
+	}
+	/* no more than the iovec's entries, which are checked first */
+	b->span[b->n_span++] = (struct cold_span){ .file = e->file, .len = e->length,
+						   .off = e->offset };
+}
+
 /*
  * Appends one block's header and extents to the batch's iovec; false if they
  * don't fit. A pad extent is one run of the zero region, which is at least
@@ -276,10 +295,12 @@ static bool iov_add_block(struct worker *w, struct peer *p, const struct block_r
 	}
 	b->iov[b->iov_n++] = (struct iovec){ (void *)h, WIRE_PIECE_HDR_LEN };
 	for (int i = 0; i < n; i++) {
-		const uint8_t *base = t->mi.files[ext[i].file].pad ? w->zeros
-								    : t->maps[ext[i].file] + ext[i].offset;
+		bool pad = t->mi.files[ext[i].file].pad;
+		const uint8_t *base = pad ? w->zeros : t->maps[ext[i].file] + ext[i].offset;
 
 		b->iov[b->iov_n++] = (struct iovec){ (void *)base, ext[i].length };
+		if (!pad)
+			span_add(b, &ext[i]);
 	}
 	b->bytes += WIRE_PIECE_HDR_LEN + r->length;
 	b->payload += r->length;
@@ -292,7 +313,7 @@ static void batch_fill_iov(struct worker *w, struct peer *p)
 {
 	struct batch *b = p->batch;
 
-	b->in_pipe = b->iov_at = b->iov_n = 0;
+	b->in_pipe = b->iov_at = b->iov_n = b->n_span = 0;
 	while (p->q_len && b->blocks < WK_SPLICE_BLOCKS && iov_add_block(w, p, &p->q[p->q_head]))
 		batch_pop(w, p);
 	pace_charge(w, b->bytes);
@@ -395,6 +416,21 @@ static void zc_send(struct worker *w, struct peer *p)
 	io_uring_prep_sendmsg_zc(sqe, p->fd, &b->msg, MSG_NOSIGNAL | MSG_WAITALL);
 }
 
+/* A zero-copy batch, its content resident, goes out (or ends, if it failed). */
+void batch_go(struct worker *w, struct peer *p)
+{
+	struct batch *b = p->batch;
+
+	if (w->conf->send_strategy != CONF_SEND_ZC) {
+		batch_push(w, p);
+		return;
+	}
+	if (b->blocks && !b->failed && peer_open(p))
+		zc_send(w, p);
+	else
+		batch_done(w, p);
+}
+
 /* Takes a batch from the pool (peer.c saw one free) and fills and sends it. */
 void batch_start(struct worker *w, struct peer *p)
 {
@@ -407,20 +443,13 @@ void batch_start(struct worker *w, struct peer *p)
 	b->read_want = b->read_got = 0;
 	b->tx_ms = 0;
 	b->failed = false;
-	if (w->conf->send_strategy == CONF_SEND_SPLICE && !crypt_rc4(p)) {
-		if (splice_pipe(b) == 0)
+	if (w->conf->send_strategy != CONF_SEND_COPY && !crypt_rc4(p)) {
+		if (w->conf->send_strategy == CONF_SEND_ZC || splice_pipe(b) == 0)
 			batch_fill_iov(w, p);
 		else
 			b->failed = true;
-		batch_push(w, p);
-		return;
-	}
-	if (w->conf->send_strategy == CONF_SEND_ZC && !crypt_rc4(p)) {
-		batch_fill_iov(w, p);
-		if (b->blocks && !b->failed)
-			zc_send(w, p);
-		else
-			batch_done(w, p);
+		if (!cold_hold(w, p)) /* else cold.c calls batch_go once it is read in */
+			batch_go(w, p);
 		return;
 	}
 	batch_fill_copy(w, p);

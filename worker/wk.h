@@ -42,11 +42,22 @@
 #define WK_MAX_MSG	 (2u << 20)   /* longest message a peer may send (bitfields) */
 
 /*
+ * cold.c: content not in the page cache is read in by aligned runs before a
+ * zero-copy batch touches it, so no page fault ever stalls the worker.
+ */
+#define WK_COLD_RUN	 (256u << 10) /* one read: an aligned run of a file */
+#define WK_COLD_READS	 256	      /* reads in flight per worker, at most */
+#define WK_COLD_PER_BATCH 8	      /* reads one batch waits on at once */
+#define WK_COLD_ROUNDS	 4	      /* reads after which a batch goes anyway */
+
+/*
  * ext.c: our id for BEP 9 ut_metadata in "m"; a metadata piece joins the
  * control bytes while they are fewer than WK_META_CTL_LOW, so the control
  * buffer may hold that many more than rejects alone need.
  */
 #define WK_UT_METADATA_ID 3
+#define WK_UT_PEX_ID	  1 /* pex.c: our id for BEP 11 ut_pex in "m" */
+#define WK_PEX_MAX_MSG	  (8u << 10) /* longer ut_pex messages are skipped unread */
 #define WK_META_CTL_LOW	  4096
 #define WK_CTL_META	  (WK_META_CTL_LOW + EXT_META_HDR_CAP + EXT_META_PIECE)
 
@@ -58,6 +69,20 @@ enum wk_op {
 	OP_SPLICE,  /* splice: waiting for room in the socket (POLLOUT) */
 	OP_ZC,	    /* send_zc: a batch's sendmsg, then its notification */
 	OP_CHANNEL, /* the master's channel is readable */
+	OP_COLD,    /* cold.c: a run read into the page cache and mapped; the rest is cold.c's */
+};
+
+/* cold.c: one run of a file being read into the page cache. */
+struct cold_read {
+	int fd; /* -1: the entry is free */
+	uint32_t len;
+	uint64_t run; /* offset / WK_COLD_RUN */
+};
+
+/* A stretch of one file a zero-copy batch sends from its mapping (cold.c checks it). */
+struct cold_span {
+	uint32_t file, len;
+	uint64_t off;
 };
 
 struct wk_torrent {
@@ -76,6 +101,7 @@ struct wk_torrent {
 	uint8_t **trees;
 	uint32_t peers;
 	struct ss_torrent *ss; /* superseed.c: BEP 16 state; NULL when off */
+	struct wpex_set *pex; /* pex.c: the torrent's peers on every worker (BEP 11) */
 };
 
 /*
@@ -110,6 +136,14 @@ struct batch {
 	struct hlog *hl[2]; /* splice: the log chunks its headers are in */
 	struct msghdr msg;  /* send_zc: what the sendmsg in flight reads */
 	uint32_t blen[WK_SPLICE_BLOCKS]; /* each block's length, to count what was sent */
+	/* cold.c: the mapped stretches, and the reads the batch waits for */
+	struct cold_span span[WK_SPLICE_IOV];
+	uint32_t n_span;
+	uint16_t cold_on[WK_COLD_PER_BATCH]; /* indexes into worker.cold */
+	uint8_t cold_n;
+	uint8_t cold_rounds;
+	bool cold_held; /* waiting: holds one of ops and a peer reference */
+	struct batch *next_cold; /* the worker's budget queue */
 };
 
 struct choke_cand;
@@ -142,6 +176,12 @@ struct worker {
 	const uint8_t *zeros; /* splice: a read-only run of zeros, for pad files */
 	uint32_t zeros_len;
 	struct peer *ready_head, *ready_tail; /* to pump at the end of the loop turn */
+	struct cold_read cold[WK_COLD_READS];
+	uint64_t cold_bytes; /* asked for by the reads in flight (serve.read_budget) */
+	struct batch *cold_head, *cold_tail; /* waiting for budget, oldest first */
+	uint8_t *cold_sink; /* where reads land: only the page cache copy matters */
+	unsigned char *cold_vec; /* mincore() results for one span */
+	size_t cold_vec_len;
 	bool quitting;
 	uint64_t quit_deadline_ms;
 	bool channel_armed;
@@ -154,6 +194,7 @@ struct worker {
 	struct choke_cand *ch_cand;   /* choke.c: max_peers of them, ranked at each rechoke */
 	struct worker_pub *ch_pubs;   /* choke.c: every worker's list, as read at a rechoke */
 	bool rc4_probed;
+	struct wpex_outq *pexq; /* pex.c: joins and leaves waiting for the master's channel */
 };
 
 /* user_data: op (8 bits) | generation (24 bits) | slot (32 bits) */
@@ -198,6 +239,19 @@ void peer_ext_feed(struct worker *w, struct peer *p, const struct wire_event *e)
 void peer_ext_pump(struct worker *w, struct peer *p);
 void peer_ext_seed(struct worker *w, struct peer *p, const char *why);
 void peer_ext_free(struct peer *p);
+size_t peer_ext_yourip(int fd, uint8_t out[16]);
+
+/* pex.c */
+uint8_t wpex_id(const struct worker *w, const struct wk_torrent *t);
+void wpex_hello(struct worker *w, struct peer *p, const struct ext_peer_hs *hs);
+void wpex_close(struct worker *w, struct peer *p);
+void wpex_tick(struct worker *w, struct peer *p, uint64_t now);
+bool wpex_accept(struct worker *w, struct peer *p, uint32_t len);
+void wpex_message(struct worker *w, struct peer *p, const uint8_t *b, size_t n);
+void wpex_channel(struct wk_torrent *t, const struct wmsg *msg);
+void wpex_flush(struct worker *w);
+void wpex_worker_free(struct worker *w);
+void wpex_torrent_free(struct wk_torrent *t);
 
 /* superseed.c (BEP 16) */
 bool ss_intro(struct worker *w, struct peer *p, uint8_t *out, size_t *n);
@@ -230,5 +284,12 @@ void batch_fini(struct worker *w);
 void batch_start(struct worker *w, struct peer *p);
 void batch_on_cqe(struct worker *w, struct peer *p, enum wk_op op, int res);
 void batch_on_zc(struct worker *w, struct peer *p, int res, uint32_t flags);
+void batch_go(struct worker *w, struct peer *p);
+
+/* cold.c */
+int cold_init(struct worker *w);
+void cold_fini(struct worker *w);
+bool cold_hold(struct worker *w, struct peer *p);
+void cold_on_cqe(struct worker *w, uint64_t ud, int res);
 
 #endif

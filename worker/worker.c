@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "iocore/clock.h"
 #include "iocore/log.h"
 #include "worker/wk.h"
 
@@ -149,6 +150,7 @@ static void wk_torrent_free(struct worker *w, struct wk_torrent *t)
 		free(t->trees[i]);
 	ss_torrent_free(t);
 	free(t->trees);
+	wpex_torrent_free(t);
 	free(t->fds);
 	free(t->maps);
 	free(t->have);
@@ -185,6 +187,9 @@ static int wk_torrent_map(struct wk_torrent *t)
 			return -errno;
 		}
 		t->maps[i] = m;
+		/* cold.c reads runs itself: no read-ahead window for a fault, or for its reads */
+		(void)madvise(m, t->mi.files[i].length, MADV_RANDOM);
+		(void)posix_fadvise(t->fds[i], 0, 0, POSIX_FADV_RANDOM);
 	}
 	return 0;
 }
@@ -314,6 +319,11 @@ static void wk_message(struct worker *w, const struct wmsg *msg, int fd)
 		if (fd >= 0)
 			ss_attach(w, msg->torrent, fd, wk_torrent_find(w, msg->torrent));
 		break;
+	case WMSG_PEX_ADD:
+	case WMSG_PEX_DEL:
+		if ((t = wk_torrent_find(w, msg->torrent)))
+			wpex_channel(t, msg);
+		break;
 	default:
 		log_warnx("channel: unknown message type %u", msg->type);
 		break;
@@ -357,7 +367,7 @@ static void wk_channel_read(struct worker *w)
 		c = CMSG_FIRSTHDR(&mh);
 		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
 			memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-		if (n < (ssize_t)offsetof(struct wmsg, st) || n != (ssize_t)wmsg_len(&msg)) {
+		if (n < (ssize_t)offsetof(struct wmsg, addr_slot) || n != (ssize_t)wmsg_len(&msg)) {
 			log_warnx("channel: a message of %zd bytes", n);
 			if (fd >= 0)
 				close(fd);
@@ -389,6 +399,10 @@ static void wk_dispatch(struct worker *w, const struct io_uring_cqe *cqe)
 		if (!(cqe->flags & IORING_CQE_F_MORE))
 			w->channel_armed = false;
 		wk_channel_read(w);
+		return;
+	}
+	if (op == OP_COLD) {
+		cold_on_cqe(w, cqe->user_data, cqe->res);
 		return;
 	}
 	p = slot < (uint32_t)w->conf->max_peers ? &w->peers[slot] : NULL;
@@ -436,6 +450,20 @@ static void wk_quit_sweep(struct worker *w, uint64_t now)
 	}
 }
 
+/* A turn that handled something: its time, into the histogram /metrics shows. */
+static void wk_turn_time(struct worker *w, uint64_t t0_ns)
+{
+	static const uint32_t le[WORKER_LOOP_BUCKETS] = WORKER_LOOP_LE;
+	uint64_t us = (clock_ns() - t0_ns) / 1000;
+	int k = 0;
+
+	while (k < WORKER_LOOP_BUCKETS - 1 && us > le[k])
+		k++;
+	wk_count(w, WSTAT_LOOP_TURNS, 1);
+	wk_count(w, WSTAT_LOOP_US, us);
+	wk_count(w, (enum wstat)(WSTAT_LOOP_LE0 + k), 1);
+}
+
 /* The wheel's one callback: a peer's timer, or one of choke.c's and pace.c's. */
 static void wk_timer(struct tw_timer *tm, void *arg)
 {
@@ -454,6 +482,8 @@ static void wk_loop(struct worker *w)
 		uint64_t now = tw_now_ms();
 		uint64_t wait = tw_next_ms(&w->wheel, now), ss_wait_ms;
 		struct __kernel_timespec ts;
+		uint64_t t0;
+		bool busy;
 		int rc;
 
 		if (wait > (w->quitting ? 50 : 1000))
@@ -470,6 +500,8 @@ static void wk_loop(struct worker *w)
 			log_errx("io_uring_submit_and_wait_timeout: %s", strerror(-rc));
 			break;
 		}
+		t0 = clock_ns();
+		busy = w->ready_head != NULL || w->channel_more;
 		count = 0;
 		io_uring_for_each_cqe(&w->ring, head, cqe)
 		{
@@ -478,6 +510,7 @@ static void wk_loop(struct worker *w)
 		}
 		io_uring_cq_advance(&w->ring, count);
 		wk_run_ready(w);
+		wpex_flush(w);
 		now = tw_now_ms();
 		tw_advance(&w->wheel, now, wk_timer, w);
 		if (w->channel_more && !w->channel_gone)
@@ -486,6 +519,8 @@ static void wk_loop(struct worker *w)
 			wk_arm_channel(w);
 		if (w->quitting)
 			wk_quit_sweep(w, now);
+		if (busy || count)
+			wk_turn_time(w, t0);
 	}
 }
 
@@ -552,6 +587,7 @@ int worker_main(const struct worker_args *a)
 		wk_torrent_free(&w, w.tt[i]);
 	batch_fini(&w);
 	choke_fini(&w);
+	wpex_worker_free(&w);
 	bufring_free(&w.ring, &w.rx);
 	io_uring_queue_exit(&w.ring);
 	return 0;

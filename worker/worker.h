@@ -32,6 +32,22 @@ enum wmsg_type {
 	WMSG_PEER,	      /* fd: a peer's socket, its handshake already read (and MSE done) */
 	WMSG_QUIT,	      /* finish blocks in flight, close every peer, exit 0 */
 	WMSG_SWARM,	      /* fd: memfd of the torrent's shared swarm area (struct worker_swarm) */
+	/* Peer exchange (BEP 11; worker/pex.c, master/proc/pex.c): struct wmsg_pex. */
+	WMSG_PEX_JOIN,	/* worker -> master: a peer others may be told about */
+	WMSG_PEX_LEAVE, /* worker -> master: that peer is gone */
+	WMSG_PEX_ADD,	/* master -> worker: a peer of the torrent, on any worker */
+	WMSG_PEX_DEL,	/* master -> worker: that peer is gone */
+};
+
+/* A peer exchange message's payload, in place of the handshake. */
+struct wmsg_pex {
+	uint64_t key;	   /* the origin worker's name for the peer: generation << 32 | slot */
+	uint64_t id;	   /* ADD, DEL: the master's name for it, unique for its lifetime */
+	uint16_t worker;   /* ADD: the origin worker's index */
+	uint16_t port;	   /* JOIN, ADD: where it listens (BEP 10 "p") */
+	uint8_t family;	   /* JOIN, ADD: 4 or 6 */
+	uint8_t flags;	   /* JOIN, ADD: BEP 11 flags */
+	uint8_t addr[16];  /* JOIN, ADD: its address as seen (IPv4 in the first 4 bytes) */
 };
 
 struct wmsg {
@@ -39,7 +55,10 @@ struct wmsg {
 	uint32_t torrent;     /* the torrent's id, unique for the master's lifetime */
 	uint32_t torrent_len; /* ADD_TORRENT: bytes of .torrent at the start of the memfd */
 	uint32_t have_len;    /* ADD_TORRENT: bytes of bitfield after them (BEP 3 order) */
-	uint8_t handshake[WORKER_HANDSHAKE_LEN]; /* PEER: as the peer sent it (deciphered) */
+	union {
+		uint8_t handshake[WORKER_HANDSHAKE_LEN]; /* PEER: as the peer sent it (deciphered) */
+		struct wmsg_pex pex;			 /* WMSG_PEX_* */
+	};
 	uint32_t addr_slot[2]; /* PEER: live counters its address charges (worker_addr_live) */
 	uint8_t crypt;	       /* enum wmsg_crypt */
 	uint16_t extra_len;    /* bytes after the handshake already read, deciphered */
@@ -61,6 +80,8 @@ enum wmsg_crypt {
 /* The bytes of msg that go over the channel: a plain peer's stop before the ciphers. */
 static inline size_t wmsg_len(const struct wmsg *msg)
 {
+	if (msg->type >= WMSG_PEX_JOIN && msg->type <= WMSG_PEX_DEL)
+		return offsetof(struct wmsg, addr_slot);
 	if (msg->type != WMSG_PEER || (msg->crypt == WCRYPT_NONE && msg->extra_len == 0))
 		return msg->type == WMSG_PEER ? offsetof(struct wmsg, st) : sizeof(*msg);
 	return offsetof(struct wmsg, extra) + msg->extra_len;
@@ -73,6 +94,10 @@ static inline size_t wmsg_len(const struct wmsg *msg)
  */
 #define WORKER_ADDR_SLOTS 131072u
 #define WORKER_ADDR_NONE  UINT32_MAX
+
+/* Upper bounds of the worker's loop-turn buckets in microseconds; the last is +Inf. */
+#define WORKER_LOOP_LE	    { 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000, UINT32_MAX }
+#define WORKER_LOOP_BUCKETS 10
 
 /* Counters, cumulative since the master started (peers is a gauge). */
 enum wstat {
@@ -109,7 +134,21 @@ enum wstat {
 	WSTAT_OPTIMISTIC,	/* optimistic unchokes (choker = fastest) */
 	WSTAT_ALLOWED_FAST,	/* blocks served to choked peers from their allowed fast set */
 	WSTAT_THROTTLED,	/* batches delayed by serve.max_upload_rate */
-	WSTAT_MAX
+	WSTAT_PEX_SENT,		/* ut_pex messages sent (BEP 11) */
+	WSTAT_PEX_RECEIVED,	/* ut_pex messages received, well-formed (and ignored) */
+	WSTAT_PEX_BAD,		/* ut_pex messages received malformed or too long (ignored) */
+	WSTAT_PEX_FLOOD,	/* ut_pex messages over a peer's allowance, not read */
+	WSTAT_PEX_LOST,		/* joins or leaves the master's channel had no room for */
+	WSTAT_COLD_WAITS,	/* batches that waited for content to be read in (cold.c) */
+	WSTAT_COLD_READS,	/* reads of cold runs issued */
+	WSTAT_COLD_READ_BYTES,	/* bytes those reads asked for */
+	WSTAT_COLD_SHARED,	/* times a batch joined a read already in flight */
+	WSTAT_COLD_BUDGET,	/* times a batch waited for serve.read_budget */
+	WSTAT_COLD_GAVE_UP,	/* batches sent after WK_COLD_ROUNDS reads still left a page out */
+	WSTAT_LOOP_TURNS,	/* loop turns that handled something */
+	WSTAT_LOOP_US,		/* their time in microseconds, summed */
+	WSTAT_LOOP_LE0,		/* turns by duration, one counter per WORKER_LOOP_LE bucket */
+	WSTAT_MAX = WSTAT_LOOP_LE0 + WORKER_LOOP_BUCKETS
 };
 
 struct worker_stats {

@@ -53,7 +53,8 @@ enum admin_stat {
 	ASTAT_MAX
 };
 
-enum admin_metric_type { ADMIN_COUNTER, ADMIN_GAUGE };
+/* A histogram's samples are named FAMILY_bucket, FAMILY_sum and FAMILY_count. */
+enum admin_metric_type { ADMIN_COUNTER, ADMIN_GAUGE, ADMIN_HISTOGRAM };
 
 /* One sample of a metric family; samples of one family are contiguous. */
 struct admin_sample {

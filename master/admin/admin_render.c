@@ -105,7 +105,24 @@ static void admin_family(struct admin_buf *b, const char *name, const char *help
 			 enum admin_metric_type type)
 {
 	admin_buf_printf(b, "# HELP ringseed_%s %s\n# TYPE ringseed_%s %s\n", name, help, name,
-			 type == ADMIN_COUNTER ? "counter" : "gauge");
+			 type == ADMIN_COUNTER ? "counter"
+			 : type == ADMIN_GAUGE ? "gauge"
+					       : "histogram");
+}
+
+/* The family a sample belongs to: a histogram's series without its suffix. */
+static size_t admin_family_len(const struct admin_sample *x)
+{
+	static const char *const suffix[] = { "_bucket", "_sum", "_count" };
+	size_t n = strlen(x->name);
+
+	for (int i = 0; x->type == ADMIN_HISTOGRAM && i < 3; i++) {
+		size_t k = strlen(suffix[i]);
+
+		if (n > k && !strcmp(x->name + n - k, suffix[i]))
+			return n - k;
+	}
+	return n;
 }
 
 #define ADMIN_WORKER_FAMILIES 8
@@ -214,7 +231,8 @@ static void admin_metrics_torrents(const struct admin_snap *s, uint32_t limit, s
 
 void admin_render_metrics(const struct admin_snap *s, uint32_t limit, struct admin_buf *b)
 {
-	const char *prev = NULL;
+	const struct admin_sample *prev = NULL;
+	size_t prev_len = 0;
 
 	admin_family(b, "build_info", "The version of ringseed that runs.", ADMIN_GAUGE);
 	admin_buf_printf(b, "ringseed_build_info{version=\"");
@@ -228,10 +246,16 @@ void admin_render_metrics(const struct admin_snap *s, uint32_t limit, struct adm
 	admin_metrics_torrents(s, limit, b);
 	for (uint32_t i = 0; i < s->n_s; i++) {
 		const struct admin_sample *x = &s->s[i];
+		size_t fl = admin_family_len(x);
 
-		if (!prev || strcmp(prev, x->name))
-			admin_family(b, x->name, x->help, x->type);
-		prev = x->name;
+		if (!prev || prev_len != fl || strncmp(prev->name, x->name, fl)) {
+			char fam[64];
+
+			snprintf(fam, sizeof(fam), "%.*s", (int)fl, x->name);
+			admin_family(b, fam, x->help, (enum admin_metric_type)x->type);
+		}
+		prev = x;
+		prev_len = fl;
 		admin_buf_printf(b, x->label[0] ? "ringseed_%s{%s} " : "ringseed_%s%s ", x->name,
 				 x->label);
 		admin_num(b, x->value);

@@ -310,6 +310,11 @@ void master_stats_line(struct master *m, const char *tag)
 	}
 	if (n + 1 < sizeof(more)) {
 		more[n++] = ' ';
+		mpex_stats(&m->pex, w, more + n, sizeof(more) - n);
+		n = strlen(more);
+	}
+	if (n + 1 < sizeof(more)) {
+		more[n++] = ' ';
 		swarm_stats(w, more + n, sizeof(more) - n);
 	}
 	log_info("%s: peers=%llu up_bytes=%llu blocks=%llu requests=%llu rejects=%llu "
@@ -528,8 +533,10 @@ static void master_signals(struct master *m)
 	}
 	if (quit)
 		master_begin_quit(m);
-	if (chld)
+	if (chld) {
 		workers_reap(&m->workers);
+		mpex_check(&m->pex, &m->workers);
+	}
 	if (hup && !m->quit_deadline_ms)
 		master_reload(m);
 }
@@ -543,6 +550,7 @@ static void master_tick(struct master *m)
 		master_listeners(m, false);
 	master_expire_pending(m, now);
 	workers_tick(&m->workers, now);
+	mpex_check(&m->pex, &m->workers);
 	if (m->tsrv)
 		tsrv_tick(m->tsrv, now);
 	if (m->ann)
@@ -571,7 +579,10 @@ static void master_dispatch(struct master *m, const struct epoll_event *ev)
 			master_pending_read(m, idx);
 		break;
 	case EV_CHANNEL:
-		if (idx < m->workers.n && m->workers.w[idx].channel >= 0)
+		if (idx < m->workers.n && m->workers.w[idx].channel >= 0 && (ev->events & EPOLLIN))
+			mpex_read(&m->pex, &m->workers, idx);
+		if (idx < m->workers.n && m->workers.w[idx].channel >= 0 &&
+		    (ev->events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 			workers_flush(&m->workers, idx);
 		break;
 	case EV_SIGNAL:
@@ -801,6 +812,8 @@ static int master_start(struct master *m)
 	if (rc)
 		return rc;
 	rc = workers_init(&m->workers, &m->conf, &m->reg, m->epfd, EV_CHANNEL);
+	if (!rc)
+		rc = mpex_init(&m->pex, m->workers.n);
 	m->workers.child_setup = master_worker_setup;
 	m->workers.child_arg = m;
 	for (unsigned i = 0; !rc && i < m->workers.n; i++)
@@ -859,6 +872,7 @@ int master_run(struct master *m)
 		admin_close(m->admin);
 	free(m->admin);
 	ops_free(m);
+	mpex_free(&m->pex);
 	sdn_close(m);
 	watch_close(m);
 	if (m->ann)

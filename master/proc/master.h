@@ -22,6 +22,7 @@
 
 #include "conf/conf.h"
 #include "master/content/registry.h"
+#include "master/proc/pex.h"
 #include "master/proc/workers.h"
 #include "worker/worker.h"
 
@@ -90,6 +91,7 @@ struct master {
 	uint64_t addr_key; /* random: which slot an address charges */
 
 	struct workers workers;
+	struct mpex pex; /* peer exchange: the peers of every torrent, on every worker (pex.c) */
 	struct registry reg;
 	struct msein_row *mse_rows; /* HASH('req2', info_hash) of every torrent, sorted */
 	uint32_t n_mse_rows;

@@ -256,6 +256,18 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 	      ops_wstat(m, WSTAT_SS_LIARS));
 	OPS_C("superseed_off_total", "Times auto turned a torrent's super-seeding off (another seed).",
 	      ops_wstat(m, WSTAT_SS_OFF));
+	OPS_C("pex_sent_total", "ut_pex messages sent (BEP 11).", ops_wstat(m, WSTAT_PEX_SENT));
+	OPS_C("pex_received_total", "ut_pex messages received well-formed, and ignored.",
+	      ops_wstat(m, WSTAT_PEX_RECEIVED));
+	OPS_C("pex_bad_total", "ut_pex messages received malformed or too long, and ignored.",
+	      ops_wstat(m, WSTAT_PEX_BAD));
+	OPS_C("pex_flood_total", "ut_pex messages over a peer's allowance, not read.",
+	      ops_wstat(m, WSTAT_PEX_FLOOD));
+	OPS_C("pex_lost_total",
+	      "Peer exchange joins and leaves lost: no room in the channel, or invalid.",
+	      ops_wstat(m, WSTAT_PEX_LOST) + m->pex.bad);
+	OPS_G("pex_peers", "Peers other peers are told about (BEP 11), all torrents.",
+	      m->pex.listed);
 	OPS_C("handoff_fallbacks_total", "Peers handed to another worker than the first choice.",
 	      m->workers.handoff_fallback);
 	OPS_C("worker_restarts_total", "Workers started again after dying.",
@@ -295,6 +307,40 @@ static void ops_fill_paths(struct master *m, struct admin_snap *s)
 			  (double)ops_wstat(m, WSTAT_UP_BYTES_MSE_PLAIN), "path=\"mse_plain\"");
 	admin_snap_sample(s, "upload_bytes_by_path_total", bytes, ADMIN_COUNTER,
 			  (double)ops_wstat(m, WSTAT_UP_BYTES_RC4), "path=\"rc4\"");
+}
+
+/* Cold content (worker/cold.c) and how long the workers' loop turns take. */
+static void ops_fill_cold(struct master *m, struct admin_snap *s)
+{
+	static const uint32_t le[WORKER_LOOP_BUCKETS] = WORKER_LOOP_LE;
+	static const char *help = "Time a worker's loop turn spends handling what woke it.";
+	uint64_t cum = 0;
+
+	OPS_C("cold_waits_total", "Batches that waited for content to be read into memory.",
+	      ops_wstat(m, WSTAT_COLD_WAITS));
+	OPS_C("cold_reads_total", "Reads of cold content into the page cache.",
+	      ops_wstat(m, WSTAT_COLD_READS));
+	OPS_C("cold_read_bytes_total", "Bytes those reads asked for.",
+	      ops_wstat(m, WSTAT_COLD_READ_BYTES));
+	OPS_C("cold_shared_total", "Times a batch joined a read already in flight.",
+	      ops_wstat(m, WSTAT_COLD_SHARED));
+	OPS_C("cold_budget_waits_total", "Times a batch waited for serve.read_budget.",
+	      ops_wstat(m, WSTAT_COLD_BUDGET));
+	OPS_C("cold_gave_up_total", "Batches sent with a page still out after repeated reads.",
+	      ops_wstat(m, WSTAT_COLD_GAVE_UP));
+	for (int k = 0; k < WORKER_LOOP_BUCKETS; k++) {
+		cum += ops_wstat(m, (enum wstat)(WSTAT_LOOP_LE0 + k));
+		if (k == WORKER_LOOP_BUCKETS - 1)
+			admin_snap_sample(s, "worker_loop_seconds_bucket", help, ADMIN_HISTOGRAM,
+					  (double)cum, "le=\"+Inf\"");
+		else
+			admin_snap_sample(s, "worker_loop_seconds_bucket", help, ADMIN_HISTOGRAM,
+					  (double)cum, "le=\"%g\"", le[k] / 1e6);
+	}
+	admin_snap_sample(s, "worker_loop_seconds_sum", help, ADMIN_HISTOGRAM,
+			  (double)ops_wstat(m, WSTAT_LOOP_US) / 1e6, NULL);
+	admin_snap_sample(s, "worker_loop_seconds_count", help, ADMIN_HISTOGRAM,
+			  (double)ops_wstat(m, WSTAT_LOOP_TURNS), NULL);
 }
 
 static void ops_fill_announce(const struct announcer *a, struct admin_snap *s)
@@ -362,6 +408,7 @@ static void ops_fill(void *arg, struct admin_snap *s)
 	ops_fill_drops(m, s);
 	ops_fill_paths(m, s);
 	ops_fill_choke(m, s);
+	ops_fill_cold(m, s);
 	if (m->ann) {
 		ops_fill_announce(m->ann, s);
 		ann_each_job(m->ann, ops_tracker, &tr);

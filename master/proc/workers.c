@@ -99,7 +99,9 @@ static int workers_sendmsg(int channel, const struct wmsg *msg, int fd)
 
 static void workers_watch_out(struct workers *ws, unsigned i, bool on)
 {
-	struct epoll_event ev = { .events = on ? EPOLLOUT : 0, .data.u64 = ((uint64_t)ws->ev_kind << 32) | i };
+	/* Always readable: workers report peer exchange joins and leaves (pex.c). */
+	struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0),
+				  .data.u64 = ((uint64_t)ws->ev_kind << 32) | i };
 
 	epoll_ctl(ws->epfd, EPOLL_CTL_MOD, ws->w[i].channel, &ev);
 }
@@ -189,6 +191,33 @@ static int workers_post(struct workers *ws, unsigned i, const struct wmsg *msg, 
 	ws->w[i].q_tail = q;
 	workers_watch_out(ws, i, true);
 	return 0;
+}
+
+int workers_send(struct workers *ws, unsigned i, const struct wmsg *msg)
+{
+	return workers_post(ws, i, msg, -1);
+}
+
+/*
+ * One message from worker i; -EAGAIN when none waits. At EOF (the worker is
+ * exiting, not reaped yet) its channel stops being watched for input, so the
+ * loop does not spin on it until the reap closes it.
+ */
+ssize_t workers_recv(struct workers *ws, unsigned i, struct wmsg *msg)
+{
+	struct epoll_event ev = { .events = ws->w[i].q_head ? EPOLLOUT : 0,
+				  .data.u64 = ((uint64_t)ws->ev_kind << 32) | i };
+	ssize_t n;
+
+	if (ws->w[i].channel < 0)
+		return -EPIPE;
+	n = recv(ws->w[i].channel, msg, sizeof(*msg), MSG_DONTWAIT);
+	if (n > 0)
+		return n;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return -EAGAIN;
+	epoll_ctl(ws->epfd, EPOLL_CTL_MOD, ws->w[i].channel, &ev);
+	return -EPIPE;
 }
 
 /* The n-th CPU this process may run on, for pinning worker n. */
@@ -317,7 +346,7 @@ static int workers_send_torrent(struct workers *ws, unsigned i, const struct tor
 int workers_start(struct workers *ws, unsigned i)
 {
 	struct wproc *w = &ws->w[i];
-	struct epoll_event ev = { .events = 0, .data.u64 = ((uint64_t)ws->ev_kind << 32) | i };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ((uint64_t)ws->ev_kind << 32) | i };
 	pid_t master_pid = getpid(), pid;
 	int sv[2];
 

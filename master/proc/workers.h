@@ -75,6 +75,9 @@ int workers_handoff(struct workers *ws, int fd, const struct torrent *t, struct 
 /* Connections every worker holds, or has been sent, that charge address slot (addrcap.h). */
 uint32_t workers_addr_live(const struct workers *ws, uint32_t slot);
 void workers_flush(struct workers *ws, unsigned i);
+/* A message without a descriptor to worker i, queued behind what waits; and one from it. */
+int workers_send(struct workers *ws, unsigned i, const struct wmsg *msg);
+ssize_t workers_recv(struct workers *ws, unsigned i, struct wmsg *msg);
 void workers_quit(struct workers *ws);
 bool workers_all_gone(const struct workers *ws);
 void workers_kill(struct workers *ws);

@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""Writes the seed corpora for fuzz_bencode, fuzz_metainfo, fuzz_wire, fuzz_tracker, fuzz_ext
-and fuzz_mse.
+"""Writes the seed corpora for fuzz_bencode, fuzz_metainfo, fuzz_wire, fuzz_tracker, fuzz_ext,
+fuzz_mse and fuzz_pex.
 
     /usr/bin/python3 tests/fuzz/make-corpus.py
 
-Everything in tests/fuzz/corpus/bencode/, metainfo/, wire/, tracker/, ext/ and
-mse/ is this script's output: it empties those directories and writes them again, so
+Everything in tests/fuzz/corpus/bencode/, metainfo/, wire/, tracker/, ext/,
+mse/ and pex/ is this script's output: it empties those directories and writes them again, so
 that the seeds in the tree are always what this file says. Seeds are small
 (well under 64 KiB): valid documents to grow from, and near misses on each
 rule the parsers enforce, so the fuzzer starts at the edges.
@@ -376,6 +376,31 @@ def ext_seeds():
     return s
 
 
+def pex_seeds():
+    """Inputs for fuzz_pex: the payload of a ut_pex message (BEP 11) after
+    its extended id byte."""
+    v4 = lambda a, b, c, d, port: bytes([a, b, c, d]) + port.to_bytes(2, "big")
+    v6 = lambda last, port: b"\x20\x01\x0d\xb8" + bytes(11) + bytes([last]) + port.to_bytes(2, "big")
+    s = {}
+    s["libtorrent"] = benc({"added": v4(127, 0, 0, 2, 6881), "added.f": b"\x10", "added6": b"",
+                            "added6.f": b"", "dropped": b"", "dropped6": b""})
+    s["mixed"] = benc({"added": v4(10, 0, 0, 1, 1) + v4(10, 0, 0, 2, 2), "added.f": b"\x01\x02",
+                       "added6": v6(1, 80), "added6.f": b"\x04",
+                       "dropped": v4(10, 0, 0, 3, 3), "dropped6": v6(2, 443)})
+    s["dropped-only"] = benc({"dropped": v4(1, 2, 3, 4, 5)})
+    s["unsorted"] = benc({"dropped": v4(1, 2, 3, 4, 5), "added": v4(5, 4, 3, 2, 1)}, sort=False)
+    s["no-flags"] = benc({"added6": v6(9, 9)})
+    # Near misses.
+    s["bad-partial"] = benc({"added": b"12345"})
+    s["bad-port-0"] = benc({"added": v4(1, 2, 3, 4, 0)})
+    s["bad-flags-short"] = benc({"added": v4(1, 2, 3, 4, 5) * 1 + v4(1, 2, 3, 5, 5), "added.f": b"\x00"})
+    s["bad-twice"] = benc({"added": v4(1, 2, 3, 4, 5) * 2})
+    s["bad-added-dropped"] = benc({"added": v4(1, 2, 3, 4, 5), "dropped": v4(1, 2, 3, 4, 5)})
+    s["bad-empty"] = b"de"
+    s["bad-list"] = b"l5:addede"
+    return s
+
+
 MSE_PRIME = int(
     "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08"
     "798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A"
@@ -431,6 +456,7 @@ def main():
     write("tracker", tracker_seeds())
     write("ext", ext_seeds())
     write("mse", mse_seeds())
+    write("pex", pex_seeds())
 
 
 if __name__ == "__main__":

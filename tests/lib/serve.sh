@@ -308,6 +308,7 @@ serve_metric_of() {
 	handoff_fallback) echo 'ringseed_handoff_fallbacks_total ' ;;
 	meta_pieces | meta_rejects | meta_flood) echo "ringseed_metadata_${1#meta_}_total " ;;
 	hashes | hash_rejects) echo "ringseed_v2_$1_total " ;;
+	pex_sent | pex_received | pex_bad | pex_flood | pex_lost) echo "ringseed_$1_total " ;;
 	worker_restarts) echo 'ringseed_worker_restarts_total ' ;;
 	superseed_*) echo "ringseed_$1_total " ;;
 	peers_plain | peers_mse_plain | peers_rc4) echo "ringseed_peers_accepted_total{path=\"${1#peers_}\"}" ;;

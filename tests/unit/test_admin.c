@@ -81,6 +81,10 @@ static void fill(struct admin_snap *s, uint32_t n_torrents)
 	admin_snap_sample(s, "peer_drops_total", "Drops.", ADMIN_COUNTER, 5, "reason=\"%s\"", "idle");
 	admin_snap_sample(s, "peer_drops_total", "Drops.", ADMIN_COUNTER, 0, "reason=\"%s\"", "io");
 	admin_snap_sample(s, "pending", "Pending.", ADMIN_GAUGE, 2, NULL);
+	admin_snap_sample(s, "loop_seconds_bucket", "Turns.", ADMIN_HISTOGRAM, 3, "le=\"0.001\"");
+	admin_snap_sample(s, "loop_seconds_bucket", "Turns.", ADMIN_HISTOGRAM, 4, "le=\"+Inf\"");
+	admin_snap_sample(s, "loop_seconds_sum", "Turns.", ADMIN_HISTOGRAM, 0.5, NULL);
+	admin_snap_sample(s, "loop_seconds_count", "Turns.", ADMIN_HISTOGRAM, 4, NULL);
 }
 
 static void snap_free(struct admin_snap *s)
@@ -112,6 +116,14 @@ static void test_metrics(void)
 	CHECK_EQ_INT(count(b.p, "# HELP ringseed_peer_drops_total "), 1);
 	CHECK(strstr(b.p, "ringseed_peer_drops_total{reason=\"idle\"} 5\n"));
 	CHECK(strstr(b.p, "ringseed_pending 2\n"));
+	/* a histogram: one HELP and TYPE for its family, before its three kinds of series */
+	CHECK_EQ_INT(count(b.p, "# TYPE ringseed_loop_seconds histogram\n"), 1);
+	CHECK_EQ_INT(count(b.p, "# HELP ringseed_loop_seconds"), 1);
+	CHECK(strstr(b.p, "# TYPE ringseed_loop_seconds histogram\n"
+			  "ringseed_loop_seconds_bucket{le=\"0.001\"} 3\n"
+			  "ringseed_loop_seconds_bucket{le=\"+Inf\"} 4\n"
+			  "ringseed_loop_seconds_sum 0.5\n"
+			  "ringseed_loop_seconds_count 4\n"));
 	CHECK(strstr(b.p, "ringseed_upload_bytes_total{worker=\"1\"} 1000\n"));
 	CHECK(strstr(b.p, "ringseed_worker_cpu_seconds_total{worker=\"0\"} 0.25\n"));
 	/* label escaping (format 0.0.4): \\, \" and \n */
