@@ -81,6 +81,7 @@ static const char *const conf_log_words[] = { "debug", "info", "notice", "warnin
  */
 static const char *const conf_send_words[] = { "copy", "splice", "send_zc", "auto", NULL };
 static const char *const conf_enc_words[] = { "off", "allow", "prefer", "require", NULL };
+static const char *const conf_ss_words[] = { "off", "on", "auto", NULL };
 static const char *const conf_choker_words[] = { "all", "round_robin", "fastest", "anti_leech",
 						 NULL };
 
@@ -145,6 +146,13 @@ static const struct conf_key conf_keys[] = {
 		     "Connections each worker holds at most."),
 	CONF_INT_ROW(struct conf, "serve", "stats_interval", stats_interval, 0, 86400, false,
 		     "10", "Seconds between the stats lines in the log; 0 turns them off."),
+	CONF_ENUM_ROW(struct conf, "serve", "super_seed", super_seed, conf_ss_words, "auto",
+		      "Super-seeding (BEP 16): off, on, or auto (on while no other seed is "
+		      "seen)."),
+	CONF_INT_ROW(struct conf, "serve", "super_seed_timeout", super_seed_timeout, 1, 3600,
+		     false, "30",
+		     "Seconds after which a peer is shown its next piece even if nobody else "
+		     "was seen with the last one."),
 	CONF_BOOL_ROW(struct conf, "pex", "enable", pex_enable, "yes",
 		      "Peer exchange (BEP 11): tell peers of public torrents about each other."),
 	CONF_BOOL_ROW(struct conf, "announce", "enable", announce, "yes",

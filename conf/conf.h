@@ -54,6 +54,13 @@ enum conf_encryption {
 	CONF_ENC_REQUIRE, /* MSE with RC4 only: plain handshakes refused */
 };
 
+/* [serve] super_seed: BEP 16 super-seeding (word order in conf.c). */
+enum conf_super_seed {
+	CONF_SS_OFF,  /* a plain seed: have_all or a full bitfield */
+	CONF_SS_ON,   /* always, for every complete torrent */
+	CONF_SS_AUTO, /* while no other seed is seen (trackers, peers) */
+};
+
 enum conf_log_level {
 	CONF_LOG_DEBUG,
 	CONF_LOG_INFO,
@@ -111,6 +118,8 @@ struct conf {
 	int reqq;              /* requests queued per peer; more is a flood */
 	int max_peers;         /* connections per worker */
 	int stats_interval;    /* seconds between stats lines; 0 = off */
+	int super_seed;	       /* enum conf_super_seed */
+	int super_seed_timeout; /* seconds before a peer's next piece is revealed anyway */
 
 	/* [pex] */
 	bool pex_enable; /* BEP 11 peer exchange on torrents that are not private */

@@ -117,7 +117,9 @@ ssize_t peer_ext_hello(struct worker *w, struct peer *p, uint8_t *out, size_t ca
 		.metadata_size = (int64_t)p->t->mi.info_len,
 		.yourip = ip,
 		.yourip_len = peer_ext_yourip(p->fd, ip),
-		.upload_only = true, /* BEP 21: a seeder downloads nothing */
+		/* BEP 21: a seeder downloads nothing; but a super-seed poses as a leecher
+		   (BEP 16), and libtorrent drops an upload-only peer it finds useless */
+		.upload_only = !ss_hidden(p),
 		.ut_metadata = WK_UT_METADATA_ID,
 		.ut_pex = wpex_id(w, p->t),
 	};
@@ -130,6 +132,10 @@ ssize_t peer_ext_hello(struct worker *w, struct peer *p, uint8_t *out, size_t ca
 /* Two seeds have nothing to trade: close, counted. */
 void peer_ext_seed(struct worker *w, struct peer *p, const char *why)
 {
+	if (ss_seed(w, p)) { /* kept: our witness that we are not the only seed (BEP 16) */
+		log_debug("peer slot %u: a seed (%s), kept while super-seeding", p->slot, why);
+		return;
+	}
 	log_debug("peer slot %u: a seed too (%s); closed", p->slot, why);
 	peer_close(w, p, WSTAT_DROP_SEED);
 }
@@ -308,11 +314,13 @@ static void peer_ext_chunk(struct worker *w, struct peer *p, const uint8_t *d, u
 }
 
 /* Bitfield bytes at offset off: is every piece there so far? */
-static void peer_ext_bits(struct peer *p, const uint8_t *d, uint32_t n, uint32_t off)
+static void peer_ext_bits(struct worker *w, struct peer *p, const uint8_t *d, uint32_t n,
+			  uint32_t off)
 {
 	uint32_t count = p->t->mi.piece_count, last = (count - 1) / 8;
 	uint8_t tail = (uint8_t)(0xff00u >> (count % 8 ? count % 8 : 8));
 
+	ss_bits(w, p, d, n, off); /* super-seeding counts what peers have (BEP 16) */
 	for (uint32_t i = 0; i < n && p->bf_full; i++) {
 		uint8_t want = off + i == last ? tail : 0xff;
 
@@ -328,12 +336,14 @@ void peer_ext_feed(struct worker *w, struct peer *p, const struct wire_event *e)
 		if (e->type == WIRE_EV_BEGIN)
 			p->bf_full = e->len == (p->t->mi.piece_count + 7) / 8;
 		else if (e->type == WIRE_EV_DATA)
-			peer_ext_bits(p, e->data, e->data_len,
+			peer_ext_bits(w, p, e->data, e->data_len,
 				      e->len - p->dec.body_left - e->data_len);
 		if (e->type == WIRE_EV_DATA)
 			choke_bits(p, e->data, e->data_len);
 		else if (e->type == WIRE_EV_END && p->bf_full)
 			peer_ext_seed(w, p, "complete bitfield");
+		else if (e->type == WIRE_EV_END)
+			ss_heard(w, p);
 		return;
 	}
 	if (e->id != WIRE_EXTENDED || e->type != WIRE_EV_DATA)

@@ -79,6 +79,7 @@ static void peer_free(struct worker *w, struct peer *p)
 {
 	close(p->fd);
 	wk_addr_put(w, p->addr_slot);
+	ss_peer_free(w, p);
 	peer_ext_free(p);
 	free(p->q);
 	free(p->ctl);
@@ -329,6 +330,7 @@ void peer_pump(struct worker *w, struct peer *p)
 	if (!peer_open(p) || peer_output_busy(p))
 		return;
 	peer_ext_pump(w, p); /* a metadata piece joins the control bytes (ext.c) */
+	ss_pump(w, p);	     /* and haves, when super-seeding ends (superseed.c) */
 	if (!peer_open(p))
 		return;
 	if (p->intro) {
@@ -484,6 +486,11 @@ static void peer_request(struct worker *w, struct peer *p, const struct wire_eve
 {
 	struct block_req *r;
 
+	if (!ss_request_ok(w, p, e)) { /* super-seeding: not shown to it (BEP 16) */
+		if (p->fast)
+			peer_reject(w, p, e);
+		return;
+	}
 	if (!peer_request_valid(w, p, e)) {
 		if (p->fast)
 			peer_reject(w, p, e);
@@ -610,8 +617,12 @@ static void peer_message(struct worker *w, struct peer *p, const struct wire_eve
 		break;
 	case WIRE_HAVE:
 		choke_have(p, e->piece);
+		ss_have(w, p, e->piece);
 		break;
-	default: /* choke, unchoke, have, suggest, have_none, reject, allowed_fast, port */
+	case WIRE_HAVE_NONE:
+		ss_heard(w, p);
+		break;
+	default: /* choke, unchoke, suggest, reject, allowed_fast, port */
 		break;
 	}
 }
@@ -699,7 +710,7 @@ void peer_on_recv(struct worker *w, struct peer *p, const struct io_uring_cqe *c
 static int peer_intro(struct worker *w, struct peer *p, const uint8_t info_hash[20])
 {
 	const struct wk_torrent *t = p->t;
-	size_t have_len = (t->mi.piece_count + 7) / 8, n = 0;
+	size_t have_len = (t->mi.piece_count + 7) / 8, n = 0, hide_len;
 	size_t cap = WIRE_HANDSHAKE_LEN + WIRE_BITFIELD_HDR_LEN + have_len + 512;
 	struct wire_handshake hs = { .reserved = { 0 } };
 	ssize_t e;
@@ -715,7 +726,9 @@ static int peer_intro(struct worker *w, struct peer *p, const uint8_t info_hash[
 	memcpy(hs.peer_id, w->peer_id, sizeof(hs.peer_id));
 	wire_handshake_build(p->intro, &hs);
 	n = WIRE_HANDSHAKE_LEN;
-	if (p->fast && t->complete) {
+	if (ss_intro(w, p, p->intro + n, &hide_len)) { /* super-seeding: we have nothing */
+		n += hide_len;
+	} else if (p->fast && t->complete) {
 		n += wire_put_simple(p->intro + n, WIRE_HAVE_ALL);
 	} else {
 		n += wire_put_bitfield_header(p->intro + n, (uint32_t)have_len);
@@ -815,5 +828,8 @@ void peer_timer(struct tw_timer *tm, void *arg)
 	if (!peer_open(p)) /* the keep-alive or ut_pex did not fit: closed, timer gone */
 		return;
 	peer_trim(p, now);
+	ss_tick(w, p);
+	if (!peer_open(p))
+		return;
 	tw_add(&w->wheel, &p->timer, WK_TICK_MS);
 }

@@ -20,6 +20,7 @@
 struct batch;
 struct wmsg;
 struct peer_ext; /* ext.c: metadata requests waiting, a split extended message */
+struct ss_peer;	 /* superseed.c: what it was shown and said it has (BEP 16) */
 struct worker;
 struct wk_torrent;
 
@@ -109,6 +110,7 @@ struct peer {
 	bool bf_full;			 /* its bitfield so far has every piece */
 	uint32_t addr_slot[2];		 /* live counters its address charges, given back at close */
 	struct wk_crypt *crypt;		 /* MSE peers only (crypt.c) */
+	struct ss_peer *ss;		 /* super-seeding (superseed.c); NULL when off */
 	struct peer_choke ch;		 /* choke.c: slot, rates, allowed fast set */
 	struct wpex_peer pex;		 /* peer exchange (pex.c) */
 };

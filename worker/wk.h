@@ -100,6 +100,7 @@ struct wk_torrent {
 	 */
 	uint8_t **trees;
 	uint32_t peers;
+	struct ss_torrent *ss; /* superseed.c: BEP 16 state; NULL when off */
 	struct wpex_set *pex; /* pex.c: the torrent's peers on every worker (BEP 11) */
 };
 
@@ -187,6 +188,7 @@ struct worker {
 	bool channel_gone;
 	bool channel_more; /* the last drain stopped at its cap: read on next turn */
 	uint8_t peer_id[20];
+	uint64_t ss_poll_ms; /* superseed.c: the next poll of waiting peers; UINT64_MAX: none */
 	struct evp_cipher_st *rc4; /* libcrypto's RC4 (crypt.c); NULL: ringseed's own */
 	struct choke ch;	   /* choke.c and pace.c */
 	struct choke_cand *ch_cand;   /* choke.c: max_peers of them, ranked at each rechoke */
@@ -265,6 +267,21 @@ void wpex_channel(struct wk_torrent *t, const struct wmsg *msg);
 void wpex_flush(struct worker *w);
 void wpex_worker_free(struct worker *w);
 void wpex_torrent_free(struct wk_torrent *t);
+
+/* superseed.c (BEP 16) */
+bool ss_intro(struct worker *w, struct peer *p, uint8_t *out, size_t *n);
+bool ss_hidden(const struct peer *p);
+void ss_have(struct worker *w, struct peer *p, uint32_t piece);
+void ss_bits(struct worker *w, struct peer *p, const uint8_t *d, uint32_t n, uint32_t off);
+void ss_heard(struct worker *w, struct peer *p);
+bool ss_seed(struct worker *w, struct peer *p);
+bool ss_request_ok(struct worker *w, struct peer *p, const struct wire_event *e);
+void ss_pump(struct worker *w, struct peer *p);
+void ss_tick(struct worker *w, struct peer *p);
+uint64_t ss_poll(struct worker *w, uint64_t now);
+void ss_peer_free(struct worker *w, struct peer *p);
+void ss_attach(struct worker *w, uint32_t id, int fd, struct wk_torrent *t);
+void ss_torrent_free(struct wk_torrent *t);
 
 /* crypt.c */
 int crypt_attach(struct worker *w, struct peer *p, const struct wmsg *msg);

@@ -148,6 +148,7 @@ static void wk_torrent_free(struct worker *w, struct wk_torrent *t)
 			munmap((void *)t->maps[i], t->mi.files[i].length);
 	for (uint32_t i = 0; t->trees && i < t->mi.file_count; i++)
 		free(t->trees[i]);
+	ss_torrent_free(t);
 	free(t->trees);
 	wpex_torrent_free(t);
 	free(t->fds);
@@ -373,6 +374,10 @@ static void wk_message(struct worker *w, const struct wmsg *msg, int fd)
 	case WMSG_QUIT:
 		wk_begin_quit(w);
 		break;
+	case WMSG_SWARM:
+		if (fd >= 0)
+			ss_attach(w, msg->torrent, fd, wk_torrent_find(w, msg->torrent));
+		break;
 	case WMSG_PEX_ADD:
 	case WMSG_PEX_DEL:
 		if ((t = wk_torrent_find(w, msg->torrent)))
@@ -534,7 +539,7 @@ static void wk_loop(struct worker *w)
 
 	while (!(w->quitting && w->n_open == 0)) {
 		uint64_t now = tw_now_ms();
-		uint64_t wait = tw_next_ms(&w->wheel, now);
+		uint64_t wait = tw_next_ms(&w->wheel, now), ss_wait_ms;
 		struct __kernel_timespec ts;
 		uint64_t t0;
 		bool busy;
@@ -544,6 +549,9 @@ static void wk_loop(struct worker *w)
 			wait = w->quitting ? 50 : 1000;
 		if (w->channel_more || w->ready_head)
 			wait = 0;
+		ss_wait_ms = ss_poll(w, now); /* super-seeding: sightings (BEP 16) */
+		if (ss_wait_ms < wait)
+			wait = ss_wait_ms;
 		ts.tv_sec = (long long)(wait / 1000);
 		ts.tv_nsec = (long long)(wait % 1000) * 1000000;
 		rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);

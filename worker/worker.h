@@ -32,6 +32,7 @@ enum wmsg_type {
 	WMSG_REMOVE_TORRENT,  /* drop every peer of the torrent and close its files */
 	WMSG_PEER,	      /* fd: a peer's socket, its handshake already read (and MSE done) */
 	WMSG_QUIT,	      /* finish blocks in flight, close every peer, exit 0 */
+	WMSG_SWARM,	      /* fd: memfd of the torrent's shared swarm area (struct worker_swarm) */
 	/* Peer exchange (BEP 11; worker/pex.c, master/proc/pex.c): struct wmsg_pex. */
 	WMSG_PEX_JOIN,	/* worker -> master: a peer others may be told about */
 	WMSG_PEX_LEAVE, /* worker -> master: that peer is gone */
@@ -140,6 +141,11 @@ enum wstat {
 	WSTAT_DROP_BAD_EXT,	/* malformed extended handshake or ut_metadata message */
 	WSTAT_UP_BYTES_MSE_PLAIN, /* of UP_BYTES: to peers that chose plaintext after MSE */
 	WSTAT_UP_BYTES_RC4,	  /* of UP_BYTES: to RC4 peers */
+	WSTAT_SS_REVEALS,	  /* super-seeding (BEP 16): pieces revealed with have */
+	WSTAT_SS_TIMEOUTS,	  /* of those: revealed after the timeout, not a sighting */
+	WSTAT_SS_REFUSED,	  /* requests for pieces not revealed to the peer */
+	WSTAT_SS_LIARS,		  /* peers whose claims were found false, then ignored */
+	WSTAT_SS_OFF,		  /* auto: a torrent's super-seeding turned off (another seed) */
 	WSTAT_UNCHOKES,		/* unchoke messages sent (choke.c) */
 	WSTAT_CHOKES,		/* peers choked again by a rechoke */
 	WSTAT_RECHOKES,		/* rechokes run (serve.choker other than all, or slots) */
@@ -256,6 +262,41 @@ static inline uint64_t *worker_torrent_peers(struct worker_stats *s, uint32_t ma
 static inline uint32_t *worker_addr_live(struct worker_stats *s, uint32_t max_torrents)
 {
 	return (uint32_t *)(s->torrent_up + 2ul * max_torrents);
+}
+
+/*
+ * Super-seeding (BEP 16) needs piece availability across workers: each
+ * torrent has one shared area, made by the master at its first ADD_TORRENT
+ * (sized then: a row per worker, two counters per piece) and sent to every
+ * worker after it (WMSG_SWARM). The master writes only the header's
+ * tracker_seeds; worker i writes only row i; whoever decides sums the rows.
+ */
+struct worker_swarm {
+	uint32_t pieces, workers;
+	uint32_t tracker_seeds; /* master: the highest `complete` a tracker gave; 0: unknown */
+	uint32_t pad;
+};
+
+struct worker_swarm_row {
+	uint32_t seeds;	   /* other seeds connected to this worker now */
+	uint32_t leechers; /* the other peers of the torrent connected to this worker now */
+	uint32_t pad[2];
+	uint32_t cnt[];	 /* per piece: [2i] peers that have it, [2i+1] revealed, not yet had */
+};
+
+static inline size_t worker_swarm_row_size(uint32_t pieces)
+{
+	return sizeof(struct worker_swarm_row) + 2ul * pieces * sizeof(uint32_t);
+}
+
+static inline size_t worker_swarm_size(uint32_t pieces, uint32_t workers)
+{
+	return sizeof(struct worker_swarm) + (size_t)workers * worker_swarm_row_size(pieces);
+}
+
+static inline struct worker_swarm_row *worker_swarm_row(struct worker_swarm *s, uint32_t i)
+{
+	return (struct worker_swarm_row *)((uint8_t *)(s + 1) + i * worker_swarm_row_size(s->pieces));
 }
 
 #endif

@@ -258,6 +258,31 @@ def crowd_section(w, raw):
     w("")
 
 
+def swarm_section(w, raw):
+    try:
+        j = json.load(open(os.path.join(raw, "swarm", "swarm.json")))
+    except (OSError, ValueError):
+        return
+    w("## Swarm: %d python3-libtorrent leechers trading among themselves\n" % j["leechers"])
+    w("`bench/swarm.sh`: one %d MiB torrent (1 MiB pieces), the seeder's upload capped at %d Mbit/s "
+      "(an HTB class on the loopback of a network namespace, for the seeder's address only: the "
+      "leechers trade at loopback speed). The leechers find each other through a tracker (rows "
+      "`-pex`: through ringseed's PEX only). *all done*: until the last leecher completed. "
+      "*seeder bytes / copy*: what the seeder put on the wire (TCP/IP headers included) per "
+      "copy completed, in torrent sizes; lower is better.\n" % (j["size_mib"], j["cap_mbit"]))
+    w("| seeder | all done | seeder bytes / copy | ringseed payload / copy | copies |")
+    w("|---|--:|--:|--:|--:|")
+    for r in j["rows"]:
+        sz = r["size_bytes"]
+        w("| %s | %s | %s | %s | %d of %d |" % (
+            r["row"], "%.1f s" % r["all_done_s"] if r["all_done_s"] else "never",
+            "%.2f" % (r["wire_per_copy"] / sz) if r["wire_per_copy"] else "–",
+            "%.2f" % (r["ringseed_payload_bytes"] / r["copies"] / sz)
+            if r["ringseed_payload_bytes"] and r["copies"] else "–",
+            r["copies"], r["leechers"]))
+    w("")
+
+
 def mseopen_section(w, runs, machine):
     """The MSE-openings row: the download's two halves, the openers' own report."""
     rs = [r for k, v in sorted(runs.items()) if k[0] == "mseopen" for r in v]
@@ -554,6 +579,7 @@ def main():
 
     mseopen_section(w, runs, machine)
     crowd_section(w, raw)
+    swarm_section(w, raw)
     counts_section(w, raw, loads, machine)
     hashspeed_section(w, raw)
 

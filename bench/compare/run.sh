@@ -29,9 +29,12 @@
 #            every one has handshaked (--ramp): ringseed splice and rtorrent
 #   crowd    bench/crowd.sh, once per seeder
 #   hashspeed  bench/hashspeed.sh: create and verify v2/hybrid against openssl
+#   swarm    bench/swarm.sh (root only): M leechers trading among themselves,
+#            the seeder's upload capped; ringseed with super-seeding off/on
+#            (and PEX off/on where built), rtorrent, libtorrent
 #
 # Environment (defaults in brackets):
-#   BENCH_LOADS ["trickle burst capped mixed wan rc4 mseopen v2 scale crowd hashspeed"]
+#   BENCH_LOADS ["trickle burst capped mixed wan rc4 mseopen v2 scale crowd hashspeed swarm"]
 #   BENCH_REPS [2]              repetitions of the trickle rows
 #   BENCH_BURST_REPS [1]        repetitions of the burst rows
 #   BENCH_NS ["1 16 256 2048"]  connection counts
@@ -48,6 +51,11 @@
 #   BENCH_MIXED_N [256], BENCH_MIX [90:500K,10:0]  the mixed load
 #   BENCH_WAN_N [256], BENCH_RTT [40ms]            the wan load
 #   BENCH_CROWD_N [50], BENCH_CROWD_WINDOW [10]    the crowd
+#   BENCH_SWARM_N [8], BENCH_SWARM_MIB [256], BENCH_SWARM_CAP [400] (Mbit/s),
+#   BENCH_SWARM_TIMEOUT [50] (s per row),
+#   BENCH_SWARM_ROWS ["rs-off rs-on rs-off-pex rs-on-pex rtorrent lt"]  the swarm
+#                               (bench/swarm.sh --rows; lt-super, libtorrent's own
+#                               super-seeding, takes long: run it by hand)
 #   BENCH_RC4_NS ["256 2048"], BENCH_RC4_REPS [1]   the rc4 load
 #   BENCH_MSEOPEN_REPS [1], BENCH_MSEOPEN_CONNS [128]  the mseopen load: its
 #                               window is twice BENCH_WINDOW, the openers (that
@@ -72,7 +80,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 . "$HERE/lib.sh"
 for f in "$HERE"/seeders/*.sh; do . "$f"; done
 
-LOADS=${BENCH_LOADS:-"trickle burst capped mixed wan rc4 mseopen v2 scale crowd hashspeed"}
+LOADS=${BENCH_LOADS:-"trickle burst capped mixed wan rc4 mseopen v2 scale crowd hashspeed swarm"}
 REPS=${BENCH_REPS:-2}
 BURST_REPS=${BENCH_BURST_REPS:-1}
 CAPPED_N=${BENCH_CAPPED_N:-500}
@@ -83,6 +91,11 @@ WAN_N=${BENCH_WAN_N:-256}
 RTT=${BENCH_RTT:-40ms}
 CROWD_N=${BENCH_CROWD_N:-50}
 CROWD_WINDOW=${BENCH_CROWD_WINDOW:-10}
+SWARM_N=${BENCH_SWARM_N:-8}
+SWARM_MIB=${BENCH_SWARM_MIB:-256}
+SWARM_CAP=${BENCH_SWARM_CAP:-400}
+SWARM_TIMEOUT=${BENCH_SWARM_TIMEOUT:-50}
+SWARM_ROWS=${BENCH_SWARM_ROWS:-"rs-off rs-on rs-off-pex rs-on-pex rtorrent lt"}
 RC4_NS=${BENCH_RC4_NS:-"256 2048"}
 RC4_REPS=${BENCH_RC4_REPS:-1}
 MSEOPEN_REPS=${BENCH_MSEOPEN_REPS:-1}
@@ -352,8 +365,8 @@ BENCH_LOADS_RUN=()
 for l in $LOADS; do
 	case $l in
 	trickle | burst | capped | mixed | wan | rc4 | mseopen | v2 | scale) BENCH_LOADS_RUN+=("$l") ;;
-	crowd | hashspeed) ;;
-	*) die "BENCH_LOADS: unknown load '$l' (trickle burst capped mixed wan rc4 mseopen v2 scale crowd hashspeed)" ;;
+	crowd | hashspeed | swarm) ;;
+	*) die "BENCH_LOADS: unknown load '$l' (trickle burst capped mixed wan rc4 mseopen v2 scale crowd hashspeed swarm)" ;;
 	esac
 done
 max_reps=1
@@ -402,6 +415,8 @@ crowd_said=
 case " $LOADS " in *" crowd "*) EST_LOAD[crowd]=$((2 * (CROWD_WINDOW + 30))); crowd_said=" and the crowd" ;; esac
 # hashspeed.sh: openssl speed 2 x 1 s, create and two verifications of 1 GiB
 case " $LOADS " in *" hashspeed "*) EST_LOAD[hashspeed]=20 ;; esac
+# swarm.sh: a row takes at most SWARM_TIMEOUT, most far less, and its set-up
+case " $LOADS " in *" swarm "*) EST_LOAD[swarm]=$(($(wc -w <<<"$SWARM_ROWS") * (SWARM_TIMEOUT / 2 + 10))) ;; esac
 if [ "$COUNTS" = 1 ]; then
 	nc=0
 	for l in "${BENCH_LOADS_RUN[@]}"; do
@@ -677,6 +692,22 @@ case " $LOADS " in *" hashspeed "*)
 	RINGSEED=$RINGSEED run_bg 300 "$RAW/hashspeed.json" "$RAW/hashspeed.err" \
 		"$ROOT/bench/hashspeed.sh" --data "$DATA_FILE" --json \
 		|| NOTES+=("hashspeed.sh did not finish (build/bench/runs/$STAMP/hashspeed.err)")
+	;;
+esac
+# --- the swarm: leechers trading among themselves, the seeder's upload capped ------------
+case " $LOADS " in *" swarm "*)
+	mkdir -p "$RAW/swarm"
+	log "the swarm: $SWARM_N libtorrent leechers, $SWARM_MIB MiB, seeders capped at $SWARM_CAP Mbit/s"
+	echo "swarm: RINGSEED=RUN/bin/ringseed bench/swarm.sh -n $SWARM_N --size $SWARM_MIB --cap $SWARM_CAP --timeout $SWARM_TIMEOUT --rows \"$SWARM_ROWS\" --out RUN/swarm" >> "$RAW/commands.txt"
+	RINGSEED=$RINGSEED run_bg $((8 * SWARM_TIMEOUT + 120)) "$RAW/swarm/out.txt" "$RAW/swarm/err.txt" \
+		"$ROOT/bench/swarm.sh" -n "$SWARM_N" --size "$SWARM_MIB" --cap "$SWARM_CAP" \
+		--timeout "$SWARM_TIMEOUT" --rows "$SWARM_ROWS" --out "$RAW/swarm"
+	case $? in
+	0) ;;
+	77) NOTES+=("the swarm was skipped: $(tail -n 1 "$RAW/swarm/err.txt")") ;;
+	*) NOTES+=("the swarm did not finish as asked (build/bench/runs/$STAMP/swarm/err.txt)") ;;
+	esac
+	tail -n 9 "$RAW/swarm/out.txt" >&2
 	;;
 esac
 printf '%s\n' "${NOTES[@]}" > "$RAW/notes.txt"

@@ -959,3 +959,19 @@ void ann_close(struct announcer *a)
 	free(a->hosts);
 	a->enabled = false;
 }
+
+int64_t ann_seeders(const struct announcer *a, uint32_t torrent_id)
+{
+	struct ann_torrent *const *slot;
+	int64_t best = -1;
+
+	if (!a->enabled || !a->torrents_cap)
+		return -1;
+	slot = ann_torrent_slot((struct announcer *)a, torrent_id);
+	if (!slot || !*slot)
+		return -1;
+	for (uint32_t i = 0; i < (*slot)->n_jobs; i++)
+		if ((*slot)->jobs[i].seeders > best)
+			best = (*slot)->jobs[i].seeders;
+	return best;
+}

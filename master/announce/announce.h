@@ -164,6 +164,8 @@ struct ann_job_view {
 };
 void ann_each_job(const struct announcer *a, void (*fn)(void *arg, const struct ann_job_view *v),
 		  void *arg);
+/* The most seeders (`complete`) any tracker of the torrent reported; -1: none said. */
+int64_t ann_seeders(const struct announcer *a, uint32_t torrent_id);
 void ann_close(struct announcer *a);
 
 #endif

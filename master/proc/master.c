@@ -314,6 +314,11 @@ void master_stats_line(struct master *m, const char *tag)
 	if (n + 1 < sizeof(more)) {
 		more[n++] = ' ';
 		mpex_stats(&m->pex, w, more + n, sizeof(more) - n);
+		n = strlen(more);
+	}
+	if (n + 1 < sizeof(more)) {
+		more[n++] = ' ';
+		swarm_stats(w, more + n, sizeof(more) - n);
 	}
 	log_info("%s: peers=%llu up_bytes=%llu blocks=%llu requests=%llu rejects=%llu "
 		 "hashes=%llu hash_rejects=%llu handshakes=%llu drop_handshake_timeout=%llu drop_bad_handshake=%llu "
@@ -571,6 +576,7 @@ static void master_tick(struct master *m)
 		tsrv_tick(m->tsrv, now);
 	if (m->ann)
 		ann_tick(m->ann, now);
+	swarm_tick(&m->workers.swarm, m->ann, now);
 	if (m->admin)
 		admin_tick(m->admin, now);
 	ops_tick(m, now);
@@ -954,6 +960,7 @@ int master_run(struct master *m)
 	free(m->tsrv);
 	reg_close(&m->reg);
 	mfetch_free(m);
+	swarm_free(&m->workers.swarm);
 	free(m->mse_rows);
 	log_notice("bye");
 	return rc && rc != -ECANCELED ? 1 : 0; /* -ECANCELED: SIGTERM while starting */

@@ -60,7 +60,7 @@ void msein_rebuild(struct master *m)
 		memcpy(rows[i].info_hash, m->reg.t[i]->mi.info_hash, 20);
 		mse_req2(rows[i].info_hash, rows[i].req2);
 	}
-	if (m->reg.n > 1) /* no torrent leaves rows NULL, which qsort may not take */
+	if (rows) /* none with no torrent: qsort wants a pointer even for 0 rows */
 		qsort(rows, m->reg.n, sizeof(*rows), msein_row_cmp);
 	free(m->mse_rows);
 	m->mse_rows = rows;

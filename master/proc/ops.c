@@ -252,6 +252,16 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 	      ops_wstat(m, WSTAT_META_REJECTS));
 	OPS_C("metadata_flood_total", "ut_metadata requests over a peer's allowance.",
 	      ops_wstat(m, WSTAT_META_FLOOD));
+	OPS_C("superseed_reveals_total", "Pieces shown to peers with have while super-seeding (BEP 16).",
+	      ops_wstat(m, WSTAT_SS_REVEALS));
+	OPS_C("superseed_timeouts_total", "Of those, shown after serve.super_seed_timeout.",
+	      ops_wstat(m, WSTAT_SS_TIMEOUTS));
+	OPS_C("superseed_refused_total", "Requests for pieces not shown to the peer, refused.",
+	      ops_wstat(m, WSTAT_SS_REFUSED));
+	OPS_C("superseed_liars_total", "Peers whose claims were false, then ignored.",
+	      ops_wstat(m, WSTAT_SS_LIARS));
+	OPS_C("superseed_off_total", "Times auto turned a torrent's super-seeding off (another seed).",
+	      ops_wstat(m, WSTAT_SS_OFF));
 	OPS_C("pex_sent_total", "ut_pex messages sent (BEP 11).", ops_wstat(m, WSTAT_PEX_SENT));
 	OPS_C("pex_received_total", "ut_pex messages received well-formed, and ignored.",
 	      ops_wstat(m, WSTAT_PEX_RECEIVED));

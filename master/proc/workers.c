@@ -324,7 +324,7 @@ static int workers_send_torrent(struct workers *ws, unsigned i, const struct tor
 			    .torrent = t->id,
 			    .torrent_len = (uint32_t)t->raw_len,
 			    .have_len = (uint32_t)t->have_len };
-	int fd = memfd_create("ringseed-torrent", MFD_CLOEXEC);
+	int fd = memfd_create("ringseed-torrent", MFD_CLOEXEC), rc;
 
 	if (fd < 0) {
 		log_err("memfd_create for torrent %s", t->mi.name);
@@ -336,7 +336,11 @@ static int workers_send_torrent(struct workers *ws, unsigned i, const struct tor
 		close(fd);
 		return -EIO;
 	}
-	return workers_post(ws, i, &msg, fd);
+	rc = workers_post(ws, i, &msg, fd);
+	fd = rc ? -1 : swarm_fd(&ws->swarm, t, ws->n);
+	if (fd >= 0 && (fd = dup(fd)) >= 0) /* the worker maps its own view */
+		workers_post(ws, i, &(struct wmsg){ .type = WMSG_SWARM, .torrent = t->id }, fd);
+	return rc;
 }
 
 /*
@@ -438,6 +442,7 @@ static void workers_died(struct workers *ws, unsigned i, int status)
 	/* Its peers are closed, and those queued or in its channel were dropped. */
 	memset(worker_addr_live(w->stats, WORKERS_MAX_TORRENT_IDS), 0,
 	       WORKER_ADDR_SLOTS * sizeof(uint32_t));
+	swarm_forget_worker(&ws->swarm, i);
 	if (ws->quitting) {
 		log_info("worker %u (pid %d) %s", i, (int)dead_pid, how);
 		return;
@@ -540,6 +545,7 @@ void workers_broadcast_remove(struct workers *ws, uint32_t id)
 	for (unsigned i = 0; i < ws->n; i++)
 		if (ws->w[i].channel >= 0)
 			workers_post(ws, i, &msg, -1);
+	swarm_drop(&ws->swarm, id);
 }
 
 /* Peers a worker holds or has been sent but not yet taken. */

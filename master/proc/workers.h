@@ -26,6 +26,7 @@
 
 #include "conf/conf.h"
 #include "master/content/registry.h"
+#include "master/proc/swarm.h"
 #include "worker/worker.h"
 
 #define WORKERS_MAX_TORRENT_IDS 65536 /* per-torrent counters kept, by id modulo this */
@@ -61,6 +62,7 @@ struct workers {
 	uint64_t drop_no_worker;       /* a peer no running worker could take */
 	uint64_t drop_handoff_timeout; /* queued for a backed-up worker past handshake_timeout */
 	uint64_t drop_paused;	       /* a peer of a torrent out of service (guard.c) */
+	struct swarm_tab swarm;	       /* super-seeding's shared area per torrent (swarm.h) */
 };
 
 int workers_init(struct workers *ws, const struct conf *conf, const struct registry *reg,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# timeout: 60
+# timeout: 100
 #
 # The bench's scripts, briefly:
 #   counts.sh  against `ringseed serve` under trickle and burst: per-block
@@ -9,6 +9,9 @@
 #   wan.sh     (root only, else that part is skipped) a namespace with its lo
 #              shaped by tbf at 200 Mbit/s: the bench inside gets close to
 #              25 MB/s and not above, and the namespace is gone afterwards
+#   swarm.sh   (root only) three libtorrent leechers, 4 MiB, ringseed with
+#              super-seeding off and on: every copy completes, the seeder's
+#              bytes are counted, and the namespace is gone afterwards
 set -u
 : "${RINGSEED:?RINGSEED must name the ringseed binary}"
 : "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -83,6 +86,32 @@ j = json.load(open(sys.argv[1]))
 r = j["throughput"]["MBps"]
 print("ok: %.1f MB/s through tbf 200mbit (25 MB/s)" % r if 20 <= r <= 26.5 else "%.1f MB/s, want 20 to 26.5 (tbf 200mbit)" % r)' "$work/wan.json" 2>&1)
 	case $out in ok:*) echo "wan: $out" ;; *) fail "wan.sh: $out"; show "$work/wan.err" ;; esac
+fi
+
+# 3. swarm.sh: root only
+if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null || ! "$PY" -c 'import libtorrent' 2>/dev/null; then
+	echo "skip part 3: swarm.sh needs root, ip netns and python3-libtorrent"
+else
+	mkdir -p "$work/swarm"
+	"$TOP/bench/swarm.sh" -n 3 --size 4 --cap 80 --rows "rs-off rs-on" --timeout 30 --out "$work/swarm" \
+		>"$work/swarm.out" 2>"$work/swarm.err"
+	rc=$?
+	[ $rc -eq 0 ] || { fail "swarm.sh exited $rc, want 0"; show "$work/swarm.err"; }
+	ns=$(grep -o 'namespace rsswarm[0-9]*' "$work/swarm.err" | head -1 | cut -d' ' -f2)
+	[ -n "$ns" ] || fail "swarm.sh did not name its namespace"
+	if [ -n "$ns" ] && ip netns list | grep -qw "$ns"; then
+		fail "namespace $ns is still there after swarm.sh"
+		ip netns del "$ns" 2>/dev/null
+	fi
+	out=$("$PY" -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+rows = {r["row"]: r for r in j["rows"]}
+bad = [k for k in ("rs-off", "rs-on") if k not in rows or rows[k]["copies"] != 3 or not rows[k]["seeder_wire_bytes"]]
+print("rows that did not complete or count: %s" % bad if bad else "ok: %s" % ", ".join(
+    "%s %.2f x size per copy" % (k, rows[k]["wire_per_copy"] / rows[k]["size_bytes"]) for k in ("rs-off", "rs-on")))' \
+		"$work/swarm/swarm.json" 2>&1)
+	case $out in ok:*) echo "swarm: $out" ;; *) fail "swarm.sh: $out"; show "$work/swarm.err" ;; esac
 fi
 
 serve_logs_clean || true

@@ -15,7 +15,10 @@
 #                                   overridden by serve_start's --listen; the
 #                                   admin endpoint on 127.0.0.1:$S_ADMIN; run
 #                                   as root on purpose, core.user = root, when
-#                                   the tests run as root); the instance is
+#                                   the tests run as root; super-seeding
+#                                   off, since most tests' leechers do not
+#                                   know each other: serve_superseed.sh
+#                                   turns it on with -o); the instance is
 #                                   described by $S_DIR
 #   serve_conf_add LINE...          appends lines to DIR/ringseed.conf
 #   serve_add_file NAME SIZE        content file DATA/NAME, pseudo-random, and
@@ -162,6 +165,9 @@ listen = 127.0.0.1:1
 # peers); serve_per_ip sets its own cap
 max_per_ip = 1000000
 
+[serve]
+super_seed = off
+
 [paths]
 data_dir = $S_DIR/data
 torrents_dir = $S_DIR/torrents
@@ -304,6 +310,7 @@ serve_metric_of() {
 	hashes | hash_rejects) echo "ringseed_v2_$1_total " ;;
 	pex_sent | pex_received | pex_bad | pex_flood | pex_lost) echo "ringseed_$1_total " ;;
 	worker_restarts) echo 'ringseed_worker_restarts_total ' ;;
+	superseed_*) echo "ringseed_$1_total " ;;
 	peers_plain | peers_mse_plain | peers_rc4) echo "ringseed_peers_accepted_total{path=\"${1#peers_}\"}" ;;
 	up_bytes_mse_plain | up_bytes_rc4) echo "ringseed_upload_bytes_by_path_total{path=\"${1#up_bytes_}\"}" ;;
 	announces | announce_failures | scrapes | scrape_failures) echo "ringseed_$1_total " ;;

@@ -29,11 +29,12 @@ ringseed_start() {
 	mkdir -p "$work/state" "$work/torrents"
 	for t in "$@"; do ln -sf "$t" "$work/torrents/"; done
 	# net.max_per_ip=0: the load's connections share 127.0.0.1, and the
-	# other seeders compared have no such cap
+	# other seeders compared have no such cap; super-seeding off: the load's
+	# peers never tell each other anything (bench/swarm.sh measures it)
 	launch "$work" "$RINGSEED" serve --listen "127.0.0.1:$port" \
 		--torrents "$work/torrents" --data "$DATA_DIR" --state "$work/state" \
 		-w "$WORKERS" -o "serve.send_strategy=$strategy" -o announce.enable=no \
-		-o net.max_per_ip=0 -o admin.listen= -u "$(id -un)" --log-level notice
+		-o net.max_per_ip=0 -o serve.super_seed=off -o admin.listen= -u "$(id -un)" --log-level notice
 	local pid=$LAST_PID
 	wait_listen "$port" 60 "$pid" || return 1
 	probe_bt "$port" 60 "$pid" -t "$1"
