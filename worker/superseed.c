@@ -29,7 +29,8 @@
  *
  * Requests: a hidden peer is served only the pieces shown to it; any other
  * is refused (reject_request with the Fast extension, else ignored) and
- * counted. Claims are checked: a peer that requests a piece it said it had,
+ * counted, except under auto, which never refuses what it has: there the
+ * peer is served and made plain (it does not follow the reveal). Claims are checked: a peer that requests a piece it said it had,
  * or twice says it has a piece that only peers we showed it to could have
  * (and none of them has yet, a second after the claim), is a liar: its
  * claims are taken out of the counts and it is never heard again, so it can
@@ -566,6 +567,20 @@ bool ss_request_ok(struct worker *w, struct peer *p, const struct wire_event *e)
 		ss_liar(w, p, "asks for a piece it said it had");
 	if (!q->hidden || ss_bit(q->shown, e->piece))
 		return true;
+	if (w->conf->super_seed == CONF_SS_AUTO && !q->liar && !q->seed) {
+		/*
+		 * auto never refuses what it has: a peer that asks for a piece it
+		 * was not shown does not follow the reveal (a client or a load
+		 * generator that takes a seed to have everything). It is served
+		 * and becomes a plain peer, told every piece; `on` refuses it.
+		 */
+		q->hidden = false;
+		q->flush = 0;
+		ss_unwait(w, p);
+		wk_count(w, WSTAT_SS_PLAIN, 1);
+		wk_ready(w, p);
+		return true;
+	}
 	wk_count(w, WSTAT_SS_REFUSED, 1);
 	return false;
 }

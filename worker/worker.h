@@ -144,6 +144,7 @@ enum wstat {
 	WSTAT_SS_REVEALS,	  /* super-seeding (BEP 16): pieces revealed with have */
 	WSTAT_SS_TIMEOUTS,	  /* of those: revealed after the timeout, not a sighting */
 	WSTAT_SS_REFUSED,	  /* requests for pieces not revealed to the peer */
+	WSTAT_SS_PLAIN,		  /* auto: peers made plain by asking for a piece not revealed */
 	WSTAT_SS_LIARS,		  /* peers whose claims were found false, then ignored */
 	WSTAT_SS_OFF,		  /* auto: a torrent's super-seeding turned off (another seed) */
 	WSTAT_UNCHOKES,		/* unchoke messages sent (choke.c) */

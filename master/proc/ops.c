@@ -258,6 +258,9 @@ static void ops_fill_drops(struct master *m, struct admin_snap *s)
 	      ops_wstat(m, WSTAT_SS_TIMEOUTS));
 	OPS_C("superseed_refused_total", "Requests for pieces not shown to the peer, refused.",
 	      ops_wstat(m, WSTAT_SS_REFUSED));
+	OPS_C("superseed_plain_total",
+	      "auto: peers served a piece not shown to them, then told every piece.",
+	      ops_wstat(m, WSTAT_SS_PLAIN));
 	OPS_C("superseed_liars_total", "Peers whose claims were false, then ignored.",
 	      ops_wstat(m, WSTAT_SS_LIARS));
 	OPS_C("superseed_off_total", "Times auto turned a torrent's super-seeding off (another seed).",

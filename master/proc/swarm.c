@@ -124,8 +124,8 @@ void swarm_stats(const uint64_t *w, char *buf, size_t len)
 {
 	snprintf(buf, len,
 		 "superseed_reveals=%llu superseed_timeouts=%llu superseed_refused=%llu "
-		 "superseed_liars=%llu superseed_off=%llu",
+		 "superseed_plain=%llu superseed_liars=%llu superseed_off=%llu",
 		 (unsigned long long)w[WSTAT_SS_REVEALS], (unsigned long long)w[WSTAT_SS_TIMEOUTS],
-		 (unsigned long long)w[WSTAT_SS_REFUSED], (unsigned long long)w[WSTAT_SS_LIARS],
-		 (unsigned long long)w[WSTAT_SS_OFF]);
+		 (unsigned long long)w[WSTAT_SS_REFUSED], (unsigned long long)w[WSTAT_SS_PLAIN],
+		 (unsigned long long)w[WSTAT_SS_LIARS], (unsigned long long)w[WSTAT_SS_OFF]);
 }

@@ -317,6 +317,21 @@ static void workers_child(struct workers *ws, unsigned i, int channel, pid_t mas
 	_exit(worker_main(&a));
 }
 
+/*
+ * SWARM: super-seeding's area of the torrent, shared by every worker (the
+ * master makes it at the first send); none when super-seeding is off.
+ */
+static void workers_send_swarm(struct workers *ws, unsigned i, const struct torrent *t)
+{
+	int fd;
+
+	if (ws->conf->super_seed == CONF_SS_OFF)
+		return;
+	fd = swarm_fd(&ws->swarm, t, ws->n);
+	if (fd >= 0 && (fd = dup(fd)) >= 0) /* the worker maps its own view */
+		workers_post(ws, i, &(struct wmsg){ .type = WMSG_SWARM, .torrent = t->id }, fd);
+}
+
 /* ADD_TORRENT: the .torrent bytes and the have bitfield travel in a memfd. */
 static int workers_send_torrent(struct workers *ws, unsigned i, const struct torrent *t)
 {
@@ -337,9 +352,8 @@ static int workers_send_torrent(struct workers *ws, unsigned i, const struct tor
 		return -EIO;
 	}
 	rc = workers_post(ws, i, &msg, fd);
-	fd = rc ? -1 : swarm_fd(&ws->swarm, t, ws->n);
-	if (fd >= 0 && (fd = dup(fd)) >= 0) /* the worker maps its own view */
-		workers_post(ws, i, &(struct wmsg){ .type = WMSG_SWARM, .torrent = t->id }, fd);
+	if (!rc)
+		workers_send_swarm(ws, i, t);
 	return rc;
 }
 
@@ -350,7 +364,7 @@ static int workers_send_torrent(struct workers *ws, unsigned i, const struct tor
 static int workers_send_all(struct workers *ws, unsigned i)
 {
 	struct wmsg msg = { .type = WMSG_ADD_TORRENTS };
-	int fd = memfd_create("ringseed-torrents", MFD_CLOEXEC);
+	int fd = memfd_create("ringseed-torrents", MFD_CLOEXEC), rc;
 	int fd2 = fd >= 0 ? dup(fd) : -1; /* the FILE's own, closed by fclose */
 	FILE *f = fd2 >= 0 ? fdopen(fd2, "w") : NULL;
 	bool ok = f != NULL;
@@ -382,7 +396,11 @@ static int workers_send_all(struct workers *ws, unsigned i)
 		close(fd);
 		return 0;
 	}
-	return workers_post(ws, i, &msg, fd);
+	rc = workers_post(ws, i, &msg, fd);
+	for (uint32_t k = 0; !rc && k < ws->reg->n; k++)
+		if (!ws->reg->t[k]->paused)
+			workers_send_swarm(ws, i, ws->reg->t[k]);
+	return rc;
 }
 
 int workers_start(struct workers *ws, unsigned i)

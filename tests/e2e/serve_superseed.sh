@@ -121,6 +121,13 @@ grep -q '^first=have_all ' "$work/probe-b.out" || fail "auto: a new peer did not
 probe --hash "$H" --secs 0.5 >"$work/probe-c.out" 2>&1
 echo "auto: after the seed left: $(cat "$work/probe-c.out")"
 grep -q '^first=have_none haves=1 ' "$work/probe-c.out" || fail "auto: the seed left, a new peer did not get have_none and one have"
+# auto never refuses a piece: a peer that asks for one it was not shown (a
+# client or load generator that assumes a seed has everything) is served
+# and becomes a plain peer, told every piece
+probe --hash "$H" --request 7 --secs 1 >"$work/probe-r.out" 2>&1
+echo "auto: a peer asking for a piece it was not shown: $(cat "$work/probe-r.out")"
+grep -q '^first=have_none haves=32 .* pieces=1 rejects=0' "$work/probe-r.out" ||
+	fail "auto: a request for a piece not shown was not served, or the peer not made plain"
 # the tracker says complete=3 for the other torrent
 wait_until 10 grep -q "$H2" "$work/ann.log" || fail "no announce of crowded.bin reached the tracker"
 for ((i = 0; i < 6; i++)); do # the master copies the trackers' counts once a second

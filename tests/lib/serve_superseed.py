@@ -125,13 +125,19 @@ def probe(a):
     elif a.pieces:
         r.send(5, bytes((a.pieces + 7) // 8))  # an empty bitfield
     r.send(2)  # interested: a leecher would be
+    if a.request is not None:  # a client that asks without looking at what we show
+        end = time.monotonic() + 5
+        while time.monotonic() < end and not r.count(1):  # unchoke
+            time.sleep(0.02)
+        r.send(6, struct.pack(">III", a.request, 0, 16384))
     end = time.monotonic() + (30 if a.until_file else a.secs)
     while time.monotonic() < end and not (a.until_file and os.path.exists(a.until_file)):
         time.sleep(0.05)
     if a.until_file:
         time.sleep(a.secs)
-    print("first=%s haves=%d bitfield_pieces=%d have_all=%d closed=%d" % (
-        r.first(), len(r.haves()), r.bitfield_pieces(), r.count(14), r.closed))
+    print("first=%s haves=%d bitfield_pieces=%d have_all=%d closed=%d pieces=%d rejects=%d" % (
+        r.first(), len(r.haves()), r.bitfield_pieces(), r.count(14), r.closed, r.count(7),
+        r.count(16)))
     return 0
 
 
@@ -288,6 +294,7 @@ def main():
     s.add_argument("--plain", action="store_true")
     s.add_argument("--pieces", type=int, default=0)
     s.add_argument("--until-file")
+    s.add_argument("--request", type=int, help="then ask for this piece's first block")
     s = sub.add_parser("liar")
     s.add_argument("--peer", required=True)
     s.add_argument("--hash", required=True)
