@@ -556,6 +556,15 @@ bool ss_seed(struct worker *w, struct peer *p)
 	return true;
 }
 
+/* p is hidden from no more: every piece may be asked for, and ss_pump tells it the rest. */
+static void ss_plain(struct worker *w, struct peer *p)
+{
+	p->ss->hidden = false;
+	p->ss->flush = 0;
+	ss_unwait(w, p);
+	wk_ready(w, p);
+}
+
 /* A request from a peer we hide from, or one that claimed the piece: false if refused. */
 bool ss_request_ok(struct worker *w, struct peer *p, const struct wire_event *e)
 {
@@ -574,11 +583,8 @@ bool ss_request_ok(struct worker *w, struct peer *p, const struct wire_event *e)
 		 * generator that takes a seed to have everything). It is served
 		 * and becomes a plain peer, told every piece; `on` refuses it.
 		 */
-		q->hidden = false;
-		q->flush = 0;
-		ss_unwait(w, p);
+		ss_plain(w, p);
 		wk_count(w, WSTAT_SS_PLAIN, 1);
-		wk_ready(w, p);
 		return true;
 	}
 	wk_count(w, WSTAT_SS_REFUSED, 1);
@@ -611,10 +617,7 @@ static void ss_step(struct worker *w, struct peer *p)
 	struct ss_peer *q = p->ss;
 
 	if (q->hidden && !q->seed && !ss_eval(w, p->t, false)) {
-		q->hidden = false; /* every piece may be asked for from now on */
-		q->flush = 0;
-		ss_unwait(w, p);
-		wk_ready(w, p);
+		ss_plain(w, p);
 		return;
 	}
 	ss_advance(w, p);

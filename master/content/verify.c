@@ -159,6 +159,25 @@ static void vf_free(struct vf_ctx *c)
 	free(c->old_have);
 }
 
+/*
+ * Whether st is file f as the torrent says: a regular file of its length.
+ * 0, or -EINVAL / -EIO with the reason in err.
+ */
+static int vf_shape(const struct stat *st, const struct mi_file *f, const char *path, char *err,
+		    size_t err_len)
+{
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(err, err_len, "%s: not a regular file", path);
+		return -EINVAL;
+	}
+	if ((uint64_t)st->st_size != f->length) {
+		snprintf(err, err_len, "%s: size is %lld bytes, expected %llu", path,
+			 (long long)st->st_size, (unsigned long long)f->length);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Opens file i as the hasher will, and records what identifies it. */
 static int vf_stat_one(struct vf_ctx *c, uint32_t i)
 {
@@ -177,11 +196,8 @@ static int vf_stat_one(struct vf_ctx *c, uint32_t i)
 		return vf_fail(c, -errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0)
 		rc = vf_fail(c, -errno, "%s: fstat: %s", path, strerror(errno));
-	else if (!S_ISREG(st.st_mode))
-		rc = vf_fail(c, -EINVAL, "%s: not a regular file", path);
-	else if ((uint64_t)st.st_size != f->length)
-		rc = vf_fail(c, -EIO, "%s: size is %lld bytes, expected %llu", path,
-			     (long long)st.st_size, (unsigned long long)f->length);
+	else if ((rc = vf_shape(&st, f, path, c->err, c->errlen)) != 0)
+		;
 	else
 		c->now[i] = (struct vf_id){ .size = st.st_size,
 					    .mtime = st.st_mtim.tv_sec,
@@ -803,13 +819,8 @@ int verify_present(const struct metainfo *mi, int data_dirfd, char *err, size_t 
 		if (fstatat(data_dirfd, c.paths[i], &st, 0) != 0) {
 			rc = -errno;
 			snprintf(err, err_len, "%s: %s", c.paths[i], strerror(errno));
-		} else if (!S_ISREG(st.st_mode)) {
-			rc = -EINVAL;
-			snprintf(err, err_len, "%s: not a regular file", c.paths[i]);
-		} else if ((uint64_t)st.st_size != mi->files[i].length) {
-			rc = -EIO;
-			snprintf(err, err_len, "%s: size is %lld bytes, expected %llu", c.paths[i],
-				 (long long)st.st_size, (unsigned long long)mi->files[i].length);
+		} else {
+			rc = vf_shape(&st, &mi->files[i], c.paths[i], err, err_len);
 		}
 	}
 	free(c.paths);
