@@ -33,6 +33,7 @@ import struct
 import sys
 import threading
 import time
+from bdecode import bdecode, info_bytes
 
 CHOKE, UNCHOKE, INTERESTED, NOT_INTERESTED, HAVE, BITFIELD, REQUEST, PIECE = range(8)
 HAVE_ALL, HAVE_NONE, REJECT, ALLOWED_FAST = 14, 15, 16, 17
@@ -43,37 +44,12 @@ class Fail(Exception):
     pass
 
 
-def bdecode(b, i=0):
-    c = b[i:i + 1]
-    if c == b"i":
-        j = b.index(b"e", i)
-        return int(b[i + 1:j]), j + 1
-    if c == b"l":
-        out, i = [], i + 1
-        while b[i:i + 1] != b"e":
-            v, i = bdecode(b, i)
-            out.append(v)
-        return out, i + 1
-    if c == b"d":
-        out, i = {}, i + 1
-        while b[i:i + 1] != b"e":
-            k, i = bdecode(b, i)
-            start = i
-            v, i = bdecode(b, i)
-            out[k] = v
-            if k == b"info":
-                out[b"__info_raw"] = b[start:i]
-        return out, i + 1
-    j = b.index(b":", i)
-    n = int(b[i:j])
-    return b[j + 1:j + 1 + n], j + 1 + n
-
-
 class Torrent:
     def __init__(self, path, content):
-        meta, _ = bdecode(open(path, "rb").read())
+        raw = open(path, "rb").read()
+        meta, _ = bdecode(raw)
         info = meta[b"info"]
-        self.ih = hashlib.sha1(meta[b"__info_raw"]).digest()
+        self.ih = hashlib.sha1(info_bytes(raw)).digest()
         self.pl = info[b"piece length"]
         self.total = info[b"length"]
         self.n = (self.total + self.pl - 1) // self.pl

@@ -24,40 +24,9 @@ import struct
 import sys
 import threading
 import time
+from bdecode import bdecode, info_bytes
 
 PRINT_LOCK = threading.Lock()
-
-
-def bdecode(data, i=0):
-    c = data[i:i + 1]
-    if c == b"i":
-        j = data.index(b"e", i)
-        return int(data[i + 1:j]), j + 1
-    if c == b"l":
-        i += 1
-        out = []
-        while data[i:i + 1] != b"e":
-            v, i = bdecode(data, i)
-            out.append(v)
-        return out, i + 1
-    if c == b"d":
-        i += 1
-        out = {}
-        while data[i:i + 1] != b"e":
-            k, i = bdecode(data, i)
-            v, i = bdecode(data, i)
-            out[k] = v
-        return out, i + 1
-    j = data.index(b":", i)
-    n = int(data[i:j])
-    return data[j + 1:j + 1 + n], j + 1 + n
-
-
-def info_span(raw):
-    """The bytes of the info dictionary as they are in the file."""
-    i = raw.index(b"4:infod") + 6
-    _, end = bdecode(raw, i)
-    return raw[i:end]
 
 
 class Content:
@@ -65,7 +34,7 @@ class Content:
         raw = open(torrent, "rb").read()
         meta, _ = bdecode(raw)
         info = meta[b"info"]
-        self.info_hash = hashlib.sha1(info_span(raw)).digest()
+        self.info_hash = hashlib.sha1(info_bytes(raw)).digest()
         self.plen = info[b"piece length"]
         self.count = len(info[b"pieces"]) // 20
         if b"files" in info:

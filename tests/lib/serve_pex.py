@@ -32,31 +32,9 @@ import socket
 import struct
 import sys
 import time
+from bdecode import bdecode
 
 # ------------------------------------------------------------- bencoding
-
-
-def bdecode(b, i=0):
-    c = b[i:i + 1]
-    if c == b"i":
-        j = b.index(b"e", i)
-        return int(b[i + 1:j]), j + 1
-    if c == b"l":
-        out, i = [], i + 1
-        while b[i:i + 1] != b"e":
-            v, i = bdecode(b, i)
-            out.append(v)
-        return out, i + 1
-    if c == b"d":
-        out, i = {}, i + 1
-        while b[i:i + 1] != b"e":
-            k, i = bdecode(b, i)
-            v, i = bdecode(b, i)
-            out[k] = v
-        return out, i + 1
-    j = b.index(b":", i)
-    n = int(b[i:j])
-    return b[j + 1:j + 1 + n], j + 1 + n
 
 
 def bencode(v):
