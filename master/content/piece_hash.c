@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,6 +61,7 @@ struct ph_shared {
 	atomic_bool failed;
 	int failed_rc; /* the first failure's -errno, under err_lock */
 	atomic_uint running;
+	atomic_uint_fast64_t cpu_us; /* the hashers' CPU time, added as each ends */
 	pthread_mutex_t err_lock;
 	EVP_MD *sha1;	/* fetched once for every thread */
 	bool mappable;	/* the SIGBUS guard is in place: large files may be mapped */
@@ -340,6 +342,7 @@ static void *ph_thread_main(void *arg)
 {
 	struct ph_thread *t = arg;
 	struct ph_shared *sh = t->sh;
+	struct rusage ru;
 	unsigned b;
 
 	while (!atomic_load(&sh->failed) &&
@@ -356,6 +359,9 @@ static void *ph_thread_main(void *arg)
 		}
 	}
 	ph_close(t);
+	if (getrusage(RUSAGE_THREAD, &ru) == 0)
+		atomic_fetch_add(&sh->cpu_us, (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+						      (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec));
 	atomic_fetch_sub(&sh->running, 1);
 	return NULL;
 }
@@ -487,6 +493,7 @@ int ph_run(struct ph_job *job)
 	job->bytes = atomic_load(&sh.done_bytes);
 	job->pieces = atomic_load(&sh.done_pieces);
 	job->seconds = ph_now() - start;
+	job->cpu_seconds = (double)atomic_load(&sh.cpu_us) / 1e6;
 	job->threads_used = n;
 	rc = atomic_load(&sh.failed) ? sh.failed_rc : 0;
 	if (!rc && job->share && __atomic_load_n(&job->share->cancel, __ATOMIC_RELAXED)) {

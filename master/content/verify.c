@@ -551,6 +551,7 @@ static int vf_hash(struct vf_ctx *c)
 	c->rep->hashed = job.pieces;
 	c->rep->bytes_hashed = job.bytes;
 	c->rep->threads_used = job.threads_used;
+	c->rep->cpu_seconds = job.cpu_seconds;
 out:
 	if (rc == -ENOMEM)
 		vf_fail(c, rc, "out of memory");
