@@ -50,6 +50,14 @@
  * every core the process runs on.
  */
 #define PH_MAP_MIN (1u << 20)
+/*
+ * A thread maps a window of the file at a time, not the whole file: the
+ * hashing runs inside the serving master, and unmapping a populated GiB
+ * keeps the kernel busy with the process's mappings long enough to delay
+ * its loop by 100 ms and more (seen in serve_verify_bg). 16 MiB, one batch,
+ * unmaps in well under a millisecond.
+ */
+#define PH_WINDOW (16u << 20)
 
 struct ph_shared {
 	struct ph_job *job;
@@ -68,6 +76,7 @@ struct ph_shared {
 	pthread_mutex_t err_lock;
 	EVP_MD *sha1;	/* fetched once for every thread */
 	bool mappable;	/* the SIGBUS guard is in place: large files may be mapped */
+	uint64_t page;	/* mmap offsets are multiples of it */
 };
 
 struct ph_thread {
@@ -77,8 +86,10 @@ struct ph_thread {
 	uint8_t *leaves; /* piece_length / 16 KiB hashes (v2 only) */
 	int fd;		 /* open descriptor of file fd_index, or -1 */
 	uint32_t fd_index;
-	const uint8_t *map; /* file fd_index mapped whole, or NULL: read with pread */
+	bool mapped;	    /* file fd_index is read through windows (else pread) */
+	const uint8_t *map; /* the window: map_len bytes from file offset map_off, or NULL */
 	size_t map_len;
+	uint64_t map_off;
 	EVP_MD_CTX *sha1; /* one context per thread, reset for every piece */
 	struct mk_sha sha256;
 };
@@ -128,23 +139,42 @@ static void ph_close(struct ph_thread *t)
 	if (t->fd >= 0)
 		close(t->fd);
 	t->map = NULL;
+	t->mapped = false;
 	t->fd = -1;
 }
 
-/* Maps a large file whole; without a mapping it is read with pread. */
-static void ph_map(struct ph_thread *t, const struct ph_file *f)
+/*
+ * Points *src at length bytes at offset of file fd_index through a window
+ * that covers them (mapping a new one if needed). Returns false if the
+ * window cannot be mapped: then the bytes are read.
+ */
+static bool ph_window(struct ph_thread *t, uint64_t offset, size_t length, const uint8_t **src)
 {
+	uint64_t flen = t->sh->job->files[t->fd_index].length;
+	uint64_t start = offset - offset % t->sh->page, len = PH_WINDOW;
 	void *m;
 
-	if (!t->sh->mappable || f->length < PH_MAP_MIN || f->length > SIZE_MAX)
-		return;
-	m = mmap(NULL, (size_t)f->length, PROT_READ, MAP_SHARED, t->fd, 0);
+	if (t->map && offset >= t->map_off && offset + length <= t->map_off + t->map_len) {
+		*src = t->map + (offset - t->map_off);
+		return true;
+	}
+	if (t->map)
+		munmap((void *)t->map, t->map_len);
+	t->map = NULL;
+	if (len < offset + length - start)
+		len = offset + length - start;
+	if (len > flen - start)
+		len = flen - start;
+	m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, t->fd, (off_t)start);
 	if (m == MAP_FAILED)
-		return;
+		return false;
 	/* Cold data: fault-ins read far ahead, as read(2) does after FADV_SEQUENTIAL. */
-	(void)madvise(m, (size_t)f->length, MADV_SEQUENTIAL);
+	(void)madvise(m, (size_t)len, MADV_SEQUENTIAL);
 	t->map = m;
-	t->map_len = (size_t)f->length;
+	t->map_len = (size_t)len;
+	t->map_off = start;
+	*src = t->map + (offset - start);
+	return true;
 }
 
 /* Makes t->fd the descriptor of file i, checking the file has its size. */
@@ -173,7 +203,7 @@ static int ph_open(struct ph_thread *t, uint32_t i)
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	t->fd = fd;
 	t->fd_index = i;
-	ph_map(t, f);
+	t->mapped = t->sh->mappable && f->length >= PH_MAP_MIN;
 	return 0;
 }
 
@@ -196,10 +226,8 @@ static int ph_bytes(struct ph_thread *t, uint32_t i, uint64_t offset, uint8_t *d
 	rc = ph_open(t, i);
 	if (rc)
 		return rc;
-	if (t->map) {
-		*src = t->map + offset;
+	if (t->mapped && ph_window(t, offset, length, src))
 		return 0;
-	}
 	while (length > 0) {
 		n = pread(t->fd, dst, length, (off_t)offset);
 		if (n < 0 && errno == EINTR)
@@ -464,7 +492,8 @@ int ph_run(struct ph_job *job)
 		sh.total += job->files[i].length;
 	}
 	sh.goal = ph_goal(job, sh.total, &selected);
-	sh.mappable = bg_install() == 0;
+	sh.page = (uint64_t)sysconf(_SC_PAGESIZE);
+	sh.mappable = bg_install() == 0 && sysconf(_SC_PAGESIZE) > 0;
 	sh.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
 	if (!sh.sha1)
 		goto out_offsets;
