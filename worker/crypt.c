@@ -7,9 +7,12 @@
  * IA). Outgoing bytes of an RC4 peer are ciphered exactly once, in the order
  * they go on the wire: the intro when it is made (it is the first output),
  * control bytes when a send of them is issued (a short send's rest is
- * already ciphered), a batch of blocks once its reads are in. RC4 peers take
- * the copy path whatever serve.send_strategy says: the cipher needs the
- * bytes in the worker's memory. Plaintext peers keep the zero-copy paths.
+ * already ciphered), a batch of blocks once its bytes are there. The cipher
+ * needs the bytes in the worker's memory, so an RC4 peer's batch is always
+ * a buffer sent whole: ciphered from the mapped files into it (crypt_gather,
+ * once cold.c made the pages resident), or with serve.send_strategy = copy
+ * read into it and ciphered in place. Plaintext peers keep the zero-copy
+ * paths.
  *
  * The cipher of an RC4 peer is libcrypto's when its legacy provider loads
  * (assembly: 640 MB/s against 350 for proto/rc4.c, measured with `openssl

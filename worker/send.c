@@ -16,7 +16,10 @@
  *         full socket keeps the batch, with POLLOUT armed in the ring.
  * send_zc: the same iovec in one IORING_OP_SENDMSG_ZC; the batch ends when
  *         the kernel's notification says it let the pages go.
- * auto:   splice (and copy for RC4 peers, as every strategy).
+ * auto:   splice.
+ * RC4 peers: under splice and send_zc, the batch's iovec (as far as the
+ *         buffer holds) is ciphered into the buffer by crypt_gather once
+ *         cold.c has its pages in, then sent like copy's; under copy, copy.
  *
  * Before a splice or send_zc batch goes, cold.c checks that its pages are in
  * the page cache and has the missing ones read in while the worker goes on
