@@ -136,8 +136,9 @@ void crypt_seal(struct peer *p, uint8_t *buf, size_t n)
 }
 
 /*
- * A page of a mapped file that is gone (the file was cut short under us) is
- * a SIGBUS on the read. Only reads inside crypt_gather come back from it;
+ * A page of a mapped file that is gone (the file was cut short under us:
+ * the master's lease makes a truncate wait until the torrent is out of
+ * service, but not every file system grants leases) is a SIGBUS on the read. Only reads inside crypt_gather come back from it;
  * any other SIGBUS still ends the process as it would without us.
  */
 static void crypt_on_sigbus(int sig)
