@@ -27,6 +27,7 @@
 #ifndef RINGSEED_FETCH_H
 #define RINGSEED_FETCH_H
 
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -79,6 +80,22 @@ struct fetch_result {
  * v2-only torrent, bad paths), -ENOENT (no peer to fetch from).
  */
 int fetch_run(const struct fetch_opts *o, struct fetch_result *res, char *err, size_t errlen);
+
+/*
+ * fetch_run, and when it stops on a full disk (-ENOSPC, -EDQUOT: one line
+ * names the torrent, the file and the error) it waits: every
+ * fetch.disk_retry seconds, once the data directory's filesystem has room
+ * for a piece, it runs again from the .fetch state. Returns what fetch_run
+ * returns otherwise, or -EINTR once *o->stop is set while waiting.
+ */
+int fetch_run_waiting(const struct fetch_opts *o, struct fetch_result *res, char *err,
+		      size_t errlen);
+
+/* A full disk: the errors after which fetch_run_waiting tries again. */
+static inline bool fetch_disk_full(int rc)
+{
+	return rc == -ENOSPC || rc == -EDQUOT;
+}
 
 const char *fetch_counter_name(enum fetch_counter c);
 

@@ -87,7 +87,7 @@ static int mfetch_child(const struct master *m, const char *path)
 				.port = m->conf.announce ? fetch_announce_port(&m->conf) : 0,
 				.stop = &mfetch_stop_flag };
 	rc = data_fd < 0 || state_fd < 0 ? -errno
-					 : fetch_run(&o, &res, err, sizeof(err));
+					 : fetch_run_waiting(&o, &res, err, sizeof(err));
 	if (rc)
 		log_errx("fetch: %s", data_fd < 0 || state_fd < 0 ? strerror(-rc) : err);
 	mi_free(&mi);
