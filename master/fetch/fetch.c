@@ -4,7 +4,7 @@
  *
  *   sources (--peer, fetch.peers, trackers) --connect--> peers[] (one slot
  *   per source) --recv--> fetch_peer.c --blocks--> act[] pieces
- *   a piece complete --SHA-1--> good: writes (io_uring) -> have, `have` to
+ *   a piece complete --hash--> good: writes (io_uring) -> have, `have` to
  *                               every peer, the .fetch state (<= 1/s)
  *                          \--> bad: thrown away, its author struck
  *   every piece had --> fdatasync, verify state saved, .fetch removed
@@ -21,8 +21,6 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <openssl/sha.h>
 
 #include "iocore/clock.h"
 #include "iocore/log.h"
@@ -331,12 +329,16 @@ static void fetch_piece_done(struct fetch *f, struct fpiece *a)
 void fetch_piece_complete(struct fetch *f, int act)
 {
 	struct fpiece *a = &f->act[act];
-	uint8_t md[SHA_DIGEST_LENGTH];
 	int rc;
 
-	SHA1(a->buf, a->size, md);
-	if (memcmp(md, f->mi->pieces + (size_t)a->index * MI_HASH_LEN, MI_HASH_LEN) != 0) {
+	rc = fetch_piece_check(f->mi, a->index, a->buf, a->size);
+	if (rc == -EBADMSG) {
 		fetch_piece_bad(f, a);
+		return;
+	}
+	if (rc) { /* out of memory: fetched again later */
+		f->ps[a->index] = FPS_WANTED;
+		fetch_piece_free(a);
 		return;
 	}
 	/* Requests still out for it (endgame) are cancelled as their blocks were. */
@@ -523,11 +525,6 @@ static int fetch_setup(struct fetch *f, const struct fetch_opts *o, char *err, s
 	bool source;
 	int rc;
 
-	if (!f->mi->pieces) {
-		snprintf(err, errlen, "%s: a v2-only torrent: fetch checks pieces by their SHA-1 "
-			 "(v1 or hybrid torrents)", f->mi->name);
-		return -EINVAL;
-	}
 	if (getrandom(&f->rng, sizeof(f->rng), 0) != sizeof(f->rng) || f->rng == 0)
 		f->rng = clock_ns() | 1;
 	memcpy(f->peer_id, FETCH_PEER_ID_PREFIX, 8);

@@ -224,6 +224,14 @@ void fetch_piece_complete(struct fetch *f, int act);
 void fetch_send(struct fetch *f, struct fpeer *p);
 const char *fetch_src_name(const struct fetch *f, int src, char *buf, size_t cap);
 
+/*
+ * fetch_hash.c: 0 when the piece's bytes match its hash (SHA-1 for v1, the
+ * BEP 52 merkle subtree for v2, both for hybrids); -EBADMSG when not, or
+ * -ENOMEM.
+ */
+int fetch_piece_check(const struct metainfo *mi, uint32_t index, const uint8_t *buf,
+		      uint32_t size);
+
 /* fetch_disk.c: why the fetch stopped, for fetch_run's err (save_rc: fst_save's). */
 void fetch_fail_text(const struct fetch *f, int rc, int save_rc, char *err, size_t errlen);
 
