@@ -2,7 +2,9 @@
  * fetchers.c - inside `ringseed serve`, a torrent whose content is missing
  * or incomplete is fetched (fetch.enable) instead of refused.
  *
- * Each scan leaves the incomplete torrents in reg.incomplete; for each one
+ * Each scan leaves the incomplete torrents in reg.incomplete (files missing
+ * or short, or full size with bad pieces: reg.repair, so that damaged
+ * content is repaired rather than served with holes); for each one
  * not already being fetched, the master forks a fetcher process (the
  * leecher of master/fetch, one io_uring of its own; the master never moves
  * a byte of content). The child runs as the master does by then (core.user),
@@ -134,6 +136,15 @@ static bool mfetch_possible(const struct master *m, const char *path)
 		log_info("fetch: %s: no fetch.peers and no HTTP tracker: not fetched", path);
 	mi_free(&mi);
 	return ok;
+}
+
+bool mfetch_can_repair(void *arg, const struct metainfo *mi)
+{
+	const struct master *m = arg;
+
+	return m->conf.fetch && !m->quit_deadline_ms &&
+	       fetch_has_source(mi, &m->conf, 0,
+				m->conf.announce ? fetch_announce_port(&m->conf) : 0);
 }
 
 /* After a scan: a fetch for each incomplete torrent not fetched yet. */

@@ -129,6 +129,8 @@ void master_rescan(struct master *m, const char *tag);
 
 /* fetchers.c */
 void mfetch_sync(struct master *m);
+/* reg.repair: fetch.enable and a source for mi (arg: the master). */
+bool mfetch_can_repair(void *arg, const struct metainfo *mi);
 void mfetch_reap(struct master *m);
 void mfetch_tick(struct master *m, uint64_t now);
 void mfetch_stop(struct master *m);
