@@ -147,6 +147,24 @@ bool mfetch_can_repair(void *arg, const struct metainfo *mi)
 				m->conf.announce ? fetch_announce_port(&m->conf) : 0);
 }
 
+bool mfetch_repair(struct master *m, const struct torrent *t)
+{
+	struct mfetch *f;
+
+	if (!mfetch_can_repair(m, &t->mi))
+		return false;
+	if (!m->fetchers && !(m->fetchers = calloc(1, sizeof(*m->fetchers))))
+		return false;
+	if (mfetch_find(m->fetchers, t->path))
+		return true; /* running, or waiting for its retry */
+	f = mfetch_find(m->fetchers, NULL);
+	if (!f || !(f->path = strdup(t->path)))
+		return false;
+	f->backoff_ms = MFETCH_RETRY_MIN_MS;
+	mfetch_spawn(m, f);
+	return true;
+}
+
 /* After a scan: a fetch for each incomplete torrent not fetched yet. */
 void mfetch_sync(struct master *m)
 {

@@ -10,6 +10,8 @@
 #     (the rest "already here");
 #   - then both are served whole: libtorrent downloads them from B alone,
 #     byte-exact.
+# Then a byte flipped while B serves: the guard's recheck finds the piece
+# bad, B stops serving rel.bin, fetches that piece and serves it whole again.
 # Without a source (no fetch.peers), the same damage is served as before:
 # the good pieces only.
 set -u
@@ -84,6 +86,25 @@ if ! "$PY" "$LT" leech --peer "127.0.0.1:$S_PORT" --save "$work/leech" --timeout
 fi
 tree_cmp "$A_DIR/data/rel.bin" leech/rel.bin || fail "rel.bin leeched from the edge differs"
 tree_cmp "$A_DIR/data/tree" leech/tree || fail "tree leeched from the edge differs"
+
+# damage while served: the guard's recheck finds it, the fetcher repairs it
+flip 9 "$S_DIR/data/rel.bin"
+serve_wait_log 'torrent rel.bin: 1 of 33 pieces bad; not served until they are fetched again' 10 ||
+	{ fail "recheck: no line about the bad piece"; show_tail "$S_LOG"; }
+serve_wait_log 'fetch: rel.bin: 32 of 33 pieces already here' 10 || fail "recheck: no fetch from the check"
+wait_until 15 cmp -s "$A_DIR/data/rel.bin" "$S_DIR/data/rel.bin" || fail "recheck: not repaired"
+served_again() {
+	sed -n '/fetch: rel.bin: 32 of 33/,$p' "$S_LOG" |
+		grep -qE 'torrent rel.bin: (verified from state|hashed .*, 0 bad\))'
+}
+wait_until 10 served_again || { fail "recheck: not served again"; show_tail "$S_LOG"; }
+rm -rf leech
+if ! "$PY" "$LT" leech --peer "127.0.0.1:$S_PORT" --save "$work/leech" --timeout 15 \
+	"$S_DIR/torrents/rel.bin.torrent" >leech2.log 2>&1; then
+	fail "libtorrent could not download from the edge after the recheck"
+	show leech2.log
+fi
+tree_cmp "$A_DIR/data/rel.bin" leech/rel.bin || fail "rel.bin leeched after the recheck differs"
 serve_stop || fail "edge did not stop cleanly"
 serve_logs_clean || fail "sanitizer report in the edge's log"
 S_DIR=$A_DIR S_PORT=$A_PORT S_PID=$A_PID S_LOG=$A_LOG S_ADMIN=$A_ADMIN
