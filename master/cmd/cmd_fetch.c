@@ -227,7 +227,9 @@ static int fetch_go(struct fetch_cli *o, struct conf *c)
 				 .conf = c,
 				 .port = c->announce ? fetch_announce_port(c) : 0,
 				 .stop = &fetch_stop };
-	rc = fetch_run(&fo, &res, err, sizeof(err));
+	/* A full disk: --exit-when-done exits 1 at once; otherwise it waits for room. */
+	rc = o->exit_when_done ? fetch_run(&fo, &res, err, sizeof(err))
+			       : fetch_run_waiting(&fo, &res, err, sizeof(err));
 	if (rc) {
 		log_errx("fetch: %s", err);
 		rc = 1;

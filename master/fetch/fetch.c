@@ -4,7 +4,7 @@
  *
  *   sources (--peer, fetch.peers, trackers) --connect--> peers[] (one slot
  *   per source) --recv--> fetch_peer.c --blocks--> act[] pieces
- *   a piece complete --SHA-1--> good: writes (io_uring) -> have, `have` to
+ *   a piece complete --hash--> good: writes (io_uring) -> have, `have` to
  *                               every peer, the .fetch state (<= 1/s)
  *                          \--> bad: thrown away, its author struck
  *   every piece had --> fdatasync, verify state saved, .fetch removed
@@ -22,8 +22,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/sha.h>
-
 #include "iocore/clock.h"
 #include "iocore/log.h"
 #include "iocore/ring.h"
@@ -32,7 +30,9 @@
 
 #define FETCH_RING_ENTRIES 512
 #define FETCH_WRITE_EXTENTS 16
-#define FETCH_COMPLETED_MS 3000 /* event=completed gets this long, all trackers together */ /* a piece's writes are submitted this many files at a time */
+#define FETCH_COMPLETED_MS 3000 /* event=completed gets this long, all trackers together */
+/* A write's slot: the act[] index (< 256) and its file (0xffff: too far to say). */
+#define FETCH_WRITE_FILE(i) ((i) < 0xffff ? (uint32_t)(i) << 8 : 0xffffu << 8)
 
 static const char *const fetch_counter_names[FC_MAX] = {
 	[FC_PIECES] = "pieces",
@@ -299,8 +299,11 @@ static int fetch_piece_write(struct fetch *f, int act)
 					return -EBUSY;
 				io_uring_prep_write(sqe, fd, a->buf + begin, ext[i].length,
 						    ext[i].offset);
-				io_uring_sqe_set_data64(sqe, fetch_ud(FOP_WRITE, (uint32_t)act,
-								      ext[i].length));
+				/* the file rides along, so a failed write can be named */
+				io_uring_sqe_set_data64(
+					sqe, fetch_ud(FOP_WRITE,
+						      (uint32_t)act | FETCH_WRITE_FILE(ext[i].file),
+						      ext[i].length));
 				a->writes++;
 			}
 			begin += ext[i].length;
@@ -326,12 +329,16 @@ static void fetch_piece_done(struct fetch *f, struct fpiece *a)
 void fetch_piece_complete(struct fetch *f, int act)
 {
 	struct fpiece *a = &f->act[act];
-	uint8_t md[SHA_DIGEST_LENGTH];
 	int rc;
 
-	SHA1(a->buf, a->size, md);
-	if (memcmp(md, f->mi->pieces + (size_t)a->index * MI_HASH_LEN, MI_HASH_LEN) != 0) {
+	rc = fetch_piece_check(f->mi, a->index, a->buf, a->size);
+	if (rc == -EBADMSG) {
 		fetch_piece_bad(f, a);
+		return;
+	}
+	if (rc) { /* out of memory: fetched again later */
+		f->ps[a->index] = FPS_WANTED;
+		fetch_piece_free(a);
 		return;
 	}
 	/* Requests still out for it (endgame) are cancelled as their blocks were. */
@@ -346,19 +353,22 @@ void fetch_piece_complete(struct fetch *f, int act)
 	}
 }
 
-static void fetch_on_write(struct fetch *f, uint32_t act, uint32_t want, int res)
+static void fetch_on_write(struct fetch *f, uint32_t slot, uint32_t want, int res)
 {
-	struct fpiece *a = &f->act[act];
+	struct fpiece *a = &f->act[slot & 0xff];
 
-	if (res < 0 || (uint32_t)res != want)
-		a->write_err = res < 0 ? res : -EIO;
+	if (res < 0 || (uint32_t)res != want) {
+		/* a short write on a full disk: write() would give ENOSPC next */
+		a->write_err = res < 0 ? res : -ENOSPC;
+		if (!f->fail && f->fail_file == UINT32_MAX)
+			f->fail_file = slot >> 8 == 0xffff ? UINT32_MAX - 1 : slot >> 8;
+	}
 	if (--a->writes > 0)
 		return;
 	if (a->write_err) {
+		/* fetch_run's caller says it, with the file (fetch_fail_text) */
 		if (!f->fail)
-			log_errx("fetch: %s: writing piece %u: %s; the torrent stops (the %u "
-				 "pieces verified so far are kept)",
-				 f->mi->name, a->index, strerror(-a->write_err), f->n_have);
+			f->fail_piece = a->index;
 		f->fail = a->write_err;
 		f->ps[a->index] = FPS_WANTED;
 		fetch_piece_free(a);
@@ -515,11 +525,6 @@ static int fetch_setup(struct fetch *f, const struct fetch_opts *o, char *err, s
 	bool source;
 	int rc;
 
-	if (!f->mi->pieces) {
-		snprintf(err, errlen, "%s: a v2-only torrent: fetch checks pieces by their SHA-1 "
-			 "(v1 or hybrid torrents)", f->mi->name);
-		return -EINVAL;
-	}
 	if (getrandom(&f->rng, sizeof(f->rng), 0) != sizeof(f->rng) || f->rng == 0)
 		f->rng = clock_ns() | 1;
 	memcpy(f->peer_id, FETCH_PEER_ID_PREFIX, 8);
@@ -551,7 +556,8 @@ static int fetch_setup(struct fetch *f, const struct fetch_opts *o, char *err, s
 		return rc;
 	/* With nobody to ask, only content already complete in size is looked at. */
 	source = fetch_has_source(f->mi, o->conf, o->n_peers, o->port);
-	rc = fst_open(&f->st, f->mi, o->data_dirfd, o->state_dirfd, source, err, errlen);
+	rc = fst_open(&f->st, f->mi, o->data_dirfd, o->state_dirfd, source,
+		      o->conf->fetch_preallocate == CONF_PREALLOC_SPARSE, err, errlen);
 	if (rc == -ENOENT && !source)
 		snprintf(err, errlen, "%s: no peer to fetch from (give --peer, fetch.peers, or a "
 			 "torrent with an HTTP tracker)", f->mi->name);
@@ -613,6 +619,7 @@ int fetch_run(const struct fetch_opts *o, struct fetch_result *res, char *err, s
 	f->o = o;
 	f->res = res;
 	f->mi = o->mi;
+	f->fail_file = UINT32_MAX;
 	rc = fetch_setup(f, o, err, errlen);
 	if (rc) {
 		free(f->ps);
@@ -648,12 +655,8 @@ int fetch_run(const struct fetch_opts *o, struct fetch_result *res, char *err, s
 		rc = fst_finish(&f->st, err, errlen);
 	if (rc == 0)
 		ftrk_completed(f, FETCH_COMPLETED_MS);
-	else if (fst_save(&f->st) == 0 && rc != -EINTR)
-		snprintf(err, errlen, "%s: %s (%u of %u pieces verified and kept)", f->mi->name,
-			 strerror(-rc), f->n_have, f->mi->piece_count);
-	else if (rc == -EINTR)
-		snprintf(err, errlen, "%s: stopped (%u of %u pieces verified and kept)",
-			 f->mi->name, f->n_have, f->mi->piece_count);
+	else
+		fetch_fail_text(f, rc, fst_save(&f->st), err, errlen);
 	res->seconds = (double)(clock_ms() - start) / 1e3;
 	fetch_log_done(f, rc);
 	fetch_teardown(f);

@@ -10,8 +10,8 @@
  * complete, then rarest first, a whole piece per peer, and an endgame for
  * the last blocks (duplicate requests, cancel on arrival).
  *
- * A piece is SHA-1 checked (v1, and the v1 half of a hybrid) before it is
- * written; a piece that fails is thrown away and fetched again from another
+ * A piece is checked before it is written (fetch_hash.c: SHA-1 for v1, the
+ * BEP 52 merkle subtree against the piece layer for v2, both for hybrids); a piece that fails is thrown away and fetched again from another
  * peer, and a peer that alone sent two bad pieces is banned. Verified pieces
  * are written with io_uring into preallocated files (fetch_store.c); the have
  * bitfield is kept in STATE/<info-hash>.fetch, so a restart, even after
@@ -21,12 +21,13 @@
  * state directory seeds it at once.
  *
  * Left out here: uploading to peers while fetching (they get no unchoke;
- * the seeder serves the content once it is complete), v2-only torrents
- * (no SHA-1 to check against), magnets, web seeds, UDP trackers.
+ * the seeder serves the content once it is complete), magnets, web seeds,
+ * UDP trackers.
  */
 #ifndef RINGSEED_FETCH_H
 #define RINGSEED_FETCH_H
 
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -39,7 +40,7 @@
 enum fetch_counter {
 	FC_PIECES,	    /* pieces verified and written */
 	FC_BYTES,	    /* payload bytes of blocks received */
-	FC_HASH_FAILS,	    /* pieces that did not match their SHA-1: thrown away */
+	FC_HASH_FAILS,	    /* pieces that did not match their hash: thrown away */
 	FC_BANS,	    /* peers banned for bad data (two bad pieces of their own) */
 	FC_UNREQUESTED,	    /* blocks nobody asked for, dropped */
 	FC_DUPLICATES,	    /* blocks received twice (endgame), dropped */
@@ -76,9 +77,25 @@ struct fetch_result {
  * disk, with the verify state saved. Otherwise a negative errno with err set:
  * -EINTR (stopped), -ENOSPC or another write error (the torrent stops; the
  * pieces verified so far are kept in the state), -EINVAL (cannot be fetched:
- * v2-only torrent, bad paths), -ENOENT (no peer to fetch from).
+ * bad paths), -ENOENT (no peer to fetch from).
  */
 int fetch_run(const struct fetch_opts *o, struct fetch_result *res, char *err, size_t errlen);
+
+/*
+ * fetch_run, and when it stops on a full disk (-ENOSPC, -EDQUOT: one line
+ * names the torrent, the file and the error) it waits: every
+ * fetch.disk_retry seconds, once the data directory's filesystem has room
+ * for a piece, it runs again from the .fetch state. Returns what fetch_run
+ * returns otherwise, or -EINTR once *o->stop is set while waiting.
+ */
+int fetch_run_waiting(const struct fetch_opts *o, struct fetch_result *res, char *err,
+		      size_t errlen);
+
+/* A full disk: the errors after which fetch_run_waiting tries again. */
+static inline bool fetch_disk_full(int rc)
+{
+	return rc == -ENOSPC || rc == -EDQUOT;
+}
 
 const char *fetch_counter_name(enum fetch_counter c);
 

@@ -40,10 +40,11 @@ struct fetch_store {
 	size_t bf_len;
 	bool all_present; /* every file was there at its full size before we opened it */
 	bool create;	  /* make and grow files; else a missing or short one is -ENOENT */
+	bool sparse;	  /* grow files without fallocate (fetch.preallocate = sparse) */
 };
 
 int fst_open(struct fetch_store *s, const struct metainfo *mi, int data_dirfd, int state_dirfd,
-	     bool create, char *err, size_t errlen);
+	     bool create, bool sparse, char *err, size_t errlen);
 void fst_close(struct fetch_store *s);
 /* Fills s->have from the .fetch state or a verify of complete files; *count its bits. */
 int fst_resume(struct fetch_store *s, uint32_t *count);
@@ -184,6 +185,7 @@ struct fetch {
 	bool dirty;
 	uint64_t saved_ms;
 	int fail; /* a write error: the torrent stops */
+	uint32_t fail_file, fail_piece; /* where it happened (fail_file UINT32_MAX: unknown) */
 	struct __kernel_timespec tick_ts, connect_ts;
 	struct fetch_tracker *trk;
 	/* The first listen address when it is not a wildcard: peers and trackers see it. */
@@ -221,6 +223,17 @@ void fpeer_broadcast_have(struct fetch *f, uint32_t piece);
 void fetch_piece_complete(struct fetch *f, int act);
 void fetch_send(struct fetch *f, struct fpeer *p);
 const char *fetch_src_name(const struct fetch *f, int src, char *buf, size_t cap);
+
+/*
+ * fetch_hash.c: 0 when the piece's bytes match its hash (SHA-1 for v1, the
+ * BEP 52 merkle subtree for v2, both for hybrids); -EBADMSG when not, or
+ * -ENOMEM.
+ */
+int fetch_piece_check(const struct metainfo *mi, uint32_t index, const uint8_t *buf,
+		      uint32_t size);
+
+/* fetch_disk.c: why the fetch stopped, for fetch_run's err (save_rc: fst_save's). */
+void fetch_fail_text(const struct fetch *f, int rc, int save_rc, char *err, size_t errlen);
 
 /* fetch_tracker.c: HTTP announces on the tick; new sources with fetch_add_source. */
 int ftrk_init(struct fetch *f);

@@ -2,7 +2,9 @@
  * fetchers.c - inside `ringseed serve`, a torrent whose content is missing
  * or incomplete is fetched (fetch.enable) instead of refused.
  *
- * Each scan leaves the incomplete torrents in reg.incomplete; for each one
+ * Each scan leaves the incomplete torrents in reg.incomplete (files missing
+ * or short, or full size with bad pieces: reg.repair, so that damaged
+ * content is repaired rather than served with holes); for each one
  * not already being fetched, the master forks a fetcher process (the
  * leecher of master/fetch, one io_uring of its own; the master never moves
  * a byte of content). The child runs as the master does by then (core.user),
@@ -87,7 +89,7 @@ static int mfetch_child(const struct master *m, const char *path)
 				.port = m->conf.announce ? fetch_announce_port(&m->conf) : 0,
 				.stop = &mfetch_stop_flag };
 	rc = data_fd < 0 || state_fd < 0 ? -errno
-					 : fetch_run(&o, &res, err, sizeof(err));
+					 : fetch_run_waiting(&o, &res, err, sizeof(err));
 	if (rc)
 		log_errx("fetch: %s", data_fd < 0 || state_fd < 0 ? strerror(-rc) : err);
 	mi_free(&mi);
@@ -134,6 +136,33 @@ static bool mfetch_possible(const struct master *m, const char *path)
 		log_info("fetch: %s: no fetch.peers and no HTTP tracker: not fetched", path);
 	mi_free(&mi);
 	return ok;
+}
+
+bool mfetch_can_repair(void *arg, const struct metainfo *mi)
+{
+	const struct master *m = arg;
+
+	return m->conf.fetch && !m->quit_deadline_ms &&
+	       fetch_has_source(mi, &m->conf, 0,
+				m->conf.announce ? fetch_announce_port(&m->conf) : 0);
+}
+
+bool mfetch_repair(struct master *m, const struct torrent *t)
+{
+	struct mfetch *f;
+
+	if (!mfetch_can_repair(m, &t->mi))
+		return false;
+	if (!m->fetchers && !(m->fetchers = calloc(1, sizeof(*m->fetchers))))
+		return false;
+	if (mfetch_find(m->fetchers, t->path))
+		return true; /* running, or waiting for its retry */
+	f = mfetch_find(m->fetchers, NULL);
+	if (!f || !(f->path = strdup(t->path)))
+		return false;
+	f->backoff_ms = MFETCH_RETRY_MIN_MS;
+	mfetch_spawn(m, f);
+	return true;
 }
 
 /* After a scan: a fetch for each incomplete torrent not fetched yet. */

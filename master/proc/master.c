@@ -870,6 +870,8 @@ static int master_start(struct master *m)
 		log_errx("%s", err);
 		return rc;
 	}
+	m->reg.repair = mfetch_can_repair;
+	m->reg.repair_arg = m;
 	if (m->conf.watch) /* before the scan: no change after it is missed */
 		watch_init(m, (uint64_t)EV_WATCH << 32);
 	rc = master_first_scan(m);

@@ -129,6 +129,13 @@ void master_rescan(struct master *m, const char *tag);
 
 /* fetchers.c */
 void mfetch_sync(struct master *m);
+/* reg.repair: fetch.enable and a source for mi (arg: the master). */
+bool mfetch_can_repair(void *arg, const struct metainfo *mi);
+/*
+ * A check while serving found bad pieces in t: a fetcher for them, if
+ * mfetch_can_repair. True: one runs or waits for its retry (t stays out).
+ */
+bool mfetch_repair(struct master *m, const struct torrent *t);
 void mfetch_reap(struct master *m);
 void mfetch_tick(struct master *m, uint64_t now);
 void mfetch_stop(struct master *m);

@@ -15,7 +15,9 @@ torrent's files (DATA/NAME). Each PORT listens on 127.0.0.1 with one MODE:
 
 Prints "listening" once every port accepts; runs until killed. On each
 connection it prints one line "MODE: connection" so a test can see who was
-asked. Plain BitTorrent only (no MSE, no extensions).
+asked. Plain BitTorrent only (no MSE, no extensions). v1, hybrid and
+v2-only torrents (BEP 52: found by the v2 info-hash cut to 20 bytes, each
+file starting a piece).
 """
 import hashlib
 import os
@@ -34,8 +36,11 @@ class Content:
         raw = open(torrent, "rb").read()
         meta, _ = bdecode(raw)
         info = meta[b"info"]
-        self.info_hash = hashlib.sha1(info_bytes(raw)).digest()
         self.plen = info[b"piece length"]
+        if b"pieces" not in info:  # v2-only (BEP 52)
+            self.v2(info, path, hashlib.sha256(info_bytes(raw)).digest()[:20])
+            return
+        self.info_hash = hashlib.sha1(info_bytes(raw)).digest()
         self.count = len(info[b"pieces"]) // 20
         if b"files" in info:
             self.files = [(os.path.join(path, *[p.decode() for p in f[b"path"]]), f[b"length"])
@@ -43,6 +48,31 @@ class Content:
         else:
             self.files = [(path, info[b"length"])]
         self.total = sum(n for _, n in self.files)
+
+    def v2(self, info, path, info_hash):
+        """BEP 52 layout: every file starts a piece; the gaps are zeros (".pad")."""
+        self.info_hash = info_hash
+        found = []
+
+        def walk(tree, comps):
+            for k in sorted(tree):
+                if k == b"":
+                    found.append((comps, tree[k][b"length"]))
+                else:
+                    walk(tree[k], comps + [k.decode()])
+        walk(info[b"file tree"], [])
+        single = len(found) == 1 and len(found[0][0]) == 1
+        self.files = []
+        self.total = 0
+        for comps, length in found + [(None, 0)]:
+            if (length or comps is None) and self.total % self.plen:
+                gap = self.plen - self.total % self.plen
+                self.files.append((".pad", gap))
+                self.total += gap
+            if length:
+                self.files.append((path if single else os.path.join(path, *comps), length))
+                self.total += length
+        self.count = (self.total + self.plen - 1) // self.plen
 
     def read(self, off, n):
         out = b""
