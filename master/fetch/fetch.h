@@ -22,7 +22,11 @@
  *
  * Left out here: uploading to peers while fetching (they get no unchoke;
  * the seeder serves the content once it is complete), v2-only torrents
- * (no SHA-1 to check against), magnets, web seeds, UDP trackers.
+ * (no SHA-1 to check against), magnets, UDP trackers.
+ *
+ * Web seeds (BEP 19 url-list, fetch_web.c): whole pieces by HTTP Range
+ * requests beside the peers, checked like theirs; a bad piece bans the web
+ * seed for a while.
  */
 #ifndef RINGSEED_FETCH_H
 #define RINGSEED_FETCH_H
@@ -51,6 +55,14 @@ enum fetch_counter {
 	FC_CONNECT_FAILS,   /* connections refused, timed out or with a wrong handshake */
 	FC_ANNOUNCES,	    /* tracker announces answered */
 	FC_ANNOUNCE_FAILS,  /* tracker announces that failed */
+	FC_WEB_BYTES,	    /* piece bytes from web seeds (BEP 19) */
+	FC_WEB_BANS,	    /* web seeds banned for a while for a bad piece */
+	FC_WEB_NO_RANGE,    /* 200 for a Range request: refused */
+	FC_WEB_BAD_LENGTH,  /* another range or length than asked */
+	FC_WEB_REDIRECTS,   /* redirect loops (too many redirects) */
+	FC_WEB_HTTP_ERRORS, /* 404, 5xx and other statuses */
+	FC_WEB_STALLS,	    /* transfers slower than a floor for fetch.request_timeout */
+	FC_WEB_FAILS,	    /* connects refused and other transfer errors */
 	FC_MAX
 };
 
