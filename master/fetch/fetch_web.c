@@ -23,7 +23,8 @@
  * A bad source: a piece that fails its hash bans the web seed for
  * FWEB_BAN_MS, doubling at each ban (BEP 19 says to drop the URL; a while
  * lets a fixed origin back). A 200 for a range (the whole file would follow:
- * refused at its first byte), a Content-Range or length that is not what was
+ * refused at its first byte, unless the range was the whole file, a small
+ * file inside a piece, when the 200 is exactly what was asked), a Content-Range or length that is not what was
  * asked, a redirect loop (CURLOPT_MAXREDIRS), an HTTP error, a stall
  * (CURLOPT_LOW_SPEED_*, fetch.request_timeout) or a connect failure end the
  * job: its piece goes back to the picker, the seed backs off (FWEB_RETRY_MS,
@@ -94,6 +95,7 @@ struct fweb_part {
 	uint32_t file;
 	uint32_t off, len, got; /* in the piece */
 	bool range_bad;		/* a Content-Range that is not ours */
+	bool whole;		/* the range is the whole file: a 200 is what we asked */
 	enum fweb_why why;
 	long status;
 };
@@ -185,11 +187,11 @@ static size_t fweb_write_cb(char *d, size_t sz, size_t n, void *ud)
 	size_t len = sz * n;
 
 	curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, &p->status);
-	if (p->status == 200) {
+	if (p->status == 200 && !p->whole) {
 		p->why = FW_NO_RANGE; /* the whole file would follow: not read */
 		return 0;
 	}
-	if (p->status != 206) {
+	if (p->status != 206 && p->status != 200) {
 		p->why = FW_STATUS;
 		return 0;
 	}
@@ -262,6 +264,7 @@ static int fweb_job_parts(struct fetch *f, struct fweb_job *j)
 		j->parts[j->nparts++] = (struct fweb_part){
 			.job = j, .file = ext[i].file, .file_off = ext[i].offset, .off = off,
 			.len = ext[i].length,
+			.whole = ext[i].offset == 0 && ext[i].length == f->mi->files[ext[i].file].length,
 		};
 	}
 	return 0;
@@ -418,9 +421,9 @@ static enum fweb_why fweb_classify(struct fweb_part *p, CURLcode rc)
 	switch (rc) {
 	case CURLE_OK:
 		curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, &p->status);
-		if (p->status == 200)
+		if (p->status == 200 && !p->whole)
 			return FW_NO_RANGE;
-		if (p->status != 206)
+		if (p->status != 206 && p->status != 200)
 			return FW_STATUS;
 		return p->range_bad || p->got != p->len ? FW_LENGTH : FW_OK;
 	case CURLE_WRITE_ERROR:

@@ -15,6 +15,8 @@
 #                      corrupted bytes (banned), a stall, 404; each counted
 #                      and logged once with its URL, the fetch byte-exact
 #                      from the good one
+#   small              a one-piece file from the server without ranges: its
+#                      200 is the whole file, which is what was asked
 set -u
 : "${RINGSEED:?RINGSEED must name the ringseed binary}"
 : "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -167,4 +169,16 @@ for c in one:seed/one.bin tree:seed/tree; do
 	fetch_go "$name.again.log" "t/$name.torrent" "$name" || fail "$name: second run failed"
 	[ "$(fetch_count "$name.again.log" pieces)" = 0 ] || fail "$name: second run fetched pieces"
 done
+
+# --- a server without ranges is still fine for a file that is one whole range ---
+"$PY" "$LT" mkfile seed/small.bin 10000 || exit 1
+mk small seed/small.bin "$BAD/norange/"
+fetch_dirs small
+if fetch_go small.log t/small.torrent small; then
+	check_done small "$work/seed/small.bin" small.log
+	[ "$(fetch_count small.log web_no_range)" = 0 ] || fail "small: a 200 for the whole file refused"
+else
+	fail "small: fetch failed"
+	show_tail small.log
+fi
 [ "$fails" -eq 0 ]
