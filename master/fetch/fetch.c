@@ -568,7 +568,7 @@ static int fetch_setup(struct fetch *f, const struct fetch_opts *o, char *err, s
 	if (rc)
 		return rc;
 	/* With nobody to ask, only content already complete in size is looked at. */
-	source = fetch_has_source(f->mi, o->conf, o->n_peers, o->port);
+	source = fetch_has_source(f->mi, o->conf, o->n_peers, o->port) || o->n_webseeds;
 	rc = fst_open(&f->st, f->mi, o->data_dirfd, o->state_dirfd, source, err, errlen);
 	if (rc == -ENOENT && !source)
 		snprintf(err, errlen, "%s: no peer to fetch from (give --peer, fetch.peers, or a "
@@ -658,7 +658,8 @@ int fetch_run(const struct fetch_opts *o, struct fetch_result *res, char *err, s
 		log_warnx("fetch: %s: no tracker client (out of memory)", f->mi->name);
 	if (fweb_init(f) < 0)
 		log_warnx("fetch: %s: no web seed client (out of memory)", f->mi->name);
-	if (f->n_have < f->mi->piece_count && !fetch_has_source(f->mi, o->conf, o->n_peers, o->port)) {
+	if (f->n_have < f->mi->piece_count && !o->n_webseeds &&
+	    !fetch_has_source(f->mi, o->conf, o->n_peers, o->port)) {
 		snprintf(err, errlen, "%s: %u of %u pieces here and no peer to fetch the rest from",
 			 f->mi->name, f->n_have, f->mi->piece_count);
 		rc = -ENOENT;

@@ -39,6 +39,7 @@
 #include "proto/metainfo.h"
 
 #define FETCH_SOURCES_MAX 64 /* peer addresses we keep; more from trackers are dropped */
+#define FETCH_WEB_EXTRA_MAX 16 /* web seeds given besides the torrent's (--webseed) */
 
 enum fetch_counter {
 	FC_PIECES,	    /* pieces verified and written */
@@ -73,6 +74,8 @@ struct fetch_opts {
 	const struct conf *conf;
 	const struct conf_addr *peers; /* extra static peers (--peer) */
 	unsigned n_peers;
+	const char *const *webseeds; /* extra BEP 19 web seeds (--webseed), http(s) URLs */
+	unsigned n_webseeds;
 	uint16_t port; /* announced to trackers; 0: announce nothing */
 	volatile sig_atomic_t *stop; /* set by a signal: save the state and return -EINTR */
 };

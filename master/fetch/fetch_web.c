@@ -585,11 +585,31 @@ uint32_t fweb_usable(const struct metainfo *mi)
 	return n;
 }
 
+/* The torrent's url-list, then --webseed. */
+static void fweb_add(struct fetch_web *web, const struct fetch *f, const char *url)
+{
+	if (!ws_url_usable(url)) {
+		log_warnx("fetch: %s: web seed %s: not http:// or https:// (ignored)", f->mi->name,
+			  url);
+		return;
+	}
+	for (uint32_t i = 0; i < web->n; i++)
+		if (strcmp(web->seeds[i].url, url) == 0)
+			return;
+	if (web->n == FWEB_MAX) {
+		log_warnx("fetch: %s: more than %d web seeds: %s ignored", f->mi->name, FWEB_MAX,
+			  url);
+		return;
+	}
+	web->seeds[web->n++] = (struct fweb_seed){ .url = url, .backoff_ms = FWEB_RETRY_MS,
+						   .ban_ms = FWEB_BAN_MS };
+}
+
 int fweb_init(struct fetch *f)
 {
 	struct fetch_web *web;
 
-	if (fweb_usable(f->mi) == 0)
+	if (fweb_usable(f->mi) == 0 && f->o->n_webseeds == 0)
 		return 0;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -ENOMEM;
@@ -610,22 +630,10 @@ int fweb_init(struct fetch *f)
 	curl_multi_setopt(web->multi, CURLMOPT_SOCKETDATA, web);
 	curl_multi_setopt(web->multi, CURLMOPT_TIMERFUNCTION, fweb_timer_cb);
 	curl_multi_setopt(web->multi, CURLMOPT_TIMERDATA, web);
-	for (uint32_t i = 0; i < f->mi->web_seed_count; i++) {
-		const char *url = f->mi->web_seeds[i];
-
-		if (!ws_url_usable(url)) {
-			log_warnx("fetch: %s: web seed %s: not http:// or https:// (ignored)",
-				  f->mi->name, url);
-			continue;
-		}
-		if (web->n == FWEB_MAX) {
-			log_warnx("fetch: %s: more than %d web seeds: the rest are ignored",
-				  f->mi->name, FWEB_MAX);
-			break;
-		}
-		web->seeds[web->n++] = (struct fweb_seed){ .url = url, .backoff_ms = FWEB_RETRY_MS,
-							   .ban_ms = FWEB_BAN_MS };
-	}
+	for (uint32_t i = 0; i < f->mi->web_seed_count; i++)
+		fweb_add(web, f, f->mi->web_seeds[i]);
+	for (uint32_t i = 0; i < f->o->n_webseeds; i++)
+		fweb_add(web, f, f->o->webseeds[i]);
 	f->web = web;
 	log_notice("fetch: %s: %u web seed%s", f->mi->name, web->n, web->n == 1 ? "" : "s");
 	return 0;

@@ -15,6 +15,8 @@
 #                      corrupted bytes (banned), a stall, 404; each counted
 #                      and logged once with its URL, the fetch byte-exact
 #                      from the good one
+#   cli                --webseed URL for a torrent without url-list (and
+#                      an ftp:// one refused, named)
 #   small              a one-piece file from the server without ranges: its
 #                      200 is the whole file, which is what was asked
 set -u
@@ -169,6 +171,22 @@ for c in one:seed/one.bin tree:seed/tree; do
 	fetch_go "$name.again.log" "t/$name.torrent" "$name" || fail "$name: second run failed"
 	[ "$(fetch_count "$name.again.log" pieces)" = 0 ] || fail "$name: second run fetched pieces"
 done
+
+# --- --webseed: a web seed the torrent does not name ---
+mk bare seed/one.bin
+fetch_dirs cli
+if "$RINGSEED" fetch t/bare.torrent -d cli/data -s cli/state --webseed ftp://127.0.0.1/x 2>cli.bad.log; then
+	fail "cli: an ftp:// --webseed accepted"
+else
+	grep -q "webseed 'ftp://127.0.0.1/x': not an http" cli.bad.log || fail "cli: no line naming the ftp URL"
+fi
+if fetch_go cli.log t/bare.torrent cli --webseed "$WEB/"; then
+	check_done cli "$work/seed/one.bin" cli.log
+	[ "$(fetch_count cli.log web_bytes)" = 3000007 ] || fail "cli: web_bytes=$(fetch_count cli.log web_bytes)"
+else
+	fail "cli: fetch failed"
+	show_tail cli.log
+fi
 
 # --- a server without ranges is still fine for a file that is one whole range ---
 "$PY" "$LT" mkfile seed/small.bin 10000 || exit 1
