@@ -487,10 +487,22 @@ static void fweb_fill(struct fetch *f)
 		if (f->now_ms < s->retry_ms)
 			continue;
 		for (uint32_t k = 0; k < FWEB_JOBS; k++) {
+			int rc;
+
 			if (s->jobs[k].used)
 				continue;
-			if (fweb_job_start(f, w, &s->jobs[k]) != 0)
+			rc = fweb_job_start(f, w, &s->jobs[k]);
+			if (rc == -ENOENT || rc == -EBUSY)
 				return; /* nothing to pick, or no room: no other seed would do better */
+			if (rc) { /* this seed's URL or curl: a while before it is tried again */
+				if (!(s->logged & (1u << FW_FAIL)))
+					log_warnx("fetch: web seed %s: cannot start a request: %s",
+						  s->url, strerror(-rc));
+				s->logged |= 1u << FW_FAIL;
+				f->res->c[FC_WEB_FAILS]++;
+				s->retry_ms = f->now_ms + FWEB_RETRY_MAX_MS;
+				break;
+			}
 			if (s->jobs[k].left == 0)
 				fweb_job_done(f, w, &s->jobs[k]); /* all padding */
 		}

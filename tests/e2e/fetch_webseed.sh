@@ -8,7 +8,7 @@
 #                      byte-exact, every byte from the web seed
 #   resume             nginx slowed (limit_rate), the fetch killed -9 once
 #                      pieces are in, then run again: it resumes, byte-exact
-#   mixed              nginx and a ringseed seeder side by side:
+#   mixed              slowed nginx and a capped ringseed seeder side by side:
 #                      both contribute (web_bytes and bytes), byte-exact
 #   hostile            beside nginx, tests/lib/webseed_bad.py as six web
 #                      seeds: 200 for ranges, too long, a redirect loop,
@@ -125,9 +125,11 @@ fi
 # --- a web seed and a ringseed peer together ---
 serve_init "$work/srv"
 cp seed/one.bin "$S_DIR/data/" && cp t/one-slow.torrent "$S_DIR/torrents/one.torrent"
-if serve_start; then
+# both capped (the seeder at 1 MiB/s, the web seed slowed) so that neither
+# has it all before the other starts, however loaded the machine
+if serve_start -o serve.max_upload_rate=1M; then
 	fetch_dirs mixed
-	if fetch_go mixed.log t/one.torrent mixed --peer "127.0.0.1:$S_PORT"; then
+	if fetch_go mixed.log t/one-slow.torrent mixed --peer "127.0.0.1:$S_PORT"; then
 		check_done mixed "$work/seed/one.bin" mixed.log
 		[ "$(fetch_count mixed.log web_bytes)" -gt 0 ] || fail "mixed: nothing from the web seed"
 		[ "$(fetch_count mixed.log bytes)" -gt 0 ] || fail "mixed: nothing from the peer"
