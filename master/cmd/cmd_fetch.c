@@ -25,6 +25,7 @@
 #include "master/content/torrent_file.h"
 #include "master/fetch/fetch.h"
 #include "master/proc/master.h"
+#include "proto/webseed.h"
 
 #define FETCH_MAX_OVERRIDES 128
 
@@ -48,6 +49,8 @@ static void fetch_usage(FILE *f)
 		"  -d, --data DIR           where the content goes: DIR/NAME\n"
 		"  -s, --state DIR          resume state and the verified state for serve\n"
 		"  -p, --peer ADDR:PORT     a peer to fetch from; repeatable (fetch.peers)\n"
+		"  -w, --webseed URL        an HTTP(S) web seed besides the torrent's url-list\n"
+		"                           (BEP 19); repeatable\n"
 		"  -l, --listen ADDR:PORT   where to seed afterwards; its port is announced\n"
 		"      --exit-when-done     exit 0 once the content is complete\n"
 		"  -o, --set SECTION.KEY=VALUE   any configuration key\n"
@@ -62,6 +65,8 @@ struct fetch_cli {
 	char *ov[FETCH_MAX_OVERRIDES];
 	unsigned n;
 	bool exit_when_done, peer_seen, listen_seen;
+	const char *web[FETCH_WEB_EXTRA_MAX];
+	unsigned n_web;
 	const char *data, *state, *listen;
 };
 
@@ -96,6 +101,7 @@ static int fetch_options(struct fetch_cli *o, int argc, char **argv)
 		{ "data", required_argument, NULL, 'd' },
 		{ "state", required_argument, NULL, 's' },
 		{ "peer", required_argument, NULL, 'p' },
+		{ "webseed", required_argument, NULL, 'w' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "exit-when-done", no_argument, NULL, OPT_EXIT },
 		{ "set", required_argument, NULL, 'o' },
@@ -104,7 +110,7 @@ static int fetch_options(struct fetch_cli *o, int argc, char **argv)
 	};
 	int opt, rc = 0;
 
-	while (rc == 0 && (opt = getopt_long(argc, argv, "c:d:s:p:l:o:h", opts, NULL)) != -1) {
+	while (rc == 0 && (opt = getopt_long(argc, argv, "c:d:s:p:w:l:o:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			o->config = optarg;
@@ -120,6 +126,15 @@ static int fetch_options(struct fetch_cli *o, int argc, char **argv)
 		case 'p':
 			rc = fetch_push(o, o->peer_seen ? "+%s=%s" : "%s=%s", "fetch.peers", optarg);
 			o->peer_seen = true;
+			break;
+		case 'w':
+			if (!ws_url_usable(optarg) || o->n_web == FETCH_WEB_EXTRA_MAX) {
+				fprintf(stderr, "ringseed fetch: --webseed '%s': %s\n", optarg,
+					o->n_web == FETCH_WEB_EXTRA_MAX ? "too many"
+									: "not an http:// or https:// URL");
+				return 2;
+			}
+			o->web[o->n_web++] = optarg;
 			break;
 		case 'l':
 			o->listen = optarg;
@@ -226,6 +241,8 @@ static int fetch_go(struct fetch_cli *o, struct conf *c)
 				 .state_dirfd = state_fd,
 				 .conf = c,
 				 .port = c->announce ? fetch_announce_port(c) : 0,
+				 .webseeds = o->web,
+				 .n_webseeds = o->n_web,
 				 .stop = &fetch_stop };
 	/* A full disk: --exit-when-done exits 1 at once; otherwise it waits for room. */
 	rc = o->exit_when_done ? fetch_run(&fo, &res, err, sizeof(err))

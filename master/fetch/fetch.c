@@ -49,6 +49,14 @@ static const char *const fetch_counter_names[FC_MAX] = {
 	[FC_CONNECT_FAILS] = "connect_fails",
 	[FC_ANNOUNCES] = "announces",
 	[FC_ANNOUNCE_FAILS] = "announce_fails",
+	[FC_WEB_BYTES] = "web_bytes",
+	[FC_WEB_BANS] = "web_bans",
+	[FC_WEB_NO_RANGE] = "web_no_range",
+	[FC_WEB_BAD_LENGTH] = "web_bad_length",
+	[FC_WEB_REDIRECTS] = "web_redirect_loops",
+	[FC_WEB_HTTP_ERRORS] = "web_http_errors",
+	[FC_WEB_STALLS] = "web_stalls",
+	[FC_WEB_FAILS] = "web_fails",
 };
 
 const char *fetch_counter_name(enum fetch_counter c)
@@ -243,7 +251,7 @@ static void fetch_on_peer(struct fetch *f, enum fop op, struct fpeer *p, int res
 	}
 }
 
-static void fetch_piece_free(struct fpiece *a)
+void fetch_piece_free(struct fpiece *a)
 {
 	free(a->buf);
 	free(a->blk);
@@ -258,7 +266,13 @@ static void fetch_piece_bad(struct fetch *f, struct fpiece *a)
 
 	f->res->c[FC_HASH_FAILS]++;
 	for (uint8_t i = 0; i < a->n_contrib; i++) {
-		struct fsource *s = &f->src[a->contrib[i]];
+		struct fsource *s;
+
+		if (a->contrib[i] < 0) { /* a web seed */
+			fweb_bad_piece(f, a->contrib[i], a->index, a->n_contrib > 1 || a->many);
+			continue;
+		}
+		s = &f->src[a->contrib[i]];
 
 		s->excluded_piece = a->index;
 		if (a->n_contrib > 1 || a->many)
@@ -390,6 +404,9 @@ static void fetch_dispatch(struct fetch *f, const struct io_uring_cqe *cqe)
 		return;
 	case FOP_TICK:
 		return;
+	case FOP_WEB:
+		fweb_on_poll(f, cqe->res);
+		return;
 	case FOP_TIMEOUT:
 	case FOP_CONNECT:
 	case FOP_RECV:
@@ -468,6 +485,7 @@ static int fetch_loop(struct fetch *f)
 			fetch_arm_tick(f);
 			next_tick = f->now_ms + FETCH_TICK_MS;
 		}
+		fweb_service(f);
 		rc = io_uring_submit_and_wait_timeout(&f->ring, &cqe, 1, &wait, NULL);
 		if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY)
 			return rc;
@@ -485,7 +503,7 @@ static int fetch_loop(struct fetch *f)
 bool fetch_has_source(const struct metainfo *mi, const struct conf *c, unsigned n_peers,
 		      uint16_t port)
 {
-	if (n_peers || c->fetch_peers.n)
+	if (n_peers || c->fetch_peers.n || fweb_usable(mi))
 		return true;
 	for (uint32_t i = 0; port && i < mi->tracker_count; i++)
 		if (strncmp(mi->trackers[i].url, "http://", 7) == 0 ||
@@ -555,7 +573,7 @@ static int fetch_setup(struct fetch *f, const struct fetch_opts *o, char *err, s
 	if (rc)
 		return rc;
 	/* With nobody to ask, only content already complete in size is looked at. */
-	source = fetch_has_source(f->mi, o->conf, o->n_peers, o->port);
+	source = fetch_has_source(f->mi, o->conf, o->n_peers, o->port) || o->n_webseeds;
 	rc = fst_open(&f->st, f->mi, o->data_dirfd, o->state_dirfd, source,
 		      o->conf->fetch_preallocate == CONF_PREALLOC_SPARSE, err, errlen);
 	if (rc == -ENOENT && !source)
@@ -584,6 +602,7 @@ static void fetch_teardown(struct fetch *f)
 		if (f->act[i].used)
 			fetch_piece_free(&f->act[i]);
 	ftrk_close(f);
+	fweb_close(f);
 	io_uring_queue_exit(&f->ring);
 	fst_close(&f->st);
 	free(f->ps);
@@ -592,7 +611,7 @@ static void fetch_teardown(struct fetch *f)
 
 static void fetch_log_done(const struct fetch *f, int rc)
 {
-	char line[512];
+	char line[1024];
 	size_t n = 0;
 
 	for (int i = 0; i < FC_MAX && n < sizeof(line); i++)
@@ -644,7 +663,10 @@ int fetch_run(const struct fetch_opts *o, struct fetch_result *res, char *err, s
 		log_warnx("fetch: %s: saving the .fetch state: %s", f->mi->name, strerror(-rc));
 	if (ftrk_init(f) < 0)
 		log_warnx("fetch: %s: no tracker client (out of memory)", f->mi->name);
-	if (f->n_have < f->mi->piece_count && !fetch_has_source(f->mi, o->conf, o->n_peers, o->port)) {
+	if (fweb_init(f) < 0)
+		log_warnx("fetch: %s: no web seed client (out of memory)", f->mi->name);
+	if (f->n_have < f->mi->piece_count && !o->n_webseeds &&
+	    !fetch_has_source(f->mi, o->conf, o->n_peers, o->port)) {
 		snprintf(err, errlen, "%s: %u of %u pieces here and no peer to fetch the rest from",
 			 f->mi->name, f->n_have, f->mi->piece_count);
 		rc = -ENOENT;

@@ -21,8 +21,12 @@
  * state directory seeds it at once.
  *
  * Left out here: uploading to peers while fetching (they get no unchoke;
- * the seeder serves the content once it is complete), magnets, web seeds,
- * UDP trackers.
+ * the seeder serves the content once it is complete), magnets, UDP
+ * trackers.
+ *
+ * Web seeds (BEP 19 url-list, fetch_web.c): whole pieces by HTTP Range
+ * requests beside the peers, checked like theirs; a bad piece bans the web
+ * seed for a while.
  */
 #ifndef RINGSEED_FETCH_H
 #define RINGSEED_FETCH_H
@@ -36,6 +40,7 @@
 #include "proto/metainfo.h"
 
 #define FETCH_SOURCES_MAX 64 /* peer addresses we keep; more from trackers are dropped */
+#define FETCH_WEB_EXTRA_MAX 16 /* web seeds given besides the torrent's (--webseed) */
 
 enum fetch_counter {
 	FC_PIECES,	    /* pieces verified and written */
@@ -52,6 +57,14 @@ enum fetch_counter {
 	FC_CONNECT_FAILS,   /* connections refused, timed out or with a wrong handshake */
 	FC_ANNOUNCES,	    /* tracker announces answered */
 	FC_ANNOUNCE_FAILS,  /* tracker announces that failed */
+	FC_WEB_BYTES,	    /* piece bytes from web seeds (BEP 19) */
+	FC_WEB_BANS,	    /* web seeds banned for a while for a bad piece */
+	FC_WEB_NO_RANGE,    /* 200 for a Range request: refused */
+	FC_WEB_BAD_LENGTH,  /* another range or length than asked */
+	FC_WEB_REDIRECTS,   /* redirect loops (too many redirects) */
+	FC_WEB_HTTP_ERRORS, /* 404, 5xx and other statuses */
+	FC_WEB_STALLS,	    /* transfers slower than a floor for fetch.request_timeout */
+	FC_WEB_FAILS,	    /* connects refused and other transfer errors */
 	FC_MAX
 };
 
@@ -62,6 +75,8 @@ struct fetch_opts {
 	const struct conf *conf;
 	const struct conf_addr *peers; /* extra static peers (--peer) */
 	unsigned n_peers;
+	const char *const *webseeds; /* extra BEP 19 web seeds (--webseed), http(s) URLs */
+	unsigned n_webseeds;
 	uint16_t port; /* announced to trackers; 0: announce nothing */
 	volatile sig_atomic_t *stop; /* set by a signal: save the state and return -EINTR */
 };

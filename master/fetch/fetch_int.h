@@ -160,9 +160,11 @@ enum fop {
 	FOP_SEND,
 	FOP_WRITE,
 	FOP_TICK,
+	FOP_WEB, /* the web seeds' epoll fd is readable (fetch_web.c) */
 };
 
 struct fetch_tracker;
+struct fetch_web;
 
 struct fetch {
 	const struct fetch_opts *o;
@@ -188,6 +190,7 @@ struct fetch {
 	uint32_t fail_file, fail_piece; /* where it happened (fail_file UINT32_MAX: unknown) */
 	struct __kernel_timespec tick_ts, connect_ts;
 	struct fetch_tracker *trk;
+	struct fetch_web *web; /* NULL: no web seeds */
 	/* The first listen address when it is not a wildcard: peers and trackers see it. */
 	struct conf_addr src_addr;
 	bool bind_src;
@@ -208,6 +211,8 @@ bool fpick_next(struct fetch *f, struct fpeer *p, int *act, uint32_t *block);
 bool fpick_interesting(const struct fetch *f, const struct fpeer *p);
 void fpick_release(struct fetch *f, const struct freq *r);
 int fpick_find(const struct fetch *f, uint32_t piece);
+/* A free act[] slot for piece, fetched whole by owner; -1: none. */
+int fpick_activate(struct fetch *f, uint32_t piece, int owner);
 
 /* fetch_peer.c */
 void fpeer_input(struct fetch *f, struct fpeer *p, const uint8_t *buf, size_t len);
@@ -221,6 +226,7 @@ void fpeer_broadcast_have(struct fetch *f, uint32_t piece);
 
 /* fetch.c, for fetch_peer.c */
 void fetch_piece_complete(struct fetch *f, int act);
+void fetch_piece_free(struct fpiece *a);
 void fetch_send(struct fetch *f, struct fpeer *p);
 const char *fetch_src_name(const struct fetch *f, int src, char *buf, size_t cap);
 
@@ -241,5 +247,16 @@ void ftrk_tick(struct fetch *f);
 void ftrk_completed(struct fetch *f, uint64_t wait_ms);
 void ftrk_close(struct fetch *f);
 int fetch_add_source(struct fetch *f, const struct conf_addr *a);
+
+/*
+ * fetch_web.c: BEP 19 web seeds, whole pieces by HTTP Range (libcurl multi on
+ * this loop). In act[] and contrib[] a web seed is a negative id (-2 - n).
+ */
+uint32_t fweb_usable(const struct metainfo *mi);
+int fweb_init(struct fetch *f);
+void fweb_service(struct fetch *f); /* every pass of the loop: curl's timer, new jobs */
+void fweb_on_poll(struct fetch *f, int res);
+void fweb_bad_piece(struct fetch *f, int id, uint32_t piece, bool shared);
+void fweb_close(struct fetch *f);
 
 #endif
