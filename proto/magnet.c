@@ -169,10 +169,10 @@ static bool magnet_hostport(const char *s)
 	return s[0] != '[' || colon[-1] == ']';
 }
 
-static bool magnet_printable(const char *s)
+static bool magnet_printable(const char *s, size_t n)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return false;
 	return true;
 }
@@ -188,7 +188,7 @@ static int magnet_list(char *list, size_t cap, unsigned *n, unsigned max, const 
 		return magnet_fail(err, "%s: longer than %zu bytes", key, cap - 1);
 	if (len < 0)
 		return magnet_fail(err, "%s: a bad percent escape", key);
-	if (len == 0 || !magnet_printable(buf))
+	if (len == 0 || !magnet_printable(buf, (size_t)len))
 		return magnet_fail(err, "%s: %s", key, len ? "a control character" : "empty");
 	if (cap == MAGNET_HOST_MAX && !magnet_hostport(buf))
 		return magnet_fail(err, "%s: \"%s\" is not HOST:PORT with a port 1-65535", key, buf);

@@ -121,6 +121,8 @@ static void test_refused(void)
 	REFUSED("magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&tr=a%zzb", "escape");
 	REFUSED("magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&tr=", "tr: empty");
 	REFUSED("magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&tr=a%0Ab", "control");
+	CHECK(magnet_parse("magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&tr=\0a", 66, &m,
+			   &err) == -EINVAL);
 	REFUSED("magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&x.pe=host", "HOST:PORT");
 	REFUSED("magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&x.pe=h:0", "HOST:PORT");
 	REFUSED("magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&x.pe=h:65536",
