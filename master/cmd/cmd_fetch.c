@@ -68,7 +68,7 @@ struct fetch_cli {
 	const char *data, *state, *listen;
 	bool magnet;
 	struct magnet mg;
-	char magnet_path[PATH_MAX + 64];
+	struct cmd_magnet_out mo;
 };
 
 static int fetch_push(struct fetch_cli *o, const char *fmt, const char *key, const char *value)
@@ -236,10 +236,9 @@ static int fetch_go(struct fetch_cli *o, struct conf *c)
 	int data_fd, state_fd, rc = 1;
 
 	if (o->magnet) {
-		if (cmd_magnet_torrent(&o->mg, c, &fetch_stop, o->magnet_path,
-				       sizeof(o->magnet_path)) != 0)
+		if (cmd_magnet_torrent(&o->mg, c, &fetch_stop, &o->mo) != 0)
 			return 1;
-		o->torrent = o->magnet_path;
+		o->torrent = o->mo.path;
 	}
 	if (torrent_file_load_raw(o->torrent, &mi, &raw, &raw_len, err, sizeof(err)) != 0) {
 		log_errx("fetch: %s", err);
@@ -256,6 +255,8 @@ static int fetch_go(struct fetch_cli *o, struct conf *c)
 				 .state_dirfd = state_fd,
 				 .conf = c,
 				 .port = c->announce ? fetch_announce_port(c) : 0,
+				 .banned = o->mo.banned,
+				 .n_banned = o->mo.n_banned,
 				 .stop = &fetch_stop };
 	rc = fetch_run(&fo, &res, err, sizeof(err));
 	if (rc) {

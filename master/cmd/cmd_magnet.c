@@ -52,7 +52,7 @@ static uint8_t *magnet_torrent(const struct magnet *mg, const uint8_t *info, siz
 
 static int magnet_write(const char *path, const uint8_t *buf, size_t len)
 {
-	char tmp[PATH_MAX + 8];
+	char tmp[PATH_MAX + 72];
 	FILE *f;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -96,7 +96,7 @@ static void magnet_log(const char *hex, const struct fmeta_result *r, size_t len
 }
 
 static int magnet_fetch_meta(const struct magnet *mg, const struct conf *c,
-			     volatile sig_atomic_t *stop, const char *hex, const char *path)
+			     volatile sig_atomic_t *stop, const char *hex, struct cmd_magnet_out *out)
 {
 	const char *tr[MAGNET_TR_MAX];
 	struct fmeta_opts o = { .info_hash = mg->info_hash, .peers = c->fetch_peers.addr,
@@ -115,6 +115,8 @@ static int magnet_fetch_meta(const struct magnet *mg, const struct conf *c,
 		tr[i] = mg->tr[i];
 	rc = fmeta_run(&o, &info, &info_len, &res, err, sizeof(err));
 	magnet_log(hex, &res, info_len, rc);
+	for (unsigned i = 0; i < res.n_banned && i < sizeof(out->banned) / sizeof(out->banned[0]); i++)
+		out->banned[out->n_banned++] = res.banned[i];
 	if (rc) {
 		log_errx("fetch: magnet %s: %s", hex, err);
 		return rc;
@@ -133,16 +135,19 @@ static int magnet_fetch_meta(const struct magnet *mg, const struct conf *c,
 		return rc;
 	}
 	mi_free(&mi);
-	rc = magnet_write(path, raw, raw_len);
+	rc = magnet_write(out->path, raw, raw_len);
 	free(raw);
 	if (rc)
-		log_errx("fetch: magnet %s: writing %s: %s", hex, path, strerror(-rc));
+		log_errx("fetch: magnet %s: writing %s: %s", hex, out->path, strerror(-rc));
 	return rc;
 }
 
 int cmd_magnet_torrent(const struct magnet *mg, const struct conf *c,
-		       volatile sig_atomic_t *stop, char *path, size_t cap)
+		       volatile sig_atomic_t *stop, struct cmd_magnet_out *out)
 {
+	char *path = out->path;
+	size_t cap = sizeof(out->path);
+
 	char hex[41], dir[PATH_MAX];
 
 	if (!mg->has_v1) {
@@ -162,5 +167,5 @@ int cmd_magnet_torrent(const struct magnet *mg, const struct conf *c,
 		log_notice("fetch: magnet %s: metadata from an earlier run (%s)", hex, path);
 		return 0;
 	}
-	return magnet_fetch_meta(mg, c, stop, hex, path);
+	return magnet_fetch_meta(mg, c, stop, hex, out);
 }

@@ -7,6 +7,7 @@
 #ifndef RINGSEED_CMD_MAGNET_H
 #define RINGSEED_CMD_MAGNET_H
 
+#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 
@@ -14,7 +15,13 @@
 #include "proto/magnet.h"
 
 /* Fills path with the .torrent for the magnet, fetching its metadata if needed. 0 or -errno (logged). */
+struct cmd_magnet_out {
+	char path[PATH_MAX + 64];	   /* the .torrent */
+	struct conf_addr banned[16]; /* peers the fetch must not ask (FMETA_BANNED_MAX) */
+	unsigned n_banned;
+};
+
 int cmd_magnet_torrent(const struct magnet *mg, const struct conf *c,
-		       volatile sig_atomic_t *stop, char *path, size_t cap);
+		       volatile sig_atomic_t *stop, struct cmd_magnet_out *out);
 
 #endif

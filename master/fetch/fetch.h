@@ -34,7 +34,8 @@
 #include "conf/conf.h"
 #include "proto/metainfo.h"
 
-#define FETCH_SOURCES_MAX 64 /* peer addresses we keep; more from trackers are dropped */
+#define FETCH_SOURCES_MAX 512 /* peer addresses kept (deduplicated); more from trackers and PEX are dropped */
+#define FETCH_CONNS_MAX	  64  /* of those, connected or connecting at once */
 
 enum fetch_counter {
 	FC_PIECES,	    /* pieces verified and written */
@@ -51,6 +52,7 @@ enum fetch_counter {
 	FC_CONNECT_FAILS,   /* connections refused, timed out or with a wrong handshake */
 	FC_ANNOUNCES,	    /* tracker announces answered */
 	FC_ANNOUNCE_FAILS,  /* tracker announces that failed */
+	FC_PEX_ADDED,	    /* new peer addresses from ut_pex messages (BEP 11) */
 	FC_MAX
 };
 
@@ -62,6 +64,8 @@ struct fetch_opts {
 	const struct conf_addr *peers; /* extra static peers (--peer) */
 	unsigned n_peers;
 	uint16_t port; /* announced to trackers; 0: announce nothing */
+	const struct conf_addr *banned; /* never asked: a magnet's metadata liars */
+	unsigned n_banned;
 	volatile sig_atomic_t *stop; /* set by a signal: save the state and return -EINTR */
 };
 

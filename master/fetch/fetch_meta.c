@@ -340,6 +340,8 @@ static void fm_check(struct fm *m)
 		log_warnx("fetch: metadata: %s: banned: sent metadata that does not hash to the "
 			  "info-hash", fm_name(&m->peer[who], name, sizeof(name)));
 		m->peer[who].banned = true;
+		if (m->res->n_banned < FMETA_BANNED_MAX)
+			m->res->banned[m->res->n_banned++] = m->peer[who].addr;
 		fm_drop(m, who, FMC_BANS, 0, "banned");
 	}
 	/* Another peer may state another size: start from nothing. */

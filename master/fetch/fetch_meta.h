@@ -20,7 +20,8 @@
 
 #include "conf/conf.h"
 
-#define FMETA_SIZE_MAX (8u << 20) /* metadata larger than this is refused */
+#define FMETA_SIZE_MAX	 (8u << 20) /* metadata larger than this is refused */
+#define FMETA_BANNED_MAX 16	    /* banned peers reported back, for the fetch to skip */
 
 enum fmeta_counter {
 	FMC_PIECES,	   /* metadata pieces received */
@@ -52,6 +53,8 @@ struct fmeta_opts {
 struct fmeta_result {
 	uint64_t c[FMC_MAX];
 	double seconds;
+	struct conf_addr banned[FMETA_BANNED_MAX]; /* peers that sent metadata not hashing right */
+	unsigned n_banned;
 };
 
 /*
