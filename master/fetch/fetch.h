@@ -3,8 +3,9 @@
  * checked, then hand it to the seeder.
  *
  * One process, one io_uring (fetch.c): outbound connections to the peers
- * given (--peer, fetch.peers) and to those an HTTP tracker returns (the
- * announce says `left`, then event=completed), the BEP 3 handshake, bitfield
+ * given (--peer, fetch.peers), to those an HTTP or UDP tracker returns (the
+ * announce says `left`, then event=completed) and to those peers name in
+ * ut_pex (fetch_pex.c), the BEP 3 handshake, bitfield
  * and have, interested, pipelined requests sized by each peer's rate up to
  * its reqq. Pieces are picked by fetch_pick.c: at random until a few are
  * complete, then rarest first, a whole piece per peer, and an endgame for
@@ -22,7 +23,8 @@
  *
  * Left out here: uploading to peers while fetching (they get no unchoke;
  * the seeder serves the content once it is complete), v2-only torrents
- * (no SHA-1 to check against), magnets, web seeds, UDP trackers.
+ * (no SHA-1 to check against), web seeds. A magnet's metadata is fetched
+ * before, by fetch_meta.h.
  */
 #ifndef RINGSEED_FETCH_H
 #define RINGSEED_FETCH_H
@@ -86,7 +88,7 @@ int fetch_run(const struct fetch_opts *o, struct fetch_result *res, char *err, s
 
 const char *fetch_counter_name(enum fetch_counter c);
 
-/* Whether fetch_run would have anyone to ask (peers given, or an HTTP tracker and a port). */
+/* Whether fetch_run would have anyone to ask (peers given, or an HTTP or UDP tracker and a port). */
 bool fetch_has_source(const struct metainfo *mi, const struct conf *c, unsigned n_peers,
 		      uint16_t port);
 
