@@ -80,6 +80,7 @@ struct fm_peer {
 	uint8_t ut_md;	 /* the peer's id for ut_metadata; 0: none yet */
 	int64_t md_size; /* its metadata_size; -1: none */
 	uint32_t n_out;	 /* requests in flight */
+	uint64_t quiet_ms; /* after a reject, not asked again before this */
 	uint8_t *in;	 /* FMETA_MSG_MAX + 4 */
 	size_t in_len;
 	uint32_t skip; /* bytes of a message we do not read */
@@ -292,7 +293,8 @@ static void fm_fill(struct fm *m, int idx)
 	struct fm_peer *p = &m->peer[idx];
 	uint8_t out[EXT_META_HDR_CAP];
 
-	if (p->state != FMP_ACTIVE || !p->ut_md || p->md_size <= 0 || m->done)
+	if (p->state != FMP_ACTIVE || !p->ut_md || p->md_size <= 0 || m->done ||
+	    m->now_ms < p->quiet_ms)
 		return;
 	if (!m->md && fm_alloc(m, (uint32_t)p->md_size) != 0)
 		return;
@@ -379,9 +381,13 @@ static void fm_meta_msg(struct fm *m, int idx, const uint8_t *b, size_t n)
 	}
 	p->n_out--;
 	if (mm.type == EXT_META_REJECT) {
+		char name[64];
+
+		log_info("fetch: metadata: %s: rejected our request for piece %lld",
+			 fm_name(p, name, sizeof(name)), (long long)mm.piece);
 		m->res->c[FMC_REJECTS]++;
 		m->pc[mm.piece].state = FMPC_FREE;
-		p->retry_ms = m->now_ms + FMETA_REQ_MS; /* asked again after a while */
+		p->quiet_ms = m->now_ms + FMETA_REQ_MS; /* others first; this one after a while */
 		return;
 	}
 	if (mm.total_size != (int64_t)m->md_size ||

@@ -4,8 +4,9 @@
 # Where a fetch's metadata and peers come from, with hostile and helpful
 # test peers (tests/lib/fetch_peer.py):
 #   - a magnet naming a peer whose metadata does not hash to the info-hash
-#     (badmeta) and a good one that comes up once the bad one was asked: the
-#     liar is banned and counted (bans=1 hash_fails=1 in the metadata line),
+#     (badmeta), one that rejects every metadata request (rejectmeta), and a
+#     good one that comes up once both were asked: the reject is counted,
+#     the liar is banned and counted (bans=1 hash_fails=1 in the metadata line),
 #     the fetch proper never asks it (its blocks are corrupt: no hash fails),
 #     and the result is byte-exact;
 #   - PEX: the fetcher knows only peer A, which has nothing; A's ut_pex
@@ -31,19 +32,23 @@ HASH=$("$RINGSEED" info t/one.torrent | sed -n 's/^info-hash: *//p' | head -n 1)
 
 # --- metadata that does not hash: banned, counted, never asked again ---
 BAD=$(free_port)
+REJ=$(free_port)
 GOOD=$(free_port)
-bg "$PY" "$FP" t/one.torrent seed/one.bin "$BAD:badmeta" >bad.log 2>&1
+bg "$PY" "$FP" t/one.torrent seed/one.bin "$BAD:badmeta" "$REJ:rejectmeta" >bad.log 2>&1
 wait_until 10 grep -q listening bad.log || fail "badmeta peer did not start"
 fetch_dirs h
-fetch_bg h.log "magnet:?xt=urn:btih:$HASH&x.pe=127.0.0.1:$BAD" h --peer "127.0.0.1:$GOOD"
+fetch_bg h.log "magnet:?xt=urn:btih:$HASH&x.pe=127.0.0.1:$BAD&x.pe=127.0.0.1:$REJ" h \
+	--peer "127.0.0.1:$GOOD"
 FETCH_PID=$BG_PID
 wait_until 10 grep -q "banned: sent metadata that does not hash" h.log ||
 	fail "the metadata liar was not banned: $(cat h.log)"
+wait_until 10 grep -q "rejected our request for piece 0" h.log ||
+	fail "the rejecting peer was not asked: $(cat h.log)"
 bg "$PY" "$FP" t/one.torrent seed/one.bin "$GOOD:meta" >good.log 2>&1
 wait_until 20 grep -q "fetch: one.bin: complete in" h.log ||
 	{ fail "magnet fetch beside a metadata liar did not complete"; show h.log; }
 wait "$FETCH_PID" || fail "fetch exited with $?"
-grep -E "metadata complete .* hash_fails=1 bans=1" h.log >/dev/null ||
+grep -E "metadata complete .* hash_fails=1 bans=1 rejects=[1-9]" h.log >/dev/null ||
 	fail "liar not counted: $(grep 'metadata ' h.log)"
 [ "$(fetch_count h.log hash_fails)" = 0 ] || fail "the banned peer was asked for blocks"
 cmp -s seed/one.bin h/data/one.bin || fail "one.bin fetched beside a liar differs"

@@ -15,12 +15,14 @@ torrent's files (DATA/NAME). Each PORT listens on 127.0.0.1 with one MODE:
     meta         as good, and serves the metadata (BEP 10 + BEP 9 ut_metadata)
     badmeta      serves metadata with one byte flipped (it does not hash to the
                  info-hash), and corrupt blocks
+    rejectmeta   offers metadata (metadata_size) but rejects every request for
+                 it (BEP 9 msg_type 2); serves blocks as good does
     pex=PORT     has nothing (no bitfield); after the extended handshakes it
                  sends a ut_pex message (BEP 11) naming 127.0.0.1:PORT
 
 Prints "listening" once every port accepts; runs until killed. On each
 connection it prints one line "MODE: connection" so a test can see who was
-asked. Plain BitTorrent (no MSE); the last three modes speak BEP 10 too.
+asked. Plain BitTorrent (no MSE); the last four modes speak BEP 10 too.
 """
 import hashlib
 import os
@@ -93,7 +95,7 @@ def benc(v):
     raise TypeError(v)
 
 
-EXT_MODES = ("meta", "badmeta")
+EXT_MODES = ("meta", "badmeta", "rejectmeta")
 MY_UT_METADATA, MY_UT_PEX = 1, 2
 
 
@@ -111,6 +113,10 @@ def ext_msg(conn, c, mode, body, theirs):
     elif eid == MY_UT_METADATA and b"ut_metadata" in theirs:
         d, _ = bdecode(body, 2)
         piece = d[b"piece"]
+        if mode == "rejectmeta":
+            rej = benc({b"msg_type": 2, b"piece": piece})
+            conn.sendall(msg(20, bytes([theirs[b"ut_metadata"]]) + rej))
+            return
         data = c.info[piece * 16384:(piece + 1) * 16384]
         if mode == "badmeta":
             data = bytes([data[0] ^ 0x01]) + data[1:]
