@@ -463,7 +463,7 @@ static void fm_frames(struct fm *m, int idx)
 			p->skip = len;
 			continue;
 		}
-		if (len - 1 > FMETA_MSG_MAX) {
+		if (len > FMETA_MSG_MAX) { /* id and payload must fit the buffer after the length */
 			fm_drop(m, idx, FMC_BAD_MESSAGES, 0, "an extended message over 17 KiB");
 			return;
 		}
