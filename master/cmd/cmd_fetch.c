@@ -22,6 +22,7 @@
 
 #include "iocore/log.h"
 #include "master/cmd/cmd.h"
+#include "master/cmd/cmd_magnet.h"
 #include "master/content/torrent_file.h"
 #include "master/fetch/fetch.h"
 #include "master/proc/master.h"
@@ -40,10 +41,12 @@ static void fetch_on_signal(int sig)
 static void fetch_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ringseed fetch FILE.torrent [-c FILE] [options]\n"
+		"usage: ringseed fetch FILE.torrent|MAGNET [-c FILE] [options]\n"
 		"\n"
 		"Fetches the torrent's content from its peers into the data directory,\n"
 		"checking every piece, then seeds it like `ringseed serve` (or exits).\n"
+		"A magnet link's metadata comes first from its peers (x.pe, --peer) and\n"
+		"trackers (tr), and is kept as STATE/magnet/INFOHASH.torrent.\n"
 		"\n"
 		"  -c, --config FILE        configuration file (see ringseed print-config)\n"
 		"  -d, --data DIR           where the content goes: DIR/NAME\n"
@@ -68,6 +71,9 @@ struct fetch_cli {
 	const char *web[FETCH_WEB_EXTRA_MAX];
 	unsigned n_web;
 	const char *data, *state, *listen;
+	bool magnet;
+	struct magnet mg;
+	struct cmd_magnet_out mo;
 };
 
 static int fetch_push(struct fetch_cli *o, const char *fmt, const char *key, const char *value)
@@ -91,6 +97,24 @@ static int fetch_push_path(struct fetch_cli *o, const char *key, const char *val
 		return -1;
 	snprintf(buf, sizeof(buf), "%s/%s", cwd, value);
 	return fetch_push(o, "%s=%s", key, buf);
+}
+
+/* A magnet link: read now, so that a bad one is a usage error and its x.pe are peers. */
+static int fetch_magnet_args(struct fetch_cli *o)
+{
+	struct magnet_err err;
+
+	if (magnet_parse(o->torrent, strlen(o->torrent), &o->mg, &err) != 0) {
+		fprintf(stderr, "ringseed fetch: magnet link: %s\n", err.msg);
+		return 2;
+	}
+	o->magnet = true;
+	for (unsigned i = 0; i < o->mg.n_pe; i++) {
+		if (fetch_push(o, o->peer_seen ? "+%s=%s" : "%s=%s", "fetch.peers", o->mg.pe[i]))
+			return 2;
+		o->peer_seen = true;
+	}
+	return 0;
 }
 
 static int fetch_options(struct fetch_cli *o, int argc, char **argv)
@@ -162,7 +186,7 @@ static int fetch_options(struct fetch_cli *o, int argc, char **argv)
 		return 2;
 	}
 	o->torrent = argv[optind];
-	return 0;
+	return magnet_is_link(o->torrent) ? fetch_magnet_args(o) : 0;
 }
 
 /* STATE/fetch-torrents/NAME.torrent, a copy of the .torrent for serve to find. */
@@ -226,6 +250,11 @@ static int fetch_go(struct fetch_cli *o, struct conf *c)
 	char err[512];
 	int data_fd, state_fd, rc = 1;
 
+	if (o->magnet) {
+		if (cmd_magnet_torrent(&o->mg, c, &fetch_stop, &o->mo) != 0)
+			return 1;
+		o->torrent = o->mo.path;
+	}
 	if (torrent_file_load_raw(o->torrent, &mi, &raw, &raw_len, err, sizeof(err)) != 0) {
 		log_errx("fetch: %s", err);
 		return 1;
@@ -243,6 +272,8 @@ static int fetch_go(struct fetch_cli *o, struct conf *c)
 				 .port = c->announce ? fetch_announce_port(c) : 0,
 				 .webseeds = o->web,
 				 .n_webseeds = o->n_web,
+				 .banned = o->mo.banned,
+				 .n_banned = o->mo.n_banned,
 				 .stop = &fetch_stop };
 	/* A full disk: --exit-when-done exits 1 at once; otherwise it waits for room. */
 	rc = o->exit_when_done ? fetch_run(&fo, &res, err, sizeof(err))

@@ -57,6 +57,7 @@ static const char *const fetch_counter_names[FC_MAX] = {
 	[FC_WEB_HTTP_ERRORS] = "web_http_errors",
 	[FC_WEB_STALLS] = "web_stalls",
 	[FC_WEB_FAILS] = "web_fails",
+	[FC_PEX_ADDED] = "pex_added",
 };
 
 const char *fetch_counter_name(enum fetch_counter c)
@@ -436,14 +437,20 @@ static void fetch_arm_tick(struct fetch *f)
 
 static void fetch_tick(struct fetch *f)
 {
+	uint32_t conns = 0;
+
+	for (uint32_t i = 0; i < f->n_src; i++)
+		conns += f->peers[i].state != FPEER_FREE;
 	for (uint32_t i = 0; i < f->n_src; i++) {
 		struct fpeer *p = &f->peers[i];
 		struct fsource *s = &f->src[i];
 
-		if (p->state == FPEER_FREE && !s->banned && f->now_ms >= s->retry_ms && !f->fail)
-			fetch_connect(f, i);
-		else
+		if (p->state == FPEER_FREE && !s->banned && f->now_ms >= s->retry_ms && !f->fail) {
+			if (conns < FETCH_CONNS_MAX && ++conns)
+				fetch_connect(f, i);
+		} else {
 			fpeer_tick(f, p);
+		}
 	}
 	if (f->dirty && f->now_ms - f->saved_ms >= FETCH_SAVE_MS) {
 		int rc = fst_save(&f->st);
@@ -507,7 +514,8 @@ bool fetch_has_source(const struct metainfo *mi, const struct conf *c, unsigned 
 		return true;
 	for (uint32_t i = 0; port && i < mi->tracker_count; i++)
 		if (strncmp(mi->trackers[i].url, "http://", 7) == 0 ||
-		    strncmp(mi->trackers[i].url, "https://", 8) == 0)
+		    strncmp(mi->trackers[i].url, "https://", 8) == 0 ||
+		    strncmp(mi->trackers[i].url, "udp://", 6) == 0)
 			return true;
 	return false;
 }
@@ -569,6 +577,10 @@ static int fetch_setup(struct fetch *f, const struct fetch_opts *o, char *err, s
 		fetch_add_source(f, &o->peers[i]);
 	for (unsigned i = 0; i < o->conf->fetch_peers.n; i++)
 		fetch_add_source(f, &o->conf->fetch_peers.addr[i]);
+	for (unsigned i = 0; i < o->n_banned; i++)
+		for (uint32_t s = 0; s < f->n_src; s++)
+			if (!memcmp(&f->src[s].addr, &o->banned[i], o->banned[i].len))
+				f->src[s].banned = true;
 	rc = ring_init(&f->ring, FETCH_RING_ENTRIES, &feat, err, errlen);
 	if (rc)
 		return rc;

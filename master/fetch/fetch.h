@@ -3,8 +3,9 @@
  * checked, then hand it to the seeder.
  *
  * One process, one io_uring (fetch.c): outbound connections to the peers
- * given (--peer, fetch.peers) and to those an HTTP tracker returns (the
- * announce says `left`, then event=completed), the BEP 3 handshake, bitfield
+ * given (--peer, fetch.peers), to those an HTTP or UDP tracker returns (the
+ * announce says `left`, then event=completed) and to those peers name in
+ * ut_pex (fetch_pex.c), the BEP 3 handshake, bitfield
  * and have, interested, pipelined requests sized by each peer's rate up to
  * its reqq. Pieces are picked by fetch_pick.c: at random until a few are
  * complete, then rarest first, a whole piece per peer, and an endgame for
@@ -21,8 +22,8 @@
  * state directory seeds it at once.
  *
  * Left out here: uploading to peers while fetching (they get no unchoke;
- * the seeder serves the content once it is complete), magnets, UDP
- * trackers.
+ * the seeder serves the content once it is complete). A magnet's metadata
+ * is fetched before, by fetch_meta.h.
  *
  * Web seeds (BEP 19 url-list, fetch_web.c): whole pieces by HTTP Range
  * requests beside the peers, checked like theirs; a bad piece bans the web
@@ -39,7 +40,8 @@
 #include "conf/conf.h"
 #include "proto/metainfo.h"
 
-#define FETCH_SOURCES_MAX 64 /* peer addresses we keep; more from trackers are dropped */
+#define FETCH_SOURCES_MAX 512 /* peer addresses kept (deduplicated); more from trackers and PEX are dropped */
+#define FETCH_CONNS_MAX	  64  /* of those, connected or connecting at once */
 #define FETCH_WEB_EXTRA_MAX 16 /* web seeds given besides the torrent's (--webseed) */
 
 enum fetch_counter {
@@ -65,6 +67,7 @@ enum fetch_counter {
 	FC_WEB_HTTP_ERRORS, /* 404, 5xx and other statuses */
 	FC_WEB_STALLS,	    /* transfers slower than a floor for fetch.request_timeout */
 	FC_WEB_FAILS,	    /* connects refused and other transfer errors */
+	FC_PEX_ADDED,	    /* new peer addresses from ut_pex messages (BEP 11) */
 	FC_MAX
 };
 
@@ -78,6 +81,8 @@ struct fetch_opts {
 	const char *const *webseeds; /* extra BEP 19 web seeds (--webseed), http(s) URLs */
 	unsigned n_webseeds;
 	uint16_t port; /* announced to trackers; 0: announce nothing */
+	const struct conf_addr *banned; /* never asked: a magnet's metadata liars */
+	unsigned n_banned;
 	volatile sig_atomic_t *stop; /* set by a signal: save the state and return -EINTR */
 };
 
@@ -114,7 +119,7 @@ static inline bool fetch_disk_full(int rc)
 
 const char *fetch_counter_name(enum fetch_counter c);
 
-/* Whether fetch_run would have anyone to ask (peers given, or an HTTP tracker and a port). */
+/* Whether fetch_run would have anyone to ask (peers given, or an HTTP or UDP tracker and a port). */
 bool fetch_has_source(const struct metainfo *mi, const struct conf *c, unsigned n_peers,
 		      uint16_t port);
 

@@ -29,6 +29,7 @@
 #define FETCH_TICK_MS	   100
 #define FETCH_CONNECT_MS   3000
 #define FETCH_SAVE_MS	   1000 /* the .fetch state is written at most this often */
+#define FETCH_UT_PEX	   2	/* our id for ut_pex in "m" (BEP 10: any 1..255) */
 
 /* --- files and resume state (fetch_store.c) --- */
 
@@ -223,6 +224,9 @@ void fpeer_drop(struct fetch *f, struct fpeer *p, enum fetch_counter why, const 
 	__attribute__((format(printf, 4, 5)));
 void fpeer_tick(struct fetch *f, struct fpeer *p);
 void fpeer_broadcast_have(struct fetch *f, uint32_t piece);
+
+/* fetch_pex.c: a ut_pex message's added contacts become sources. */
+void fetch_pex_input(struct fetch *f, struct fpeer *p, const uint8_t *b, size_t n);
 
 /* fetch.c, for fetch_peer.c */
 void fetch_piece_complete(struct fetch *f, int act);

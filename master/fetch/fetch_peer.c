@@ -181,7 +181,8 @@ static void fpeer_handshake(struct fetch *f, struct fpeer *p)
 	struct wire_handshake hs;
 	uint8_t m[WIRE_EXT_HANDSHAKE_CAP];
 	struct wire_ext_handshake ext = { .client = "ringseed " RINGSEED_VERSION,
-					  .reqq = FETCH_REQ_MAX };
+					  .reqq = FETCH_REQ_MAX,
+					  .ut_pex = FETCH_UT_PEX };
 	ssize_t n;
 
 	if (wire_handshake_parse(p->hs, &hs) != 0 ||
@@ -235,7 +236,11 @@ static void fpeer_ext(struct fetch *f, struct fpeer *p)
 	struct ext_peer_hs hs;
 	struct ext_err err;
 
-	/* Only the handshake (extended id 0) matters to a leecher here. */
+	/* The handshake and peer exchange matter to a leecher; the rest is skipped. */
+	if (p->msg_len >= 1 && p->msg[0] == FETCH_UT_PEX) {
+		fetch_pex_input(f, p, p->msg + 1, p->msg_len - 1);
+		return;
+	}
 	if (p->msg_len < 1 || p->msg[0] != WIRE_EXT_HANDSHAKE_ID)
 		return;
 	if (ext_handshake_parse(p->msg + 1, p->msg_len - 1, &hs, &err) != 0) {
