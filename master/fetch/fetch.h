@@ -20,8 +20,14 @@
  * checked at start, and the .fetch file goes: `ringseed serve` on the same
  * state directory seeds it at once.
  *
- * Left out here: uploading to peers while fetching (they get no unchoke;
- * the seeder serves the content once it is complete), v2-only torrents
+ * Peers get what is verified while we fetch (fetch_up.c): our bitfield (or
+ * have_none), a have for each piece, and the blocks they request, read from
+ * the files with io_uring; whom we unchoke is the seeds' tit-for-tat
+ * (fetch_choke.c). Peers that connect to us come from the master, which
+ * hands them over with their handshake (see master/proc/fetchers.c), or
+ * from a listener of our own (`ringseed fetch --listen`).
+ *
+ * Left out here: v2-only torrents
  * (no SHA-1 to check against), magnets, web seeds, UDP trackers.
  */
 #ifndef RINGSEED_FETCH_H
@@ -51,6 +57,9 @@ enum fetch_counter {
 	FC_CONNECT_FAILS,   /* connections refused, timed out or with a wrong handshake */
 	FC_ANNOUNCES,	    /* tracker announces answered */
 	FC_ANNOUNCE_FAILS,  /* tracker announces that failed */
+	FC_UP_BYTES,	    /* payload bytes of blocks uploaded */
+	FC_INBOUND,	    /* peers that connected to us (from the master or --listen) */
+	FC_UP_REFUSED,	    /* requests not served: choked, a piece we lack, out of range */
 	FC_MAX
 };
 
@@ -63,6 +72,12 @@ struct fetch_opts {
 	unsigned n_peers;
 	uint16_t port; /* announced to trackers; 0: announce nothing */
 	volatile sig_atomic_t *stop; /* set by a signal: save the state and return -EINTR */
+	/*
+	 * Inbound peers: channel_fd, a SOCK_SEQPACKET socket on which each
+	 * message is a peer's 68-byte handshake with its descriptor
+	 * (SCM_RIGHTS); listen_fd, a listening socket of our own. -1: none.
+	 */
+	int channel_fd, listen_fd;
 };
 
 struct fetch_result {
