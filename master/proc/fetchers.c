@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -171,6 +172,8 @@ bool mfetch_handoff(struct master *m, const uint8_t *info_hash, int fd, const ui
 		if (!f->path || f->pid <= 0 || f->channel < 0 ||
 		    memcmp(f->info_hash, info_hash, MI_HASH_LEN) != 0)
 			continue;
+		/* The fetcher shares the socket: out of our epoll set, as a worker's peer. */
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, fd, NULL);
 		memset(&u, 0, sizeof(u));
 		c = CMSG_FIRSTHDR(&mh);
 		c->cmsg_level = SOL_SOCKET;
