@@ -306,6 +306,24 @@ def fleet_section(w, raw):
     w("")
 
 
+def fetch1_section(w, raw):
+    try:
+        j = json.load(open(os.path.join(raw, "fetch1", "fetch1.json")))
+    except (OSError, ValueError):
+        return
+    w("## One fetch from one local seeder\n")
+    w("`bench/fetch1.sh`: one %d MiB torrent (1 MiB pieces) from a ringseed seeder on 127.0.0.1, "
+      "found through its built-in tracker; each client from an empty directory until complete. "
+      "*MB/s*: 10^6 bytes per wall second, set-up included; *CPU s / GB*: the client's user + "
+      "system time per 10^9 bytes.\n" % j["size_mib"])
+    w("| client | wall | MB/s | CPU s / GB | byte-exact |")
+    w("|---|--:|--:|--:|--|")
+    for r in j["rows"]:
+        w("| %s | %.1f s | %.1f | %.2f | %s |" % (r["row"], r["wall_s"], r["MB_s"] or 0,
+                                              r["cpu_s_per_GB"], "yes" if r["ok"] else "no"))
+    w("")
+
+
 def mseopen_section(w, runs, machine):
     """The MSE-openings row: the download's two halves, the openers' own report."""
     rs = [r for k, v in sorted(runs.items()) if k[0] == "mseopen" for r in v]
@@ -604,6 +622,7 @@ def main():
     crowd_section(w, raw)
     swarm_section(w, raw)
     fleet_section(w, raw)
+    fetch1_section(w, raw)
     counts_section(w, raw, loads, machine)
     hashspeed_section(w, raw)
 

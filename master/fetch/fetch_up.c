@@ -209,7 +209,9 @@ void fup_on_read(struct fetch *f, struct fpeer *p, int res)
 		log_warnx("fetch: %s: reading piece %u+%u to upload: %s", f->mi->name, r->piece,
 			  r->begin, p->up.err ? strerror(-p->up.err) : "short read");
 		fup_refuse(f, p, r);
-	} else if (!p->up.choking) { /* choked meanwhile: the block is void */
+	} else if (p->up.choking) { /* choked meanwhile: void, as the queue was */
+		fup_refuse(f, p, r);
+	} else {
 		wire_put_piece_header(p->up.buf, r->piece, r->begin, r->length);
 		fpeer_put(f, p, p->up.buf, WIRE_PIECE_HDR_LEN + r->length);
 		f->res->c[FC_UP_BYTES] += r->length;
