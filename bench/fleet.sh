@@ -4,7 +4,7 @@
 # and N edges, each on its own loopback address, the origin's upload capped
 # by serve.max_upload_rate. See "The fleet" in bench/README.md.
 #
-#   bench/fleet.sh [-n N] [--size MIB] [--cap MIB] [--rows "rs lt"]
+#   bench/fleet.sh [-n N] [--size MIB] [--cap MIB] [--rows "rs lt"] [--super S]
 #                  [--timeout S] [--out DIR] [--keep]
 #
 #   -n N        edges (default 8): 127.0.1.2 .. 127.0.1.(N+1); the origin
@@ -16,6 +16,8 @@
 #                   fetch; done when every edge logged "verified from state"
 #               lt: the same fleet of python3-libtorrent leechers
 #                   (bench/swarm.py leech, 127.0.1.(10+i)) instead
+#   --super S   the origin's serve.super_seed: auto (the default, as shipped),
+#               off or on
 #   --timeout S a row gives up after S seconds (default 300)
 #   --out DIR   also write DIR/fleet.json (bench/compare/run.sh does)
 #   --keep      keep the work directory
@@ -34,6 +36,7 @@ N=8
 SIZE=256
 CAP=20
 ROWS="rs lt"
+SUPER=auto
 TIMEOUT=300
 OUT=
 KEEP=
@@ -50,6 +53,7 @@ while [ $# -gt 0 ]; do
 	--size) SIZE=${2:-}; shift 2 ;;
 	--cap) CAP=${2:-}; shift 2 ;;
 	--rows) ROWS=${2:-}; shift 2 ;;
+	--super) SUPER=${2:-}; shift 2 ;;
 	--timeout) TIMEOUT=${2:-}; shift 2 ;;
 	--out) OUT=${2:-}; shift 2 ;;
 	--keep) KEEP=1; shift ;;
@@ -147,7 +151,7 @@ for row in $ROWS; do
 	case $row in rs | lt) ;; *) log "$row: unknown row, skipped"; continue ;; esac
 	work=$RAW/run-$row
 	OADMIN=$(free_port)
-	box_conf "$work/origin" 127.0.1.1 "$OADMIN" "[serve]" "max_upload_rate = ${CAP}M"
+	box_conf "$work/origin" 127.0.1.1 "$OADMIN" "[serve]" "max_upload_rate = ${CAP}M" "super_seed = $SUPER"
 	ln "$RAW/src/$name" "$work/origin/data/$name" 2>/dev/null || cp "$RAW/src/$name" "$work/origin/data/"
 	cp "$RAW/$name.torrent" "$work/origin/torrents/"
 	box_start "$work/origin" --tracker-listen "127.0.1.1:$TP" ||
@@ -163,7 +167,12 @@ for row in $ROWS; do
 		for ((i = 1; i <= N; i++)); do
 			box_conf "$work/e$i" "127.0.1.$((i + 1))" "$(free_port)"
 			cp "$RAW/$name.torrent" "$work/e$i/torrents/"
-			box_start "$work/e$i" || { log "edge $i did not start: $(tail -n 3 "$work/e$i/log")"; rc_all=1; }
+		done
+		# all at once, as the libtorrent row's leechers start
+		t0=$(date +%s.%N)
+		for ((i = 1; i <= N; i++)); do
+			"$RINGSEED" serve -c "$work/e$i/ringseed.conf" 2>"$work/e$i/log" &
+			PIDS+=("$!")
 		done
 		end=$(($(date +%s) + TIMEOUT))
 		while [ "$(date +%s)" -lt "$end" ]; do

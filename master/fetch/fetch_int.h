@@ -10,6 +10,7 @@
 #include <liburing.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "master/fetch/fetch.h"
 #include "proto/wire.h"
@@ -115,15 +116,19 @@ struct freq {
 	uint32_t piece, begin, length;
 };
 
+#define FETCH_UP_BATCH 8 /* blocks of one piece, back to back, read at once (fetch_up.c) */
+
 /* What we upload to one peer (fetch_up.c, fetch_choke.c). */
 struct fup {
 	bool choking;	 /* we choke it (the start, BEP 3) */
 	bool interested; /* it is interested in us */
-	bool busy;	 /* reads of a block in flight */
+	bool busy;	 /* reads in flight */
 	struct freq q[FETCH_REQ_MAX]; /* its requests we will serve, oldest first */
 	uint32_t n_q;
-	struct freq cur; /* the block being read */
-	uint8_t *buf;	 /* its piece header and bytes */
+	struct freq cur[FETCH_UP_BATCH]; /* the blocks being read */
+	uint32_t n_cur;
+	struct iovec iov[FETCH_UP_BATCH];
+	uint8_t *buf; /* per block: its piece header and bytes (FUP_SLOT apart) */
 	uint32_t reads, got;
 	int err;
 };

@@ -8,10 +8,12 @@
  * A request is queued only while we unchoke the peer, for a piece verified
  * and on disk (FPS_HAVE), inside the piece, at most WIRE_MAX_BLOCK long and
  * FETCH_REQ_MAX deep (the reqq we state); anything else is refused (reject
- * with the Fast extension, else ignored) and counted. One block per peer
- * is read at a time with io_uring into fup.buf behind its piece header,
- * then appended to the peer's send buffer, while that holds less than
- * FUP_OUT_MAX: a slow peer costs one block and its buffer, not the disk.
+ * with the Fast extension, else ignored) and counted. Per peer one batch
+ * is read at a time with io_uring into fup.buf, each block behind room for
+ * its piece header (the blocks of one piece that follow each other in the
+ * queue, up to FETCH_UP_BATCH, with one readv), then appended to the peer's
+ * send buffer, while that holds less than FUP_OUT_MAX: a slow peer costs
+ * one batch and its buffer, not the disk.
  *
  * Inbound peers: the master hands over those for this torrent on a
  * SOCK_SEQPACKET channel (their 68-byte handshake, the descriptor by
@@ -136,86 +138,153 @@ void fup_msg(struct fetch *f, struct fpeer *p, const struct wire_event *ev)
 	}
 }
 
-/* Submits the reads of the block at the head of p's queue; false if it cannot be read. */
-static bool fup_read(struct fetch *f, struct fpeer *p)
+/*
+ * Block i of a batch sits at buf + i * FUP_SLOT behind room for its header.
+ * A request longer than FETCH_BLOCK (up to WIRE_MAX_BLOCK) is read alone:
+ * the buffer holds that too.
+ */
+#define FUP_SLOT (WIRE_PIECE_HDR_LEN + FETCH_BLOCK)
+#define FUP_BUF	 (FETCH_UP_BATCH * FUP_SLOT > WIRE_PIECE_HDR_LEN + WIRE_MAX_BLOCK \
+			  ? FETCH_UP_BATCH * FUP_SLOT : WIRE_PIECE_HDR_LEN + WIRE_MAX_BLOCK)
+
+/* One read per file extent of a single block (it may span files; pad files are zeros). */
+static int fup_read_one(struct fetch *f, struct fpeer *p, uint32_t slot)
 {
 	struct mi_extent ext[FUP_EXTENTS];
-	const struct freq *r = &p->up.cur;
-	uint32_t slot = (uint32_t)(p - f->peers), off = 0;
+	const struct freq *r = &p->up.cur[0];
+	uint32_t off = 0;
 	int n = mi_map(f->mi, r->piece, r->begin, r->length, ext, FUP_EXTENTS);
 
 	if (n <= 0)
-		return false; /* more files than FUP_EXTENTS in one block: refused */
-	p->up.reads = p->up.got = 0;
-	p->up.err = 0;
+		return n < 0 ? n : -EINVAL; /* more files than FUP_EXTENTS in one block */
 	for (int i = 0; i < n; i++) {
 		uint8_t *dst = p->up.buf + WIRE_PIECE_HDR_LEN + off;
 		int fd = f->st.fds[ext[i].file];
 		struct io_uring_sqe *sqe;
 
 		off += (uint32_t)ext[i].length;
-		if (fd < 0) { /* a pad file: zeros */
+		if (fd < 0) {
 			memset(dst, 0, ext[i].length);
 			p->up.got += (uint32_t)ext[i].length;
 			continue;
 		}
-		sqe = ring_get_sqe(&f->ring, NULL);
-		if (!sqe) {
-			p->up.err = -EBUSY;
-			break;
-		}
+		if (!(sqe = ring_get_sqe(&f->ring, NULL)))
+			return -EBUSY;
 		io_uring_prep_read(sqe, fd, dst, (unsigned)ext[i].length, ext[i].offset);
 		io_uring_sqe_set_data64(sqe, fetch_ud(FOP_READ, slot, p->gen));
 		p->up.reads++;
 		p->ops++;
 	}
-	p->up.busy = true;
-	if (p->up.reads == 0)
-		fup_on_read(f, p, 0);
-	return true;
+	return 0;
 }
 
-/* Reads the next block to send while the send buffer has room. */
+/*
+ * Submits the reads of the batch in up.cur: blocks back to back in one file
+ * take one readv, each block into its slot; anything else is read one block
+ * at a time (a batch of one).
+ */
+static int fup_read(struct fetch *f, struct fpeer *p)
+{
+	struct mi_extent ext;
+	uint32_t slot = (uint32_t)(p - f->peers), len = 0;
+	struct io_uring_sqe *sqe;
+	int fd;
+
+	p->up.reads = p->up.got = 0;
+	p->up.err = 0;
+	if (p->up.n_cur == 1)
+		return fup_read_one(f, p, slot);
+	for (uint32_t i = 0; i < p->up.n_cur; i++) {
+		p->up.iov[i].iov_base = p->up.buf + i * FUP_SLOT + WIRE_PIECE_HDR_LEN;
+		p->up.iov[i].iov_len = p->up.cur[i].length;
+		len += p->up.cur[i].length;
+	}
+	if (mi_map(f->mi, p->up.cur[0].piece, p->up.cur[0].begin, len, &ext, 1) != 1 ||
+	    (fd = f->st.fds[ext.file]) < 0) {
+		/* spans files or a pad file: the first block alone, the rest back in the queue */
+		memmove(p->up.q + p->up.n_cur - 1, p->up.q, p->up.n_q * sizeof(p->up.q[0]));
+		memcpy(p->up.q, p->up.cur + 1, (p->up.n_cur - 1) * sizeof(p->up.q[0]));
+		p->up.n_q += p->up.n_cur - 1;
+		p->up.n_cur = 1;
+		return fup_read_one(f, p, slot);
+	}
+	if (!(sqe = ring_get_sqe(&f->ring, NULL)))
+		return -EBUSY;
+	io_uring_prep_readv(sqe, fd, p->up.iov, p->up.n_cur, ext.offset);
+	io_uring_sqe_set_data64(sqe, fetch_ud(FOP_READ, slot, p->gen));
+	p->up.reads++;
+	p->ops++;
+	return 0;
+}
+
+/* Moves the head of the queue, and the blocks of its piece right behind it, to up.cur. */
+static void fup_take_batch(struct fpeer *p)
+{
+	struct fup *u = &p->up;
+	uint32_t n = 1;
+
+	u->cur[0] = u->q[0];
+	while (n < FETCH_UP_BATCH && n < u->n_q && u->cur[0].length <= FETCH_BLOCK &&
+	       u->q[n].piece == u->cur[0].piece && u->q[n].length <= FETCH_BLOCK &&
+	       u->q[n].begin == u->cur[n - 1].begin + u->cur[n - 1].length) {
+		u->cur[n] = u->q[n];
+		n++;
+	}
+	memmove(u->q, u->q + n, (u->n_q - n) * sizeof(u->q[0]));
+	u->n_q -= n;
+	u->n_cur = n;
+}
+
+/* Reads the next blocks to send while the send buffer has room. */
 void fup_pump(struct fetch *f, struct fpeer *p)
 {
 	while (p->state == FPEER_ACTIVE && !p->up.busy && p->up.n_q > 0 &&
 	       p->out_len < FUP_OUT_MAX) {
-		if (!p->up.buf && !(p->up.buf = malloc(WIRE_PIECE_HDR_LEN + WIRE_MAX_BLOCK)))
+		if (!p->up.buf && !(p->up.buf = malloc(FUP_BUF)))
 			return;
-		p->up.cur = p->up.q[0];
-		memmove(p->up.q, p->up.q + 1, (p->up.n_q - 1) * sizeof(p->up.q[0]));
-		p->up.n_q--;
-		if (!fup_read(f, p))
-			fup_refuse(f, p, &p->up.cur);
+		fup_take_batch(p);
+		p->up.busy = true;
+		p->up.err = fup_read(f, p);
+		if (p->up.reads == 0) /* nothing in flight: done (pad files) or failed */
+			fup_on_read(f, p, 0);
 	}
 }
 
-/* A read of the block done (res 0 with none in flight: it needed none). */
+/* A read of the batch done (res 0 with none in flight: it needed none). */
 void fup_on_read(struct fetch *f, struct fpeer *p, int res)
 {
-	const struct freq *r = &p->up.cur;
+	struct fup *u = &p->up;
+	uint32_t want = 0;
 
-	if (p->up.reads > 0) {
-		p->up.reads--;
+	if (u->reads > 0) {
+		u->reads--;
 		if (res < 0)
-			p->up.err = res;
+			u->err = res;
 		else
-			p->up.got += (uint32_t)res;
-		if (p->up.reads > 0)
+			u->got += (uint32_t)res;
+		if (u->reads > 0)
 			return;
 	}
-	p->up.busy = false;
-	if (p->up.err || p->up.got != r->length) {
-		log_warnx("fetch: %s: reading piece %u+%u to upload: %s", f->mi->name, r->piece,
-			  r->begin, p->up.err ? strerror(-p->up.err) : "short read");
-		fup_refuse(f, p, r);
-	} else if (p->up.choking) { /* choked meanwhile: void, as the queue was */
-		fup_refuse(f, p, r);
-	} else {
-		wire_put_piece_header(p->up.buf, r->piece, r->begin, r->length);
-		fpeer_put(f, p, p->up.buf, WIRE_PIECE_HDR_LEN + r->length);
+	u->busy = false;
+	for (uint32_t i = 0; i < u->n_cur; i++)
+		want += u->cur[i].length;
+	if (u->err || u->got != want)
+		log_warnx("fetch: %s: reading piece %u+%u to upload: %s", f->mi->name,
+			  u->cur[0].piece, u->cur[0].begin,
+			  u->err ? strerror(-u->err) : "short read");
+	for (uint32_t i = 0; i < u->n_cur; i++) {
+		const struct freq *r = &u->cur[i];
+		uint8_t *slot = u->buf + i * FUP_SLOT;
+
+		if (u->err || u->got != want || u->choking) { /* choked meanwhile: void too */
+			fup_refuse(f, p, r);
+			continue;
+		}
+		wire_put_piece_header(slot, r->piece, r->begin, r->length);
+		fpeer_put(f, p, slot, WIRE_PIECE_HDR_LEN + r->length);
 		f->res->c[FC_UP_BYTES] += r->length;
 	}
+	u->n_cur = 0;
 	fup_pump(f, p);
 	fetch_send(f, p);
 }
