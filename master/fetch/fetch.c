@@ -216,8 +216,11 @@ static void fetch_on_peer(struct fetch *f, enum fop op, struct fpeer *p, int res
 {
 	p->ops--;
 	if (p->state == FPEER_CLOSING || p->state == FPEER_FREE) {
-		if (op == FOP_SEND)
+		if (op == FOP_SEND) {
 			p->send_busy = false;
+			free(p->out_old);
+			p->out_old = NULL;
+		}
 		if (op == FOP_READ && --p->up.reads == 0)
 			p->up.busy = false;
 		return;
