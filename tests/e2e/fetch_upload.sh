@@ -12,7 +12,10 @@
 #     and at least 1 MB uploaded to it before completion (up_bytes);
 #   - a raw peer with the Fast extension asking for a piece out of range
 #     and, choked, for one we may have, gets reject_request for each
-#     (up_refused counts them) and the fetch goes on.
+#     (up_refused counts them) and the fetch goes on;
+#   - the same with the multi-file test tree (nested directories, 0-byte
+#     files, odd sizes: blocks that span files are read one by one, the
+#     others of a piece together), without the raw peer: byte-exact.
 set -u
 : "${RINGSEED:?RINGSEED must name the ringseed binary}"
 : "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -93,4 +96,30 @@ grep -q '^rejects 2' raw.log || { fail "the raw peer did not get two reject_requ
 kill -INT "$fpid" 2>/dev/null
 wait "$fpid" 2>/dev/null
 grep -qi 'AddressSanitizer\|runtime error' f.log && { fail "sanitizer report"; show f.log; }
+
+# the multi-file tree
+"$PY" "$LT" mktree seed/tree || exit 1
+"$RINGSEED" create -q -f v1 -l 32K seed/tree -o t/tree.torrent || exit 1
+P2=$(free_port)
+PF2=$(free_port)
+fetch_lt_seed lt2.log t/tree.torrent seed "$P2" --rate 1000000 || exit 1
+serve_init "$work/l2"
+HASH2=$("$PY" "$LT" hash t/tree.torrent)
+bg env --default-signal=INT "$RINGSEED" fetch t/tree.torrent -c l2/ringseed.conf \
+	-d l2/data -s l2/state --listen "127.0.0.1:$PF2" --peer "127.0.0.1:$P2" 2>f2.log
+fpid=$BG_PID
+wait_until 10 test -e "l2/state/$HASH2.fetch" || fail "the tree's fetch did not start"
+if ! "$PY" "$LT" leech --peer "127.0.0.1:$PF2" --save "$work/leech2" --timeout 30 \
+	t/tree.torrent >leech2.log 2>&1; then
+	fail "libtorrent could not download the tree from the fetcher"
+	show leech2.log
+fi
+tree_cmp seed/tree leech2/tree || fail "the leecher's tree differs"
+wait_until 10 grep -q 'fetch: tree: complete' f2.log || fail "the tree's fetch did not complete"
+up=$(fetch_count f2.log up_bytes)
+echo "fetch_upload: the tree: uploaded ${up:-?} bytes while fetching"
+[ "${up:-0}" -ge 1000000 ] || fail "tree: uploaded ${up:-none} bytes while fetching, expected 1 MB or more"
+kill -INT "$fpid" 2>/dev/null
+wait "$fpid" 2>/dev/null
+grep -qi 'AddressSanitizer\|runtime error' f2.log && { fail "sanitizer report"; show f2.log; }
 [ "$fails" -eq 0 ]
