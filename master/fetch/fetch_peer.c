@@ -52,7 +52,8 @@ void fpeer_put(struct fetch *f, struct fpeer *p, const void *msg, size_t len)
 			n = malloc(cap);
 			if (!n)
 				return;
-			memcpy(n, p->out, p->out_len);
+			if (p->out_len)
+				memcpy(n, p->out, p->out_len);
 			if (p->out_old)
 				free(p->out); /* an earlier copy, which no send reads */
 			else

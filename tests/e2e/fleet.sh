@@ -82,6 +82,14 @@ eup=$(cat "${LOGS[@]:1}" | sed -n 's/.*fetch: rel.bin: complete .* up_bytes=\([0
 	awk '{ s += $1 } END { print s + 0 }')
 echo "fleet: $EDGES edges had $SIZE bytes after $(echo "$t1 - $t0" | bc) s; the origin uploaded ${up:-?} bytes ($(echo "scale=2; ${up:-0} / $SIZE" | bc) x the release), the edges ${eup} bytes to each other while fetching"
 [ "${eup}" -gt 0 ] || fail "the edges uploaded nothing to each other while fetching"
+handed=0
+for ((i = 1; i <= EDGES; i++)); do
+	fleet_use "$i"
+	handed=$((handed + $(serve_stat peers_fetch || echo 0)))
+done
+echo "fleet: the edges' masters handed $handed peers to their fetchers"
+[ "$handed" -gt 0 ] || fail "no edge handed a peer to its fetcher (peers_fetch)"
+fleet_use 0
 [ -n "$up" ] && [ "$(echo "$up < $FLEET_MAX_UP * $SIZE" | bc)" = 1 ] ||
 	fail "the origin uploaded ${up:-?} bytes: not under $FLEET_MAX_UP x the release"
 for ((i = EDGES; i >= 0; i--)); do
