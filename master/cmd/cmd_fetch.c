@@ -7,7 +7,8 @@
  * fetch is `ringseed serve` on a torrents directory of its own under the
  * state directory (fetch-torrents/) holding a copy of this .torrent, with the
  * same data and state directories: the verify state the fetch saved lets it
- * start without hashing.
+ * start without hashing. While it fetches, the first listen address takes
+ * peers too (fetch_listen): they get the pieces verified so far.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,7 +56,8 @@ static void fetch_usage(FILE *f)
 		"  -p, --peer ADDR:PORT     a peer to fetch from; repeatable (fetch.peers)\n"
 		"  -w, --webseed URL        an HTTP(S) web seed besides the torrent's url-list\n"
 		"                           (BEP 19); repeatable\n"
-		"  -l, --listen ADDR:PORT   where to seed afterwards; its port is announced\n"
+		"  -l, --listen ADDR:PORT   where peers reach us, fetching and seeding after;\n"
+		"                           its port is announced\n"
 		"      --exit-when-done     exit 0 once the content is complete\n"
 		"  -o, --set SECTION.KEY=VALUE   any configuration key\n"
 		"  -h, --help               this text\n"
@@ -241,6 +244,30 @@ static int fetch_then_serve(struct fetch_cli *o, const struct conf *c, const str
 	return cmd_serve(argc, argv);
 }
 
+/*
+ * The first listen address, for peers while we fetch; -1 if it cannot be
+ * had (a seeder on it already, say): the fetch goes on without, outbound.
+ */
+static int fetch_listen(const struct conf *c)
+{
+	const struct conf_addr *a = &c->listen.addr[0];
+	int one = 1, fd;
+
+	if (c->listen.n == 0)
+		return -1;
+	fd = socket(a->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, &a->sa, a->len) != 0 || listen(fd, 64) != 0) {
+		log_info("fetch: no listener while fetching (%s): outbound peers only",
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int fetch_go(struct fetch_cli *o, struct conf *c)
 {
 	struct metainfo mi;
@@ -274,10 +301,14 @@ static int fetch_go(struct fetch_cli *o, struct conf *c)
 				 .n_webseeds = o->n_web,
 				 .banned = o->mo.banned,
 				 .n_banned = o->mo.n_banned,
-				 .stop = &fetch_stop };
+				 .stop = &fetch_stop,
+				 .channel_fd = -1,
+				 .listen_fd = fetch_listen(c) };
 	/* A full disk: --exit-when-done exits 1 at once; otherwise it waits for room. */
 	rc = o->exit_when_done ? fetch_run(&fo, &res, err, sizeof(err))
 			       : fetch_run_waiting(&fo, &res, err, sizeof(err));
+	if (fo.listen_fd >= 0)
+		close(fo.listen_fd); /* serve binds it again */
 	if (rc) {
 		log_errx("fetch: %s", err);
 		rc = 1;

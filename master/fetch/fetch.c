@@ -58,6 +58,9 @@ static const char *const fetch_counter_names[FC_MAX] = {
 	[FC_WEB_STALLS] = "web_stalls",
 	[FC_WEB_FAILS] = "web_fails",
 	[FC_PEX_ADDED] = "pex_added",
+	[FC_UP_BYTES] = "up_bytes",
+	[FC_INBOUND] = "inbound",
+	[FC_UP_REFUSED] = "up_refused",
 };
 
 const char *fetch_counter_name(enum fetch_counter c)
@@ -135,7 +138,7 @@ void fetch_send(struct fetch *f, struct fpeer *p)
 	p->ops++;
 }
 
-static void fetch_recv(struct fetch *f, struct fpeer *p)
+void fetch_recv(struct fetch *f, struct fpeer *p)
 {
 	struct io_uring_sqe *sqe = fetch_sqe(f);
 	uint32_t slot = (uint32_t)(p - f->peers);
@@ -178,7 +181,7 @@ static void fetch_connect(struct fetch *f, uint32_t slot)
 		s->retry_ms = f->now_ms + 1000;
 		return;
 	}
-	p->gen++;
+	fetch_peer_reset(p);
 	io_uring_prep_connect(sqe, p->fd, &s->addr.sa, s->addr.len);
 	io_uring_sqe_set_data64(sqe, fetch_ud(FOP_CONNECT, slot, p->gen));
 	sqe->flags |= IOSQE_IO_LINK;
@@ -186,6 +189,13 @@ static void fetch_connect(struct fetch *f, uint32_t slot)
 	io_uring_sqe_set_data64(tmo, fetch_ud(FOP_TIMEOUT, slot, p->gen));
 	p->ops += 2;
 	p->state = FPEER_CONNECTING;
+	s->fails++; /* reset by a good handshake */
+}
+
+/* A slot's new connection (dialled, or inbound): a new gen, nothing carried over. */
+void fetch_peer_reset(struct fpeer *p)
+{
+	p->gen++;
 	p->out_len = p->out_inflight = 0;
 	p->send_busy = false;
 	p->hs_len = 0;
@@ -195,7 +205,10 @@ static void fetch_connect(struct fetch *f, uint32_t slot)
 	p->rate = p->window_bytes = 0;
 	p->msg_len = 0;
 	p->pm_live = false;
-	s->fails++; /* reset by a good handshake */
+	p->up.choking = true;
+	p->up.interested = false;
+	p->up.busy = false;
+	p->up.n_q = 0;
 }
 
 /* A slot whose last operation completed after it was shut down is free again. */
@@ -212,8 +225,13 @@ static void fetch_on_peer(struct fetch *f, enum fop op, struct fpeer *p, int res
 {
 	p->ops--;
 	if (p->state == FPEER_CLOSING || p->state == FPEER_FREE) {
-		if (op == FOP_SEND)
+		if (op == FOP_SEND) {
 			p->send_busy = false;
+			free(p->out_old);
+			p->out_old = NULL;
+		}
+		if (op == FOP_READ && --p->up.reads == 0)
+			p->up.busy = false;
 		return;
 	}
 	switch (op) {
@@ -243,9 +261,15 @@ static void fetch_on_peer(struct fetch *f, enum fop op, struct fpeer *p, int res
 			fpeer_drop(f, p, FC_MAX, "send: %s", res < 0 ? strerror(-res) : "0 bytes");
 			return;
 		}
+		free(p->out_old);
+		p->out_old = NULL;
 		memmove(p->out, p->out + res, p->out_len - (size_t)res);
 		p->out_len -= (size_t)res;
+		fup_pump(f, p);
 		fetch_send(f, p);
+		break;
+	case FOP_READ:
+		fup_on_read(f, p, res);
 		break;
 	default:
 		break;
@@ -412,6 +436,7 @@ static void fetch_dispatch(struct fetch *f, const struct io_uring_cqe *cqe)
 	case FOP_CONNECT:
 	case FOP_RECV:
 	case FOP_SEND:
+	case FOP_READ:
 		if (slot >= FETCH_SOURCES_MAX)
 			return;
 		p = &f->peers[slot];
@@ -445,7 +470,8 @@ static void fetch_tick(struct fetch *f)
 		struct fpeer *p = &f->peers[i];
 		struct fsource *s = &f->src[i];
 
-		if (p->state == FPEER_FREE && !s->banned && f->now_ms >= s->retry_ms && !f->fail) {
+		if (p->state == FPEER_FREE && !s->banned && !s->inbound &&
+		    f->now_ms >= s->retry_ms && !f->fail) {
 			if (conns < FETCH_CONNS_MAX && ++conns)
 				fetch_connect(f, i);
 		} else {
@@ -461,6 +487,7 @@ static void fetch_tick(struct fetch *f)
 		f->dirty = false;
 		f->saved_ms = f->now_ms;
 	}
+	fup_tick(f);
 	ftrk_tick(f);
 }
 
@@ -573,6 +600,9 @@ static int fetch_setup(struct fetch *f, const struct fetch_opts *o, char *err, s
 	f->connect_ts.tv_sec = FETCH_CONNECT_MS / 1000;
 	for (uint32_t i = 0; i < FETCH_SOURCES_MAX; i++)
 		f->peers[i].fd = -1;
+	f->channel_fd = o->channel_fd;
+	f->listen_fd = o->listen_fd;
+	f->optimistic = -1;
 	for (unsigned i = 0; i < o->n_peers; i++)
 		fetch_add_source(f, &o->peers[i]);
 	for (unsigned i = 0; i < o->conf->fetch_peers.n; i++)
@@ -607,6 +637,8 @@ static void fetch_teardown(struct fetch *f)
 			close(p->fd);
 		free(p->in);
 		free(p->out);
+		free(p->out_old);
+		free(p->up.buf);
 		free(p->bits);
 		free(p->msg);
 	}

@@ -21,9 +21,14 @@
  * checked at start, and the .fetch file goes: `ringseed serve` on the same
  * state directory seeds it at once.
  *
- * Left out here: uploading to peers while fetching (they get no unchoke;
- * the seeder serves the content once it is complete). A magnet's metadata
- * is fetched before, by fetch_meta.h.
+ * Peers get what is verified while we fetch (fetch_up.c): our bitfield (or
+ * have_none), a have for each piece, and the blocks they request, read from
+ * the files with io_uring; whom we unchoke is the seeds' tit-for-tat
+ * (fetch_choke.c). Peers that connect to us come from the master, which
+ * hands them over with their handshake (see master/proc/fetchers.c), or
+ * from a listener of our own (`ringseed fetch --listen`).
+ *
+ * A magnet's metadata is fetched before, by fetch_meta.h.
  *
  * Web seeds (BEP 19 url-list, fetch_web.c): whole pieces by HTTP Range
  * requests beside the peers, checked like theirs; a bad piece bans the web
@@ -68,6 +73,9 @@ enum fetch_counter {
 	FC_WEB_STALLS,	    /* transfers slower than a floor for fetch.request_timeout */
 	FC_WEB_FAILS,	    /* connects refused and other transfer errors */
 	FC_PEX_ADDED,	    /* new peer addresses from ut_pex messages (BEP 11) */
+	FC_UP_BYTES,	    /* payload bytes of blocks uploaded */
+	FC_INBOUND,	    /* peers that connected to us (from the master or --listen) */
+	FC_UP_REFUSED,	    /* requests not served: choked, a piece we lack, out of range */
 	FC_MAX
 };
 
@@ -84,6 +92,12 @@ struct fetch_opts {
 	const struct conf_addr *banned; /* never asked: a magnet's metadata liars */
 	unsigned n_banned;
 	volatile sig_atomic_t *stop; /* set by a signal: save the state and return -EINTR */
+	/*
+	 * Inbound peers: channel_fd, a SOCK_SEQPACKET socket on which each
+	 * message is a peer's 68-byte handshake with its descriptor
+	 * (SCM_RIGHTS); listen_fd, a listening socket of our own. -1: none.
+	 */
+	int channel_fd, listen_fd;
 };
 
 struct fetch_result {

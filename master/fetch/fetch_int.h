@@ -10,6 +10,7 @@
 #include <liburing.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "master/fetch/fetch.h"
 #include "proto/wire.h"
@@ -96,6 +97,7 @@ struct fsource {
 	uint8_t strikes;  /* bad pieces it alone sent */
 	bool banned;
 	uint32_t excluded_piece; /* the piece that failed with it last; UINT32_MAX: none */
+	bool inbound; /* it connected to us: never dialled, its slot reused once free */
 };
 
 /*
@@ -114,6 +116,23 @@ enum fpeer_state {
 
 struct freq {
 	uint32_t piece, begin, length;
+};
+
+#define FETCH_UP_BATCH 8 /* blocks of one piece, back to back, read at once (fetch_up.c) */
+
+/* What we upload to one peer (fetch_up.c, fetch_choke.c). */
+struct fup {
+	bool choking;	 /* we choke it (the start, BEP 3) */
+	bool interested; /* it is interested in us */
+	bool busy;	 /* reads in flight */
+	struct freq q[FETCH_REQ_MAX]; /* its requests we will serve, oldest first */
+	uint32_t n_q;
+	struct freq cur[FETCH_UP_BATCH]; /* the blocks being read */
+	uint32_t n_cur;
+	struct iovec iov[FETCH_UP_BATCH];
+	uint8_t *buf; /* per block: its piece header and bytes (FUP_SLOT apart) */
+	uint32_t reads, got;
+	int err;
 };
 
 struct fpeer {
@@ -152,6 +171,8 @@ struct fpeer {
 	uint64_t window_bytes, rate; /* bytes/s, over the last second */
 	uint64_t last_data_ms;	     /* a block arrived, or requests started */
 	uint64_t since_ms;
+	uint8_t *out_old; /* out before it grew while a send of it was in flight */
+	struct fup up;
 };
 
 enum fop {
@@ -162,6 +183,7 @@ enum fop {
 	FOP_WRITE,
 	FOP_TICK,
 	FOP_WEB, /* the web seeds' epoll fd is readable (fetch_web.c) */
+	FOP_READ, /* a block we upload, from the files */
 };
 
 struct fetch_tracker;
@@ -196,6 +218,10 @@ struct fetch {
 	struct conf_addr src_addr;
 	bool bind_src;
 	char src_host[INET6_ADDRSTRLEN];
+	/* Uploading: inbound peers, and the choker's rounds (fetch_up.c, fetch_choke.c). */
+	int channel_fd, listen_fd; /* -1: none */
+	uint64_t choke_ms, optimistic_ms;
+	int optimistic; /* peers[] slot unchoked optimistically; -1: none */
 };
 
 static inline uint64_t fetch_ud(enum fop op, uint32_t slot, uint32_t gen)
@@ -228,10 +254,28 @@ void fpeer_broadcast_have(struct fetch *f, uint32_t piece);
 /* fetch_pex.c: a ut_pex message's added contacts become sources. */
 void fetch_pex_input(struct fetch *f, struct fpeer *p, const uint8_t *b, size_t n);
 
-/* fetch.c, for fetch_peer.c */
+/* fetch.c, for fetch_peer.c and fetch_up.c */
 void fetch_piece_complete(struct fetch *f, int act);
 void fetch_piece_free(struct fpiece *a);
 void fetch_send(struct fetch *f, struct fpeer *p);
+void fetch_recv(struct fetch *f, struct fpeer *p);
+void fetch_peer_reset(struct fpeer *p);
+
+/*
+ * fetch_up.c: uploading what is verified while fetching. Inbound peers come
+ * from the master's channel (SCM_RIGHTS, their handshake read) or our own
+ * listener; requests are served with io_uring reads into fup.buf, then sent.
+ */
+void fup_tick(struct fetch *f);
+void fup_msg(struct fetch *f, struct fpeer *p, const struct wire_event *ev);
+void fup_pump(struct fetch *f, struct fpeer *p);
+void fup_on_read(struct fetch *f, struct fpeer *p, int res);
+void fup_set_choke(struct fetch *f, struct fpeer *p, bool choke);
+void fup_drop(struct fpeer *p);
+
+/* fetch_choke.c: the seeds' tit-for-tat while fetching. */
+void fchoke_tick(struct fetch *f);
+void fchoke_interested(struct fetch *f, struct fpeer *p);
 const char *fetch_src_name(const struct fetch *f, int src, char *buf, size_t cap);
 
 /*

@@ -47,9 +47,20 @@ void fpeer_put(struct fetch *f, struct fpeer *p, const void *msg, size_t len)
 
 		while (cap < p->out_len + len)
 			cap *= 2;
-		n = realloc(p->out, cap);
-		if (!n)
+		if (p->send_busy) {
+			/* The send in flight reads the old buffer: it lives until that completes. */
+			n = malloc(cap);
+			if (!n)
+				return;
+			if (p->out_len)
+				memcpy(n, p->out, p->out_len);
+			if (p->out_old)
+				free(p->out); /* an earlier copy, which no send reads */
+			else
+				p->out_old = p->out;
+		} else if (!(n = realloc(p->out, cap))) {
 			return; /* the peer will time out; nothing else to do without memory */
+		}
 		p->out = n;
 		p->out_cap = cap;
 	}
@@ -76,6 +87,7 @@ void fpeer_drop(struct fetch *f, struct fpeer *p, enum fetch_counter why, const 
 	if (p->pm_live)
 		fpick_release(f, &p->pm_req);
 	p->pm_live = false;
+	fup_drop(p);
 	if (p->bits)
 		for (uint32_t i = 0; i < f->mi->piece_count; i++)
 			if (fpick_has(p, i) && f->avail[i] > 0)
@@ -405,7 +417,8 @@ static void fpeer_msg(struct fetch *f, struct fpeer *p, const struct wire_event 
 		}
 		break;
 	}
-	default: /* have_none, suggest, allowed_fast, port, cancel, request: nothing to do */
+	default: /* interested, request, cancel: fetch_up.c; have_none, suggest, ...: nothing */
+		fup_msg(f, p, ev);
 		break;
 	}
 	fpeer_fill(f, p);
