@@ -303,6 +303,12 @@ static void loop_connected(struct bench *b, struct conn *c, int res)
 	loop_arm_recv(b, c);
 	if (c->state != CONN_HANDSHAKE)
 		return;
+	if (b->hs_sync && !c->hs_listed && c->recv_armed && b->o.recv != RECV_TRUNC &&
+	    !pace_capped(b, c)) {
+		c->hs_listed = true;
+		c->next_hs = b->hs_head;
+		b->hs_head = c->idx;
+	}
 	if (b->o.http)
 		http_start(b, c);
 	else
@@ -592,6 +598,41 @@ static uint64_t loop_pace(struct bench *b, uint64_t now)
 	return due;
 }
 
+/*
+ * The seeder's handshake, read at once. When the bench is the bottleneck
+ * (10,000 connections, every socket holding blocks), the multishot receives
+ * run in the kernel's deferred task work in arrival order, so a new
+ * connection's handshake waited behind a whole round of every other socket's
+ * queued blocks: seconds, and with at most --max-opening connections opening
+ * at once, the ramp of -n 10000 did not end in 60 s. A non-blocking recv()
+ * here, once a turn for each connection still in HANDSHAKE (at most
+ * max_opening of them), takes it out of that queue. Byte order holds: with
+ * DEFER_TASKRUN (hs_sync) the multishot posts completions only inside
+ * io_uring_enter(), and this runs after every completion was handled.
+ */
+static void loop_read_handshakes(struct bench *b)
+{
+	uint32_t i = b->hs_head, *link = &b->hs_head;
+
+	while (i != UINT32_MAX) {
+		struct conn *c = &b->conns[i];
+		ssize_t n = 0;
+
+		i = c->next_hs;
+		if (c->state == CONN_HANDSHAKE && c->recv_armed)
+			n = recv(c->fd, b->scratch, b->scratch_len, MSG_DONTWAIT);
+		if (n > 0)
+			loop_input(b, c, b->scratch, (size_t)n);
+		if (c->state == CONN_HANDSHAKE && c->recv_armed) {
+			*link = c->idx;
+			link = &c->next_hs;
+			continue;
+		}
+		c->hs_listed = false; /* handshaked, or ended */
+	}
+	*link = UINT32_MAX;
+}
+
 /* Opens connections while fewer than max_opening are on their way. */
 static void loop_open(struct bench *b)
 {
@@ -627,6 +668,7 @@ int loop_run(struct bench *b)
 	uint64_t now, next_progress, last_bytes = 0;
 
 	b->dirty_head = UINT32_MAX;
+	b->hs_head = UINT32_MAX;
 	b->src_next = b->o.src_first;
 	b->connect_ts.tv_sec = b->o.connect_timeout_ms / 1000;
 	b->connect_ts.tv_nsec = (long long)(b->o.connect_timeout_ms % 1000) * 1000000;
@@ -658,6 +700,7 @@ int loop_run(struct bench *b)
 		}
 		io_uring_cq_advance(&b->ring, n);
 		bufring_commit(&b->br);
+		loop_read_handshakes(b);
 		loop_flush(b);
 		loop_open(b);
 		now = bench_now_ns();
