@@ -277,6 +277,13 @@ static void loop_connect(struct bench *b, struct conn *c)
 	io_uring_prep_link_timeout(sqe, &b->connect_ts, 0);
 	io_uring_sqe_set_data64(sqe, loop_ud(c, OP_CONNECT_TIMEOUT));
 	c->ops++;
+	/* With the multishot recv (not trunc, not --rate), loop_open_now() hurries it. */
+	if (b->hs_sync && !c->hs_listed && b->o.recv != RECV_TRUNC && !pace_capped(b, c)) {
+		c->hs_listed = true;
+		c->hs_turn = b->turns;
+		c->next_hs = b->hs_head;
+		b->hs_head = c->idx;
+	}
 }
 
 static void loop_start(struct bench *b, struct conn *c)
@@ -303,12 +310,6 @@ static void loop_connected(struct bench *b, struct conn *c, int res)
 	loop_arm_recv(b, c);
 	if (c->state != CONN_HANDSHAKE)
 		return;
-	if (b->hs_sync && !c->hs_listed && c->recv_armed && b->o.recv != RECV_TRUNC &&
-	    !pace_capped(b, c)) {
-		c->hs_listed = true;
-		c->next_hs = b->hs_head;
-		b->hs_head = c->idx;
-	}
 	if (b->o.http)
 		http_start(b, c);
 	else
@@ -599,18 +600,21 @@ static uint64_t loop_pace(struct bench *b, uint64_t now)
 }
 
 /*
- * The seeder's handshake, read at once. When the bench is the bottleneck
- * (10,000 connections, every socket holding blocks), the multishot receives
- * run in the kernel's deferred task work in arrival order, so a new
- * connection's handshake waited behind a whole round of every other socket's
- * queued blocks: seconds, and with at most --max-opening connections opening
- * at once, the ramp of -n 10000 did not end in 60 s. A non-blocking recv()
- * here, once a turn for each connection still in HANDSHAKE (at most
- * max_opening of them), takes it out of that queue. Byte order holds: with
- * DEFER_TASKRUN (hs_sync) the multishot posts completions only inside
- * io_uring_enter(), and this runs after every completion was handled.
+ * Connections opening, hurried. When the bench is the bottleneck (10,000
+ * connections, every socket holding blocks), completions come out of the
+ * kernel's deferred task work in arrival order, so a new connection's connect
+ * and then the seeder's handshake each waited behind a whole round of every
+ * other socket's queued blocks: seconds, and with at most --max-opening
+ * connections opening at once, the ramp of -n 10000 did not end in 60 s. Once
+ * a turn, for each connection still opening (at most max_opening of them):
+ * connect() again, which says EISCONN once the kernel has connected it (only
+ * after an io_uring_enter has submitted its own connect, whose completion is
+ * then ignored), and a non-blocking recv() of what the seeder sent. Byte
+ * order holds: with DEFER_TASKRUN (hs_sync) the multishot recv posts
+ * completions only inside io_uring_enter(), and this runs after every
+ * completion was handled.
  */
-static void loop_read_handshakes(struct bench *b)
+static void loop_open_now(struct bench *b)
 {
 	uint32_t i = b->hs_head, *link = &b->hs_head;
 
@@ -619,11 +623,15 @@ static void loop_read_handshakes(struct bench *b)
 		ssize_t n = 0;
 
 		i = c->next_hs;
+		if (c->state == CONN_CONNECTING && c->hs_turn != b->turns &&
+		    (connect(c->fd, (struct sockaddr *)&b->o.target, sizeof(b->o.target)) == 0 ||
+		     errno == EISCONN))
+			loop_connected(b, c, 0);
 		if (c->state == CONN_HANDSHAKE && c->recv_armed)
 			n = recv(c->fd, b->scratch, b->scratch_len, MSG_DONTWAIT);
 		if (n > 0)
 			loop_input(b, c, b->scratch, (size_t)n);
-		if (c->state == CONN_HANDSHAKE && c->recv_armed) {
+		if (c->state == CONN_CONNECTING || (c->state == CONN_HANDSHAKE && c->recv_armed)) {
 			*link = c->idx;
 			link = &c->next_hs;
 			continue;
@@ -693,6 +701,7 @@ int loop_run(struct bench *b)
 			deadline = due;
 		loop_flush(b);
 		loop_wait(b, now, deadline);
+		b->turns++;
 		io_uring_for_each_cqe(&b->ring, head, cqe)
 		{
 			loop_cqe(b, cqe);
@@ -700,7 +709,7 @@ int loop_run(struct bench *b)
 		}
 		io_uring_cq_advance(&b->ring, n);
 		bufring_commit(&b->br);
-		loop_read_handshakes(b);
+		loop_open_now(b);
 		loop_flush(b);
 		loop_open(b);
 		now = bench_now_ns();
