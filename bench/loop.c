@@ -34,6 +34,7 @@
  */
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -607,13 +608,22 @@ static uint64_t loop_pace(struct bench *b, uint64_t now)
  * other socket's queued blocks: seconds, and with at most --max-opening
  * connections opening at once, the ramp of -n 10000 did not end in 60 s. Once
  * a turn, for each connection still opening (at most max_opening of them):
- * connect() again, which says EISCONN once the kernel has connected it (only
- * after an io_uring_enter has submitted its own connect, whose completion is
- * then ignored), and a non-blocking recv() of what the seeder sent. Byte
+ * poll() for writability, which says the kernel has connected it (only after
+ * an io_uring_enter has submitted its own connect, whose completion is then
+ * ignored; a failure is left to that completion, which reports its error),
+ * and a non-blocking recv() of what the seeder sent. Byte
  * order holds: with DEFER_TASKRUN (hs_sync) the multishot recv posts
  * completions only inside io_uring_enter(), and this runs after every
  * completion was handled.
  */
+static bool loop_is_connected(const struct conn *c)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
+
+	/* Not connect() or SO_ERROR: they would take a failure's error from the ring's connect. */
+	return poll(&pfd, 1, 0) == 1 && pfd.revents == POLLOUT;
+}
+
 static void loop_open_now(struct bench *b)
 {
 	uint32_t i = b->hs_head, *link = &b->hs_head;
@@ -623,9 +633,7 @@ static void loop_open_now(struct bench *b)
 		ssize_t n = 0;
 
 		i = c->next_hs;
-		if (c->state == CONN_CONNECTING && c->hs_turn != b->turns &&
-		    (connect(c->fd, (struct sockaddr *)&b->o.target, sizeof(b->o.target)) == 0 ||
-		     errno == EISCONN))
+		if (c->state == CONN_CONNECTING && c->hs_turn != b->turns && loop_is_connected(c))
 			loop_connected(b, c, 0);
 		if (c->state == CONN_HANDSHAKE && c->recv_armed)
 			n = recv(c->fd, b->scratch, b->scratch_len, MSG_DONTWAIT);
