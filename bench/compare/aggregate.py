@@ -283,6 +283,47 @@ def swarm_section(w, raw):
     w("")
 
 
+def fleet_section(w, raw):
+    try:
+        j = json.load(open(os.path.join(raw, "fleet", "fleet.json")))
+    except (OSError, ValueError):
+        return
+    w("## Fleet: 1 origin + %d edges distributing a release to themselves\n" % j["edges"])
+    w("`bench/fleet.sh`: one %d MiB release (1 MiB pieces) at an origin ringseed whose upload is "
+      "capped at %d MiB/s (serve.max_upload_rate); each edge on its own 127.0.1.N with only the "
+      ".torrent. Row `rs`: the edges are ringseed serve (fetch.enable), uploading to each other "
+      "while they fetch; row `lt`: python3-libtorrent leechers instead. *all done*: until the last "
+      "edge had the release verified; *x size/cap*: that against the time the origin alone needs "
+      "for one copy (target 1.3); *origin x size*: the payload the origin uploaded, in release "
+      "sizes (target 1.5).\n" % (j["size_mib"], j["cap_mib"]))
+    w("| edges | all done | x size/cap | origin x size | copies |")
+    w("|---|--:|--:|--:|--:|")
+    for r in j["rows"]:
+        w("| %s | %s | %s | %.2f | %d of %d |" % (
+            r["row"], "%.1f s" % r["all_done_s"] if r["all_done_s"] else "never",
+            "%.2f" % r["time_ratio"] if r["time_ratio"] else "–", r["origin_ratio"],
+            r["copies"], r["edges"]))
+    w("")
+
+
+def fetch1_section(w, raw):
+    try:
+        j = json.load(open(os.path.join(raw, "fetch1", "fetch1.json")))
+    except (OSError, ValueError):
+        return
+    w("## One fetch from one local seeder\n")
+    w("`bench/fetch1.sh`: one %d MiB torrent (1 MiB pieces) from a ringseed seeder on 127.0.0.1, "
+      "found through its built-in tracker; each client from an empty directory until complete. "
+      "*MB/s*: 10^6 bytes per wall second, set-up included; *CPU s / GB*: the client's user + "
+      "system time per 10^9 bytes.\n" % j["size_mib"])
+    w("| client | wall | MB/s | CPU s / GB | byte-exact |")
+    w("|---|--:|--:|--:|--|")
+    for r in j["rows"]:
+        w("| %s | %.1f s | %.1f | %.2f | %s |" % (r["row"], r["wall_s"], r["MB_s"] or 0,
+                                              r["cpu_s_per_GB"], "yes" if r["ok"] else "no"))
+    w("")
+
+
 def mseopen_section(w, runs, machine):
     """The MSE-openings row: the download's two halves, the openers' own report."""
     rs = [r for k, v in sorted(runs.items()) if k[0] == "mseopen" for r in v]
@@ -580,6 +621,8 @@ def main():
     mseopen_section(w, runs, machine)
     crowd_section(w, raw)
     swarm_section(w, raw)
+    fleet_section(w, raw)
+    fetch1_section(w, raw)
     counts_section(w, raw, loads, machine)
     hashspeed_section(w, raw)
 

@@ -237,6 +237,11 @@ static int reg_verify(struct registry *r, struct torrent *t)
 		return rc;
 	}
 	t->good = rep.good;
+	if (rep.bad && r->repair && r->repair(r->repair_arg, &t->mi)) {
+		log_notice("torrent %s: %u of %u pieces bad; not served until they are fetched "
+			   "again", t->mi.name, rep.bad, t->mi.piece_count);
+		return -EBADMSG;
+	}
 	reg_report(t, &rep);
 	return 0;
 }
@@ -310,7 +315,7 @@ static struct torrent *reg_load(struct registry *r, const char *path)
 	} else {
 		rc = reg_verify(r, t);
 	}
-	if (rc == -ENOENT || rc == -EIO) /* missing or short: something to fetch */
+	if (rc == -ENOENT || rc == -EIO || rc == -EBADMSG) /* missing, short or bad: to fetch */
 		reg_incomplete_add(r, path);
 	if (rc)
 		goto fail;
