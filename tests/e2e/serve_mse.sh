@@ -99,22 +99,6 @@ sub() {
 	[ "$fails" -eq "$f0" ]
 }
 
-# inst_save NAME, inst_use NAME: several seeder instances side by side in this
-# shell (serve.sh keeps one instance in the S_* variables)
-declare -A INST
-inst_save() {
-	local v
-	for v in S_DIR S_PORT S_N S_LOG S_PID S_ADMIN S_WORKERS S_NAME; do
-		INST[$1.$v]=${!v-}
-	done
-}
-inst_use() {
-	local v
-	for v in S_DIR S_PORT S_N S_LOG S_PID S_ADMIN S_WORKERS S_NAME; do
-		printf -v "$v" '%s' "${INST[$1.$v]}"
-	done
-}
-
 # expect_stat KEY MIN: the last stats line has KEY >= MIN
 expect_stat() {
 	serve_wait_stat "$1" "$2" 5 || fail "$S_NAME: $1=$(serve_stat "$1"), expected at least $2"
@@ -123,18 +107,17 @@ expect_stat() {
 # policy INST MODE: an instance with net.encryption = MODE serving the content
 # of the first one (its own state, ports and logs), left current as INST
 policy() {
-	serve_init "$work/$1"
-	sed -i -e "s|^data_dir = .*|data_dir = $DATA|" \
-		-e "s|^torrents_dir = .*|torrents_dir = $(dirname "$T1")|" "$S_DIR/ringseed.conf"
+	serve_use allow
+	serve_init_shared "$work/$1"
 	S_NAME=$1
 	serve_start -o "net.encryption=$2" -o serve.stats_interval=1 || exit 1
-	inst_save "$1"
+	serve_save "$1"
 }
 
 # --- hostile (allow): the openings, and an RC4 download beside them ---
 S_NAME=allow
 serve_start -o net.encryption=allow -o serve.stats_interval=1 || exit 1
-inst_save allow
+serve_save allow
 policy hostile allow
 "$PY" "$SERVE_E2E/serve_mse_hostile.py" --seeder "127.0.0.1:$S_PORT" --info-hash "$hash1" \
 	--bind 127.0.0.20 --half-open 1000 --wait 36 >"$work/hostile.out" 2>&1 &
@@ -145,7 +128,7 @@ sub lt_ok "allow/libtorrent rc4 beside hostile peers" "$work/a-rc4-2" 15 60 --en
 beside=$!
 
 # --- allow ---
-inst_use allow
+serve_use allow
 pids=()
 sub lt_ok "allow/libtorrent rc4" "$work/a-rc4" 11 60 --enc forced --enc-level rc4 &
 pids+=($!)
@@ -176,18 +159,18 @@ policy require require
 policy off off
 pids=()
 # --- prefer: a peer offering both gets RC4 ---
-inst_use prefer
+serve_use prefer
 sub lt_ok "prefer/libtorrent both" "$work/p-both" 16 60 --enc forced --enc-level both &
 pids+=($!)
 # --- require: no plaintext, RC4 still ---
-inst_use require
+serve_use require
 (! lt_leech "require/libtorrent plain" "$work/r-plain" 21 8 ||
 	{ fail "require: a leecher without encryption downloaded"; exit 1; }) &
 pids+=($!)
 sub lt_ok "require/libtorrent rc4" "$work/r-rc4" 22 60 --enc forced --enc-level rc4 &
 pids+=($!)
 # --- off: no MSE ---
-inst_use off
+serve_use off
 (! lt_leech "off/libtorrent forced" "$work/o-rc4" 31 8 --enc forced --enc-level rc4 ||
 	{ fail "off: a leecher with encryption forced downloaded"; exit 1; }) &
 pids+=($!)
@@ -195,21 +178,21 @@ for p in "${pids[@]}"; do
 	wait "$p" || fails=$((fails + 1))
 done
 
-inst_use prefer
+serve_use prefer
 expect_stat peers_rc4 1
 [ "$(serve_stat peers_mse_plain)" = 0 ] || fail "prefer: peers_mse_plain=$(serve_stat peers_mse_plain)"
 serve_stop || fail "prefer: unclean stop"
-inst_use require
+serve_use require
 expect_stat drop_plain_refused 1
 [ "$(serve_stat peers_plain)" = 0 ] || fail "require: peers_plain=$(serve_stat peers_plain)"
 expect_stat peers_rc4 1
 serve_stop || fail "require: unclean stop"
-inst_use off
+serve_use off
 expect_stat drop_mse_refused 1
 [ "$(serve_stat peers_rc4)" = 0 ] || fail "off: peers_rc4=$(serve_stat peers_rc4)"
 serve_stop || fail "off: unclean stop"
 
-inst_use hostile
+serve_use hostile
 wait "$beside" || fails=$((fails + 1))
 wait "$hostile" || { fail "the hostile helper failed"; show "$work/hostile.out"; }
 cat "$work/hostile.out"
@@ -222,7 +205,7 @@ expect_stat peers_rc4 1
 pid_alive "$S_PID" || fail "hostile: the master died"
 serve_stop || fail "hostile: unclean stop"
 for i in allow hostile prefer require off; do
-	inst_use $i
+	serve_use $i
 	serve_logs_clean || fail "$i: sanitizer report"
 done
 

@@ -21,6 +21,12 @@
 #                                   turns it on with -o); the instance is
 #                                   described by $S_DIR
 #   serve_conf_add LINE...          appends lines to DIR/ringseed.conf
+#   serve_init_shared DIR           serve_init DIR for a further instance that
+#                                   serves the current one's data and torrents
+#                                   directories (its own conf, state, ports, logs)
+#   serve_save NAME, serve_use NAME keep the current instance (its S_* values)
+#                                   under NAME, make NAME the current one: several
+#                                   instances side by side in one script
 #   serve_add_file NAME SIZE        content file DATA/NAME, pseudo-random, and
 #                                   its torrent TORRENTS/NAME.torrent (-l $S_PL)
 #   serve_add_tree NAME             the test tree as DATA/NAME, and its torrent
@@ -182,6 +188,29 @@ EOF
 
 serve_conf_add() {
 	printf '%s\n' "$@" >>"$S_DIR/ringseed.conf"
+}
+
+serve_init_shared() {
+	local data torrents
+	data=$(sed -n 's/^data_dir *= *//p' "$S_DIR/ringseed.conf" | tail -n 1)
+	torrents=$(sed -n 's/^torrents_dir *= *//p' "$S_DIR/ringseed.conf" | tail -n 1)
+	serve_init "$1"
+	sed -i -e "s|^data_dir = .*|data_dir = $data|" -e "s|^torrents_dir = .*|torrents_dir = $torrents|" \
+		"$S_DIR/ringseed.conf"
+}
+
+declare -A serve_saved
+serve_save() {
+	local v
+	for v in S_DIR S_PORT S_N S_LOG S_PID S_ADMIN S_WORKERS S_NAME; do
+		serve_saved[$1.$v]=${!v-}
+	done
+}
+serve_use() {
+	local v
+	for v in S_DIR S_PORT S_N S_LOG S_PID S_ADMIN S_WORKERS S_NAME; do
+		printf -v "$v" '%s' "${serve_saved[$1.$v]-}"
+	done
 }
 
 serve_torrent() {
