@@ -88,7 +88,8 @@ build/fuzz/fuzz_admin: tests/fuzz/fuzz_admin.c $(ADMIN_FUZZ_SRC) master/admin/ad
 
 # What the fetcher does with a peer's bytes: its peer and picker files, the
 # proto sources and the logger underneath (fetch.c's part is stubbed there).
-FETCH_FUZZ_SRC := master/fetch/fetch_peer.c master/fetch/fetch_pick.c iocore/log.c
+FETCH_FUZZ_SRC := master/fetch/fetch_peer.c master/fetch/fetch_pex.c master/fetch/fetch_pick.c \
+	master/fetch/fetch_up.c master/fetch/fetch_choke.c iocore/log.c
 build/fuzz/fuzz_fetch_peer: tests/fuzz/fuzz_fetch_peer.c $(FETCH_FUZZ_SRC) $(PROTO_SRC) \
 		$(wildcard master/fetch/*.h proto/*.h) tests/fuzz/fuzz.h
 	@mkdir -p $(@D)

@@ -82,6 +82,7 @@ static const char *const conf_log_words[] = { "debug", "info", "notice", "warnin
 static const char *const conf_send_words[] = { "copy", "splice", "send_zc", "auto", NULL };
 static const char *const conf_enc_words[] = { "off", "allow", "prefer", "require", NULL };
 static const char *const conf_ss_words[] = { "off", "on", "auto", NULL };
+static const char *const conf_prealloc_words[] = { "full", "sparse", NULL };
 static const char *const conf_choker_words[] = { "all", "round_robin", "fastest", "anti_leech",
 						 NULL };
 
@@ -199,6 +200,11 @@ static const struct conf_key conf_keys[] = {
 	CONF_INT_ROW(struct conf, "fetch", "request_timeout", fetch_request_timeout, 1, 600,
 		     false, "10", "Seconds a peer may leave our requests unanswered before "
 		     "they go to others."),
+	CONF_ENUM_ROW(struct conf, "fetch", "preallocate", fetch_preallocate, conf_prealloc_words,
+		      "full", "full: fallocate every file at start; sparse: blocks are taken "
+		      "as pieces are written."),
+	CONF_INT_ROW(struct conf, "fetch", "disk_retry", fetch_disk_retry, 1, 3600, false, "10",
+		     "Seconds between tries of a fetch stopped by a full disk (ENOSPC, EDQUOT)."),
 	CONF_ADDRS_OFF_ROW(struct conf, "admin", "listen", admin_listen, "127.0.0.1:9881",
 			   "Where /metrics, /status and /healthz answer; empty turns it off."),
 	CONF_INT_ROW(struct conf, "admin", "torrent_series", admin_torrent_series, 0, 1000000,

@@ -54,6 +54,12 @@ enum conf_encryption {
 	CONF_ENC_REQUIRE, /* MSE with RC4 only: plain handshakes refused */
 };
 
+/* [fetch] preallocate (word order in conf.c). */
+enum conf_prealloc {
+	CONF_PREALLOC_FULL,   /* fallocate every file: a disk too small fails at start */
+	CONF_PREALLOC_SPARSE, /* files of the right size, blocks taken as pieces land */
+};
+
 /* [serve] super_seed: BEP 16 super-seeding (word order in conf.c). */
 enum conf_super_seed {
 	CONF_SS_OFF,  /* a plain seed: have_all or a full bitfield */
@@ -150,6 +156,8 @@ struct conf {
 	bool fetch;		       /* fetch a torrent whose content is missing or incomplete */
 	struct conf_addrs fetch_peers; /* peers every fetch connects to, besides trackers' */
 	int fetch_request_timeout;     /* seconds without a block before a peer is snubbed */
+	int fetch_preallocate;	       /* enum conf_prealloc */
+	int fetch_disk_retry;	       /* seconds between looks for space after a disk-full stop */
 
 	struct conf_addrs admin_listen; /* empty: off */
 	int admin_torrent_series;       /* torrents with their own series in /metrics */

@@ -455,7 +455,19 @@ static int mi_add_web_seed(struct mi_ctx *c, const struct bc_val *url)
 	const char *s;
 
 	if (!mi_url_ok(url)) {
-		mi_warn(c, "url-list: an entry is not a usable URL (skipped)");
+		char shown[48];
+		size_t n = 0;
+
+		/* The entry as it is, unprintable bytes as '?', cut short. */
+		for (size_t i = 0; url->type == BC_STR && i < url->str_len && n + 1 < sizeof(shown);
+		     i++)
+			shown[n++] = url->str[i] > ' ' && url->str[i] < 0x7f ? url->str[i] : '?';
+		shown[n] = '\0';
+		if (url->type != BC_STR)
+			mi_warn(c, "url-list: an entry is not a string (skipped)");
+		else
+			mi_warn(c, "url-list: \"%s%s\" is not a usable URL (skipped)", shown,
+				n < url->str_len ? "..." : "");
 		return 0;
 	}
 	if (mi->web_seed_count == c->web_cap)

@@ -7,9 +7,12 @@
  * IA). Outgoing bytes of an RC4 peer are ciphered exactly once, in the order
  * they go on the wire: the intro when it is made (it is the first output),
  * control bytes when a send of them is issued (a short send's rest is
- * already ciphered), a batch of blocks once its reads are in. RC4 peers take
- * the copy path whatever serve.send_strategy says: the cipher needs the
- * bytes in the worker's memory. Plaintext peers keep the zero-copy paths.
+ * already ciphered), a batch of blocks once its bytes are there. The cipher
+ * needs the bytes in the worker's memory, so an RC4 peer's batch is always
+ * a buffer sent whole: ciphered from the mapped files into it (crypt_gather,
+ * once cold.c made the pages resident), or with serve.send_strategy = copy
+ * read into it and ciphered in place. Plaintext peers keep the zero-copy
+ * paths.
  *
  * The cipher of an RC4 peer is libcrypto's when its legacy provider loads
  * (assembly: 640 MB/s against 350 for proto/rc4.c, measured with `openssl
@@ -17,6 +20,9 @@
  * from the key and the key-stream bytes the handshake used; ringseed's own
  * otherwise.
  */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +31,10 @@
 
 #include "iocore/log.h"
 #include "worker/wk.h"
+
+/* Set while crypt_gather reads the mapped files: where a SIGBUS goes back to. */
+static sigjmp_buf *crypt_jmp;
+static bool crypt_guarded; /* the SIGBUS handler is in: crypt_gather may run */
 
 struct wk_crypt {
 	struct mse_stream st;
@@ -37,6 +47,8 @@ static EVP_CIPHER *crypt_evp(struct worker *w)
 	if (w->rc4_probed)
 		return w->rc4;
 	w->rc4_probed = true;
+	if (crypt_gather_init() != 0)
+		log_warn("RC4 peers: no SIGBUS handler; their blocks are read, not mapped");
 	/* Loading one provider by hand stops the default one loading by itself. */
 	if (OSSL_PROVIDER_load(NULL, "default") && OSSL_PROVIDER_load(NULL, "legacy"))
 		w->rc4 = EVP_CIPHER_fetch(NULL, "RC4", NULL);
@@ -121,6 +133,73 @@ void crypt_seal(struct peer *p, uint8_t *buf, size_t n)
 		crypt_evp_apply(p->crypt->out, buf, n);
 	else
 		mse_send(&p->crypt->st, buf, n);
+}
+
+/*
+ * A page of a mapped file that is gone (the file was cut short under us:
+ * the master's lease makes a truncate wait until the torrent is out of
+ * service, but not every file system grants leases) is a SIGBUS on the read. Only reads inside crypt_gather come back from it;
+ * any other SIGBUS still ends the process as it would without us.
+ */
+static void crypt_on_sigbus(int sig)
+{
+	if (crypt_jmp)
+		siglongjmp(*crypt_jmp, 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+int crypt_gather_init(void)
+{
+	/* SA_NODEFER: leaving the handler by siglongjmp must not leave SIGBUS blocked */
+	struct sigaction sa = { .sa_handler = crypt_on_sigbus, .sa_flags = SA_NODEFER };
+
+	if (sigaction(SIGBUS, &sa, NULL) != 0)
+		return -errno;
+	crypt_guarded = true;
+	return 0;
+}
+
+/* An RC4 peer whose batches may be ciphered from the mapped files (crypt_gather). */
+bool crypt_gathers(const struct peer *p)
+{
+	return crypt_guarded && crypt_rc4(p);
+}
+
+/*
+ * An RC4 peer's batch, ciphered from where its bytes are (headers in the
+ * header log, blocks in the mapped files, cold.c having made them resident)
+ * straight into dst: one pass over the content in user space instead of a
+ * READ into the buffer and a second pass to cipher it there. Returns 0, or
+ * -EFAULT if a mapped page was gone; the cipher is then out of step with
+ * the peer, which must be dropped.
+ */
+static void crypt_gather_run(struct wk_crypt *c, uint8_t *dst, const struct iovec *iov,
+			     uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		int len = (int)iov[i].iov_len, out;
+
+		if (c->out && len)
+			EVP_EncryptUpdate(c->out, dst, &out, iov[i].iov_base, len);
+		else
+			rc4_apply(&c->st.out, iov[i].iov_base, dst, (size_t)len);
+		dst += len;
+	}
+}
+
+int crypt_gather(struct peer *p, uint8_t *dst, const struct iovec *iov, uint32_t n)
+{
+	sigjmp_buf env;
+
+	if (sigsetjmp(env, 0)) {
+		crypt_jmp = NULL;
+		return -EFAULT;
+	}
+	crypt_jmp = &env;
+	crypt_gather_run(p->crypt, dst, iov, n);
+	crypt_jmp = NULL;
+	return 0;
 }
 
 /* A send of p->ctl[0..ctl_len) is about to be issued. */

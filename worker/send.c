@@ -16,7 +16,10 @@
  *         full socket keeps the batch, with POLLOUT armed in the ring.
  * send_zc: the same iovec in one IORING_OP_SENDMSG_ZC; the batch ends when
  *         the kernel's notification says it let the pages go.
- * auto:   splice (and copy for RC4 peers, as every strategy).
+ * auto:   splice.
+ * RC4 peers: under splice and send_zc, the batch's iovec (as far as the
+ *         buffer holds) is ciphered into the buffer by crypt_gather once
+ *         cold.c has its pages in, then sent like copy's; under copy, copy.
  *
  * Before a splice or send_zc batch goes, cold.c checks that its pages are in
  * the page cache and has the missing ones read in while the worker goes on
@@ -313,8 +316,13 @@ static void batch_fill_iov(struct worker *w, struct peer *p)
 {
 	struct batch *b = p->batch;
 
+	/* an RC4 peer's batch is ciphered into its buffer (crypt_gather) */
+	uint32_t cap = crypt_gathers(p) ? send_buf_size(w) : UINT32_MAX;
+
 	b->in_pipe = b->iov_at = b->iov_n = b->n_span = 0;
-	while (p->q_len && b->blocks < WK_SPLICE_BLOCKS && iov_add_block(w, p, &p->q[p->q_head]))
+	while (p->q_len && b->blocks < WK_SPLICE_BLOCKS &&
+	       b->bytes + WIRE_PIECE_HDR_LEN + p->q[p->q_head].length <= cap &&
+	       iov_add_block(w, p, &p->q[p->q_head]))
 		batch_pop(w, p);
 	pace_charge(w, b->bytes);
 }
@@ -421,6 +429,16 @@ void batch_go(struct worker *w, struct peer *p)
 {
 	struct batch *b = p->batch;
 
+	if (crypt_rc4(p)) { /* mapped, resident: ciphered into the buffer, one send */
+		if (b->blocks && !b->failed && peer_open(p) &&
+		    crypt_gather(p, b->buf, b->iov, b->iov_n) == 0)
+			batch_send(w, p);
+		else
+			b->failed = b->failed || b->blocks;
+		if (b->ops == 0)
+			batch_done(w, p);
+		return;
+	}
 	if (w->conf->send_strategy != CONF_SEND_ZC) {
 		batch_push(w, p);
 		return;
@@ -443,8 +461,8 @@ void batch_start(struct worker *w, struct peer *p)
 	b->read_want = b->read_got = 0;
 	b->tx_ms = 0;
 	b->failed = false;
-	if (w->conf->send_strategy != CONF_SEND_COPY && !crypt_rc4(p)) {
-		if (w->conf->send_strategy == CONF_SEND_ZC || splice_pipe(b) == 0)
+	if (w->conf->send_strategy != CONF_SEND_COPY && (!crypt_rc4(p) || crypt_gathers(p))) {
+		if (crypt_rc4(p) || w->conf->send_strategy == CONF_SEND_ZC || splice_pipe(b) == 0)
 			batch_fill_iov(w, p);
 		else
 			b->failed = true;

@@ -292,6 +292,9 @@ void crypt_seal(struct peer *p, uint8_t *buf, size_t n);
 void crypt_seal_ctl(struct peer *p);
 void crypt_ctl_sent(struct peer *p, uint32_t n);
 int crypt_up_stat(const struct peer *p);
+int crypt_gather_init(void);
+bool crypt_gathers(const struct peer *p);
+int crypt_gather(struct peer *p, uint8_t *dst, const struct iovec *iov, uint32_t n);
 
 /* send.c */
 int batch_init(struct worker *w);

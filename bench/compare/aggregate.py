@@ -283,6 +283,47 @@ def swarm_section(w, raw):
     w("")
 
 
+def fleet_section(w, raw):
+    try:
+        j = json.load(open(os.path.join(raw, "fleet", "fleet.json")))
+    except (OSError, ValueError):
+        return
+    w("## Fleet: 1 origin + %d edges distributing a release to themselves\n" % j["edges"])
+    w("`bench/fleet.sh`: one %d MiB release (1 MiB pieces) at an origin ringseed whose upload is "
+      "capped at %d MiB/s (serve.max_upload_rate); each edge on its own 127.0.1.N with only the "
+      ".torrent. Row `rs`: the edges are ringseed serve (fetch.enable), uploading to each other "
+      "while they fetch; row `lt`: python3-libtorrent leechers instead. *all done*: until the last "
+      "edge had the release verified; *x size/cap*: that against the time the origin alone needs "
+      "for one copy (target 1.3); *origin x size*: the payload the origin uploaded, in release "
+      "sizes (target 1.5).\n" % (j["size_mib"], j["cap_mib"]))
+    w("| edges | all done | x size/cap | origin x size | copies |")
+    w("|---|--:|--:|--:|--:|")
+    for r in j["rows"]:
+        w("| %s | %s | %s | %.2f | %d of %d |" % (
+            r["row"], "%.1f s" % r["all_done_s"] if r["all_done_s"] else "never",
+            "%.2f" % r["time_ratio"] if r["time_ratio"] else "–", r["origin_ratio"],
+            r["copies"], r["edges"]))
+    w("")
+
+
+def fetch1_section(w, raw):
+    try:
+        j = json.load(open(os.path.join(raw, "fetch1", "fetch1.json")))
+    except (OSError, ValueError):
+        return
+    w("## One fetch from one local seeder\n")
+    w("`bench/fetch1.sh`: one %d MiB torrent (1 MiB pieces) from a ringseed seeder on 127.0.0.1, "
+      "found through its built-in tracker; each client from an empty directory until complete. "
+      "*MB/s*: 10^6 bytes per wall second, set-up included; *CPU s / GB*: the client's user + "
+      "system time per 10^9 bytes.\n" % j["size_mib"])
+    w("| client | wall | MB/s | CPU s / GB | byte-exact |")
+    w("|---|--:|--:|--:|--|")
+    for r in j["rows"]:
+        w("| %s | %.1f s | %.1f | %.2f | %s |" % (r["row"], r["wall_s"], r["MB_s"] or 0,
+                                              r["cpu_s_per_GB"], "yes" if r["ok"] else "no"))
+    w("")
+
+
 def mseopen_section(w, runs, machine):
     """The MSE-openings row: the download's two halves, the openers' own report."""
     rs = [r for k, v in sorted(runs.items()) if k[0] == "mseopen" for r in v]
@@ -352,14 +393,26 @@ def hashspeed_section(w, raw):
       "1 / (1/sha1 + 1/sha256) per core (both hashes of every byte); *of sha256 × cores* is "
       "issue 13's measure (target ≥ 0.80).\n" % (
           h["openssl_sha256_Bps"] / 1e6, h["openssl_sha1_Bps"] / 1e6, h["cores"]))
-    w("| format | create s | create MB/s | of its ceiling | of sha256 × cores | verify s "
-      "| verify MB/s | verified by | of its ceiling |")
-    w("|---|--:|--:|--:|--:|--:|--:|---|--:|")
-    for f in h["formats"]:
-        w("| %s | %.2f | %s | %.2f | %.2f | %.2f | %s | %s | %.2f |" % (
-            f["format"], f["create_s"], fmt(f["create_MBps"]), f["create_ratio"],
-            f["create_ratio_sha256_x_cores"], f["verify_s"], fmt(f["verify_MBps"]),
-            f["verify_hashes"], f["verify_ratio"]))
+    w("CPU-s/GiB: the hashing threads' CPU time per GiB against openssl's (its rate is per "
+      "CPU-second), *CPU ratio* the second over the first; *parallel* is CPU-seconds / "
+      "(wall × threads).\n")
+    passes = [("", h["formats"])]
+    if "no_sha_ni" in h:
+        passes.append((" (no SHA-NI)", h["no_sha_ni"]["formats"]))
+    w("| format | create s | create MB/s | of its ceiling | of sha256 × cores | create CPU-s/GiB "
+      "| CPU ratio | parallel | verify s | verify MB/s | verified by | of its ceiling "
+      "| verify CPU-s/GiB | CPU ratio | parallel |")
+    w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|")
+    for label, rows in passes:
+        for f in rows:
+            w("| %s%s | %.2f | %s | %.2f | %.2f | %s | %s | %s | %.2f | %s | %s | %.2f | %s | %s "
+              "| %s |" % (
+                  f["format"], label, f["create_s"], fmt(f["create_MBps"]), f["create_ratio"],
+                  f["create_ratio_sha256_x_cores"], f.get("create_cpu_s_per_GiB", "-"),
+                  f.get("create_cpu_ratio", "-"), f.get("create_parallel", "-"),
+                  f["verify_s"], fmt(f["verify_MBps"]), f["verify_hashes"], f["verify_ratio"],
+                  f.get("verify_cpu_s_per_GiB", "-"), f.get("verify_cpu_ratio", "-"),
+                  f.get("verify_parallel", "-")))
     w("")
 
 
@@ -580,6 +633,8 @@ def main():
     mseopen_section(w, runs, machine)
     crowd_section(w, raw)
     swarm_section(w, raw)
+    fleet_section(w, raw)
+    fetch1_section(w, raw)
     counts_section(w, raw, loads, machine)
     hashspeed_section(w, raw)
 

@@ -32,9 +32,14 @@
 #   swarm    bench/swarm.sh (root only): M leechers trading among themselves,
 #            the seeder's upload capped; ringseed with super-seeding off/on
 #            (and PEX off/on where built), rtorrent, libtorrent
+#   fleet    bench/fleet.sh: 1 origin + N edges on 127.0.1.x, the origin capped
+#            by serve.max_upload_rate; ringseed edges fetching and uploading to
+#            each other, then libtorrent leechers
+#   fetch1   bench/fetch1.sh: one fetch from one local seeder: ringseed fetch,
+#            aria2c, libtorrent (MB/s, CPU seconds per GB)
 #
 # Environment (defaults in brackets):
-#   BENCH_LOADS ["trickle burst capped mixed wan rc4 mseopen v2 scale crowd hashspeed swarm"]
+#   BENCH_LOADS ["trickle burst capped mixed wan rc4 mseopen v2 scale crowd hashspeed swarm fleet fetch1"]
 #   BENCH_REPS [2]              repetitions of the trickle rows
 #   BENCH_BURST_REPS [1]        repetitions of the burst rows
 #   BENCH_NS ["1 16 256 2048"]  connection counts
@@ -56,6 +61,9 @@
 #   BENCH_SWARM_ROWS ["rs-off rs-on rs-off-pex rs-on-pex rtorrent lt"]  the swarm
 #                               (bench/swarm.sh --rows; lt-super, libtorrent's own
 #                               super-seeding, takes long: run it by hand)
+#   BENCH_FLEET_N [8], BENCH_FLEET_MIB [256], BENCH_FLEET_CAP [20] (MiB/s),
+#   BENCH_FLEET_TIMEOUT [300] (s per row)   the fleet (bench/fleet.sh)
+#   BENCH_FETCH1_MIB [256]      the single fetch (bench/fetch1.sh)
 #   BENCH_RC4_NS ["256 2048"], BENCH_RC4_REPS [1]   the rc4 load
 #   BENCH_MSEOPEN_REPS [1], BENCH_MSEOPEN_CONNS [128]  the mseopen load: its
 #                               window is twice BENCH_WINDOW, the openers (that
@@ -80,7 +88,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 . "$HERE/lib.sh"
 for f in "$HERE"/seeders/*.sh; do . "$f"; done
 
-LOADS=${BENCH_LOADS:-"trickle burst capped mixed wan rc4 mseopen v2 scale crowd hashspeed swarm"}
+LOADS=${BENCH_LOADS:-"trickle burst capped mixed wan rc4 mseopen v2 scale crowd hashspeed swarm fleet fetch1"}
 REPS=${BENCH_REPS:-2}
 BURST_REPS=${BENCH_BURST_REPS:-1}
 CAPPED_N=${BENCH_CAPPED_N:-500}
@@ -96,6 +104,11 @@ SWARM_MIB=${BENCH_SWARM_MIB:-256}
 SWARM_CAP=${BENCH_SWARM_CAP:-400}
 SWARM_TIMEOUT=${BENCH_SWARM_TIMEOUT:-50}
 SWARM_ROWS=${BENCH_SWARM_ROWS:-"rs-off rs-on rs-off-pex rs-on-pex rtorrent lt"}
+FLEET_N=${BENCH_FLEET_N:-8}
+FLEET_MIB=${BENCH_FLEET_MIB:-256}
+FLEET_CAP=${BENCH_FLEET_CAP:-20}
+FLEET_TIMEOUT=${BENCH_FLEET_TIMEOUT:-300}
+FETCH1_MIB=${BENCH_FETCH1_MIB:-256}
 RC4_NS=${BENCH_RC4_NS:-"256 2048"}
 RC4_REPS=${BENCH_RC4_REPS:-1}
 MSEOPEN_REPS=${BENCH_MSEOPEN_REPS:-1}
@@ -365,8 +378,8 @@ BENCH_LOADS_RUN=()
 for l in $LOADS; do
 	case $l in
 	trickle | burst | capped | mixed | wan | rc4 | mseopen | v2 | scale) BENCH_LOADS_RUN+=("$l") ;;
-	crowd | hashspeed | swarm) ;;
-	*) die "BENCH_LOADS: unknown load '$l' (trickle burst capped mixed wan rc4 mseopen v2 scale crowd hashspeed swarm)" ;;
+	crowd | hashspeed | swarm | fleet | fetch1) ;;
+	*) die "BENCH_LOADS: unknown load '$l' (trickle burst capped mixed wan rc4 mseopen v2 scale crowd hashspeed swarm fleet fetch1)" ;;
 	esac
 done
 max_reps=1
@@ -417,6 +430,10 @@ case " $LOADS " in *" crowd "*) EST_LOAD[crowd]=$((2 * (CROWD_WINDOW + 30))); cr
 case " $LOADS " in *" hashspeed "*) EST_LOAD[hashspeed]=20 ;; esac
 # swarm.sh: a row takes at most SWARM_TIMEOUT, most far less, and its set-up
 case " $LOADS " in *" swarm "*) EST_LOAD[swarm]=$(($(wc -w <<<"$SWARM_ROWS") * (SWARM_TIMEOUT / 2 + 10))) ;; esac
+# fleet.sh: two rows of about twice size / cap, plus starting nine boxes each
+case " $LOADS " in *" fleet "*) EST_LOAD[fleet]=$((2 * (2 * FLEET_MIB / FLEET_CAP + 30))) ;; esac
+# fetch1.sh: three fetches of a few seconds each, their set-up and the seeder's check
+case " $LOADS " in *" fetch1 "*) EST_LOAD[fetch1]=$((FETCH1_MIB / 8 + 40)) ;; esac
 if [ "$COUNTS" = 1 ]; then
 	nc=0
 	for l in "${BENCH_LOADS_RUN[@]}"; do
@@ -708,6 +725,33 @@ case " $LOADS " in *" swarm "*)
 	*) NOTES+=("the swarm did not finish as asked (build/bench/runs/$STAMP/swarm/err.txt)") ;;
 	esac
 	tail -n 9 "$RAW/swarm/out.txt" >&2
+	;;
+esac
+# --- the fleet: an origin capped, edges fetching from it and from each other -------------
+case " $LOADS " in *" fleet "*)
+	mkdir -p "$RAW/fleet"
+	log "the fleet: 1 origin + $FLEET_N edges, $FLEET_MIB MiB, origin capped at $FLEET_CAP MiB/s"
+	echo "fleet: RINGSEED=RUN/bin/ringseed bench/fleet.sh -n $FLEET_N --size $FLEET_MIB --cap $FLEET_CAP --timeout $FLEET_TIMEOUT --out RUN/fleet" >> "$RAW/commands.txt"
+	RINGSEED=$RINGSEED run_bg $((2 * FLEET_TIMEOUT + 120)) "$RAW/fleet/out.txt" "$RAW/fleet/err.txt" \
+		"$ROOT/bench/fleet.sh" -n "$FLEET_N" --size "$FLEET_MIB" --cap "$FLEET_CAP" \
+		--timeout "$FLEET_TIMEOUT" --out "$RAW/fleet"
+	case $? in
+	0) ;;
+	77) NOTES+=("the fleet was skipped: $(tail -n 1 "$RAW/fleet/err.txt")") ;;
+	*) NOTES+=("the fleet did not finish as asked (build/bench/runs/$STAMP/fleet/err.txt)") ;;
+	esac
+	tail -n 4 "$RAW/fleet/out.txt" >&2
+	;;
+esac
+# --- one fetch from one local seeder: ringseed fetch, aria2c, libtorrent ----------------
+case " $LOADS " in *" fetch1 "*)
+	mkdir -p "$RAW/fetch1"
+	log "one fetch: $FETCH1_MIB MiB from a local seeder"
+	echo "fetch1: RINGSEED=RUN/bin/ringseed bench/fetch1.sh --size $FETCH1_MIB --out RUN/fetch1" >> "$RAW/commands.txt"
+	RINGSEED=$RINGSEED run_bg 600 "$RAW/fetch1/out.txt" "$RAW/fetch1/err.txt" \
+		"$ROOT/bench/fetch1.sh" --size "$FETCH1_MIB" --out "$RAW/fetch1" ||
+		NOTES+=("the single fetch did not finish (build/bench/runs/$STAMP/fetch1/err.txt)")
+	tail -n 5 "$RAW/fetch1/out.txt" >&2
 	;;
 esac
 printf '%s\n' "${NOTES[@]}" > "$RAW/notes.txt"

@@ -7,7 +7,8 @@
  * fetch is `ringseed serve` on a torrents directory of its own under the
  * state directory (fetch-torrents/) holding a copy of this .torrent, with the
  * same data and state directories: the verify state the fetch saved lets it
- * start without hashing.
+ * start without hashing. While it fetches, the first listen address takes
+ * peers too (fetch_listen): they get the pieces verified so far.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,14 +18,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "iocore/log.h"
 #include "master/cmd/cmd.h"
+#include "master/cmd/cmd_magnet.h"
 #include "master/content/torrent_file.h"
 #include "master/fetch/fetch.h"
 #include "master/proc/master.h"
+#include "proto/webseed.h"
 
 #define FETCH_MAX_OVERRIDES 128
 
@@ -39,16 +43,21 @@ static void fetch_on_signal(int sig)
 static void fetch_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ringseed fetch FILE.torrent [-c FILE] [options]\n"
+		"usage: ringseed fetch FILE.torrent|MAGNET [-c FILE] [options]\n"
 		"\n"
 		"Fetches the torrent's content from its peers into the data directory,\n"
 		"checking every piece, then seeds it like `ringseed serve` (or exits).\n"
+		"A magnet link's metadata comes first from its peers (x.pe, --peer) and\n"
+		"trackers (tr), and is kept as STATE/magnet/INFOHASH.torrent.\n"
 		"\n"
 		"  -c, --config FILE        configuration file (see ringseed print-config)\n"
 		"  -d, --data DIR           where the content goes: DIR/NAME\n"
 		"  -s, --state DIR          resume state and the verified state for serve\n"
 		"  -p, --peer ADDR:PORT     a peer to fetch from; repeatable (fetch.peers)\n"
-		"  -l, --listen ADDR:PORT   where to seed afterwards; its port is announced\n"
+		"  -w, --webseed URL        an HTTP(S) web seed besides the torrent's url-list\n"
+		"                           (BEP 19); repeatable\n"
+		"  -l, --listen ADDR:PORT   where peers reach us, fetching and seeding after;\n"
+		"                           its port is announced\n"
 		"      --exit-when-done     exit 0 once the content is complete\n"
 		"  -o, --set SECTION.KEY=VALUE   any configuration key\n"
 		"  -h, --help               this text\n"
@@ -62,7 +71,12 @@ struct fetch_cli {
 	char *ov[FETCH_MAX_OVERRIDES];
 	unsigned n;
 	bool exit_when_done, peer_seen, listen_seen;
+	const char *web[FETCH_WEB_EXTRA_MAX];
+	unsigned n_web;
 	const char *data, *state, *listen;
+	bool magnet;
+	struct magnet mg;
+	struct cmd_magnet_out mo;
 };
 
 static int fetch_push(struct fetch_cli *o, const char *fmt, const char *key, const char *value)
@@ -88,6 +102,24 @@ static int fetch_push_path(struct fetch_cli *o, const char *key, const char *val
 	return fetch_push(o, "%s=%s", key, buf);
 }
 
+/* A magnet link: read now, so that a bad one is a usage error and its x.pe are peers. */
+static int fetch_magnet_args(struct fetch_cli *o)
+{
+	struct magnet_err err;
+
+	if (magnet_parse(o->torrent, strlen(o->torrent), &o->mg, &err) != 0) {
+		fprintf(stderr, "ringseed fetch: magnet link: %s\n", err.msg);
+		return 2;
+	}
+	o->magnet = true;
+	for (unsigned i = 0; i < o->mg.n_pe; i++) {
+		if (fetch_push(o, o->peer_seen ? "+%s=%s" : "%s=%s", "fetch.peers", o->mg.pe[i]))
+			return 2;
+		o->peer_seen = true;
+	}
+	return 0;
+}
+
 static int fetch_options(struct fetch_cli *o, int argc, char **argv)
 {
 	enum { OPT_EXIT = 256 };
@@ -96,6 +128,7 @@ static int fetch_options(struct fetch_cli *o, int argc, char **argv)
 		{ "data", required_argument, NULL, 'd' },
 		{ "state", required_argument, NULL, 's' },
 		{ "peer", required_argument, NULL, 'p' },
+		{ "webseed", required_argument, NULL, 'w' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "exit-when-done", no_argument, NULL, OPT_EXIT },
 		{ "set", required_argument, NULL, 'o' },
@@ -104,7 +137,7 @@ static int fetch_options(struct fetch_cli *o, int argc, char **argv)
 	};
 	int opt, rc = 0;
 
-	while (rc == 0 && (opt = getopt_long(argc, argv, "c:d:s:p:l:o:h", opts, NULL)) != -1) {
+	while (rc == 0 && (opt = getopt_long(argc, argv, "c:d:s:p:w:l:o:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			o->config = optarg;
@@ -120,6 +153,15 @@ static int fetch_options(struct fetch_cli *o, int argc, char **argv)
 		case 'p':
 			rc = fetch_push(o, o->peer_seen ? "+%s=%s" : "%s=%s", "fetch.peers", optarg);
 			o->peer_seen = true;
+			break;
+		case 'w':
+			if (!ws_url_usable(optarg) || o->n_web == FETCH_WEB_EXTRA_MAX) {
+				fprintf(stderr, "ringseed fetch: --webseed '%s': %s\n", optarg,
+					o->n_web == FETCH_WEB_EXTRA_MAX ? "too many"
+									: "not an http:// or https:// URL");
+				return 2;
+			}
+			o->web[o->n_web++] = optarg;
 			break;
 		case 'l':
 			o->listen = optarg;
@@ -147,7 +189,7 @@ static int fetch_options(struct fetch_cli *o, int argc, char **argv)
 		return 2;
 	}
 	o->torrent = argv[optind];
-	return 0;
+	return magnet_is_link(o->torrent) ? fetch_magnet_args(o) : 0;
 }
 
 /* STATE/fetch-torrents/NAME.torrent, a copy of the .torrent for serve to find. */
@@ -202,6 +244,30 @@ static int fetch_then_serve(struct fetch_cli *o, const struct conf *c, const str
 	return cmd_serve(argc, argv);
 }
 
+/*
+ * The first listen address, for peers while we fetch; -1 if it cannot be
+ * had (a seeder on it already, say): the fetch goes on without, outbound.
+ */
+static int fetch_listen(const struct conf *c)
+{
+	const struct conf_addr *a = &c->listen.addr[0];
+	int one = 1, fd;
+
+	if (c->listen.n == 0)
+		return -1;
+	fd = socket(a->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, &a->sa, a->len) != 0 || listen(fd, 64) != 0) {
+		log_info("fetch: no listener while fetching (%s): outbound peers only",
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int fetch_go(struct fetch_cli *o, struct conf *c)
 {
 	struct metainfo mi;
@@ -211,6 +277,11 @@ static int fetch_go(struct fetch_cli *o, struct conf *c)
 	char err[512];
 	int data_fd, state_fd, rc = 1;
 
+	if (o->magnet) {
+		if (cmd_magnet_torrent(&o->mg, c, &fetch_stop, &o->mo) != 0)
+			return 1;
+		o->torrent = o->mo.path;
+	}
 	if (torrent_file_load_raw(o->torrent, &mi, &raw, &raw_len, err, sizeof(err)) != 0) {
 		log_errx("fetch: %s", err);
 		return 1;
@@ -226,8 +297,18 @@ static int fetch_go(struct fetch_cli *o, struct conf *c)
 				 .state_dirfd = state_fd,
 				 .conf = c,
 				 .port = c->announce ? fetch_announce_port(c) : 0,
-				 .stop = &fetch_stop };
-	rc = fetch_run(&fo, &res, err, sizeof(err));
+				 .webseeds = o->web,
+				 .n_webseeds = o->n_web,
+				 .banned = o->mo.banned,
+				 .n_banned = o->mo.n_banned,
+				 .stop = &fetch_stop,
+				 .channel_fd = -1,
+				 .listen_fd = fetch_listen(c) };
+	/* A full disk: --exit-when-done exits 1 at once; otherwise it waits for room. */
+	rc = o->exit_when_done ? fetch_run(&fo, &res, err, sizeof(err))
+			       : fetch_run_waiting(&fo, &res, err, sizeof(err));
+	if (fo.listen_fd >= 0)
+		close(fo.listen_fd); /* serve binds it again */
 	if (rc) {
 		log_errx("fetch: %s", err);
 		rc = 1;

@@ -194,9 +194,10 @@ void reg_report(const struct torrent *t, const struct verify_report *rep)
 	if (rep->reused)
 		log_notice("torrent %s: verified from state", t->mi.name);
 	else
-		log_notice("torrent %s: hashed %u pieces (%s) in %.2f s (%u good, %u bad)",
+		log_notice("torrent %s: hashed %u pieces (%s) in %.2f s (%u good, %u bad), "
+			   "%.2f CPU-s on %u threads",
 			   t->mi.name, rep->hashed, rep->hash_set ? rep->hash_set : "-", rep->seconds,
-			   rep->good, rep->bad);
+			   rep->good, rep->bad, rep->cpu_seconds, rep->threads_used);
 	log_notice("torrent %s %s: %llu bytes, %u pieces, seeding%s", t->mi.name, hex,
 		   (unsigned long long)t->mi.total_length, t->mi.piece_count,
 		   t->mi.format == MI_FORMAT_V2	    ? " (v2)" :
@@ -237,6 +238,11 @@ static int reg_verify(struct registry *r, struct torrent *t)
 		return rc;
 	}
 	t->good = rep.good;
+	if (rep.bad && r->repair && r->repair(r->repair_arg, &t->mi)) {
+		log_notice("torrent %s: %u of %u pieces bad; not served until they are fetched "
+			   "again", t->mi.name, rep.bad, t->mi.piece_count);
+		return -EBADMSG;
+	}
 	reg_report(t, &rep);
 	return 0;
 }
@@ -310,7 +316,7 @@ static struct torrent *reg_load(struct registry *r, const char *path)
 	} else {
 		rc = reg_verify(r, t);
 	}
-	if (rc == -ENOENT || rc == -EIO) /* missing or short: something to fetch */
+	if (rc == -ENOENT || rc == -EIO || rc == -EBADMSG) /* missing, short or bad: to fetch */
 		reg_incomplete_add(r, path);
 	if (rc)
 		goto fail;

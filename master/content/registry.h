@@ -60,6 +60,14 @@ struct registry {
 	 */
 	char **incomplete;
 	uint32_t n_incomplete;
+	/*
+	 * Whether content whose check found bad pieces can be repaired (the
+	 * master: fetch.enable, and someone to fetch from). Then the torrent is
+	 * not served with holes but listed in incomplete, and the fetcher gets
+	 * the bad pieces only. NULL, or false: served with its good pieces.
+	 */
+	bool (*repair)(void *arg, const struct metainfo *mi);
+	void *repair_arg;
 };
 
 /* What a scan changed; the arrays are the caller's to free (reg_diff_free). */

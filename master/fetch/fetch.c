@@ -4,7 +4,7 @@
  *
  *   sources (--peer, fetch.peers, trackers) --connect--> peers[] (one slot
  *   per source) --recv--> fetch_peer.c --blocks--> act[] pieces
- *   a piece complete --SHA-1--> good: writes (io_uring) -> have, `have` to
+ *   a piece complete --hash--> good: writes (io_uring) -> have, `have` to
  *                               every peer, the .fetch state (<= 1/s)
  *                          \--> bad: thrown away, its author struck
  *   every piece had --> fdatasync, verify state saved, .fetch removed
@@ -22,8 +22,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/sha.h>
-
 #include "iocore/clock.h"
 #include "iocore/log.h"
 #include "iocore/ring.h"
@@ -32,7 +30,9 @@
 
 #define FETCH_RING_ENTRIES 512
 #define FETCH_WRITE_EXTENTS 16
-#define FETCH_COMPLETED_MS 3000 /* event=completed gets this long, all trackers together */ /* a piece's writes are submitted this many files at a time */
+#define FETCH_COMPLETED_MS 3000 /* event=completed gets this long, all trackers together */
+/* A write's slot: the act[] index (< 256) and its file (0xffff: too far to say). */
+#define FETCH_WRITE_FILE(i) ((i) < 0xffff ? (uint32_t)(i) << 8 : 0xffffu << 8)
 
 static const char *const fetch_counter_names[FC_MAX] = {
 	[FC_PIECES] = "pieces",
@@ -49,6 +49,18 @@ static const char *const fetch_counter_names[FC_MAX] = {
 	[FC_CONNECT_FAILS] = "connect_fails",
 	[FC_ANNOUNCES] = "announces",
 	[FC_ANNOUNCE_FAILS] = "announce_fails",
+	[FC_WEB_BYTES] = "web_bytes",
+	[FC_WEB_BANS] = "web_bans",
+	[FC_WEB_NO_RANGE] = "web_no_range",
+	[FC_WEB_BAD_LENGTH] = "web_bad_length",
+	[FC_WEB_REDIRECTS] = "web_redirect_loops",
+	[FC_WEB_HTTP_ERRORS] = "web_http_errors",
+	[FC_WEB_STALLS] = "web_stalls",
+	[FC_WEB_FAILS] = "web_fails",
+	[FC_PEX_ADDED] = "pex_added",
+	[FC_UP_BYTES] = "up_bytes",
+	[FC_INBOUND] = "inbound",
+	[FC_UP_REFUSED] = "up_refused",
 };
 
 const char *fetch_counter_name(enum fetch_counter c)
@@ -126,7 +138,7 @@ void fetch_send(struct fetch *f, struct fpeer *p)
 	p->ops++;
 }
 
-static void fetch_recv(struct fetch *f, struct fpeer *p)
+void fetch_recv(struct fetch *f, struct fpeer *p)
 {
 	struct io_uring_sqe *sqe = fetch_sqe(f);
 	uint32_t slot = (uint32_t)(p - f->peers);
@@ -169,7 +181,7 @@ static void fetch_connect(struct fetch *f, uint32_t slot)
 		s->retry_ms = f->now_ms + 1000;
 		return;
 	}
-	p->gen++;
+	fetch_peer_reset(p);
 	io_uring_prep_connect(sqe, p->fd, &s->addr.sa, s->addr.len);
 	io_uring_sqe_set_data64(sqe, fetch_ud(FOP_CONNECT, slot, p->gen));
 	sqe->flags |= IOSQE_IO_LINK;
@@ -177,6 +189,13 @@ static void fetch_connect(struct fetch *f, uint32_t slot)
 	io_uring_sqe_set_data64(tmo, fetch_ud(FOP_TIMEOUT, slot, p->gen));
 	p->ops += 2;
 	p->state = FPEER_CONNECTING;
+	s->fails++; /* reset by a good handshake */
+}
+
+/* A slot's new connection (dialled, or inbound): a new gen, nothing carried over. */
+void fetch_peer_reset(struct fpeer *p)
+{
+	p->gen++;
 	p->out_len = p->out_inflight = 0;
 	p->send_busy = false;
 	p->hs_len = 0;
@@ -186,7 +205,10 @@ static void fetch_connect(struct fetch *f, uint32_t slot)
 	p->rate = p->window_bytes = 0;
 	p->msg_len = 0;
 	p->pm_live = false;
-	s->fails++; /* reset by a good handshake */
+	p->up.choking = true;
+	p->up.interested = false;
+	p->up.busy = false;
+	p->up.n_q = 0;
 }
 
 /* A slot whose last operation completed after it was shut down is free again. */
@@ -203,8 +225,13 @@ static void fetch_on_peer(struct fetch *f, enum fop op, struct fpeer *p, int res
 {
 	p->ops--;
 	if (p->state == FPEER_CLOSING || p->state == FPEER_FREE) {
-		if (op == FOP_SEND)
+		if (op == FOP_SEND) {
 			p->send_busy = false;
+			free(p->out_old);
+			p->out_old = NULL;
+		}
+		if (op == FOP_READ && --p->up.reads == 0)
+			p->up.busy = false;
 		return;
 	}
 	switch (op) {
@@ -234,16 +261,22 @@ static void fetch_on_peer(struct fetch *f, enum fop op, struct fpeer *p, int res
 			fpeer_drop(f, p, FC_MAX, "send: %s", res < 0 ? strerror(-res) : "0 bytes");
 			return;
 		}
+		free(p->out_old);
+		p->out_old = NULL;
 		memmove(p->out, p->out + res, p->out_len - (size_t)res);
 		p->out_len -= (size_t)res;
+		fup_pump(f, p);
 		fetch_send(f, p);
+		break;
+	case FOP_READ:
+		fup_on_read(f, p, res);
 		break;
 	default:
 		break;
 	}
 }
 
-static void fetch_piece_free(struct fpiece *a)
+void fetch_piece_free(struct fpiece *a)
 {
 	free(a->buf);
 	free(a->blk);
@@ -258,7 +291,13 @@ static void fetch_piece_bad(struct fetch *f, struct fpiece *a)
 
 	f->res->c[FC_HASH_FAILS]++;
 	for (uint8_t i = 0; i < a->n_contrib; i++) {
-		struct fsource *s = &f->src[a->contrib[i]];
+		struct fsource *s;
+
+		if (a->contrib[i] < 0) { /* a web seed */
+			fweb_bad_piece(f, a->contrib[i], a->index, a->n_contrib > 1 || a->many);
+			continue;
+		}
+		s = &f->src[a->contrib[i]];
 
 		s->excluded_piece = a->index;
 		if (a->n_contrib > 1 || a->many)
@@ -299,8 +338,11 @@ static int fetch_piece_write(struct fetch *f, int act)
 					return -EBUSY;
 				io_uring_prep_write(sqe, fd, a->buf + begin, ext[i].length,
 						    ext[i].offset);
-				io_uring_sqe_set_data64(sqe, fetch_ud(FOP_WRITE, (uint32_t)act,
-								      ext[i].length));
+				/* the file rides along, so a failed write can be named */
+				io_uring_sqe_set_data64(
+					sqe, fetch_ud(FOP_WRITE,
+						      (uint32_t)act | FETCH_WRITE_FILE(ext[i].file),
+						      ext[i].length));
 				a->writes++;
 			}
 			begin += ext[i].length;
@@ -326,12 +368,16 @@ static void fetch_piece_done(struct fetch *f, struct fpiece *a)
 void fetch_piece_complete(struct fetch *f, int act)
 {
 	struct fpiece *a = &f->act[act];
-	uint8_t md[SHA_DIGEST_LENGTH];
 	int rc;
 
-	SHA1(a->buf, a->size, md);
-	if (memcmp(md, f->mi->pieces + (size_t)a->index * MI_HASH_LEN, MI_HASH_LEN) != 0) {
+	rc = fetch_piece_check(f->mi, a->index, a->buf, a->size);
+	if (rc == -EBADMSG) {
 		fetch_piece_bad(f, a);
+		return;
+	}
+	if (rc) { /* out of memory: fetched again later */
+		f->ps[a->index] = FPS_WANTED;
+		fetch_piece_free(a);
 		return;
 	}
 	/* Requests still out for it (endgame) are cancelled as their blocks were. */
@@ -346,19 +392,22 @@ void fetch_piece_complete(struct fetch *f, int act)
 	}
 }
 
-static void fetch_on_write(struct fetch *f, uint32_t act, uint32_t want, int res)
+static void fetch_on_write(struct fetch *f, uint32_t slot, uint32_t want, int res)
 {
-	struct fpiece *a = &f->act[act];
+	struct fpiece *a = &f->act[slot & 0xff];
 
-	if (res < 0 || (uint32_t)res != want)
-		a->write_err = res < 0 ? res : -EIO;
+	if (res < 0 || (uint32_t)res != want) {
+		/* a short write on a full disk: write() would give ENOSPC next */
+		a->write_err = res < 0 ? res : -ENOSPC;
+		if (!f->fail && f->fail_file == UINT32_MAX)
+			f->fail_file = slot >> 8 == 0xffff ? UINT32_MAX - 1 : slot >> 8;
+	}
 	if (--a->writes > 0)
 		return;
 	if (a->write_err) {
+		/* fetch_run's caller says it, with the file (fetch_fail_text) */
 		if (!f->fail)
-			log_errx("fetch: %s: writing piece %u: %s; the torrent stops (the %u "
-				 "pieces verified so far are kept)",
-				 f->mi->name, a->index, strerror(-a->write_err), f->n_have);
+			f->fail_piece = a->index;
 		f->fail = a->write_err;
 		f->ps[a->index] = FPS_WANTED;
 		fetch_piece_free(a);
@@ -380,10 +429,14 @@ static void fetch_dispatch(struct fetch *f, const struct io_uring_cqe *cqe)
 		return;
 	case FOP_TICK:
 		return;
+	case FOP_WEB:
+		fweb_on_poll(f, cqe->res);
+		return;
 	case FOP_TIMEOUT:
 	case FOP_CONNECT:
 	case FOP_RECV:
 	case FOP_SEND:
+	case FOP_READ:
 		if (slot >= FETCH_SOURCES_MAX)
 			return;
 		p = &f->peers[slot];
@@ -409,14 +462,21 @@ static void fetch_arm_tick(struct fetch *f)
 
 static void fetch_tick(struct fetch *f)
 {
+	uint32_t conns = 0;
+
+	for (uint32_t i = 0; i < f->n_src; i++)
+		conns += f->peers[i].state != FPEER_FREE;
 	for (uint32_t i = 0; i < f->n_src; i++) {
 		struct fpeer *p = &f->peers[i];
 		struct fsource *s = &f->src[i];
 
-		if (p->state == FPEER_FREE && !s->banned && f->now_ms >= s->retry_ms && !f->fail)
-			fetch_connect(f, i);
-		else
+		if (p->state == FPEER_FREE && !s->banned && !s->inbound &&
+		    f->now_ms >= s->retry_ms && !f->fail) {
+			if (conns < FETCH_CONNS_MAX && ++conns)
+				fetch_connect(f, i);
+		} else {
 			fpeer_tick(f, p);
+		}
 	}
 	if (f->dirty && f->now_ms - f->saved_ms >= FETCH_SAVE_MS) {
 		int rc = fst_save(&f->st);
@@ -427,6 +487,7 @@ static void fetch_tick(struct fetch *f)
 		f->dirty = false;
 		f->saved_ms = f->now_ms;
 	}
+	fup_tick(f);
 	ftrk_tick(f);
 }
 
@@ -458,6 +519,7 @@ static int fetch_loop(struct fetch *f)
 			fetch_arm_tick(f);
 			next_tick = f->now_ms + FETCH_TICK_MS;
 		}
+		fweb_service(f);
 		rc = io_uring_submit_and_wait_timeout(&f->ring, &cqe, 1, &wait, NULL);
 		if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY)
 			return rc;
@@ -475,11 +537,12 @@ static int fetch_loop(struct fetch *f)
 bool fetch_has_source(const struct metainfo *mi, const struct conf *c, unsigned n_peers,
 		      uint16_t port)
 {
-	if (n_peers || c->fetch_peers.n)
+	if (n_peers || c->fetch_peers.n || fweb_usable(mi))
 		return true;
 	for (uint32_t i = 0; port && i < mi->tracker_count; i++)
 		if (strncmp(mi->trackers[i].url, "http://", 7) == 0 ||
-		    strncmp(mi->trackers[i].url, "https://", 8) == 0)
+		    strncmp(mi->trackers[i].url, "https://", 8) == 0 ||
+		    strncmp(mi->trackers[i].url, "udp://", 6) == 0)
 			return true;
 	return false;
 }
@@ -515,11 +578,6 @@ static int fetch_setup(struct fetch *f, const struct fetch_opts *o, char *err, s
 	bool source;
 	int rc;
 
-	if (!f->mi->pieces) {
-		snprintf(err, errlen, "%s: a v2-only torrent: fetch checks pieces by their SHA-1 "
-			 "(v1 or hybrid torrents)", f->mi->name);
-		return -EINVAL;
-	}
 	if (getrandom(&f->rng, sizeof(f->rng), 0) != sizeof(f->rng) || f->rng == 0)
 		f->rng = clock_ns() | 1;
 	memcpy(f->peer_id, FETCH_PEER_ID_PREFIX, 8);
@@ -542,16 +600,24 @@ static int fetch_setup(struct fetch *f, const struct fetch_opts *o, char *err, s
 	f->connect_ts.tv_sec = FETCH_CONNECT_MS / 1000;
 	for (uint32_t i = 0; i < FETCH_SOURCES_MAX; i++)
 		f->peers[i].fd = -1;
+	f->channel_fd = o->channel_fd;
+	f->listen_fd = o->listen_fd;
+	f->optimistic = -1;
 	for (unsigned i = 0; i < o->n_peers; i++)
 		fetch_add_source(f, &o->peers[i]);
 	for (unsigned i = 0; i < o->conf->fetch_peers.n; i++)
 		fetch_add_source(f, &o->conf->fetch_peers.addr[i]);
+	for (unsigned i = 0; i < o->n_banned; i++)
+		for (uint32_t s = 0; s < f->n_src; s++)
+			if (!memcmp(&f->src[s].addr, &o->banned[i], o->banned[i].len))
+				f->src[s].banned = true;
 	rc = ring_init(&f->ring, FETCH_RING_ENTRIES, &feat, err, errlen);
 	if (rc)
 		return rc;
 	/* With nobody to ask, only content already complete in size is looked at. */
-	source = fetch_has_source(f->mi, o->conf, o->n_peers, o->port);
-	rc = fst_open(&f->st, f->mi, o->data_dirfd, o->state_dirfd, source, err, errlen);
+	source = fetch_has_source(f->mi, o->conf, o->n_peers, o->port) || o->n_webseeds;
+	rc = fst_open(&f->st, f->mi, o->data_dirfd, o->state_dirfd, source,
+		      o->conf->fetch_preallocate == CONF_PREALLOC_SPARSE, err, errlen);
 	if (rc == -ENOENT && !source)
 		snprintf(err, errlen, "%s: no peer to fetch from (give --peer, fetch.peers, or a "
 			 "torrent with an HTTP tracker)", f->mi->name);
@@ -571,6 +637,8 @@ static void fetch_teardown(struct fetch *f)
 			close(p->fd);
 		free(p->in);
 		free(p->out);
+		free(p->out_old);
+		free(p->up.buf);
 		free(p->bits);
 		free(p->msg);
 	}
@@ -578,6 +646,7 @@ static void fetch_teardown(struct fetch *f)
 		if (f->act[i].used)
 			fetch_piece_free(&f->act[i]);
 	ftrk_close(f);
+	fweb_close(f);
 	io_uring_queue_exit(&f->ring);
 	fst_close(&f->st);
 	free(f->ps);
@@ -586,7 +655,7 @@ static void fetch_teardown(struct fetch *f)
 
 static void fetch_log_done(const struct fetch *f, int rc)
 {
-	char line[512];
+	char line[1024];
 	size_t n = 0;
 
 	for (int i = 0; i < FC_MAX && n < sizeof(line); i++)
@@ -613,6 +682,7 @@ int fetch_run(const struct fetch_opts *o, struct fetch_result *res, char *err, s
 	f->o = o;
 	f->res = res;
 	f->mi = o->mi;
+	f->fail_file = UINT32_MAX;
 	rc = fetch_setup(f, o, err, errlen);
 	if (rc) {
 		free(f->ps);
@@ -637,7 +707,10 @@ int fetch_run(const struct fetch_opts *o, struct fetch_result *res, char *err, s
 		log_warnx("fetch: %s: saving the .fetch state: %s", f->mi->name, strerror(-rc));
 	if (ftrk_init(f) < 0)
 		log_warnx("fetch: %s: no tracker client (out of memory)", f->mi->name);
-	if (f->n_have < f->mi->piece_count && !fetch_has_source(f->mi, o->conf, o->n_peers, o->port)) {
+	if (fweb_init(f) < 0)
+		log_warnx("fetch: %s: no web seed client (out of memory)", f->mi->name);
+	if (f->n_have < f->mi->piece_count && !o->n_webseeds &&
+	    !fetch_has_source(f->mi, o->conf, o->n_peers, o->port)) {
 		snprintf(err, errlen, "%s: %u of %u pieces here and no peer to fetch the rest from",
 			 f->mi->name, f->n_have, f->mi->piece_count);
 		rc = -ENOENT;
@@ -648,12 +721,8 @@ int fetch_run(const struct fetch_opts *o, struct fetch_result *res, char *err, s
 		rc = fst_finish(&f->st, err, errlen);
 	if (rc == 0)
 		ftrk_completed(f, FETCH_COMPLETED_MS);
-	else if (fst_save(&f->st) == 0 && rc != -EINTR)
-		snprintf(err, errlen, "%s: %s (%u of %u pieces verified and kept)", f->mi->name,
-			 strerror(-rc), f->n_have, f->mi->piece_count);
-	else if (rc == -EINTR)
-		snprintf(err, errlen, "%s: stopped (%u of %u pieces verified and kept)",
-			 f->mi->name, f->n_have, f->mi->piece_count);
+	else
+		fetch_fail_text(f, rc, fst_save(&f->st), err, errlen);
 	res->seconds = (double)(clock_ms() - start) / 1e3;
 	fetch_log_done(f, rc);
 	fetch_teardown(f);

@@ -10,6 +10,7 @@
 #include <liburing.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "master/fetch/fetch.h"
 #include "proto/wire.h"
@@ -29,6 +30,7 @@
 #define FETCH_TICK_MS	   100
 #define FETCH_CONNECT_MS   3000
 #define FETCH_SAVE_MS	   1000 /* the .fetch state is written at most this often */
+#define FETCH_UT_PEX	   2	/* our id for ut_pex in "m" (BEP 10: any 1..255) */
 
 /* --- files and resume state (fetch_store.c) --- */
 
@@ -40,10 +42,11 @@ struct fetch_store {
 	size_t bf_len;
 	bool all_present; /* every file was there at its full size before we opened it */
 	bool create;	  /* make and grow files; else a missing or short one is -ENOENT */
+	bool sparse;	  /* grow files without fallocate (fetch.preallocate = sparse) */
 };
 
 int fst_open(struct fetch_store *s, const struct metainfo *mi, int data_dirfd, int state_dirfd,
-	     bool create, char *err, size_t errlen);
+	     bool create, bool sparse, char *err, size_t errlen);
 void fst_close(struct fetch_store *s);
 /* Fills s->have from the .fetch state or a verify of complete files; *count its bits. */
 int fst_resume(struct fetch_store *s, uint32_t *count);
@@ -94,6 +97,7 @@ struct fsource {
 	uint8_t strikes;  /* bad pieces it alone sent */
 	bool banned;
 	uint32_t excluded_piece; /* the piece that failed with it last; UINT32_MAX: none */
+	bool inbound; /* it connected to us: never dialled, its slot reused once free */
 };
 
 /*
@@ -112,6 +116,23 @@ enum fpeer_state {
 
 struct freq {
 	uint32_t piece, begin, length;
+};
+
+#define FETCH_UP_BATCH 8 /* blocks of one piece, back to back, read at once (fetch_up.c) */
+
+/* What we upload to one peer (fetch_up.c, fetch_choke.c). */
+struct fup {
+	bool choking;	 /* we choke it (the start, BEP 3) */
+	bool interested; /* it is interested in us */
+	bool busy;	 /* reads in flight */
+	struct freq q[FETCH_REQ_MAX]; /* its requests we will serve, oldest first */
+	uint32_t n_q;
+	struct freq cur[FETCH_UP_BATCH]; /* the blocks being read */
+	uint32_t n_cur;
+	struct iovec iov[FETCH_UP_BATCH];
+	uint8_t *buf; /* per block: its piece header and bytes (FUP_SLOT apart) */
+	uint32_t reads, got;
+	int err;
 };
 
 struct fpeer {
@@ -150,6 +171,8 @@ struct fpeer {
 	uint64_t window_bytes, rate; /* bytes/s, over the last second */
 	uint64_t last_data_ms;	     /* a block arrived, or requests started */
 	uint64_t since_ms;
+	uint8_t *out_old; /* out before it grew while a send of it was in flight */
+	struct fup up;
 };
 
 enum fop {
@@ -159,9 +182,12 @@ enum fop {
 	FOP_SEND,
 	FOP_WRITE,
 	FOP_TICK,
+	FOP_WEB, /* the web seeds' epoll fd is readable (fetch_web.c) */
+	FOP_READ, /* a block we upload, from the files */
 };
 
 struct fetch_tracker;
+struct fetch_web;
 
 struct fetch {
 	const struct fetch_opts *o;
@@ -184,12 +210,18 @@ struct fetch {
 	bool dirty;
 	uint64_t saved_ms;
 	int fail; /* a write error: the torrent stops */
+	uint32_t fail_file, fail_piece; /* where it happened (fail_file UINT32_MAX: unknown) */
 	struct __kernel_timespec tick_ts, connect_ts;
 	struct fetch_tracker *trk;
+	struct fetch_web *web; /* NULL: no web seeds */
 	/* The first listen address when it is not a wildcard: peers and trackers see it. */
 	struct conf_addr src_addr;
 	bool bind_src;
 	char src_host[INET6_ADDRSTRLEN];
+	/* Uploading: inbound peers, and the choker's rounds (fetch_up.c, fetch_choke.c). */
+	int channel_fd, listen_fd; /* -1: none */
+	uint64_t choke_ms, optimistic_ms;
+	int optimistic; /* peers[] slot unchoked optimistically; -1: none */
 };
 
 static inline uint64_t fetch_ud(enum fop op, uint32_t slot, uint32_t gen)
@@ -206,6 +238,8 @@ bool fpick_next(struct fetch *f, struct fpeer *p, int *act, uint32_t *block);
 bool fpick_interesting(const struct fetch *f, const struct fpeer *p);
 void fpick_release(struct fetch *f, const struct freq *r);
 int fpick_find(const struct fetch *f, uint32_t piece);
+/* A free act[] slot for piece, fetched whole by owner; -1: none. */
+int fpick_activate(struct fetch *f, uint32_t piece, int owner);
 
 /* fetch_peer.c */
 void fpeer_input(struct fetch *f, struct fpeer *p, const uint8_t *buf, size_t len);
@@ -217,10 +251,43 @@ void fpeer_drop(struct fetch *f, struct fpeer *p, enum fetch_counter why, const 
 void fpeer_tick(struct fetch *f, struct fpeer *p);
 void fpeer_broadcast_have(struct fetch *f, uint32_t piece);
 
-/* fetch.c, for fetch_peer.c */
+/* fetch_pex.c: a ut_pex message's added contacts become sources. */
+void fetch_pex_input(struct fetch *f, struct fpeer *p, const uint8_t *b, size_t n);
+
+/* fetch.c, for fetch_peer.c and fetch_up.c */
 void fetch_piece_complete(struct fetch *f, int act);
+void fetch_piece_free(struct fpiece *a);
 void fetch_send(struct fetch *f, struct fpeer *p);
+void fetch_recv(struct fetch *f, struct fpeer *p);
+void fetch_peer_reset(struct fpeer *p);
+
+/*
+ * fetch_up.c: uploading what is verified while fetching. Inbound peers come
+ * from the master's channel (SCM_RIGHTS, their handshake read) or our own
+ * listener; requests are served with io_uring reads into fup.buf, then sent.
+ */
+void fup_tick(struct fetch *f);
+void fup_msg(struct fetch *f, struct fpeer *p, const struct wire_event *ev);
+void fup_pump(struct fetch *f, struct fpeer *p);
+void fup_on_read(struct fetch *f, struct fpeer *p, int res);
+void fup_set_choke(struct fetch *f, struct fpeer *p, bool choke);
+void fup_drop(struct fpeer *p);
+
+/* fetch_choke.c: the seeds' tit-for-tat while fetching. */
+void fchoke_tick(struct fetch *f);
+void fchoke_interested(struct fetch *f, struct fpeer *p);
 const char *fetch_src_name(const struct fetch *f, int src, char *buf, size_t cap);
+
+/*
+ * fetch_hash.c: 0 when the piece's bytes match its hash (SHA-1 for v1, the
+ * BEP 52 merkle subtree for v2, both for hybrids); -EBADMSG when not, or
+ * -ENOMEM.
+ */
+int fetch_piece_check(const struct metainfo *mi, uint32_t index, const uint8_t *buf,
+		      uint32_t size);
+
+/* fetch_disk.c: why the fetch stopped, for fetch_run's err (save_rc: fst_save's). */
+void fetch_fail_text(const struct fetch *f, int rc, int save_rc, char *err, size_t errlen);
 
 /* fetch_tracker.c: HTTP announces on the tick; new sources with fetch_add_source. */
 int ftrk_init(struct fetch *f);
@@ -228,5 +295,16 @@ void ftrk_tick(struct fetch *f);
 void ftrk_completed(struct fetch *f, uint64_t wait_ms);
 void ftrk_close(struct fetch *f);
 int fetch_add_source(struct fetch *f, const struct conf_addr *a);
+
+/*
+ * fetch_web.c: BEP 19 web seeds, whole pieces by HTTP Range (libcurl multi on
+ * this loop). In act[] and contrib[] a web seed is a negative id (-2 - n).
+ */
+uint32_t fweb_usable(const struct metainfo *mi);
+int fweb_init(struct fetch *f);
+void fweb_service(struct fetch *f); /* every pass of the loop: curl's timer, new jobs */
+void fweb_on_poll(struct fetch *f, int res);
+void fweb_bad_piece(struct fetch *f, int id, uint32_t piece, bool shared);
+void fweb_close(struct fetch *f);
 
 #endif

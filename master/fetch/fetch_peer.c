@@ -47,9 +47,20 @@ void fpeer_put(struct fetch *f, struct fpeer *p, const void *msg, size_t len)
 
 		while (cap < p->out_len + len)
 			cap *= 2;
-		n = realloc(p->out, cap);
-		if (!n)
+		if (p->send_busy) {
+			/* The send in flight reads the old buffer: it lives until that completes. */
+			n = malloc(cap);
+			if (!n)
+				return;
+			if (p->out_len)
+				memcpy(n, p->out, p->out_len);
+			if (p->out_old)
+				free(p->out); /* an earlier copy, which no send reads */
+			else
+				p->out_old = p->out;
+		} else if (!(n = realloc(p->out, cap))) {
 			return; /* the peer will time out; nothing else to do without memory */
+		}
 		p->out = n;
 		p->out_cap = cap;
 	}
@@ -76,6 +87,7 @@ void fpeer_drop(struct fetch *f, struct fpeer *p, enum fetch_counter why, const 
 	if (p->pm_live)
 		fpick_release(f, &p->pm_req);
 	p->pm_live = false;
+	fup_drop(p);
 	if (p->bits)
 		for (uint32_t i = 0; i < f->mi->piece_count; i++)
 			if (fpick_has(p, i) && f->avail[i] > 0)
@@ -181,7 +193,8 @@ static void fpeer_handshake(struct fetch *f, struct fpeer *p)
 	struct wire_handshake hs;
 	uint8_t m[WIRE_EXT_HANDSHAKE_CAP];
 	struct wire_ext_handshake ext = { .client = "ringseed " RINGSEED_VERSION,
-					  .reqq = FETCH_REQ_MAX };
+					  .reqq = FETCH_REQ_MAX,
+					  .ut_pex = FETCH_UT_PEX };
 	ssize_t n;
 
 	if (wire_handshake_parse(p->hs, &hs) != 0 ||
@@ -235,7 +248,11 @@ static void fpeer_ext(struct fetch *f, struct fpeer *p)
 	struct ext_peer_hs hs;
 	struct ext_err err;
 
-	/* Only the handshake (extended id 0) matters to a leecher here. */
+	/* The handshake and peer exchange matter to a leecher; the rest is skipped. */
+	if (p->msg_len >= 1 && p->msg[0] == FETCH_UT_PEX) {
+		fetch_pex_input(f, p, p->msg + 1, p->msg_len - 1);
+		return;
+	}
 	if (p->msg_len < 1 || p->msg[0] != WIRE_EXT_HANDSHAKE_ID)
 		return;
 	if (ext_handshake_parse(p->msg + 1, p->msg_len - 1, &hs, &err) != 0) {
@@ -400,7 +417,8 @@ static void fpeer_msg(struct fetch *f, struct fpeer *p, const struct wire_event 
 		}
 		break;
 	}
-	default: /* have_none, suggest, allowed_fast, port, cancel, request: nothing to do */
+	default: /* interested, request, cancel: fetch_up.c; have_none, suggest, ...: nothing */
+		fup_msg(f, p, ev);
 		break;
 	}
 	fpeer_fill(f, p);

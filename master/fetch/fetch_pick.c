@@ -58,7 +58,7 @@ static bool fpick_excluded(const struct fetch *f, const struct fpeer *p, uint32_
 	return false;
 }
 
-static int fpick_activate(struct fetch *f, uint32_t piece, int owner)
+int fpick_activate(struct fetch *f, uint32_t piece, int owner)
 {
 	uint32_t size = mi_piece_size(f->mi, piece);
 

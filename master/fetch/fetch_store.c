@@ -5,7 +5,9 @@
  * single-file torrent, DATA/NAME/<path> for a multi-file one; pad files are
  * never on disk. Each file is opened read-write and preallocated to its
  * length (fallocate; a filesystem without it gets a sparse file of the right
- * size), so a disk that is too small fails at start, not halfway.
+ * size), so a disk that is too small fails at start, not halfway; with
+ * fetch.preallocate = sparse, files only get their size and a full disk
+ * shows up as a failed write (fetch.c).
  *
  * Resume: STATE/<info-hash hex>.fetch, bencoded, replaced atomically:
  *   d 4:have <bitfield> 9:info-hash <20 bytes> 11:piece count i<n>e
@@ -105,21 +107,24 @@ static int fst_open_one(struct fetch_store *s, uint32_t i, char *err, size_t err
 	s->all_present = false;
 	if ((uint64_t)st.st_size > f->length && ftruncate(fd, (off_t)f->length) != 0)
 		rc = -errno;
-	else if (fallocate(fd, 0, 0, (off_t)f->length) != 0)
-		rc = errno == EOPNOTSUPP && ftruncate(fd, (off_t)f->length) == 0 ? 0 : -errno;
+	else if (s->sparse || fallocate(fd, 0, 0, (off_t)f->length) != 0)
+		rc = (s->sparse || errno == EOPNOTSUPP) && ftruncate(fd, (off_t)f->length) == 0
+			     ? 0
+			     : -errno;
 	if (rc)
-		snprintf(err, errlen, "%s: cannot allocate %llu bytes: %s", path,
+		snprintf(err, errlen, "%s: preallocating %s (%llu bytes): %s", s->mi->name, path,
 			 (unsigned long long)f->length, strerror(-rc));
 	return rc;
 }
 
 int fst_open(struct fetch_store *s, const struct metainfo *mi, int data_dirfd, int state_dirfd,
-	     bool create, char *err, size_t errlen)
+	     bool create, bool sparse, char *err, size_t errlen)
 {
 	int rc = 0;
 
 	*s = (struct fetch_store){ .mi = mi,
 				   .create = create,
+				   .sparse = sparse,
 				   .data_dirfd = data_dirfd,
 				   .state_dirfd = state_dirfd,
 				   .all_present = true,

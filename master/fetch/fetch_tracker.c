@@ -8,8 +8,8 @@
  * interval it asks for (at least FTRK_MIN_INTERVAL s), with `left` the bytes
  * still missing; when the fetch completes, event=completed goes to each
  * (fetch_run waits for them at most FTRK_DONE_MS). The announce URL and the
- * reply are built and parsed by proto/tracker.h. UDP trackers are not asked
- * here: the seeder announces to them once the content is complete.
+ * reply are built and parsed by proto/tracker.h. udp:// trackers (BEP 15)
+ * go through fetch_udp.c, polled on the same tick, with the same schedule.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +21,7 @@
 #include "iocore/clock.h"
 #include "iocore/log.h"
 #include "master/fetch/fetch_int.h"
+#include "master/fetch/fetch_udp.h"
 #include "proto/tracker.h"
 
 #define FTRK_MAX	  8
@@ -39,6 +40,9 @@ struct ftrk_one {
 	uint64_t next_ms;
 	bool started; /* event=started answered */
 	bool completed;
+	bool udp, udp_busy; /* a udp:// tracker, an exchange under way */
+	struct fudp u;
+	struct trk_peer *udp_peers; /* FTRK_PEERS_MAX */
 };
 
 struct fetch_tracker {
@@ -75,12 +79,19 @@ int ftrk_init(struct fetch *f)
 	for (uint32_t i = 0; i < f->mi->tracker_count && k->n < FTRK_MAX; i++) {
 		const char *u = f->mi->trackers[i].url;
 
-		if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+		bool udp = strncmp(u, "udp://", 6) == 0;
+
+		if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0 && !udp)
 			continue;
 		k->t[k->n].url = u;
+		k->t[k->n].udp = udp;
 		k->t[k->n].reply = malloc(FTRK_REPLY_MAX);
-		if (!k->t[k->n].reply)
+		k->t[k->n].udp_peers = calloc(FTRK_PEERS_MAX, sizeof(struct trk_peer));
+		if (!k->t[k->n].reply || !k->t[k->n].udp_peers) {
+			free(k->t[k->n].reply);
+			free(k->t[k->n].udp_peers);
 			break;
+		}
 		k->n++;
 	}
 	f->trk = k;
@@ -113,6 +124,18 @@ static void ftrk_start(struct fetch *f, struct ftrk_one *t)
 				  .numwant = left ? FTRK_NUMWANT : 0,
 				  .key = k->key };
 
+	if (t->udp) {
+		if (fudp_start(&t->u, t->url, &a, (uint32_t)fetch_rand(f),
+			       f->bind_src ? f->src_host : NULL, t->udp_peers, FTRK_PEERS_MAX,
+			       f->now_ms) == 0) {
+			t->udp_busy = true;
+		} else {
+			f->res->c[FC_ANNOUNCE_FAILS]++;
+			log_info("fetch: %s: announce failed: %s", t->url, t->u.why);
+			t->next_ms = f->now_ms + FTRK_RETRY * 1000u;
+		}
+		return;
+	}
 	if (trk_http_announce_url(url, sizeof(url), t->url, &a) < 0 ||
 	    !(t->easy = curl_easy_init())) {
 		t->next_ms = f->now_ms + FTRK_RETRY * 1000u;
@@ -194,6 +217,33 @@ static void ftrk_done(struct fetch *f, struct ftrk_one *t, CURLcode code)
 	t->next_ms = f->now_ms + (uint64_t)every * 1000u;
 }
 
+/* A udp:// exchange: when it ends, the same bookkeeping as an HTTP reply's. */
+static void ftrk_udp_poll(struct fetch *f, struct ftrk_one *t)
+{
+	enum fudp_state s = fudp_poll(&t->u, f->now_ms);
+	struct trk_reply r = { .peers = t->udp_peers };
+
+	if (s != FUDP_DONE && s != FUDP_FAILED)
+		return;
+	fudp_close(&t->u);
+	t->udp_busy = false;
+	if (s == FUDP_FAILED) {
+		f->res->c[FC_ANNOUNCE_FAILS]++;
+		log_info("fetch: %s: announce failed: %s", t->url, t->u.why);
+		t->next_ms = f->now_ms + FTRK_RETRY * 1000u;
+		return;
+	}
+	f->res->c[FC_ANNOUNCES]++;
+	if (!t->started)
+		t->started = true;
+	else if (ftrk_left(f) == 0)
+		t->completed = true;
+	r.n_peers = t->u.n_peers;
+	ftrk_peers(f, &r);
+	t->next_ms = f->now_ms + 1000ull * (t->u.interval > FTRK_MIN_INTERVAL ? t->u.interval
+										: FTRK_MIN_INTERVAL);
+}
+
 void ftrk_tick(struct fetch *f)
 {
 	struct fetch_tracker *k = f->trk;
@@ -206,7 +256,9 @@ void ftrk_tick(struct fetch *f)
 	for (unsigned i = 0; i < k->n; i++) {
 		struct ftrk_one *t = &k->t[i];
 
-		if (t->easy || t->completed)
+		if (t->udp_busy)
+			ftrk_udp_poll(f, t);
+		if (t->easy || t->udp_busy || t->completed)
 			continue;
 		if (f->now_ms >= t->next_ms || (complete && t->started))
 			ftrk_start(f, t);
@@ -252,7 +304,10 @@ void ftrk_close(struct fetch *f)
 			curl_multi_remove_handle(k->multi, k->t[i].easy);
 			curl_easy_cleanup(k->t[i].easy);
 		}
+		if (k->t[i].udp_busy)
+			fudp_close(&k->t[i].u);
 		free(k->t[i].reply);
+		free(k->t[i].udp_peers);
 	}
 	curl_multi_cleanup(k->multi);
 	curl_global_cleanup();

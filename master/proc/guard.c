@@ -649,6 +649,15 @@ static void guard_done(struct master *m, struct tguard *g, struct rck_job *j)
 	j->have = NULL;
 	t->good = j->rep.good;
 	t->checked_ns = j->checked_ns;
+	if (j->rep.bad && mfetch_repair(m, t)) {
+		/* the fetcher's writes, then its end, bring the next check */
+		log_notice("torrent %s: %u of %u pieces bad; not served until they are fetched "
+			   "again", t->mi.name, j->rep.bad, t->mi.piece_count);
+		guard_to_held(m, g, now);
+		g->retry_ms = now + GUARD_RETRY_MS;
+		g->said = true;
+		return;
+	}
 	reg_report(t, &j->rep);
 	g->st = G_SERVING;
 	t->paused = false;

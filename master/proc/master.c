@@ -265,7 +265,10 @@ static void master_pending_read(struct master *m, unsigned slot)
 		return;
 	t = reg_find(&m->reg, p->buf + 28);
 	if (!t) {
-		master_pending_close(m, slot, MSTAT_DROP_UNKNOWN_HASH);
+		master_pending_close(m, slot,
+				     mfetch_handoff(m, p->buf + 28, p->fd, p->buf)
+					     ? MSTAT_PEERS_FETCH
+					     : MSTAT_DROP_UNKNOWN_HASH);
 		return;
 	}
 	epoll_ctl(m->epfd, EPOLL_CTL_DEL, p->fd, NULL);
@@ -325,7 +328,7 @@ void master_stats_line(struct master *m, const char *tag)
 		 "drop_unknown_hash=%llu drop_protocol=%llu drop_bad_request=%llu drop_flood=%llu "
 		 "drop_idle=%llu drop_too_many=%llu drop_io=%llu drop_seed=%llu drop_bad_ext=%llu "
 		 "meta_pieces=%llu meta_rejects=%llu meta_flood=%llu drop_handoff_timeout=%llu "
-		 "handoff_fallback=%llu worker_restarts=%llu drop_per_ip=%llu%s",
+		 "handoff_fallback=%llu worker_restarts=%llu drop_per_ip=%llu peers_fetch=%llu%s",
 		 tag, (unsigned long long)w[WSTAT_PEERS], (unsigned long long)w[WSTAT_UP_BYTES],
 		 (unsigned long long)w[WSTAT_BLOCKS], (unsigned long long)w[WSTAT_REQUESTS],
 		 (unsigned long long)w[WSTAT_REJECTS], (unsigned long long)w[WSTAT_HASHES],
@@ -345,7 +348,8 @@ void master_stats_line(struct master *m, const char *tag)
 		 (unsigned long long)m->workers.drop_handoff_timeout,
 		 (unsigned long long)m->workers.handoff_fallback,
 		 (unsigned long long)m->workers.restarts,
-		 (unsigned long long)m->mstat[MSTAT_DROP_PER_IP], more);
+		 (unsigned long long)m->mstat[MSTAT_DROP_PER_IP],
+		 (unsigned long long)m->mstat[MSTAT_PEERS_FETCH], more);
 }
 
 /* Payload bytes the workers sent for t: what trackers are told as uploaded. */
@@ -870,6 +874,8 @@ static int master_start(struct master *m)
 		log_errx("%s", err);
 		return rc;
 	}
+	m->reg.repair = mfetch_can_repair;
+	m->reg.repair_arg = m;
 	if (m->conf.watch) /* before the scan: no change after it is missed */
 		watch_init(m, (uint64_t)EV_WATCH << 32);
 	rc = master_first_scan(m);

@@ -10,6 +10,7 @@
  *   accept -> PENDING (reading the 68-byte handshake, deadline handshake_timeout)
  *     -> not a plain handshake: Message Stream Encryption first (mse_in.c)
  *     -> bad bytes, EOF or deadline: closed, counted
+ *     -> being fetched:              sent to its fetcher (fetchers.c), closed here
  *     -> unknown info-hash:          closed, counted
  *     -> known: sent to the least-loaded worker with SCM_RIGHTS, closed here
  */
@@ -49,6 +50,7 @@ enum mstat {
 	MSTAT_DROP_MSE_NO_CRYPTO, /*   no method the policy allows */
 	MSTAT_DROP_MSE_INTERNAL,  /*   libcrypto failed */
 	MSTAT_DROP_PER_IP, /* over net.max_per_ip or net.max_per_subnet: closed at accept */
+	MSTAT_PEERS_FETCH, /* peers for a torrent being fetched, handed to its fetcher */
 	MSTAT_MAX
 };
 
@@ -129,10 +131,18 @@ void master_rescan(struct master *m, const char *tag);
 
 /* fetchers.c */
 void mfetch_sync(struct master *m);
+/* reg.repair: fetch.enable and a source for mi (arg: the master). */
+bool mfetch_can_repair(void *arg, const struct metainfo *mi);
+/*
+ * A check while serving found bad pieces in t: a fetcher for them, if
+ * mfetch_can_repair. True: one runs or waits for its retry (t stays out).
+ */
+bool mfetch_repair(struct master *m, const struct torrent *t);
 void mfetch_reap(struct master *m);
 void mfetch_tick(struct master *m, uint64_t now);
 void mfetch_stop(struct master *m);
 void mfetch_free(struct master *m);
+bool mfetch_handoff(struct master *m, const uint8_t *info_hash, int fd, const uint8_t *hs);
 
 /* ops.c */
 int ops_init(struct master *m);

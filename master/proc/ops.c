@@ -373,6 +373,9 @@ static void ops_fill_paths(struct master *m, struct admin_snap *s)
 			  (double)m->mstat[MSTAT_PEERS_MSE_PLAIN], "path=\"mse_plain\"");
 	admin_snap_sample(s, "peers_accepted_total", peers, ADMIN_COUNTER,
 			  (double)m->mstat[MSTAT_PEERS_RC4], "path=\"rc4\"");
+	admin_snap_sample(s, "peers_fetch_total",
+			  "Peers for a torrent being fetched, handed to its fetcher.", ADMIN_COUNTER,
+			  (double)m->mstat[MSTAT_PEERS_FETCH], NULL);
 	admin_snap_sample(s, "upload_bytes_by_path_total", bytes, ADMIN_COUNTER,
 			  (double)ops_wstat(m, WSTAT_UP_BYTES_MSE_PLAIN), "path=\"mse_plain\"");
 	admin_snap_sample(s, "upload_bytes_by_path_total", bytes, ADMIN_COUNTER,

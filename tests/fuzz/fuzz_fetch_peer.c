@@ -1,6 +1,8 @@
 /*
  * fuzz_fetch_peer.c - libFuzzer target for what the fetcher does with a
- * peer's bytes (master/fetch/fetch_peer.c and the picker it calls).
+ * peer's bytes (master/fetch/fetch_peer.c, the picker it calls, and the
+ * uploading side: fetch_up.c's interest, requests and cancels, and
+ * fetch_choke.c, which unchokes an interested peer while slots are free).
  *
  * Input: two bytes that shape the torrent (1 to 64 pieces of 32 KiB, the
  * last one shorter by up to 25,500 bytes), one flag byte (bit 0: the peer's
@@ -10,9 +12,12 @@
  * Whatever comes, nothing may crash or leak, and after every chunk: requests
  * in flight stay within FETCH_REQ_MAX, each assembled piece counts no more
  * blocks done than it has, one peer makes a piece's availability 1 at most,
- * and a live connection knows the peer's bitfield. A complete piece is taken
+ * and a live connection knows the peer's bitfield; its requests to us stay
+ * queued within FETCH_REQ_MAX (no submission queue here: each is refused
+ * when its turn comes, which runs the refusal path). A complete piece is taken
  * as verified (fetch_piece_complete below), so the endgame is reached too.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +43,32 @@ const char *fetch_src_name(const struct fetch *f, int src, char *buf, size_t cap
 	return buf;
 }
 
+void fetch_recv(struct fetch *f, struct fpeer *p)
+{
+	(void)f;
+	(void)p;
+}
+
+void fetch_peer_reset(struct fpeer *p)
+{
+	p->gen++;
+}
+
+/* PEX contacts (fetch_pex.c) and inbound peers would become sources: the table is full here. */
+int fetch_add_source(struct fetch *f, const struct conf_addr *a)
+{
+	(void)f;
+	(void)a;
+	return -ENOSPC;
+}
+
+struct io_uring_sqe *ring_get_sqe(struct io_uring *ring, uint64_t *sq_full)
+{
+	(void)ring;
+	(void)sq_full;
+	return NULL;
+}
+
 uint64_t fetch_rand(struct fetch *f)
 {
 	f->rng = f->rng * 6364136223846793005ull + 1442695040888963407ull;
@@ -60,6 +91,7 @@ void fetch_piece_complete(struct fetch *f, int act)
 static void check(const struct fetch *f, const struct fpeer *p)
 {
 	ASSERT(p->n_req <= FETCH_REQ_MAX);
+	ASSERT(p->up.n_q <= FETCH_REQ_MAX);
 	ASSERT(p->state != FPEER_ACTIVE || p->bits);
 	for (uint32_t i = 0; i < f->act_max; i++)
 		ASSERT(!f->act[i].used || f->act[i].done <= f->act[i].nblocks);
@@ -101,6 +133,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f->src[0].excluded_piece = UINT32_MAX;
 	p = &f->peers[0];
 	p->fd = -1;
+	p->up.choking = true;
+	f->channel_fd = f->listen_fd = -1;
+	f->optimistic = -1;
 	p->state = FPEER_HANDSHAKE;
 	if (!(data[2] & 2)) {
 		if (data[2] & 1)
@@ -129,6 +164,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(f->act[i].blk);
 	}
 	free(p->out);
+	free(p->out_old);
+	free(p->up.buf);
 	free(p->bits);
 	free(p->msg);
 	free(f->st.have);

@@ -20,6 +20,7 @@
 #include "proto/bencode.h"
 #include "proto/merkle.h"
 #include "proto/metainfo.h"
+#include "proto/webseed.h"
 #include "tests/fuzz/fuzz.h"
 
 static void check_component(const char *s, size_t n)
@@ -280,6 +281,35 @@ static void check_hex(const struct metainfo *mi)
 	}
 }
 
+/* BEP 19: every data file of every web seed has a URL that starts with the seed's. */
+static void check_web_urls(const struct metainfo *mi)
+{
+	static char url[MI_MAX_PATH * 3 + 512];
+
+	for (uint32_t w = 0; w < mi->web_seed_count && w < 4; w++) {
+		size_t blen = strlen(mi->web_seeds[w]);
+
+		for (uint32_t i = 0; i < mi->file_count && i < 16; i++) {
+			int n = ws_file_url(mi->web_seeds[w], mi, i, url, sizeof(url));
+
+			if (mi->files[i].pad) {
+				ASSERT(n == -EINVAL);
+				continue;
+			}
+			ASSERT(n > 0 || n == -ENOSPC);
+			if (n == -ENOSPC) {
+				ASSERT(blen + 3 * (strlen(mi->name) + strlen(mi->files[i].path)) + 2 >=
+				       sizeof(url));
+				continue;
+			}
+			ASSERT((size_t)n == strlen(url) && (size_t)n >= blen);
+			ASSERT(memcmp(url, mi->web_seeds[w], blen) == 0);
+			for (int k = (int)blen; k < n; k++) /* what we added is escaped */
+				ASSERT(url[k] > ' ' && url[k] < 0x7f);
+		}
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct metainfo mi;
@@ -296,6 +326,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_files(&mi);
 	check_info(&mi, data, size);
 	check_lists(&mi, size);
+	check_web_urls(&mi);
 	check_map(&mi, size);
 	check_hex(&mi);
 	check_v2(&mi);

@@ -193,6 +193,12 @@ def metainfo_seeds():
         info_single(), **{"url-list": {"http://w1.example/": "http://w2.example/",
                                        "http://w3.example/": "http://w4.example/"}})
     s["odd-url-list-int"] = torrent(info_single(), **{"url-list": 7})
+    s["odd-url-list-mixed"] = torrent(
+        info_multi([("a", 20), ("b c/d#e", 9)]),
+        **{"url-list": ["", 7, ["http://nested.example/"], "http://a b.example/",
+                        "http://ok.example/pub", "http://" + "x" * 300 + "/", "\x7f",
+                        "https://ok.example/"]})
+    s["url-list-empty"] = torrent(info_single(), **{"url-list": ""})
     s["odd-announce-list-shapes"] = torrent(
         info_single(), announce=5,
         **{"announce-list": [[], ["", "a b"], "http://x.example/", {"k": "v"},

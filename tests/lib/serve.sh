@@ -349,6 +349,7 @@ serve_metric_of() {
 	pex_sent | pex_received | pex_bad | pex_flood | pex_lost) echo "ringseed_$1_total " ;;
 	worker_restarts) echo 'ringseed_worker_restarts_total ' ;;
 	superseed_*) echo "ringseed_$1_total " ;;
+	peers_fetch) echo 'ringseed_peers_fetch_total ' ;;
 	peers_plain | peers_mse_plain | peers_rc4) echo "ringseed_peers_accepted_total{path=\"${1#peers_}\"}" ;;
 	up_bytes_mse_plain | up_bytes_rc4) echo "ringseed_upload_bytes_by_path_total{path=\"${1#up_bytes_}\"}" ;;
 	announces | announce_failures | scrapes | scrape_failures) echo "ringseed_$1_total " ;;

@@ -545,6 +545,8 @@ static void test_web_seeds(void)
 		REQUIRE(mi.web_seed_count == 1);
 		CHECK_STR(mi.web_seeds[0], "http://w");
 		CHECK(mi.warning_count > 0);
+		/* the first bad entry, named: "" */
+		CHECK_STR(mi.warning, "url-list: \"\" is not a usable URL (skipped)");
 		mi_free(&mi);
 	}
 	free(b.buf);
