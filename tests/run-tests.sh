@@ -8,7 +8,12 @@
 #                           seeded from tests/fuzz/corpus/<name>/
 #   tests/e2e/*.sh          end-to-end scripts; a line "# timeout: N" sets the limit
 #                           (every file there is a case; what they share is in
-#                           tests/lib/)
+#                           tests/lib/); a line "# san: skip - REASON" leaves the
+#                           script out when SAN=1 (a SKIP line gives REASON): only
+#                           for a test whose one value is interop with another
+#                           program, on C paths other SAN-run tests drive too
+# FUZZ_SECONDS=0 leaves the fuzz targets out (one SKIP line): the SAN pass of CI,
+# since build/fuzz holds the same ASan+UBSan binaries for both passes.
 # A test whose log has a line with " alert: " fails even if it exited 0.
 # Each test's output goes to $LOG_DIR/NAME.log, replaced when that test runs
 # again; logs of tests this run leaves out stay, so two runs with different
@@ -22,6 +27,7 @@ top=$(cd "$here/.." && pwd)
 : "${UNIT_DIR:=$top/build/rel/tests}"
 : "${FUZZ_DIR:=$top/build/fuzz}"
 : "${FUZZ_SECONDS:=30}"
+: "${SAN:=0}"
 : "${LOG_DIR:=$top/build/test-logs}"
 export RINGSEED TOP="$top" FUZZ_SECONDS
 
@@ -121,12 +127,13 @@ for t in "$UNIT_DIR"/test_*; do
 done
 batch_end
 
-works=()
+works=() fuzz_off=0
 for f in "$FUZZ_DIR"/fuzz_*; do
 	[ -x "$f" ] || continue
 	base=$(basename "$f")
 	name=fuzz/$base
 	wanted "$name" "$@" || continue
+	[ "$FUZZ_SECONDS" -gt 0 ] || { fuzz_off=1; continue; }
 	seeds="$top/tests/fuzz/corpus/${base#fuzz_}"
 	work=$(mktemp -d)
 	rm -f "$LOG_DIR/$base-"* # this target's crash artifacts from an earlier run
@@ -139,7 +146,10 @@ for f in "$FUZZ_DIR"/fuzz_*; do
 done
 batch_end
 [ ${#works[@]} -gt 0 ] && rm -rf "${works[@]}"
-if [ -z "$(ls "$FUZZ_DIR"/fuzz_* 2>/dev/null)" ] && [ -n "$(ls "$top"/tests/fuzz/fuzz_*.c 2>/dev/null)" ] &&
+if [ $fuzz_off -eq 1 ]; then
+	skipped=$((skipped + 1))
+	printf 'SKIP  %-40s %s\n' "fuzz/*" "FUZZ_SECONDS=0 (the same binaries ran in the plain pass)"
+elif [ -z "$(ls "$FUZZ_DIR"/fuzz_* 2>/dev/null)" ] && [ -n "$(ls "$top"/tests/fuzz/fuzz_*.c 2>/dev/null)" ] &&
 	wanted fuzz "$@"; then
 	skipped=$((skipped + 1))
 	printf 'SKIP  %-40s %s\n' "fuzz/*" "fuzz targets not built (clang missing: run 'make deps')"
@@ -150,6 +160,12 @@ for s in "$top"/tests/e2e/*.sh; do
 	name=e2e/$(basename "$s" .sh)
 	wanted "$name" "$@" || continue
 	limit=$(sed -n 's/^# timeout: *\([0-9][0-9]*\).*/\1/p' "$s" | head -n 1)
+	why=$(sed -n 's/^# san: *skip *-* *//p' "$s" | head -n 1)
+	if [ "$SAN" = 1 ] && grep -q '^# san: *skip' "$s"; then
+		skipped=$((skipped + 1))
+		printf 'SKIP  %-40s %s\n' "$name" "under SAN: ${why:-no reason given}"
+		continue
+	fi
 	run "$name" "${limit:-120}" bash "$s"
 done
 

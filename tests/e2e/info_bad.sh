@@ -29,40 +29,42 @@ fi
 . "$TOP/tests/lib/e2e.sh"
 
 checked=0
+IB_TAG= # what the files of expect_refusal's output end with
 # expect_refusal PATH SUBSTRING [INFO-ARGS...]
 expect_refusal() {
 	local path=$1 want=$2 rc
 	shift 2
 	checked=$((checked + 1))
-	timeout "${TMO:-10}" "$RINGSEED" info "$@" "$path" >"$work/out" 2>"$work/err"
+	local out=$work/out$IB_TAG err=$work/err$IB_TAG
+	timeout "${TMO:-10}" "$RINGSEED" info "$@" "$path" >"$out" 2>"$err"
 	rc=$?
 	local what="ringseed info $* '$path'"
 	if [ $rc -ne 1 ]; then
 		fail "$what: exit status $rc, want 1$([ $rc -eq 124 ] && echo " (timed out after ${TMO:-10} s)")"
-		show "$work/err"
+		show "$err"
 		return
 	fi
-	if [ -s "$work/out" ]; then
+	if [ -s "$out" ]; then
 		fail "$what: wrote to stdout"
-		show "$work/out"
+		show "$out"
 	fi
-	if ! sanitizer_clean "$work/err" "$work/out"; then
+	if ! sanitizer_clean "$err" "$out"; then
 		fail "$what: sanitizer report or crash"
-		show "$work/err"
+		show "$err"
 		return
 	fi
-	if ! one_line "$work/err"; then
-		fail "$what: stderr is not exactly one line ($(wc -l <"$work/err") newlines, $(wc -c <"$work/err") bytes)"
-		show "$work/err"
+	if ! one_line "$err"; then
+		fail "$what: stderr is not exactly one line ($(wc -l <"$err") newlines, $(wc -c <"$err") bytes)"
+		show "$err"
 		return
 	fi
-	if ! grep -qF -- "ringseed info: $path: " "$work/err"; then
+	if ! grep -qF -- "ringseed info: $path: " "$err"; then
 		fail "$what: error line does not start with 'ringseed info: $path: '"
-		show "$work/err"
+		show "$err"
 	fi
-	if ! grep -qF -- "$want" "$work/err"; then
+	if ! grep -qF -- "$want" "$err"; then
 		fail "$what: error line lacks '$want'"
-		show "$work/err"
+		show "$err"
 	fi
 }
 
@@ -77,17 +79,37 @@ fi
 
 # --- malformed files ----------------------------------------------------------
 [ -s "$DATA/bad/EXPECT" ] || fail "tests/data/bad/EXPECT is missing"
+# bad_cases TAG ARGS...: every case of EXPECT refused by `ringseed info ARGS`;
+# its failures and checks go to $work/bad.TAG (plain and --json run at once,
+# each its own ringseed per file: CPU only, nothing timed)
+bad_cases() {
+	local tag=$1 name want
+	shift
+	IB_TAG=.$tag fails=0 checked=0
+	while IFS=$'\t' read -r name want; do
+		[ -n "$name" ] && [ -f "$DATA/bad/$name" ] || continue
+		expect_refusal "$DATA/bad/$name" "$want" "$@"
+	done <"$DATA/bad/EXPECT"
+	echo "$fails $checked" >"$work/bad.$tag"
+}
+bad_cases text &
+bad_text=$!
+bad_cases json --json &
+bad_json=$!
 nbad=0
 while IFS=$'\t' read -r name want; do
 	[ -n "$name" ] || continue
 	nbad=$((nbad + 1))
-	if [ ! -f "$DATA/bad/$name" ]; then
-		fail "tests/data/bad/$name is listed in EXPECT but missing"
-		continue
-	fi
-	expect_refusal "$DATA/bad/$name" "$want"
-	expect_refusal "$DATA/bad/$name" "$want" --json
+	[ -f "$DATA/bad/$name" ] || fail "tests/data/bad/$name is listed in EXPECT but missing"
 done <"$DATA/bad/EXPECT"
+wait "$bad_text" "$bad_json"
+for tag in text json; do
+	if read -r f c <"$work/bad.$tag"; then
+		fails=$((fails + f)) checked=$((checked + c))
+	else
+		fail "the $tag refusals did not finish"
+	fi
+done
 [ $nbad -ge 50 ] || fail "only $nbad cases in tests/data/bad/EXPECT"
 for f in "$DATA"/bad/*.torrent; do
 	grep -q "^$(basename "$f")	" "$DATA/bad/EXPECT" || fail "$f is not listed in EXPECT"

@@ -31,10 +31,10 @@
 #   500 half-open handshakes     -> all closed after handshake_timeout (2 s);
 #                                   drop_handshake_timeout +500
 # Then the stuck peer, the cancels, the pipeline, the flood and the reject burst
-# again with --send-strategy splice (blocks in flight in pipes); a restart with
-# serve.max_request=128K and serve.reqq=10: a 128 KiB block served, one byte
-# more rejected, and the pipeline of 10 (a queue that is a ring from the
-# start); and one with 1 worker, unchoke_slots=1, max_peers=16: a
+# again with --send-strategy splice (blocks in flight in pipes) and, at the
+# same time, serve.max_request=128K and serve.reqq=10: a 128 KiB
+# block served, one byte more rejected, and the pipeline of 10 (a queue that
+# is a ring from the start); and 1 worker, unchoke_slots=1, max_peers=16: a
 # second interested peer stays choked (its request rejected) until the first
 # leaves; 20 peers at once: 16 get our handshake, 4 EOF, drop_too_many +4.
 # No worker restarts, a clean SIGTERM, no sanitizer report.
@@ -123,25 +123,46 @@ serve_wait_stat drop_handshake_timeout $((${before_hst:-0} + 500)) 5 ||
 
 # still healthy after all that
 hostile greet 20
-if wait $honest; then
-	cat "$work/honest.out"
-	tree_cmp "$S_DIR/data/honest.bin" "$work/honest/honest.bin" || fail "honest.bin differs"
-else
-	fail "the honest leecher failed during the attacks"
-	show "$work/honest.out"
-fi
-[ "$(serve_stat worker_restarts)" = 0 ] || fail "worker_restarts=$(serve_stat worker_restarts): a worker died"
-grep ' stats: ' "$S_LOG" | tail -n 1 | sed 's/.*stats:/stats:/'
-serve_stop
+serve_save first
 
+# Three more instances, each on this content with its own ports, while the
+# honest leecher finishes on the first: one with --send-strategy splice, one
+# with max_request raised and reqq 10, one with one worker and one unchoke
+# slot. The cases of the last two go in the background (their failures
+# counted through the exit status), starts and stops stay here.
 # max_request raised to 128 KiB (pieces of h.bin are 256 KiB)
+serve_init_shared "$work/s-maxreq"
+maxreq=
 if serve_start "${OPTS[@]}" -o serve.max_request=131072 -o serve.reqq=10; then
-	hostile max-request 21 --max-request 131072
-	hostile pipeline 26 --count 10
-	serve_stop
+	serve_save maxreq
+	(
+		f0=$fails
+		hostile max-request 21 --max-request 131072
+		hostile pipeline 26 --count 10
+		[ "$fails" -eq "$f0" ]
+	) &
+	maxreq=$!
+fi
+
+# one worker with one unchoke slot and room for 16 peers
+serve_use first
+serve_init_shared "$work/s-slots"
+slots=
+if serve_start --workers 1 -o serve.stats_interval=1 -o serve.unchoke_slots=1 -o serve.max_peers=16; then
+	serve_save slots
+	(
+		f0=$fails
+		hostile slots 22
+		wait_until 5 no_peers || fail "slots: peers=$(serve_stat peers) 5 s after they left"
+		counted drop_too_many 4 too-many 23 --count 20 --max-peers 16
+		[ "$fails" -eq "$f0" ]
+	) &
+	slots=$!
 fi
 
 # the cases where blocks are in flight, with --send-strategy splice
+serve_use first
+serve_init_shared "$work/s-splice"
 if serve_start "${OPTS[@]}" --send-strategy splice; then
 	serve_wait_stat handshakes 0 5 || fail "splice: no 'stats:' line within 5 s of ready (stats_interval=1)"
 	before_idle=$(serve_stat drop_idle)
@@ -158,15 +179,29 @@ if serve_start "${OPTS[@]}" --send-strategy splice; then
 	[ "$(serve_stat worker_restarts)" = 0 ] || fail "splice: worker_restarts=$(serve_stat worker_restarts)"
 	serve_stop
 fi
+serve_save splice
 
-# one worker with one unchoke slot and room for 16 peers
-if serve_start --workers 1 -o serve.stats_interval=1 -o serve.unchoke_slots=1 -o serve.max_peers=16; then
-	hostile slots 22
-	wait_until 5 no_peers || fail "slots: peers=$(serve_stat peers) 5 s after they left"
-	counted drop_too_many 4 too-many 23 --count 20 --max-peers 16
-	serve_stop
+serve_use first
+if wait $honest; then
+	cat "$work/honest.out"
+	tree_cmp "$S_DIR/data/honest.bin" "$work/honest/honest.bin" || fail "honest.bin differs"
+else
+	fail "the honest leecher failed during the attacks"
+	show "$work/honest.out"
 fi
-serve_logs_clean
+[ "$(serve_stat worker_restarts)" = 0 ] || fail "worker_restarts=$(serve_stat worker_restarts): a worker died"
+grep ' stats: ' "$S_LOG" | tail -n 1 | sed 's/.*stats:/stats:/'
+serve_stop
+for i in maxreq slots; do
+	[ -n "${!i}" ] || continue
+	wait "${!i}" || fails=$((fails + 1))
+	serve_use $i
+	serve_stop
+done
+for i in first splice maxreq slots; do
+	serve_use $i
+	[ -z "$S_PID" ] || serve_logs_clean
+done
 
 echo "serve_hostile: $(($(date +%s) - start)) s, $fails failures"
 [ $fails -eq 0 ]

@@ -78,6 +78,44 @@ bg "$PY" "$MAG" lt "$M_BIG" --peer "$ADDR" --bind 127.0.0.2 --save "$work/lt-pee
 	--rate 1500000 >"$work/lt-peer.out" 2>&1
 LT_PEER=$BG_PID
 
+# Magnet only, the tracker finds the seeder: aria2c and transmission-cli start
+# now and run beside the hostile peers (transmission-cli takes the longest:
+# its restarts around verifications), libtorrent's further below.
+mkdir -p "$work/aria2" "$work/tr/cfg" "$work/tr/out"
+# aria2c announces left=0 while it has no metadata, and the built-in tracker
+# gives a seed only leechers: a tracker that hands out ringseed's address instead
+bg "$PY" "$E2E_LIB/serve_tracker.py" --peer "$ADDR" --port-file "$work/aria2/tracker.port" \
+	--lifetime 160 >"$work/aria2/tracker.log" 2>&1
+wait_until 10 test -s "$work/aria2/tracker.port" || fail "the aria2c tracker did not start"
+bg timeout 150 aria2c --dir="$work/aria2" --seed-time=0 --enable-dht=false --enable-dht6=false \
+	--bt-enable-lpd=false --enable-peer-exchange=false --bt-require-crypto=false \
+	--bt-exclude-tracker='*' --bt-tracker="http://127.0.0.1:$(cat "$work/aria2/tracker.port")/announce" \
+	--interface=127.0.0.8 --listen-port="$(free_port)" --file-allocation=none \
+	--bt-stop-timeout=120 --console-log-level=warn --summary-interval=0 \
+	--log="$work/aria2/aria2.log" --log-level=info "$M_BIG" >"$work/aria2.out" 2>&1
+ARIA=$BG_PID
+
+tp=$(free_port)
+cat >"$work/tr/cfg/settings.json" <<EOF
+{
+    "dht-enabled": false, "lpd-enabled": false, "pex-enabled": false, "utp-enabled": false,
+    "port-forwarding-enabled": false, "encryption": 0, "bind-address-ipv4": "127.0.0.1",
+    "peer-port": $tp, "speed-limit-down-enabled": false, "speed-limit-up-enabled": false,
+    "download-dir": "$work/tr/out", "incomplete-dir-enabled": false, "start-added-torrents": true
+}
+EOF
+printf '#!/bin/sh\ntouch "%s/done"\n' "$work/tr" >"$work/tr/done.sh"
+chmod +x "$work/tr/done.sh"
+# transmission-cli exits when it finds its torrent stopped, which it briefly
+# is around a verification, the one after the metadata included: keep_running
+# starts it again (same config, so it resumes) until it is done.
+bg keep_running "$work/tr" "$work/tr/tr.out" transmission-cli -g "$work/tr/cfg" -w "$work/tr/out" \
+	-p "$tp" -et -f "$work/tr/done.sh" "$M_BIG"
+TR=$BG_PID
+bg "$PY" "$E2E_LIB/serve_relay.py" --client "127.0.0.1:$tp" --seeder "$ADDR" --info-hash "$BIG" \
+	--bind 127.0.0.7 --lifetime 140 >"$work/tr/relay.log" 2>&1
+RELAY=$BG_PID
+
 probe() { # probe CASE HASH [ARGS]
 	local case=$1 h=$2
 	shift 2
@@ -124,8 +162,9 @@ wait "$LT_PEER" || { fail "libtorrent, magnet + connect_peer"; show "$work/lt-pe
 cat "$work/lt-peer.out"
 tree_cmp "$S_DIR/data/big.bin" "$work/lt-peer/big.bin" || fail "libtorrent (connect_peer): big.bin differs"
 
-# Magnet only, the tracker finds the seeder: libtorrent, aria2c, transmission-cli at once.
-mkdir -p "$work/lt-tr" "$work/lt-pe" "$work/lt-priv" "$work/aria2" "$work/tr/cfg" "$work/tr/out"
+# Magnet only, the tracker finds the seeder: libtorrent (aria2c and
+# transmission-cli are on their way since the start).
+mkdir -p "$work/lt-tr" "$work/lt-pe" "$work/lt-priv"
 bg "$PY" "$MAG" lt "$M_BIG" --bind 127.0.0.4 --save "$work/lt-tr" --timeout 120 \
 	>"$work/lt-tr.out" 2>&1
 LT_TR=$BG_PID
@@ -144,39 +183,6 @@ if [ -n "$V6" ]; then
 else
 	echo "note: no IPv6 loopback; x.pe=[::1]:PORT left out"
 fi
-# aria2c announces left=0 while it has no metadata, and the built-in tracker
-# gives a seed only leechers: a tracker that hands out ringseed's address instead
-bg "$PY" "$E2E_LIB/serve_tracker.py" --peer "$ADDR" --port-file "$work/aria2/tracker.port" \
-	--lifetime 160 >"$work/aria2/tracker.log" 2>&1
-wait_until 10 test -s "$work/aria2/tracker.port" || fail "the aria2c tracker did not start"
-bg timeout 150 aria2c --dir="$work/aria2" --seed-time=0 --enable-dht=false --enable-dht6=false \
-	--bt-enable-lpd=false --enable-peer-exchange=false --bt-require-crypto=false \
-	--bt-exclude-tracker='*' --bt-tracker="http://127.0.0.1:$(cat "$work/aria2/tracker.port")/announce" \
-	--interface=127.0.0.8 --listen-port="$(free_port)" --file-allocation=none \
-	--bt-stop-timeout=120 --console-log-level=warn --summary-interval=0 \
-	--log="$work/aria2/aria2.log" --log-level=info "$M_BIG" >"$work/aria2.out" 2>&1
-ARIA=$BG_PID
-
-tp=$(free_port)
-cat >"$work/tr/cfg/settings.json" <<EOF
-{
-    "dht-enabled": false, "lpd-enabled": false, "pex-enabled": false, "utp-enabled": false,
-    "port-forwarding-enabled": false, "encryption": 0, "bind-address-ipv4": "127.0.0.1",
-    "peer-port": $tp, "speed-limit-down-enabled": false, "speed-limit-up-enabled": false,
-    "download-dir": "$work/tr/out", "incomplete-dir-enabled": false, "start-added-torrents": true
-}
-EOF
-printf '#!/bin/sh\ntouch "%s/done"\n' "$work/tr" >"$work/tr/done.sh"
-chmod +x "$work/tr/done.sh"
-# transmission-cli exits when it finds its torrent stopped, which it briefly
-# is around a verification, the one after the metadata included: keep_running
-# starts it again (same config, so it resumes) until it is done.
-bg keep_running "$work/tr" "$work/tr/tr.out" transmission-cli -g "$work/tr/cfg" -w "$work/tr/out" \
-	-p "$tp" -et -f "$work/tr/done.sh" "$M_BIG"
-TR=$BG_PID
-bg "$PY" "$E2E_LIB/serve_relay.py" --client "127.0.0.1:$tp" --seeder "$ADDR" --info-hash "$BIG" \
-	--bind 127.0.0.7 --lifetime 140 >"$work/tr/relay.log" 2>&1
-RELAY=$BG_PID
 
 for v in "$LT_TR lt-tr" "$LT_PE lt-pe" "$LT_PRIV lt-priv" ${LT_PE6:+"$LT_PE6 lt-pe6"}; do
 	set -- $v

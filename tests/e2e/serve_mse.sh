@@ -12,12 +12,16 @@
 #    openings (tests/lib/serve_mse_hostile.py: garbage after the DH key, a
 #    wrong VC, an unknown SKEY, a pad that never ends, 1,000 half-finished
 #    openings at once, a key sent one byte per second) are each dropped and
-#    counted under their own reason while an RC4 download completes.
+#    counted under their own reason while an RC4 download completes (an
+#    instance of its own with net.encryption = allow).
 #  - prefer: libtorrent offering both gets RC4.
 #  - require: a libtorrent leecher without encryption gets nothing and is
 #    counted (drop_plain_refused); an RC4 one still downloads.
 #  - off: a libtorrent leecher with encryption forced gets nothing and is
 #    counted (drop_mse_refused).
+# The hostile openings last MSE_DEADLINE_S (30 s): the honest allow clients,
+# prefer, require and off run meanwhile, each policy on an instance of its own
+# serving the same content.
 # transmission-cli is in serve_mse_transmission.sh: it connects only to
 # peers it learns from a tracker, never to loopback ones, so that test makes
 # a network namespace with an address that is not loopback.
@@ -100,9 +104,31 @@ expect_stat() {
 	serve_wait_stat "$1" "$2" 5 || fail "$S_NAME: $1=$(serve_stat "$1"), expected at least $2"
 }
 
-# --- allow ---
+# policy INST MODE: an instance with net.encryption = MODE serving the content
+# of the first one (its own state, ports and logs), left current as INST
+policy() {
+	serve_use allow
+	serve_init_shared "$work/$1"
+	S_NAME=$1
+	serve_start -o "net.encryption=$2" -o serve.stats_interval=1 || exit 1
+	serve_save "$1"
+}
+
+# --- hostile (allow): the openings, and an RC4 download beside them ---
 S_NAME=allow
 serve_start -o net.encryption=allow -o serve.stats_interval=1 || exit 1
+serve_save allow
+policy hostile allow
+"$PY" "$SERVE_E2E/serve_mse_hostile.py" --seeder "127.0.0.1:$S_PORT" --info-hash "$hash1" \
+	--bind 127.0.0.20 --half-open 1000 --wait 36 >"$work/hostile.out" 2>&1 &
+hostile=$!
+serve_bg_pids+=("$hostile")
+sleep 2
+sub lt_ok "allow/libtorrent rc4 beside hostile peers" "$work/a-rc4-2" 15 60 --enc forced --enc-level rc4 &
+beside=$!
+
+# --- allow ---
+serve_use allow
 pids=()
 sub lt_ok "allow/libtorrent rc4" "$work/a-rc4" 11 60 --enc forced --enc-level rc4 &
 pids+=($!)
@@ -125,15 +151,49 @@ expect_stat up_bytes_mse_plain 1
 for k in drop_protocol drop_bad_request drop_mse_bad_key drop_mse_internal; do
 	[ "$(serve_stat $k)" = 0 ] || fail "allow: $k=$(serve_stat $k) after honest clients"
 done
+pid_alive "$S_PID" || fail "allow: the master died"
+serve_stop || fail "allow: unclean stop"
 
-# Hostile openings while an RC4 leecher downloads again.
-"$PY" "$SERVE_E2E/serve_mse_hostile.py" --seeder "127.0.0.1:$S_PORT" --info-hash "$hash1" \
-	--bind 127.0.0.20 --half-open 1000 --wait 36 >"$work/hostile.out" 2>&1 &
-hostile=$!
-serve_bg_pids+=("$hostile")
-sleep 2
-sub lt_ok "allow/libtorrent rc4 beside hostile peers" "$work/a-rc4-2" 15 60 --enc forced --enc-level rc4 ||
-	true
+policy prefer prefer
+policy require require
+policy off off
+pids=()
+# --- prefer: a peer offering both gets RC4 ---
+serve_use prefer
+sub lt_ok "prefer/libtorrent both" "$work/p-both" 16 60 --enc forced --enc-level both &
+pids+=($!)
+# --- require: no plaintext, RC4 still ---
+serve_use require
+(! lt_leech "require/libtorrent plain" "$work/r-plain" 21 8 ||
+	{ fail "require: a leecher without encryption downloaded"; exit 1; }) &
+pids+=($!)
+sub lt_ok "require/libtorrent rc4" "$work/r-rc4" 22 60 --enc forced --enc-level rc4 &
+pids+=($!)
+# --- off: no MSE ---
+serve_use off
+(! lt_leech "off/libtorrent forced" "$work/o-rc4" 31 8 --enc forced --enc-level rc4 ||
+	{ fail "off: a leecher with encryption forced downloaded"; exit 1; }) &
+pids+=($!)
+for p in "${pids[@]}"; do
+	wait "$p" || fails=$((fails + 1))
+done
+
+serve_use prefer
+expect_stat peers_rc4 1
+[ "$(serve_stat peers_mse_plain)" = 0 ] || fail "prefer: peers_mse_plain=$(serve_stat peers_mse_plain)"
+serve_stop || fail "prefer: unclean stop"
+serve_use require
+expect_stat drop_plain_refused 1
+[ "$(serve_stat peers_plain)" = 0 ] || fail "require: peers_plain=$(serve_stat peers_plain)"
+expect_stat peers_rc4 1
+serve_stop || fail "require: unclean stop"
+serve_use off
+expect_stat drop_mse_refused 1
+[ "$(serve_stat peers_rc4)" = 0 ] || fail "off: peers_rc4=$(serve_stat peers_rc4)"
+serve_stop || fail "off: unclean stop"
+
+serve_use hostile
+wait "$beside" || fails=$((fails + 1))
 wait "$hostile" || { fail "the hostile helper failed"; show "$work/hostile.out"; }
 cat "$work/hostile.out"
 expect_stat drop_mse_no_sync 2
@@ -141,37 +201,12 @@ expect_stat drop_mse_bad_vc 1
 expect_stat drop_mse_unknown_skey 1
 expect_stat drop_mse_timeout 1000
 expect_stat drop_mse_short 1
-expect_stat peers_rc4 $((3 + have_aria))
-pid_alive "$S_PID" || fail "allow: the master died"
-serve_stop || fail "allow: unclean stop"
-serve_logs_clean || fail "allow: sanitizer report"
-
-# --- prefer: a peer offering both gets RC4 ---
-S_NAME=prefer
-serve_start -o net.encryption=prefer -o serve.stats_interval=1 || exit 1
-lt_ok "prefer/libtorrent both" "$work/p-both" 16 60 --enc forced --enc-level both
 expect_stat peers_rc4 1
-[ "$(serve_stat peers_mse_plain)" = 0 ] || fail "prefer: peers_mse_plain=$(serve_stat peers_mse_plain)"
-serve_stop || fail "prefer: unclean stop"
-
-# --- require ---
-S_NAME=require
-serve_start -o net.encryption=require -o serve.stats_interval=1 || exit 1
-lt_leech "require/libtorrent plain" "$work/r-plain" 21 8 &&
-	fail "require: a leecher without encryption downloaded"
-expect_stat drop_plain_refused 1
-[ "$(serve_stat peers_plain)" = 0 ] || fail "require: peers_plain=$(serve_stat peers_plain)"
-lt_ok "require/libtorrent rc4" "$work/r-rc4" 22 60 --enc forced --enc-level rc4
-expect_stat peers_rc4 1
-serve_stop || fail "require: unclean stop"
-
-# --- off ---
-S_NAME=off
-serve_start -o net.encryption=off -o serve.stats_interval=1 || exit 1
-lt_leech "off/libtorrent forced" "$work/o-rc4" 31 8 --enc forced --enc-level rc4 &&
-	fail "off: a leecher with encryption forced downloaded"
-expect_stat drop_mse_refused 1
-[ "$(serve_stat peers_rc4)" = 0 ] || fail "off: peers_rc4=$(serve_stat peers_rc4)"
-serve_stop || fail "off: unclean stop"
+pid_alive "$S_PID" || fail "hostile: the master died"
+serve_stop || fail "hostile: unclean stop"
+for i in allow hostile prefer require off; do
+	serve_use $i
+	serve_logs_clean || fail "$i: sanitizer report"
+done
 
 [ "$fails" -eq 0 ]

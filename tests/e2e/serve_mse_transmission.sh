@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 150
+# san: skip - interop only: every C line it reaches (gcov) is reached by serve_mse, serve_magnet, announce_families and test_conf, which run under SAN
 #
 # transmission-cli with encryption required (-er) downloads a single-file and
 # a multi-file torrent from `ringseed serve` (net.encryption = allow), byte

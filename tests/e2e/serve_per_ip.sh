@@ -10,7 +10,7 @@
 #   meanwhile an honest libtorrent leecher from 127.0.0.5 downloads byte-exact
 #   127.0.0.2 closes its 4: within a few seconds it gets 4 again (the workers
 #     give the counts back) and no more
-#   restarted with net.max_per_subnet = 6: 127.0.0.2 holds 4, then 127.0.0.3
+#   another instance with net.max_per_subnet = 6: 127.0.0.2 holds 4, then 127.0.0.3
 #     only 2 (same /24), 127.0.1.2 its 4
 #   ::1 on an IPv6 listener: 4 of 10 (skipped without IPv6)
 # drop_per_ip in /metrics and in the final line; no sanitizer report.
@@ -111,9 +111,6 @@ echo "1,000 reconnects from 127.0.0.2 over its cap: $kept answered"
 [ "$kept" = 0 ] || fail "$kept of 1,000 reconnects over the cap were served"
 serve_wait_stat drop_per_ip 1052 5 || fail "drop_per_ip = $(serve_stat drop_per_ip), want 1052"
 
-wait "$leech" || { fail "the honest leecher from 127.0.0.5 did not complete"; show "$work/leech.out"; }
-tree_cmp "$S_DIR/data/a.bin" "$work/dl/a.bin" || fail "a.bin differs"
-
 # the counts go down when peers leave
 touch "$work/release.127.0.0.2"
 sleep 1
@@ -127,9 +124,13 @@ again() {
 wait_until 10 again || fail "127.0.0.2 got ${n:-?} connections once its first ones closed, want 4"
 touch "$work/release.127.0.0.3"
 
+serve_save first
+
 # net.max_per_subnet = 6: 127.0.0.0/24 holds 6 in all, 127.0.1.0/24 its own
-serve_stop || true
+# (an instance of its own: the leecher goes on on the first meanwhile)
+serve_init_shared "$work/s-subnet"
 serve_start -o net.max_per_ip=4 -o net.max_per_subnet=6 || exit 1
+serve_save subnet
 hold 127.0.0.2 10 "$work/s2"
 s2=$(held "$work/s2")
 hold 127.0.0.3 10 "$work/s3"
@@ -145,7 +146,11 @@ echo "subnet cap 6: 127.0.0.2 holds $s2, 127.0.0.3 holds $s3, 127.0.1.2 holds $s
 # addresses never reach one: that case is test_addrcap's)
 if "$PY" -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
 	serve_stop || true
+	serve_use first
+	serve_init_shared "$work/s-v6"
+	S_PORT=$(free_port)
 	serve_start -o net.max_per_ip=4 --listen "[::1]:$S_PORT" || exit 1
+	serve_save v6
 	hold ::1 10 "$work/h6" ::1
 	n6=$(held "$work/h6")
 	touch "$work/release.::1"
@@ -156,6 +161,14 @@ else
 fi
 
 serve_stop || true
+
+serve_use first
+wait "$leech" || { fail "the honest leecher from 127.0.0.5 did not complete"; show "$work/leech.out"; }
+tree_cmp "$S_DIR/data/a.bin" "$work/dl/a.bin" || fail "a.bin differs"
+serve_stop || true
 grep -q ' final: .* drop_per_ip=[1-9]' "$S_LOG" || fail "no drop_per_ip in the final line"
-serve_logs_clean
+for i in first subnet v6; do
+	serve_use $i
+	[ -z "$S_PID" ] || serve_logs_clean
+done
 [ "$fails" -eq 0 ]

@@ -21,6 +21,12 @@
 #                                   turns it on with -o); the instance is
 #                                   described by $S_DIR
 #   serve_conf_add LINE...          appends lines to DIR/ringseed.conf
+#   serve_init_shared DIR           serve_init DIR for a further instance that
+#                                   serves the current one's data and torrents
+#                                   directories (its own conf, state, ports, logs)
+#   serve_save NAME, serve_use NAME keep the current instance (its S_* values)
+#                                   under NAME, make NAME the current one: several
+#                                   instances side by side in one script
 #   serve_add_file NAME SIZE        content file DATA/NAME, pseudo-random, and
 #                                   its torrent TORRENTS/NAME.torrent (-l $S_PL)
 #   serve_add_tree NAME             the test tree as DATA/NAME, and its torrent
@@ -29,10 +35,15 @@
 #                                   format $S_FORMAT (default v1: the clients
 #                                   most tests drive read only v1)
 #   serve_hash NAME                 info-hash of TORRENTS/NAME.torrent
-#   serve_settle                    waits out the racy-timestamp window (2 s,
-#                                   VERIFY_RACY_SECONDS in master/content/verify.h): content
-#                                   written less than 2 s before a check is hashed
-#                                   again by the next start, by design
+#   serve_settle                    takes content out of the racy-timestamp window
+#                                   (2 s, VERIFY_RACY_SECONDS in master/content/verify.h):
+#                                   content written less than 2 s before a check is
+#                                   hashed again by the next start, by design. Instead
+#                                   of sleeping 2 s, it sets the mtime of each file of
+#                                   the data directory written in the last 5 s 10 s
+#                                   back: a file is racy only when mtime and ctime are
+#                                   both recent, and the ctime this moves still tells
+#                                   the seeder of any change since its last check
 #
 #   serve_start [ARGS...]           runs `ringseed serve -c CONF --listen
 #                                   127.0.0.1:$S_PORT ARGS` in the background
@@ -179,6 +190,29 @@ serve_conf_add() {
 	printf '%s\n' "$@" >>"$S_DIR/ringseed.conf"
 }
 
+serve_init_shared() {
+	local data torrents
+	data=$(sed -n 's/^data_dir *= *//p' "$S_DIR/ringseed.conf" | tail -n 1)
+	torrents=$(sed -n 's/^torrents_dir *= *//p' "$S_DIR/ringseed.conf" | tail -n 1)
+	serve_init "$1"
+	sed -i -e "s|^data_dir = .*|data_dir = $data|" -e "s|^torrents_dir = .*|torrents_dir = $torrents|" \
+		"$S_DIR/ringseed.conf"
+}
+
+declare -A serve_saved
+serve_save() {
+	local v
+	for v in S_DIR S_PORT S_N S_LOG S_PID S_ADMIN S_WORKERS S_NAME; do
+		serve_saved[$1.$v]=${!v-}
+	done
+}
+serve_use() {
+	local v
+	for v in S_DIR S_PORT S_N S_LOG S_PID S_ADMIN S_WORKERS S_NAME; do
+		printf -v "$v" '%s' "${serve_saved[$1.$v]-}"
+	done
+}
+
 serve_torrent() {
 	local src=$1 name=$2
 	shift 2
@@ -204,7 +238,11 @@ serve_hash() {
 }
 
 serve_settle() {
-	sleep 2.2
+	local data now
+	data=$(sed -n 's/^data_dir *= *//p' "$S_DIR/ringseed.conf" | tail -n 1)
+	now=$(date +%s)
+	find -L "${data:-$S_DIR/data}" -type f -newermt "@$((now - 5))" \
+		-exec touch -m -d "@$((now - 10))" {} +
 }
 
 serve_start() {
