@@ -103,6 +103,8 @@ static const struct conf_key conf_keys[] = {
 		       "address."),
 	CONF_ENUM_ROW(struct conf, "net", "encryption", encryption, conf_enc_words, "allow",
 		      "Message Stream Encryption: off, allow, prefer (RC4) or require (RC4 only)."),
+	CONF_INT_ROW(struct conf, "net", "mse_timeout", mse_timeout, 1, 300, false, "30",
+		     "Seconds an MSE opening has, from accept, to finish its handshake."),
 	CONF_INT_ROW(struct conf, "net", "max_per_ip", max_per_ip, 0, 1000000, false, "8",
 		     "Connections one peer address may hold at once; more are closed at "
 		     "accept. 0: unlimited."),

@@ -100,6 +100,7 @@ struct conf {
 	/* [net] */
 	struct conf_addrs listen;
 	int encryption; /* enum conf_encryption */
+	int mse_timeout; /* seconds for an MSE opening from accept (MSE_DEADLINE_S) */
 	int max_per_ip;	    /* connections from one address at once; 0 = unlimited */
 	int max_per_subnet; /* from one IPv4 /24 or IPv6 /48 at once; 0 = unlimited */
 

@@ -14,7 +14,7 @@
  *
  *   first bytes not "\x13BitTorrent protocol" -> net.encryption off: dropped
  *     -> MSE (proto/mse.c) until done, each failure counted by its reason,
- *        the deadline MSE_DEADLINE_S from accept (SHORT under 96 bytes)
+ *        the deadline net.mse_timeout (MSE_DEADLINE_S) from accept (SHORT under 96 bytes)
  *     -> the 68-byte handshake read from the deciphered stream; its info-hash
  *        must be the one MSE named -> handed to the least-loaded worker
  */
@@ -199,7 +199,7 @@ void msein_start(struct master *m, unsigned slot)
 		return;
 	}
 	p->mse->stream_len = 0;
-	p->deadline_ms = p->accepted_ms + MSE_DEADLINE_S * 1000;
+	p->deadline_ms = p->accepted_ms + (uint64_t)m->conf.mse_timeout * 1000;
 	msein_input(m, slot, p->buf, p->got);
 }
 
