@@ -8,13 +8,45 @@
 
 #include "proto/merkle.h"
 
-static void mk_pair(const uint8_t *l, const uint8_t *r, uint8_t out[MK_HASH_LEN])
+int mk_sha_init(struct mk_sha *s)
+{
+	s->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	s->ctx = EVP_MD_CTX_new();
+	return s->md && s->ctx ? 0 : -ENOMEM;
+}
+
+void mk_sha_free(struct mk_sha *s)
+{
+	EVP_MD_CTX_free(s->ctx);
+	EVP_MD_free(s->md);
+	s->ctx = NULL;
+	s->md = NULL;
+}
+
+void mk_sha256(struct mk_sha *s, const void *data, size_t len, uint8_t out[MK_HASH_LEN])
+{
+	unsigned int n;
+
+	/* Init_ex2 only resets the context: no fetch, no allocation. */
+	if (s && s->ctx && EVP_DigestInit_ex2(s->ctx, s->md, NULL) &&
+	    EVP_DigestUpdate(s->ctx, data, len) && EVP_DigestFinal_ex(s->ctx, out, &n))
+		return;
+	SHA256(data, len, out);
+}
+
+static void mk_pair_sha(struct mk_sha *s, const uint8_t *l, const uint8_t *r,
+			uint8_t out[MK_HASH_LEN])
 {
 	uint8_t buf[2 * MK_HASH_LEN];
 
 	memcpy(buf, l, MK_HASH_LEN);
 	memcpy(buf + MK_HASH_LEN, r, MK_HASH_LEN);
-	SHA256(buf, sizeof(buf), out);
+	mk_sha256(s, buf, sizeof(buf), out);
+}
+
+static void mk_pair(const uint8_t *l, const uint8_t *r, uint8_t out[MK_HASH_LEN])
+{
+	mk_pair_sha(NULL, l, r, out);
 }
 
 void mk_zero_hash(unsigned height, uint8_t out[MK_HASH_LEN])
@@ -47,6 +79,12 @@ unsigned mk_piece_height(uint32_t piece_length)
 int mk_reduce(uint8_t *row, size_t n, uint64_t width, unsigned pad_height,
 	      uint8_t out[MK_HASH_LEN])
 {
+	return mk_reduce_sha(NULL, row, n, width, pad_height, out);
+}
+
+int mk_reduce_sha(struct mk_sha *s, uint8_t *row, size_t n, uint64_t width, unsigned pad_height,
+		  uint8_t out[MK_HASH_LEN])
+{
 	uint8_t pad[MK_HASH_LEN];
 
 	if (n == 0 || width < n || (width & (width - 1)) || pad_height > MK_MAX_HEIGHT)
@@ -59,9 +97,9 @@ int mk_reduce(uint8_t *row, size_t n, uint64_t width, unsigned pad_height,
 		for (size_t i = 0; i < half; i++) {
 			const uint8_t *r = 2 * i + 1 < n ? row + (2 * i + 1) * MK_HASH_LEN : pad;
 
-			mk_pair(row + 2 * i * MK_HASH_LEN, r, row + i * MK_HASH_LEN);
+			mk_pair_sha(s, row + 2 * i * MK_HASH_LEN, r, row + i * MK_HASH_LEN);
 		}
-		mk_pair(pad, pad, pad);
+		mk_pair_sha(s, pad, pad, pad);
 		n = half;
 		width /= 2;
 	}
@@ -71,10 +109,15 @@ int mk_reduce(uint8_t *row, size_t n, uint64_t width, unsigned pad_height,
 
 void mk_leaves(const uint8_t *data, size_t len, uint8_t *leaves)
 {
+	mk_leaves_sha(NULL, data, len, leaves);
+}
+
+void mk_leaves_sha(struct mk_sha *s, const uint8_t *data, size_t len, uint8_t *leaves)
+{
 	for (size_t off = 0, i = 0; off < len; off += MK_BLOCK_SIZE, i++) {
 		size_t n = len - off < MK_BLOCK_SIZE ? len - off : MK_BLOCK_SIZE;
 
-		SHA256(data + off, n, leaves + i * MK_HASH_LEN);
+		mk_sha256(s, data + off, n, leaves + i * MK_HASH_LEN);
 	}
 }
 

@@ -13,7 +13,8 @@
  * each the root of a subtree of height pad_height (0 for leaves), so that a
  * missing entry at that layer is mk_zero_hash(pad_height).
  *
- * Pure: libcrypto only, caller-owned buffers, no allocation.
+ * Pure: libcrypto only, caller-owned buffers, no allocation (but for the
+ * libcrypto context of a struct mk_sha).
  */
 #ifndef RINGSEED_MERKLE_H
 #define RINGSEED_MERKLE_H
@@ -21,9 +22,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #define MK_HASH_LEN   32	  /* SHA-256 (BEP 52) */
 #define MK_BLOCK_SIZE 16384u	  /* BEP 52: leaves cover 16 KiB */
 #define MK_MAX_HEIGHT 63	  /* enough for any 64-bit row */
+
+/*
+ * A reusable SHA-256 context for bulk hashing. SHA256() fetches the
+ * algorithm and allocates a context on every call, which costs as much as
+ * hashing 1 KiB; a tree has one leaf of 16 KiB and one 64-byte node per
+ * 16 KiB of data, so hashers of bulk data keep one of these per thread.
+ * Every function taking one accepts NULL (the one-shot SHA256() then).
+ */
+struct mk_sha {
+	EVP_MD *md;
+	EVP_MD_CTX *ctx;
+};
+
+/* Returns 0 or -ENOMEM; mk_sha_free() undoes it (also after a failure). */
+int mk_sha_init(struct mk_sha *s);
+void mk_sha_free(struct mk_sha *s);
+/* SHA-256 of data[0..len). */
+void mk_sha256(struct mk_sha *s, const void *data, size_t len, uint8_t out[MK_HASH_LEN]);
 
 /* The root of a subtree of 2^height zero leaves. */
 void mk_zero_hash(unsigned height, uint8_t out[MK_HASH_LEN]);
@@ -38,9 +59,14 @@ uint64_t mk_pow2(uint64_t n);
  */
 int mk_reduce(uint8_t *row, size_t n, uint64_t width, unsigned pad_height,
 	      uint8_t out[MK_HASH_LEN]);
+/* mk_reduce() with a hasher (or NULL). */
+int mk_reduce_sha(struct mk_sha *s, uint8_t *row, size_t n, uint64_t width, unsigned pad_height,
+		  uint8_t out[MK_HASH_LEN]);
 
 /* SHA-256 of each 16 KiB block of data[0..len): ceil(len / 16 KiB) leaves. */
 void mk_leaves(const uint8_t *data, size_t len, uint8_t *leaves);
+/* mk_leaves() with a hasher (or NULL). */
+void mk_leaves_sha(struct mk_sha *s, const uint8_t *data, size_t len, uint8_t *leaves);
 
 /*
  * A file's `pieces root` from its piece layer (count hashes, each a subtree

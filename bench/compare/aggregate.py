@@ -393,14 +393,26 @@ def hashspeed_section(w, raw):
       "1 / (1/sha1 + 1/sha256) per core (both hashes of every byte); *of sha256 × cores* is "
       "issue 13's measure (target ≥ 0.80).\n" % (
           h["openssl_sha256_Bps"] / 1e6, h["openssl_sha1_Bps"] / 1e6, h["cores"]))
-    w("| format | create s | create MB/s | of its ceiling | of sha256 × cores | verify s "
-      "| verify MB/s | verified by | of its ceiling |")
-    w("|---|--:|--:|--:|--:|--:|--:|---|--:|")
-    for f in h["formats"]:
-        w("| %s | %.2f | %s | %.2f | %.2f | %.2f | %s | %s | %.2f |" % (
-            f["format"], f["create_s"], fmt(f["create_MBps"]), f["create_ratio"],
-            f["create_ratio_sha256_x_cores"], f["verify_s"], fmt(f["verify_MBps"]),
-            f["verify_hashes"], f["verify_ratio"]))
+    w("CPU-s/GiB: the hashing threads' CPU time per GiB against openssl's (its rate is per "
+      "CPU-second), *CPU ratio* the second over the first; *parallel* is CPU-seconds / "
+      "(wall × threads).\n")
+    passes = [("", h["formats"])]
+    if "no_sha_ni" in h:
+        passes.append((" (no SHA-NI)", h["no_sha_ni"]["formats"]))
+    w("| format | create s | create MB/s | of its ceiling | of sha256 × cores | create CPU-s/GiB "
+      "| CPU ratio | parallel | verify s | verify MB/s | verified by | of its ceiling "
+      "| verify CPU-s/GiB | CPU ratio | parallel |")
+    w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|")
+    for label, rows in passes:
+        for f in rows:
+            w("| %s%s | %.2f | %s | %.2f | %.2f | %s | %s | %s | %.2f | %s | %s | %.2f | %s | %s "
+              "| %s |" % (
+                  f["format"], label, f["create_s"], fmt(f["create_MBps"]), f["create_ratio"],
+                  f["create_ratio_sha256_x_cores"], f.get("create_cpu_s_per_GiB", "-"),
+                  f.get("create_cpu_ratio", "-"), f.get("create_parallel", "-"),
+                  f["verify_s"], fmt(f["verify_MBps"]), f["verify_hashes"], f["verify_ratio"],
+                  f.get("verify_cpu_s_per_GiB", "-"), f.get("verify_cpu_ratio", "-"),
+                  f.get("verify_parallel", "-")))
     w("")
 
 

@@ -599,8 +599,8 @@ static int create_hash(struct create *c, uint8_t *digests, uint8_t *v2, uint32_t
 		fprintf(stderr, "ringseed create: %s%s%s (did it change while hashing?)\n",
 			c->single ? "" : c->input, c->single ? "" : "/", job.err);
 	else if (!c->quiet)
-		fprintf(stderr, "hashed %llu bytes in %.2f s: %.0f MiB/s on %u threads%s\n",
-			(unsigned long long)job.bytes, job.seconds,
+		fprintf(stderr, "hashed %llu bytes in %.2f s (%.2f CPU-s): %.0f MiB/s on %u threads%s\n",
+			(unsigned long long)job.bytes, job.seconds, job.cpu_seconds,
 			job.seconds > 0 ? job.bytes / job.seconds / 1048576 : 0.0,
 			job.threads_used,
 			c->format == MI_FORMAT_HYBRID ? " (SHA-1 and SHA-256 merkle)" :

@@ -61,6 +61,7 @@ struct ph_job {
 	uint64_t bytes;	 /* bytes hashed */
 	uint32_t pieces; /* pieces hashed */
 	double seconds;	 /* wall time */
+	double cpu_seconds; /* CPU time of the hashing threads (user and system) */
 	unsigned threads_used;
 	char err[512]; /* on failure: "path: what" */
 };

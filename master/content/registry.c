@@ -194,9 +194,10 @@ void reg_report(const struct torrent *t, const struct verify_report *rep)
 	if (rep->reused)
 		log_notice("torrent %s: verified from state", t->mi.name);
 	else
-		log_notice("torrent %s: hashed %u pieces (%s) in %.2f s (%u good, %u bad)",
+		log_notice("torrent %s: hashed %u pieces (%s) in %.2f s (%u good, %u bad), "
+			   "%.2f CPU-s on %u threads",
 			   t->mi.name, rep->hashed, rep->hash_set ? rep->hash_set : "-", rep->seconds,
-			   rep->good, rep->bad);
+			   rep->good, rep->bad, rep->cpu_seconds, rep->threads_used);
 	log_notice("torrent %s %s: %llu bytes, %u pieces, seeding%s", t->mi.name, hex,
 		   (unsigned long long)t->mi.total_length, t->mi.piece_count,
 		   t->mi.format == MI_FORMAT_V2	    ? " (v2)" :

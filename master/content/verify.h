@@ -104,6 +104,7 @@ struct verify_report {
 	uint32_t files_changed; /* files whose size/mtime/ctime/inode/dev differed from the state */
 	uint32_t files_racy;	/* files that matched but were too fresh to trust (rehashed) */
 	double seconds;
+	double cpu_seconds; /* of the hashing threads */
 	uint64_t bytes_hashed;
 	unsigned threads_used; /* 0 when nothing was hashed */
 	const char *hash_set;  /* "SHA-1" or "SHA-256 merkle (BEP 52)": what was checked */

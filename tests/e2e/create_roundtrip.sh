@@ -49,7 +49,7 @@ mk() {
 	fi
 	if [ "$quiet" = quiet ]; then
 		[ -s "$name.err" ] && { fail "create -q $*: stderr not empty"; show "$name.err"; }
-	elif ! grep -qE '^hashed [0-9]+ bytes in [0-9.]+ s: [0-9]+ MiB/s on [0-9]+ threads?$' "$name.err"; then
+	elif ! grep -qE '^hashed [0-9]+ bytes in [0-9.]+ s \([0-9.]+ CPU-s\): [0-9]+ MiB/s on [0-9]+ threads?$' "$name.err"; then
 		fail "create $*: no 'hashed ... MiB/s' line on stderr"
 		show "$name.err"
 	fi

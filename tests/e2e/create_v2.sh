@@ -59,7 +59,7 @@ done
 # 2. The default is hybrid; libtorrent agrees on both hashes and the layout.
 "$RINGSEED" create -l 32K "$DATA/tree" -o "$work/hy.torrent" >"$work/hy.out" 2>"$work/hy.err" ||
 	{ fail "create (default format) failed"; show "$work/hy.err"; }
-grep -qE '^hashed [0-9]+ bytes in [0-9.]+ s: [0-9]+ MiB/s on [0-9]+ threads? \(SHA-1 and SHA-256 merkle\)$' \
+grep -qE '^hashed [0-9]+ bytes in [0-9.]+ s \([0-9.]+ CPU-s\): [0-9]+ MiB/s on [0-9]+ threads? \(SHA-1 and SHA-256 merkle\)$' \
 	"$work/hy.err" || { fail "no 'hashed ... (SHA-1 and SHA-256 merkle)' line"; show "$work/hy.err"; }
 "$RINGSEED" info --json "$work/hy.torrent" >"$work/hy.json" 2>"$work/hy.info.err" ||
 	{ fail "ringseed info refused its own hybrid"; show "$work/hy.info.err"; }

@@ -8,7 +8,9 @@
  * With an `only` mask, just the selected pieces are hashed, the other digests
  * are left alone, and files that only unselected pieces touch are not opened.
  * BEP 52: over a file-aligned layout, the SHA-256 piece roots (computed in
- * the same pass as SHA-1) equal a per-file merkle computation.
+ * the same pass as SHA-1) equal a per-file merkle computation. Files of
+ * 1 MiB and more are hashed from a mapping: a second layout of such files
+ * mixed with small ones and pad files checks that path the same ways.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -243,6 +245,99 @@ static void check_failure(int dirfd, const char *damage, const char *want_text)
 	}
 }
 
+/*
+ * Mapped files (>= 1 MiB) beside read ones and pad files: SHA-1 over the
+ * stream (pieces across the boundaries) and, aligned, the BEP 52 roots.
+ */
+static void check_mapped(int dirfd)
+{
+	static const uint64_t msz[] = { (1u << 20) + 12345, 5000, (2u << 20) + 1 };
+	static const char *const mnames[] = { "m1", "m2", "m3" };
+	uint64_t total = 0, off[3];
+	uint8_t *data, *got, *got1, *want;
+	struct ph_file files[5];
+
+	for (int k = 0; k < 3; k++) {
+		off[k] = total;
+		total += msz[k];
+	}
+	data = malloc(total);
+	REQUIRE(data);
+	for (uint64_t j = 0; j < total; j++)
+		data[j] = (uint8_t)random();
+	for (int k = 0; k < 3; k++) {
+		write_file(dirfd, mnames[k], data + off[k], msz[k]);
+		files[k] = (struct ph_file){ .path = mnames[k], .length = msz[k] };
+	}
+	/* v1, unaligned: pieces span the mapped and the read files. */
+	for (uint32_t plen = 1000; plen <= (1u << 20); plen *= 32) {
+		uint32_t count = (uint32_t)((total + plen - 1) / plen);
+		uint8_t md[20];
+		int bad = 0;
+
+		got1 = calloc(count, 20);
+		REQUIRE(got1);
+		struct ph_job job = { .dirfd = dirfd, .files = files, .file_count = 3,
+				      .piece_length = plen, .piece_count = count,
+				      .threads = 3, .digests = got1 };
+		CHECK_EQ_INT(ph_run(&job), 0);
+		for (uint32_t p = 0; p < count; p++) {
+			uint64_t st = (uint64_t)p * plen;
+
+			SHA1(data + st, total - st < plen ? total - st : plen, md);
+			bad += memcmp(md, got1 + 20 * p, 20) != 0;
+		}
+		CHECK_EQ_INT(bad, 0);
+		free(got1);
+	}
+	/* Hybrid: each file on a piece boundary, pad files between. */
+	for (uint32_t plen = 16384; plen <= (1u << 20); plen *= 8) {
+		uint32_t n = 0, count = 0, firsts[3];
+		uint8_t *stream2;
+		uint64_t slen;
+
+		for (int k = 0; k < 3; k++) {
+			firsts[k] = count;
+			files[n++] = (struct ph_file){ .path = mnames[k], .length = msz[k] };
+			count += (uint32_t)((msz[k] + plen - 1) / plen);
+			if (k < 2 && msz[k] % plen)
+				files[n++] = (struct ph_file){ .path = "pad",
+							       .length = plen - msz[k] % plen,
+							       .zero = true };
+		}
+		slen = (uint64_t)firsts[2] * plen + msz[2];
+		stream2 = calloc(1, slen);
+		got = calloc(count, 32), got1 = calloc(count, 20), want = calloc(count, 32);
+		REQUIRE(stream2 && got && got1 && want);
+		for (int k = 0; k < 3; k++)
+			memcpy(stream2 + (uint64_t)firsts[k] * plen, data + off[k], msz[k]);
+		struct ph_job job = { .dirfd = dirfd, .files = files, .file_count = n,
+				      .piece_length = plen, .piece_count = count,
+				      .threads = 2, .digests = got1, .digests_v2 = got };
+		CHECK_EQ_INT(ph_run(&job), 0);
+		CHECK_EQ_INT(job.bytes, slen);
+		for (int k = 0; k < 3; k++)
+			v2_expect(data + off[k], msz[k], plen, want + firsts[k] * 32);
+		CHECK(memcmp(got, want, (size_t)count * 32) == 0);
+		for (uint32_t p = 0; p < count; p++) {
+			uint64_t st = (uint64_t)p * plen;
+			uint8_t md[20];
+
+			SHA1(stream2 + st, slen - st < plen ? slen - st : plen, md);
+			CHECK(memcmp(md, got1 + 20 * p, 20) == 0);
+		}
+		free(stream2);
+		free(got);
+		free(got1);
+		free(want);
+		for (int k = 0; k < 3; k++)
+			files[k] = (struct ph_file){ .path = mnames[k], .length = msz[k] };
+	}
+	for (int k = 0; k < 3; k++)
+		unlinkat(dirfd, mnames[k], 0);
+	free(data);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/ringseed-test-ph-XXXXXX";
@@ -265,6 +360,7 @@ int main(void)
 	for (uint32_t plen = 16384; plen <= 262144; plen *= 4)
 		for (unsigned t = 1; t <= 3; t += 2)
 			check_v2(dirfd, plen, t);
+	check_mapped(dirfd);
 
 	/* Shrink sub/c by one byte, then make it a directory, then remove it. */
 	write_file(dirfd, "sub/c", stream + 5000 + 1 + 16384, sizes[5] - 1);
