@@ -178,10 +178,13 @@ struct conn {
 	uint8_t end;   /* enum conn_end */
 	uint8_t ops;   /* operations in the ring that name this connection */
 	bool choked, peer_fast, has_all, send_busy, dirty, recv_armed, ext_seen;
+	bool hs_listed; /* on the list loop_open_now() looks at each turn while opening */
 	int err; /* the errno behind END_CONNECT, END_RECV, END_SEND */
 	uint32_t idx;
 	uint32_t src;	     /* source address, host order; 0 = unbound */
 	uint32_t next_dirty; /* the dirty list (UINT32_MAX ends it) */
+	uint32_t next_hs;    /* the opening list (UINT32_MAX ends it) */
+	uint32_t hs_turn;    /* the loop turn it joined that list in */
 
 	struct wire_dec dec;
 	uint8_t hs[WIRE_HANDSHAKE_LEN];
@@ -276,6 +279,9 @@ struct bench {
 	struct conn *conns;
 	uint32_t next_start; /* first connection still IDLE */
 	uint32_t opening;    /* CONNECTING + HANDSHAKE */
+	uint32_t hs_head;    /* connections opening, looked at by loop_open_now() */
+	uint32_t turns;	     /* loop turns (io_uring_enter calls that waited) so far */
+	bool hs_sync;	     /* the ring defers its task work: that reading keeps byte order */
 	uint32_t active;     /* ACTIVE: handshaked and still open */
 	uint32_t active_peak;
 	uint32_t dirty_head;

@@ -34,6 +34,7 @@
  */
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -277,6 +278,13 @@ static void loop_connect(struct bench *b, struct conn *c)
 	io_uring_prep_link_timeout(sqe, &b->connect_ts, 0);
 	io_uring_sqe_set_data64(sqe, loop_ud(c, OP_CONNECT_TIMEOUT));
 	c->ops++;
+	/* With the multishot recv (not trunc, not --rate), loop_open_now() hurries it. */
+	if (b->hs_sync && !c->hs_listed && b->o.recv != RECV_TRUNC && !pace_capped(b, c)) {
+		c->hs_listed = true;
+		c->hs_turn = b->turns;
+		c->next_hs = b->hs_head;
+		b->hs_head = c->idx;
+	}
 }
 
 static void loop_start(struct bench *b, struct conn *c)
@@ -592,6 +600,55 @@ static uint64_t loop_pace(struct bench *b, uint64_t now)
 	return due;
 }
 
+/*
+ * Connections opening, hurried. When the bench is the bottleneck (10,000
+ * connections, every socket holding blocks), completions come out of the
+ * kernel's deferred task work in arrival order, so a new connection's connect
+ * and then the seeder's handshake each waited behind a whole round of every
+ * other socket's queued blocks: seconds, and with at most --max-opening
+ * connections opening at once, the ramp of -n 10000 did not end in 60 s. Once
+ * a turn, for each connection still opening (at most max_opening of them):
+ * poll() for writability, which says the kernel has connected it (only after
+ * an io_uring_enter has submitted its own connect, whose completion is then
+ * ignored; a failure is left to that completion, which reports its error),
+ * and a non-blocking recv() of what the seeder sent. Byte
+ * order holds: with DEFER_TASKRUN (hs_sync) the multishot recv posts
+ * completions only inside io_uring_enter(), and this runs after every
+ * completion was handled.
+ */
+static bool loop_is_connected(const struct conn *c)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
+
+	/* Not connect() or SO_ERROR: they would take a failure's error from the ring's connect. */
+	return poll(&pfd, 1, 0) == 1 && pfd.revents == POLLOUT;
+}
+
+static void loop_open_now(struct bench *b)
+{
+	uint32_t i = b->hs_head, *link = &b->hs_head;
+
+	while (i != UINT32_MAX) {
+		struct conn *c = &b->conns[i];
+		ssize_t n = 0;
+
+		i = c->next_hs;
+		if (c->state == CONN_CONNECTING && c->hs_turn != b->turns && loop_is_connected(c))
+			loop_connected(b, c, 0);
+		if (c->state == CONN_HANDSHAKE && c->recv_armed)
+			n = recv(c->fd, b->scratch, b->scratch_len, MSG_DONTWAIT);
+		if (n > 0)
+			loop_input(b, c, b->scratch, (size_t)n);
+		if (c->state == CONN_CONNECTING || (c->state == CONN_HANDSHAKE && c->recv_armed)) {
+			*link = c->idx;
+			link = &c->next_hs;
+			continue;
+		}
+		c->hs_listed = false; /* handshaked, or ended */
+	}
+	*link = UINT32_MAX;
+}
+
 /* Opens connections while fewer than max_opening are on their way. */
 static void loop_open(struct bench *b)
 {
@@ -627,6 +684,7 @@ int loop_run(struct bench *b)
 	uint64_t now, next_progress, last_bytes = 0;
 
 	b->dirty_head = UINT32_MAX;
+	b->hs_head = UINT32_MAX;
 	b->src_next = b->o.src_first;
 	b->connect_ts.tv_sec = b->o.connect_timeout_ms / 1000;
 	b->connect_ts.tv_nsec = (long long)(b->o.connect_timeout_ms % 1000) * 1000000;
@@ -651,6 +709,7 @@ int loop_run(struct bench *b)
 			deadline = due;
 		loop_flush(b);
 		loop_wait(b, now, deadline);
+		b->turns++;
 		io_uring_for_each_cqe(&b->ring, head, cqe)
 		{
 			loop_cqe(b, cqe);
@@ -658,6 +717,7 @@ int loop_run(struct bench *b)
 		}
 		io_uring_cq_advance(&b->ring, n);
 		bufring_commit(&b->br);
+		loop_open_now(b);
 		loop_flush(b);
 		loop_open(b);
 		now = bench_now_ns();

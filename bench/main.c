@@ -185,6 +185,7 @@ static int bench_ring(struct bench *b)
 		log_errx("%s", err);
 		return rc;
 	}
+	b->hs_sync = f.defer_taskrun;
 	rc = bufring_setup(&b->ring, &b->br, BENCH_BGID, b->o.rbufs, b->o.rbuf_size);
 	if (rc < 0) {
 		log_errx("provided buffer ring (%u x %u bytes): %s", b->o.rbufs, b->o.rbuf_size,

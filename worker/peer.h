@@ -94,6 +94,7 @@ struct peer {
 	uint32_t q_cap; /* here, it fills the hole before q */
 	struct block_req *q;
 	uint32_t q_head, q_len;
+	int64_t drr_deficit; /* send.c: bytes it may still send this round (drr.h) */
 	struct batch *batch; /* send.c's, while one is taken */
 	uint8_t *intro;	     /* first output: handshake, bitfield, extended handshake */
 	uint32_t intro_len;

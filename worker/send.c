@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "iocore/log.h"
+#include "worker/drr.h"
 #include "worker/wk.h"
 
 static uint32_t send_buf_size(const struct worker *w)
@@ -169,6 +170,30 @@ static void batch_send(struct worker *w, struct peer *p)
 	io_uring_prep_send(sqe, p->fd, b->buf + b->sent, b->bytes - b->sent, MSG_NOSIGNAL);
 }
 
+/*
+ * Fairness by bytes (drr.h): whether the peer's next queued block still fits
+ * in its share of this round, with so_far bytes in the batch already. What
+ * does not fit waits for the peer's next batch, a turn later, after every
+ * other peer readied meanwhile had its turn.
+ */
+static bool batch_drr_room(const struct peer *p, uint32_t so_far)
+{
+	return drr_fits(p->drr_deficit, so_far, WIRE_PIECE_HDR_LEN + p->q[p->q_head].length);
+}
+
+/* A batch starts: the peer's share for this round. */
+static void batch_drr_visit(struct worker *w, struct peer *p)
+{
+	drr_visit(&p->drr_deficit, drr_quantum((uint32_t)w->conf->max_request));
+}
+
+/* The batch is filled: what it took is charged to the peer's share. */
+static void batch_drr_charge(struct worker *w, struct peer *p)
+{
+	drr_charge(&p->drr_deficit, drr_quantum((uint32_t)w->conf->max_request), p->batch->bytes,
+		   p->q_len);
+}
+
 /* copy: headers and block bytes back to back in the batch buffer. */
 static void batch_fill_copy(struct worker *w, struct peer *p)
 {
@@ -178,7 +203,7 @@ static void batch_fill_copy(struct worker *w, struct peer *p)
 	struct mi_extent ext[WK_MAX_EXTENTS];
 
 	while (p->q_len && b->blocks < WK_BATCH_BLOCKS &&
-	       off + WIRE_PIECE_HDR_LEN + p->q[p->q_head].length <= size) {
+	       off + WIRE_PIECE_HDR_LEN + p->q[p->q_head].length <= size && batch_drr_room(p, off)) {
 		struct block_req r = batch_pop(w, p);
 		int n = mi_map(&t->mi, r.piece, r.begin, r.length, ext, WK_MAX_EXTENTS);
 
@@ -322,6 +347,7 @@ static void batch_fill_iov(struct worker *w, struct peer *p)
 	b->in_pipe = b->iov_at = b->iov_n = b->n_span = 0;
 	while (p->q_len && b->blocks < WK_SPLICE_BLOCKS &&
 	       b->bytes + WIRE_PIECE_HDR_LEN + p->q[p->q_head].length <= cap &&
+	       batch_drr_room(p, b->bytes) &&
 	       iov_add_block(w, p, &p->q[p->q_head]))
 		batch_pop(w, p);
 	pace_charge(w, b->bytes);
@@ -461,16 +487,19 @@ void batch_start(struct worker *w, struct peer *p)
 	b->read_want = b->read_got = 0;
 	b->tx_ms = 0;
 	b->failed = false;
+	batch_drr_visit(w, p);
 	if (w->conf->send_strategy != CONF_SEND_COPY && (!crypt_rc4(p) || crypt_gathers(p))) {
 		if (crypt_rc4(p) || w->conf->send_strategy == CONF_SEND_ZC || splice_pipe(b) == 0)
 			batch_fill_iov(w, p);
 		else
 			b->failed = true;
+		batch_drr_charge(w, p);
 		if (!cold_hold(w, p)) /* else cold.c calls batch_go once it is read in */
 			batch_go(w, p);
 		return;
 	}
 	batch_fill_copy(w, p);
+	batch_drr_charge(w, p);
 	if (b->ops == 0 && !b->failed) {
 		crypt_seal(p, b->buf, b->bytes);
 		batch_send(w, p); /* all padding: nothing to read */
