@@ -239,7 +239,9 @@ static void fetch_on_peer(struct fetch *f, enum fop op, struct fpeer *p, int res
 		if (res < 0) {
 			f->res->c[FC_CONNECT_FAILS]++;
 			p->state = FPEER_CLOSING; /* nothing else in flight but its timeout */
-			f->src[p->src].retry_ms = f->now_ms + 1000;
+			/* A second more per refused connect in a row, up to 10 s, as at a drop. */
+			f->src[p->src].retry_ms =
+				f->now_ms + 1000u * (f->src[p->src].fails < 10 ? f->src[p->src].fails : 10);
 			return;
 		}
 		fpeer_connected(f, p);
