@@ -123,15 +123,17 @@ void rck_submit(struct recheck *r, struct rck_job *j)
 	pthread_mutex_unlock(&r->mu);
 }
 
-void rck_cancel(struct recheck *r, struct rck_job *j)
+bool rck_cancel(struct recheck *r, struct rck_job *j)
 {
 	struct rck_job **pp, *prev = NULL;
+	bool queued;
 
 	pthread_mutex_lock(&r->mu);
 	__atomic_store_n(&j->share.cancel, true, __ATOMIC_RELAXED);
 	for (pp = &r->q_head; *pp && *pp != j; pp = &(*pp)->next)
 		prev = *pp;
-	if (*pp) { /* still queued: done at once */
+	queued = *pp != NULL;
+	if (queued) { /* done at once */
 		*pp = j->next;
 		if (r->q_tail == j)
 			r->q_tail = prev;
@@ -141,6 +143,7 @@ void rck_cancel(struct recheck *r, struct rck_job *j)
 	}
 	r->cancelled++;
 	pthread_mutex_unlock(&r->mu);
+	return queued;
 }
 
 struct rck_job *rck_take(struct recheck *r)

@@ -52,8 +52,12 @@ struct recheck {
 int rck_init(struct recheck *r, int data_dirfd, int state_dirfd);
 /* Queues j (its mi, owner and gen set by the caller). */
 void rck_submit(struct recheck *r, struct rck_job *j);
-/* Stops j early; it still comes back through rck_take. */
-void rck_cancel(struct recheck *r, struct rck_job *j);
+/*
+ * Stops j early; it still comes back through rck_take. True when it was
+ * still queued (then its rc is -ECANCELED); a running job stops at its
+ * hashers' next batch, or finishes if it was nearly done.
+ */
+bool rck_cancel(struct recheck *r, struct rck_job *j);
 /* A finished job, or NULL; reads the eventfd empty first. */
 struct rck_job *rck_take(struct recheck *r);
 /* Progress of j, 0..1 (1 once done); safe while it runs. */
