@@ -14,7 +14,7 @@
 # The loads (bench/README.md, "The loads"):
 #   trickle  each request written alone as its block arrives (real clients);
 #            every N, BENCH_REPS repetitions
-#   burst    the whole queue refilled per read (the bench's old way); every N,
+#   burst    the whole queue refilled per read (the bench's old way); N = 256 and 2048,
 #            BENCH_BURST_REPS repetitions
 #   capped   500 connections, each capped at 1 MB/s (--rate 1M); once
 #   mixed    256 connections, 90% at 500 KB/s and 10% uncapped; once
@@ -42,7 +42,9 @@
 #   BENCH_LOADS ["trickle burst capped mixed wan rc4 mseopen v2 scale crowd hashspeed swarm fleet fetch1"]
 #   BENCH_REPS [2]              repetitions of the trickle rows
 #   BENCH_BURST_REPS [1]        repetitions of the burst rows
-#   BENCH_NS ["1 16 256 2048"]  connection counts
+#   BENCH_NS ["1 16 256 2048"]  connection counts (trickle)
+#   BENCH_BURST_NS ["256 2048"] connection counts of the burst rows (where
+#                               issue targets and earlier runs compare them)
 #   BENCH_WINDOW [4]            measured seconds per run
 #   BENCH_WARMUP [2]            warm-up seconds per run
 #   BENCH_WARMUP_BIG [4]        warm-up for N >= 1024 (the ramp of 2048
@@ -125,6 +127,7 @@ DRY=${BENCH_DRY:-0}
 COUNTS=${BENCH_COUNTS:-1}
 COUNTS_N=${BENCH_COUNTS_N:-256}
 NS=${BENCH_NS:-"1 16 256 2048"}
+BURST_NS=${BENCH_BURST_NS:-"256 2048"}
 WINDOW=${BENCH_WINDOW:-4}
 WARMUP=${BENCH_WARMUP:-2}
 WARMUP_BIG=${BENCH_WARMUP_BIG:-4}
@@ -342,7 +345,7 @@ load_reps() {
 }
 load_ns() {
 	case $1 in
-	trickle | burst) echo "$NS" ;; capped) echo "$CAPPED_N" ;;
+	trickle) echo "$NS" ;; burst) echo "$BURST_NS" ;; capped) echo "$CAPPED_N" ;;
 	mixed) echo "$MIXED_N" ;; wan) echo "$WAN_N" ;; rc4) echo "$RC4_NS" ;;
 	mseopen) echo 256 ;; v2) echo "$V2_N" ;; scale) echo "$SCALE_N" ;;
 	esac
