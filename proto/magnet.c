@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "proto/bytes.h"
 #include "proto/magnet.h"
 
 #define MAGNET_PREFIX "magnet:?"
@@ -27,17 +28,6 @@ static int magnet_fail(struct magnet_err *err, const char *fmt, ...)
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	return -EINVAL;
-}
-
-static int magnet_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* RFC 4648 base32: A-Z then 2-7; lower case accepted. */
@@ -69,8 +59,8 @@ static long magnet_unescape(const char *v, size_t n, char *out, size_t cap, bool
 
 			if (i + 2 >= n)
 				return -EINVAL;
-			hi = magnet_hexval(v[i + 1]);
-			lo = magnet_hexval(v[i + 2]);
+			hi = hex_val(v[i + 1]);
+			lo = hex_val(v[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
 			c = (char)(hi << 4 | lo);
@@ -89,7 +79,7 @@ static long magnet_unescape(const char *v, size_t n, char *out, size_t cap, bool
 static int magnet_hex(const char *s, size_t n, uint8_t *out)
 {
 	for (size_t i = 0; i < n; i += 2) {
-		int hi = magnet_hexval(s[i]), lo = magnet_hexval(s[i + 1]);
+		int hi = hex_val(s[i]), lo = hex_val(s[i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;

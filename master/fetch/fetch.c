@@ -115,6 +115,24 @@ int fetch_add_source(struct fetch *f, const struct conf_addr *a)
 	return 0;
 }
 
+int fetch_add_peer(struct fetch *f, bool v6, const uint8_t *addr, uint16_t port)
+{
+	struct conf_addr a = { 0 };
+
+	if (v6) {
+		a.in6.sin6_family = AF_INET6;
+		memcpy(&a.in6.sin6_addr, addr, 16);
+		a.in6.sin6_port = htons(port);
+		a.len = sizeof(a.in6);
+	} else {
+		a.in4.sin_family = AF_INET;
+		memcpy(&a.in4.sin_addr, addr, 4);
+		a.in4.sin_port = htons(port);
+		a.len = sizeof(a.in4);
+	}
+	return fetch_add_source(f, &a);
+}
+
 static struct io_uring_sqe *fetch_sqe(struct fetch *f)
 {
 	return ring_get_sqe(&f->ring, NULL);

@@ -295,6 +295,8 @@ void ftrk_tick(struct fetch *f);
 void ftrk_completed(struct fetch *f, uint64_t wait_ms);
 void ftrk_close(struct fetch *f);
 int fetch_add_source(struct fetch *f, const struct conf_addr *a);
+/* fetch.c: a peer's address (4 or 16 bytes, by v6) and port as a source to add. */
+int fetch_add_peer(struct fetch *f, bool v6, const uint8_t *addr, uint16_t port);
 
 /*
  * fetch_web.c: BEP 19 web seeds, whole pieces by HTTP Range (libcurl multi on

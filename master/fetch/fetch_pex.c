@@ -14,20 +14,7 @@
 
 static void fetch_pex_add(struct fetch *f, const struct pex_contact *c)
 {
-	struct conf_addr a = { 0 };
-
-	if (c->family == 4) {
-		a.in4.sin_family = AF_INET;
-		memcpy(&a.in4.sin_addr, c->addr, 4);
-		a.in4.sin_port = htons(c->port);
-		a.len = sizeof(a.in4);
-	} else {
-		a.in6.sin6_family = AF_INET6;
-		memcpy(&a.in6.sin6_addr, c->addr, 16);
-		a.in6.sin6_port = htons(c->port);
-		a.len = sizeof(a.in6);
-	}
-	if (fetch_add_source(f, &a) == 0)
+	if (fetch_add_peer(f, c->family != 4, c->addr, c->port) == 0)
 		f->res->c[FC_PEX_ADDED]++;
 }
 

@@ -163,25 +163,32 @@ static void ftrk_start(struct fetch *f, struct ftrk_one *t)
 	}
 }
 
-static void ftrk_peers(struct fetch *f, const struct trk_reply *r)
+/*
+ * An announce that ended, by HTTP or UDP: counted and the next one
+ * scheduled; with r (answered), its peers become sources; without, why
+ * names the failure.
+ */
+static void ftrk_ended(struct fetch *f, struct ftrk_one *t, const struct trk_reply *r,
+		       int64_t interval, const char *why)
 {
+	if (!r) {
+		f->res->c[FC_ANNOUNCE_FAILS]++;
+		log_info("fetch: %s: announce failed: %s", t->url, why);
+		t->next_ms = f->now_ms + FTRK_RETRY * 1000u;
+		return;
+	}
+	f->res->c[FC_ANNOUNCES]++;
+	if (!t->started)
+		t->started = true;
+	else if (ftrk_left(f) == 0)
+		t->completed = true;
 	for (uint32_t i = 0; i < r->n_peers; i++) {
 		const struct trk_peer *p = &r->peers[i];
-		struct conf_addr a = { 0 };
 
-		if (p->family == TRK_AF_INET) {
-			a.in4.sin_family = AF_INET;
-			memcpy(&a.in4.sin_addr, p->addr, 4);
-			a.in4.sin_port = htons(p->port);
-			a.len = sizeof(a.in4);
-		} else {
-			a.in6.sin6_family = AF_INET6;
-			memcpy(&a.in6.sin6_addr, p->addr, 16);
-			a.in6.sin6_port = htons(p->port);
-			a.len = sizeof(a.in6);
-		}
-		fetch_add_source(f, &a);
+		fetch_add_peer(f, p->family != TRK_AF_INET, p->addr, p->port);
 	}
+	t->next_ms = f->now_ms +
+		     1000ull * (uint64_t)(interval > FTRK_MIN_INTERVAL ? interval : FTRK_MIN_INTERVAL);
 }
 
 static void ftrk_done(struct fetch *f, struct ftrk_one *t, CURLcode code)
@@ -190,58 +197,36 @@ static void ftrk_done(struct fetch *f, struct ftrk_one *t, CURLcode code)
 	struct trk_reply r = { .peers = peers, .max_peers = FTRK_PEERS_MAX };
 	const char *why = NULL;
 	long status = 0;
-	int64_t every;
 
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_multi_remove_handle(f->trk->multi, t->easy);
 	curl_easy_cleanup(t->easy);
 	t->easy = NULL;
 	if (code != CURLE_OK || status != 200 ||
-	    trk_http_parse_announce(t->reply, t->reply_len, &r, &why) != 0 || r.failure) {
-		f->res->c[FC_ANNOUNCE_FAILS]++;
-		log_info("fetch: %s: announce failed: %s", t->url,
-			 code != CURLE_OK ? curl_easy_strerror(code)
-			 : status != 200 ? "HTTP status not 200"
-			 : why		 ? why
-					 : "failure reason from the tracker");
-		t->next_ms = f->now_ms + FTRK_RETRY * 1000u;
-		return;
-	}
-	f->res->c[FC_ANNOUNCES]++;
-	if (!t->started)
-		t->started = true;
-	else if (ftrk_left(f) == 0)
-		t->completed = true;
-	ftrk_peers(f, &r);
-	every = r.interval > FTRK_MIN_INTERVAL ? r.interval : FTRK_MIN_INTERVAL;
-	t->next_ms = f->now_ms + (uint64_t)every * 1000u;
+	    trk_http_parse_announce(t->reply, t->reply_len, &r, &why) != 0 || r.failure)
+		ftrk_ended(f, t, NULL, 0,
+			   code != CURLE_OK ? curl_easy_strerror(code)
+			   : status != 200 ? "HTTP status not 200"
+			   : why	   ? why
+					   : "failure reason from the tracker");
+	else
+		ftrk_ended(f, t, &r, r.interval, NULL);
 }
 
 /* A udp:// exchange: when it ends, the same bookkeeping as an HTTP reply's. */
 static void ftrk_udp_poll(struct fetch *f, struct ftrk_one *t)
 {
 	enum fudp_state s = fudp_poll(&t->u, f->now_ms);
-	struct trk_reply r = { .peers = t->udp_peers };
+	struct trk_reply r = { .peers = t->udp_peers, .n_peers = t->u.n_peers };
 
 	if (s != FUDP_DONE && s != FUDP_FAILED)
 		return;
 	fudp_close(&t->u);
 	t->udp_busy = false;
-	if (s == FUDP_FAILED) {
-		f->res->c[FC_ANNOUNCE_FAILS]++;
-		log_info("fetch: %s: announce failed: %s", t->url, t->u.why);
-		t->next_ms = f->now_ms + FTRK_RETRY * 1000u;
-		return;
-	}
-	f->res->c[FC_ANNOUNCES]++;
-	if (!t->started)
-		t->started = true;
-	else if (ftrk_left(f) == 0)
-		t->completed = true;
-	r.n_peers = t->u.n_peers;
-	ftrk_peers(f, &r);
-	t->next_ms = f->now_ms + 1000ull * (t->u.interval > FTRK_MIN_INTERVAL ? t->u.interval
-										: FTRK_MIN_INTERVAL);
+	if (s == FUDP_FAILED)
+		ftrk_ended(f, t, NULL, 0, t->u.why);
+	else
+		ftrk_ended(f, t, &r, t->u.interval, NULL);
 }
 
 void ftrk_tick(struct fetch *f)

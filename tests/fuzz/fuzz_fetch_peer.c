@@ -62,6 +62,15 @@ int fetch_add_source(struct fetch *f, const struct conf_addr *a)
 	return -ENOSPC;
 }
 
+int fetch_add_peer(struct fetch *f, bool v6, const uint8_t *addr, uint16_t port)
+{
+	(void)f;
+	(void)v6;
+	(void)addr;
+	(void)port;
+	return -ENOSPC;
+}
+
 struct io_uring_sqe *ring_get_sqe(struct io_uring *ring, uint64_t *sq_full)
 {
 	(void)ring;
