@@ -22,18 +22,16 @@
  */
 #include <errno.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 #include <openssl/provider.h>
 
+#include "iocore/bus_guard.h"
 #include "iocore/log.h"
 #include "worker/wk.h"
 
-/* Set while crypt_gather reads the mapped files: where a SIGBUS goes back to. */
-static sigjmp_buf *crypt_jmp;
 static bool crypt_guarded; /* the SIGBUS handler is in: crypt_gather may run */
 
 struct wk_crypt {
@@ -138,26 +136,16 @@ void crypt_seal(struct peer *p, uint8_t *buf, size_t n)
 /*
  * A page of a mapped file that is gone (the file was cut short under us:
  * the master's lease makes a truncate wait until the torrent is out of
- * service, but not every file system grants leases) is a SIGBUS on the read. Only reads inside crypt_gather come back from it;
- * any other SIGBUS still ends the process as it would without us.
+ * service, but not every file system grants leases) is a SIGBUS on the
+ * read. iocore/bus_guard.c turns one inside crypt_gather into -EFAULT; any
+ * other SIGBUS still ends the process as it would without it.
  */
-static void crypt_on_sigbus(int sig)
-{
-	if (crypt_jmp)
-		siglongjmp(*crypt_jmp, 1);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
 int crypt_gather_init(void)
 {
-	/* SA_NODEFER: leaving the handler by siglongjmp must not leave SIGBUS blocked */
-	struct sigaction sa = { .sa_handler = crypt_on_sigbus, .sa_flags = SA_NODEFER };
+	int rc = bg_install();
 
-	if (sigaction(SIGBUS, &sa, NULL) != 0)
-		return -errno;
-	crypt_guarded = true;
-	return 0;
+	crypt_guarded = rc == 0;
+	return rc;
 }
 
 /* An RC4 peer whose batches may be ciphered from the mapped files (crypt_gather). */
@@ -193,12 +181,12 @@ int crypt_gather(struct peer *p, uint8_t *dst, const struct iovec *iov, uint32_t
 	sigjmp_buf env;
 
 	if (sigsetjmp(env, 0)) {
-		crypt_jmp = NULL;
+		bg_leave();
 		return -EFAULT;
 	}
-	crypt_jmp = &env;
+	bg_enter(&env);
 	crypt_gather_run(p->crypt, dst, iov, n);
-	crypt_jmp = NULL;
+	bg_leave();
 	return 0;
 }
 

@@ -36,7 +36,7 @@
 #include <openssl/sha.h>
 
 #include "iocore/clock.h"
-#include "master/content/bus_guard.h"
+#include "iocore/bus_guard.h"
 #include "master/content/piece_hash.h"
 #include "proto/merkle.h"
 

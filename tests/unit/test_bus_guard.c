@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "master/content/bus_guard.h"
+#include "iocore/bus_guard.h"
 #include "tests/unit/test.h"
 
 /* Reads byte off of the mapping under the guard: 0 read, -1 SIGBUS. */

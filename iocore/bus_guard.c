@@ -6,7 +6,7 @@
 #include <signal.h>
 #include <stddef.h>
 
-#include "master/content/bus_guard.h"
+#include "iocore/bus_guard.h"
 
 static __thread sigjmp_buf *volatile bg_jmp;
 static struct sigaction bg_old;

@@ -3,8 +3,8 @@
  *
  * Touching a mapped page past the end of a file that shrank after it was
  * mapped (or one the disk cannot read) raises SIGBUS, which would kill the
- * whole process (the seeder's master verifies content this way). A thread
- * that reads a mapping does it between bg_enter() and bg_leave(), with a
+ * whole process (the master hashes content through mappings, a worker
+ * ciphers RC4 peers' blocks from them). A thread that reads a mapping does it between bg_enter() and bg_leave(), with a
  * sigsetjmp() of its own before: a SIGBUS in that window jumps back there
  * (returning 1 from sigsetjmp), and the read is reported as a failure of
  * that file. A SIGBUS anywhere else gets the action that was there before.
