@@ -67,6 +67,11 @@ uint64_t mk_pow2(uint64_t n)
 	return p;
 }
 
+uint64_t mk_piece_width(uint64_t file_length, uint64_t piece_length, uint64_t n)
+{
+	return file_length <= piece_length ? mk_pow2(n) : piece_length / MK_BLOCK_SIZE;
+}
+
 unsigned mk_piece_height(uint32_t piece_length)
 {
 	unsigned h = 0;

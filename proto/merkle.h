@@ -53,6 +53,14 @@ void mk_zero_hash(unsigned height, uint8_t out[MK_HASH_LEN]);
 uint64_t mk_pow2(uint64_t n);
 
 /*
+ * BEP 52: how many leaves the subtree of one piece spans when it holds n
+ * leaves of a file file_length long: a file of one piece or less is a tree
+ * of its own leaves (padded to a power of two); in a longer file every piece
+ * spans piece_length / 16 KiB leaves, the last one padded.
+ */
+uint64_t mk_piece_width(uint64_t file_length, uint64_t piece_length, uint64_t n);
+
+/*
  * The root over row[0..n) padded to width entries (width a power of two,
  * n <= width, n >= 1). row is rewritten (it is the scratch space). Returns 0
  * or -EINVAL.

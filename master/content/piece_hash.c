@@ -302,9 +302,7 @@ static void ph_piece_v2(struct ph_thread *t, uint32_t p, uint32_t i, uint64_t po
 	end = t->sh->offsets[i] + job->files[i].length;
 	bytes = end - pos < size ? end - pos : size;
 	leaves = (bytes + MK_BLOCK_SIZE - 1) / MK_BLOCK_SIZE;
-	/* A file of one piece is a tree of its own leaves; others pad to the piece. */
-	width = job->files[i].length <= job->piece_length ? mk_pow2(leaves) :
-							    job->piece_length / MK_BLOCK_SIZE;
+	width = mk_piece_width(job->files[i].length, job->piece_length, leaves);
 	mk_reduce_sha(&t->sha256, t->leaves, (size_t)leaves, width, 0, out);
 }
 

@@ -32,8 +32,7 @@ static int fhash_v2(const struct metainfo *mi, uint32_t index, const uint8_t *bu
 	end = mi->files[fi].offset + mi->files[fi].length;
 	bytes = end - pos < size ? end - pos : size;
 	n = (bytes + MK_BLOCK_SIZE - 1) / MK_BLOCK_SIZE;
-	width = mi->files[fi].length <= mi->piece_length ? mk_pow2(n)
-							  : mi->piece_length / MK_BLOCK_SIZE;
+	width = mk_piece_width(mi->files[fi].length, mi->piece_length, n);
 	leaves = malloc((size_t)width * MK_HASH_LEN);
 	if (!leaves)
 		return -ENOMEM;
